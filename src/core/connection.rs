@@ -1,0 +1,199 @@
+//! Opening connections: where the database lives, the checks made before SQLite touches the
+//! file, and the pragmas every connection gets.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::core::error::{Error, ErrorCode, Result};
+
+/// The path that opens a private in-memory database.
+pub const MEMORY_PATH: &str = ":memory:";
+
+/// How many prepared statements each connection keeps ready for reuse.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// Options for [`crate::core::store::Store::open`].
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+  /// How long a call waits for another process's lock before it fails with `BUSY`.
+  pub busy_timeout: Duration,
+  /// How many read-only connections serve reads in parallel (file databases only).
+  pub readers: usize,
+}
+
+impl Default for OpenOptions {
+  fn default() -> Self {
+    OpenOptions { busy_timeout: Duration::from_millis(5000), readers: default_readers() }
+  }
+}
+
+/// Readers default to the number of cores, between 2 and 4.
+fn default_readers() -> usize {
+  std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 4)
+}
+
+/// Where a database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+  /// A private in-memory database (`':memory:'`), gone when closed.
+  Memory,
+  /// A database file.
+  File(PathBuf),
+}
+
+impl Location {
+  /// Parses the path given to `open`: `':memory:'` or a file path.
+  pub fn parse(path: &str) -> Result<Location> {
+    if path == MEMORY_PATH {
+      return Ok(Location::Memory);
+    }
+    if path.is_empty() {
+      return Err(Error::invalid("path must not be empty (use ':memory:' for an in-memory database)"));
+    }
+    if path.contains('\0') {
+      return Err(Error::invalid("path must not contain a NUL character"));
+    }
+    Ok(Location::File(PathBuf::from(path)))
+  }
+}
+
+/// Opens the read-write connection, after checking that the path can hold a database, and
+/// verifies that an existing file is SQLite before anything writes to it: a file that is not
+/// a database is left byte-for-byte as it was.
+pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connection> {
+  let conn = match location {
+    Location::Memory => Connection::open_in_memory()?,
+    Location::File(path) => {
+      check_path(path)?;
+      let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+      let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(path.display()))?;
+      if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(Error::new(ErrorCode::Readonly, format!("{}: the file is read-only", path.display())));
+      }
+      conn
+    }
+  };
+  prepare(&conn, options).map_err(|e| describe(e, location))?;
+  conn.pragma_update(None, "foreign_keys", true)?;
+  if let Location::File(_) = location {
+    let mode: String = conn
+      .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+      .map_err(|e| describe(e.into(), location))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+      return Err(Error::new(ErrorCode::CantOpen, format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location))));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+  }
+  Ok(conn)
+}
+
+/// Opens a read-only connection to a file database that the writer has already set up.
+pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
+  let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+  let conn = Connection::open_with_flags(path, flags)?;
+  prepare(&conn, options)?;
+  Ok(conn)
+}
+
+/// Settings shared by every connection, and a first read of the header, which is where a
+/// file that is not a database is caught.
+fn prepare(conn: &Connection, options: &OpenOptions) -> Result<()> {
+  conn.busy_timeout(options.busy_timeout)?;
+  conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+  conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+  Ok(())
+}
+
+/// Rejects paths SQLite would report only vaguely: a directory, a missing parent directory.
+fn check_path(path: &Path) -> Result<()> {
+  if path.is_dir() {
+    return Err(Error::new(ErrorCode::CantOpen, format!("{} is a directory, not a database file", path.display())));
+  }
+  let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+  if !parent.is_dir() {
+    return Err(Error::new(ErrorCode::CantOpen, format!("{}: directory {} does not exist", path.display(), parent.display())));
+  }
+  Ok(())
+}
+
+fn location_name(location: &Location) -> String {
+  match location {
+    Location::Memory => MEMORY_PATH.to_string(),
+    Location::File(path) => path.display().to_string(),
+  }
+}
+
+/// Names the file in an error raised while opening it.
+fn describe(err: Error, location: &Location) -> Error {
+  let name = location_name(location);
+  match err.code {
+    ErrorCode::NotADatabase => Error::new(ErrorCode::NotADatabase, format!("{name} is not an SQLite database ({})", err.message)),
+    _ => err.context(name),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("agentdb-conn-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+  }
+
+  fn open(path: &Path) -> Result<Connection> {
+    open_writer(&Location::File(path.to_path_buf()), &OpenOptions::default())
+  }
+
+  #[test]
+  fn parses_paths() {
+    assert_eq!(Location::parse(":memory:").unwrap(), Location::Memory);
+    assert_eq!(Location::parse("").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(Location::parse("a\0b").unwrap_err().code, ErrorCode::InvalidArgument);
+  }
+
+  #[test]
+  fn file_connections_get_wal_normal_and_foreign_keys() {
+    let dir = temp_dir("pragmas");
+    let conn = open(&dir.join("a.db")).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+  }
+
+  #[test]
+  fn zero_byte_file_opens_as_new_database() {
+    let dir = temp_dir("empty");
+    let path = dir.join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    open(&path).unwrap();
+  }
+
+  #[test]
+  fn non_database_is_refused_and_left_untouched() {
+    let dir = temp_dir("garbage");
+    let path = dir.join("garbage.db");
+    let bytes: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let err = open(&path).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotADatabase, "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(!dir.join("garbage.db-wal").exists());
+  }
+
+  #[test]
+  fn bad_paths_have_clear_codes() {
+    let dir = temp_dir("paths");
+    let err = open(&dir).unwrap_err();
+    assert_eq!(err.code, ErrorCode::CantOpen);
+    assert!(err.message.contains("is a directory"), "{err}");
+    let err = open(&dir.join("missing").join("a.db")).unwrap_err();
+    assert_eq!(err.code, ErrorCode::CantOpen);
+    assert!(err.message.contains("does not exist"), "{err}");
+  }
+}

@@ -1,0 +1,210 @@
+//! The one error type of the core, its stable string codes, and the single place where
+//! SQLite's result codes are mapped onto them.
+
+use std::fmt;
+
+use rusqlite::ffi;
+
+/// A stable, documented error code. JavaScript sees it as the `code` property of the `Error`
+/// a call rejects with; the strings never change meaning between releases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+  /// An argument has the wrong type, shape or value; nothing was written.
+  InvalidArgument,
+  /// The agent, session, log or migration named by the call does not exist.
+  NotFound,
+  /// A row with that id (or unique key) exists already.
+  AlreadyExists,
+  /// A CHECK, NOT NULL, foreign key or trigger constraint refused the write.
+  Constraint,
+  /// Another connection held the lock for longer than the busy timeout.
+  Busy,
+  /// The call was made after `close()`, or was still queued when the database closed.
+  DatabaseClosed,
+  /// The file exists but is not an SQLite database.
+  NotADatabase,
+  /// The database file is damaged.
+  Corrupt,
+  /// The file or its directory cannot be written.
+  Readonly,
+  /// The file cannot be opened (missing directory, a directory path, no permission).
+  CantOpen,
+  /// The disk or the database's size limit is full.
+  Full,
+  /// The operating system reported an I/O error.
+  Io,
+  /// SQL given by the application (raw queries, app-defined migrations) is not valid here.
+  SqlError,
+  /// A migration failed and was rolled back; the database is as it was before it.
+  MigrationFailed,
+  /// Migration validation found errors, so nothing was applied.
+  MigrationValidationFailed,
+  /// The migration to roll back has no down SQL, so nothing was changed.
+  MigrationIrreversible,
+  /// A bug in this library (a panic, or a state that should be impossible).
+  Internal,
+}
+
+impl ErrorCode {
+  /// The string JavaScript sees as `error.code`.
+  pub fn as_str(self) -> &'static str {
+    match self {
+      ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+      ErrorCode::NotFound => "NOT_FOUND",
+      ErrorCode::AlreadyExists => "ALREADY_EXISTS",
+      ErrorCode::Constraint => "CONSTRAINT",
+      ErrorCode::Busy => "BUSY",
+      ErrorCode::DatabaseClosed => "DATABASE_CLOSED",
+      ErrorCode::NotADatabase => "NOT_A_DATABASE",
+      ErrorCode::Corrupt => "CORRUPT",
+      ErrorCode::Readonly => "READONLY",
+      ErrorCode::CantOpen => "CANT_OPEN",
+      ErrorCode::Full => "FULL",
+      ErrorCode::Io => "IO",
+      ErrorCode::SqlError => "SQL_ERROR",
+      ErrorCode::MigrationFailed => "MIGRATION_FAILED",
+      ErrorCode::MigrationValidationFailed => "MIGRATION_VALIDATION_FAILED",
+      ErrorCode::MigrationIrreversible => "MIGRATION_IRREVERSIBLE",
+      ErrorCode::Internal => "INTERNAL",
+    }
+  }
+}
+
+/// An error with a stable [`ErrorCode`] and a message that names the offending field, id or
+/// migration and carries SQLite's own text where there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+  /// What kind of failure this is.
+  pub code: ErrorCode,
+  /// Human-readable detail.
+  pub message: String,
+}
+
+/// The result type of every core operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+  /// Builds an error from a code and a message.
+  pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    Error { code, message: message.into() }
+  }
+
+  /// An `INVALID_ARGUMENT` error.
+  pub fn invalid(message: impl Into<String>) -> Self {
+    Error::new(ErrorCode::InvalidArgument, message)
+  }
+
+  /// A `NOT_FOUND` error.
+  pub fn not_found(message: impl Into<String>) -> Self {
+    Error::new(ErrorCode::NotFound, message)
+  }
+
+  /// The `DATABASE_CLOSED` error every call after `close()` gets.
+  pub fn closed() -> Self {
+    Error::new(ErrorCode::DatabaseClosed, "the database is closed")
+  }
+
+  /// An `INTERNAL` error.
+  pub fn internal(message: impl Into<String>) -> Self {
+    Error::new(ErrorCode::Internal, message)
+  }
+
+  /// The same error with `context: ` put before its message.
+  pub fn context(mut self, context: impl fmt::Display) -> Self {
+    self.message = format!("{context}: {}", self.message);
+    self
+  }
+}
+
+impl fmt::Display for Error {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{}: {}", self.code.as_str(), self.message)
+  }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+  fn from(err: rusqlite::Error) -> Self {
+    let code = match &err {
+      rusqlite::Error::SqliteFailure(failure, _) => code_for_sqlite(failure),
+      rusqlite::Error::InvalidParameterCount(..)
+      | rusqlite::Error::InvalidParameterName(_)
+      | rusqlite::Error::MultipleStatement
+      | rusqlite::Error::ExecuteReturnedResults
+      | rusqlite::Error::InvalidColumnName(_)
+      | rusqlite::Error::SqlInputError { .. } => ErrorCode::SqlError,
+      rusqlite::Error::ToSqlConversionFailure(_) => ErrorCode::InvalidArgument,
+      _ => ErrorCode::Internal,
+    };
+    Error::new(code, err.to_string())
+  }
+}
+
+/// Maps SQLite's primary and extended result codes onto [`ErrorCode`].
+fn code_for_sqlite(failure: &ffi::Error) -> ErrorCode {
+  use rusqlite::ErrorCode as Sqlite;
+  match failure.code {
+    Sqlite::ConstraintViolation => match failure.extended_code {
+      ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE => ErrorCode::AlreadyExists,
+      _ => ErrorCode::Constraint,
+    },
+    Sqlite::DatabaseBusy | Sqlite::DatabaseLocked => ErrorCode::Busy,
+    Sqlite::NotADatabase => ErrorCode::NotADatabase,
+    Sqlite::DatabaseCorrupt => ErrorCode::Corrupt,
+    Sqlite::ReadOnly => ErrorCode::Readonly,
+    Sqlite::CannotOpen | Sqlite::PermissionDenied => ErrorCode::CantOpen,
+    Sqlite::DiskFull | Sqlite::TooBig => ErrorCode::Full,
+    Sqlite::SystemIoFailure => ErrorCode::Io,
+    Sqlite::TypeMismatch | Sqlite::ParameterOutOfRange => ErrorCode::InvalidArgument,
+    Sqlite::Unknown => ErrorCode::SqlError,
+    _ => ErrorCode::Internal,
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn sqlite_error(extended: i32) -> Error {
+    rusqlite::Error::SqliteFailure(ffi::Error::new(extended), None).into()
+  }
+
+  #[test]
+  fn sqlite_codes_map_to_stable_codes() {
+    let cases = [
+      (ffi::SQLITE_CONSTRAINT_PRIMARYKEY, ErrorCode::AlreadyExists),
+      (ffi::SQLITE_CONSTRAINT_UNIQUE, ErrorCode::AlreadyExists),
+      (ffi::SQLITE_CONSTRAINT_FOREIGNKEY, ErrorCode::Constraint),
+      (ffi::SQLITE_CONSTRAINT_CHECK, ErrorCode::Constraint),
+      (ffi::SQLITE_BUSY, ErrorCode::Busy),
+      (ffi::SQLITE_BUSY_SNAPSHOT, ErrorCode::Busy),
+      (ffi::SQLITE_LOCKED, ErrorCode::Busy),
+      (ffi::SQLITE_NOTADB, ErrorCode::NotADatabase),
+      (ffi::SQLITE_CORRUPT, ErrorCode::Corrupt),
+      (ffi::SQLITE_READONLY, ErrorCode::Readonly),
+      (ffi::SQLITE_CANTOPEN, ErrorCode::CantOpen),
+      (ffi::SQLITE_FULL, ErrorCode::Full),
+      (ffi::SQLITE_IOERR_WRITE, ErrorCode::Io),
+      (ffi::SQLITE_ERROR, ErrorCode::SqlError),
+    ];
+    for (extended, expected) in cases {
+      assert_eq!(sqlite_error(extended).code, expected, "extended code {extended}");
+    }
+  }
+
+  #[test]
+  fn real_sqlite_errors_carry_sqlite_text() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let err: Error = conn.execute_batch("SELEC 1").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::SqlError);
+    assert!(err.message.contains("syntax error"), "{}", err.message);
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").unwrap();
+    conn.execute_batch("INSERT INTO t VALUES (1, 'a')").unwrap();
+    let err: Error = conn.execute_batch("INSERT INTO t VALUES (1, 'b')").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::AlreadyExists);
+    let err: Error = conn.execute_batch("INSERT INTO t VALUES (2, NULL)").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::Constraint);
+    assert!(err.message.contains("NOT NULL"), "{}", err.message);
+  }
+}

@@ -1,0 +1,620 @@
+//! Applying migrations to a database: validation, planning, migrate, rollback, repair and the
+//! read-only views (summary, list).
+//!
+//! Every write takes SQLite's write lock (`BEGIN IMMEDIATE`) and then re-reads the tracking
+//! table, so two processes migrating one file at once apply each migration exactly once.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::core::backup;
+use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::migrations::source::{Migration, MigrationSet, Origin};
+use crate::core::migrations::tracking::{self, AppliedMigration};
+
+/// The identity of a migration, as results and progress events report it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrationInfo {
+  /// The migration's id.
+  pub id: String,
+  /// What it does.
+  pub description: String,
+  /// When it was written, if known.
+  pub created_at: Option<String>,
+}
+
+impl MigrationInfo {
+  fn of(migration: &Migration) -> Self {
+    MigrationInfo { id: migration.id.clone(), description: migration.description.clone(), created_at: migration.created_at.clone() }
+  }
+}
+
+/// The outcome of applying (or rolling back) one migration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrationResult {
+  /// Which migration.
+  pub migration: MigrationInfo,
+  /// Whether it succeeded.
+  pub success: bool,
+  /// SQLite's message when it failed.
+  pub error: Option<String>,
+  /// When it started (ISO-8601 UTC).
+  pub executed_at: String,
+  /// How long its SQL took, in milliseconds.
+  pub execution_time_ms: f64,
+  /// True when this is a dry run's plan: nothing was executed.
+  pub dry_run: bool,
+}
+
+/// A failed migrate or rollback: the error, and the results of the migrations before it
+/// (which stay applied) plus the failed one.
+#[derive(Clone, Debug)]
+pub struct MigrateFailure {
+  /// Why it failed.
+  pub error: Error,
+  /// What was done before the failure, then the failed migration.
+  pub results: Vec<MigrationResult>,
+}
+
+impl From<Error> for MigrateFailure {
+  fn from(error: Error) -> Self {
+    MigrateFailure { error, results: Vec::new() }
+  }
+}
+
+/// A progress event of `migrate`, for an app's upgrade screen.
+#[derive(Debug)]
+pub enum Progress<'a> {
+  /// Migration `index` (0-based) of `total` is about to run.
+  Started { migration: &'a Migration, index: usize, total: usize },
+  /// Migration `index` of `total` has finished, successfully or not.
+  Finished { result: &'a MigrationResult, index: usize, total: usize },
+}
+
+/// Where `migrate` writes a backup before it changes anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackupTarget {
+  /// `<database path>.before-<first pending id>.bak`.
+  BesideDatabase,
+  /// This path.
+  Path(PathBuf),
+}
+
+/// Options of [`migrate`]; the defaults match the reference Migrator.
+#[derive(Clone, Debug)]
+pub struct MigrateOptions {
+  /// Run each migration in its own transaction (default true). Without one, a failing
+  /// migration can leave its earlier statements applied.
+  pub use_transaction: bool,
+  /// Refuse to run when validation finds errors (default true).
+  pub validate_checksums: bool,
+  /// Apply at most this many migrations.
+  pub limit: Option<usize>,
+  /// Report the plan and change nothing.
+  pub dry_run: bool,
+  /// Apply migrations up to and including this version.
+  pub to: Option<u64>,
+  /// Write a backup first, when there is something to apply.
+  pub backup: Option<BackupTarget>,
+}
+
+impl Default for MigrateOptions {
+  fn default() -> Self {
+    MigrateOptions { use_transaction: true, validate_checksums: true, limit: None, dry_run: false, to: None, backup: None }
+  }
+}
+
+/// The migration summary of the reference Migrator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+  /// How many migrations this build knows.
+  pub total_migrations: usize,
+  /// How many rows the tracking table has.
+  pub applied_migrations: usize,
+  /// How many known migrations are not applied.
+  pub pending_migrations: usize,
+  /// Their ids, in order.
+  pub pending_migration_ids: Vec<String>,
+  /// The id of the highest applied migration, if any.
+  pub current_version: Option<String>,
+}
+
+/// The state of one migration in [`list`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationState {
+  /// Applied, and its checksum matches this build.
+  Applied,
+  /// Known to this build, not applied.
+  Pending,
+  /// Applied, but this build's SQL has a different checksum.
+  Modified,
+  /// Applied, but this build does not know it (the database is newer than the app).
+  Unknown,
+}
+
+impl MigrationState {
+  /// The string JavaScript sees.
+  pub fn as_str(self) -> &'static str {
+    match self {
+      MigrationState::Applied => "applied",
+      MigrationState::Pending => "pending",
+      MigrationState::Modified => "modified",
+      MigrationState::Unknown => "unknown",
+    }
+  }
+}
+
+/// One row of [`list`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrationStatus {
+  /// The migration's id.
+  pub id: String,
+  /// Its description (this build's, else the recorded one).
+  pub description: String,
+  /// Its state.
+  pub state: MigrationState,
+  /// Built-in or app-defined; `None` when this build does not know it.
+  pub origin: Option<Origin>,
+  /// When it was applied.
+  pub applied_at: Option<String>,
+  /// How long it took, in milliseconds.
+  pub execution_time_ms: Option<i64>,
+  /// This build's checksum.
+  pub checksum: Option<String>,
+  /// The checksum recorded when it was applied.
+  pub applied_checksum: Option<String>,
+  /// Whether it can be rolled back (down SQL from this build or from the tracking table).
+  pub reversible: bool,
+}
+
+/// What validation can find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueCode {
+  /// An applied migration's SQL was changed after it was applied (error).
+  ChecksumMismatch,
+  /// An applied migration is unknown to this build: the app was downgraded (warning).
+  UnknownMigration,
+  /// A pending migration is older than the current version (error).
+  OutOfOrder,
+  /// An id is missing from the sequence (error).
+  Gap,
+  /// A migration has no down SQL and cannot be rolled back (warning).
+  NoDown,
+}
+
+impl IssueCode {
+  /// The string JavaScript sees.
+  pub fn as_str(self) -> &'static str {
+    match self {
+      IssueCode::ChecksumMismatch => "CHECKSUM_MISMATCH",
+      IssueCode::UnknownMigration => "UNKNOWN_MIGRATION",
+      IssueCode::OutOfOrder => "OUT_OF_ORDER",
+      IssueCode::Gap => "GAP",
+      IssueCode::NoDown => "NO_DOWN",
+    }
+  }
+}
+
+/// One finding of [`validate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Issue {
+  /// What was found.
+  pub code: IssueCode,
+  /// Which migration it concerns.
+  pub migration_id: String,
+  /// A sentence saying what is wrong and what to do.
+  pub message: String,
+}
+
+/// The report of [`validate`]: valid when there are no errors.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Validation {
+  /// Problems that stop `migrate` (when it validates).
+  pub errors: Vec<Issue>,
+  /// Things worth knowing that do not stop it.
+  pub warnings: Vec<Issue>,
+}
+
+impl Validation {
+  /// True when there are no errors.
+  pub fn is_valid(&self) -> bool {
+    self.errors.is_empty()
+  }
+}
+
+/// One checksum re-recorded by [`repair`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Repaired {
+  /// The migration's id.
+  pub id: String,
+  /// The checksum that was recorded.
+  pub old_checksum: String,
+  /// The checksum recorded now (this build's).
+  pub new_checksum: String,
+}
+
+/// The known migrations that are not applied, in order.
+fn pending<'a>(set: &'a MigrationSet, applied: &[AppliedMigration]) -> Vec<&'a Migration> {
+  let done: HashSet<u64> = applied.iter().filter_map(|a| a.version).collect();
+  set.iter().filter(|m| !done.contains(&m.version)).collect()
+}
+
+fn current(applied: &[AppliedMigration]) -> Option<&AppliedMigration> {
+  applied.iter().filter(|a| a.version.is_some()).max_by_key(|a| a.version)
+}
+
+/// The reference Migrator's summary.
+pub fn summary(conn: &Connection, set: &MigrationSet) -> Result<Summary> {
+  let applied = tracking::read_applied(conn)?;
+  let pending = pending(set, &applied);
+  Ok(Summary {
+    total_migrations: set.len(),
+    applied_migrations: applied.len(),
+    pending_migrations: pending.len(),
+    pending_migration_ids: pending.iter().map(|m| m.id.clone()).collect(),
+    current_version: current(&applied).map(|a| a.id.clone()),
+  })
+}
+
+/// Every migration known to this build or recorded in the database, in version order, with
+/// its state.
+pub fn list(conn: &Connection, set: &MigrationSet) -> Result<Vec<MigrationStatus>> {
+  let applied = tracking::read_applied(conn)?;
+  let mut rows: Vec<(Option<u64>, MigrationStatus)> = Vec::new();
+  for migration in set.iter() {
+    let record = applied.iter().find(|a| a.version == Some(migration.version));
+    let state = match record {
+      None => MigrationState::Pending,
+      Some(a) if a.checksum == migration.checksum => MigrationState::Applied,
+      Some(_) => MigrationState::Modified,
+    };
+    rows.push((
+      Some(migration.version),
+      MigrationStatus {
+        id: migration.id.clone(),
+        description: migration.description.clone(),
+        state,
+        origin: Some(migration.origin),
+        applied_at: record.map(|a| a.applied_at.clone()),
+        execution_time_ms: record.map(|a| a.execution_time_ms),
+        checksum: Some(migration.checksum.clone()),
+        applied_checksum: record.map(|a| a.checksum.clone()),
+        reversible: migration.down.is_some() || record.is_some_and(|a| a.down.is_some()),
+      },
+    ));
+  }
+  for record in applied.iter().filter(|a| a.version.is_none_or(|v| set.get(v).is_none())) {
+    rows.push((
+      record.version,
+      MigrationStatus {
+        id: record.id.clone(),
+        description: record.description.clone(),
+        state: MigrationState::Unknown,
+        origin: None,
+        applied_at: Some(record.applied_at.clone()),
+        execution_time_ms: Some(record.execution_time_ms),
+        checksum: None,
+        applied_checksum: Some(record.checksum.clone()),
+        reversible: record.down.is_some(),
+      },
+    ));
+  }
+  rows.sort_by_key(|(version, _)| (version.is_none(), *version));
+  Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// Compares the build's migrations with the tracking table.
+pub fn validate(conn: &Connection, set: &MigrationSet) -> Result<Validation> {
+  Ok(validate_against(set, &tracking::read_applied(conn)?))
+}
+
+fn validate_against(set: &MigrationSet, applied: &[AppliedMigration]) -> Validation {
+  let mut report = Validation::default();
+  for record in applied {
+    match record.version.and_then(|v| set.get(v)) {
+      Some(migration) if migration.checksum != record.checksum => report.errors.push(Issue {
+        code: IssueCode::ChecksumMismatch,
+        migration_id: record.id.clone(),
+        message: format!(
+          "migration {} ({}) was changed after it was applied: recorded checksum {}, this build has {}; \
+           restore its original SQL and add a new migration, or call repairMigrations() to accept the change",
+          record.id, migration.description, record.checksum, migration.checksum
+        ),
+      }),
+      Some(_) => {}
+      None => report.warnings.push(Issue {
+        code: IssueCode::UnknownMigration,
+        migration_id: record.id.clone(),
+        message: format!(
+          "migration {} ({}) is applied but unknown to this build: the database was migrated by a newer version of the app{}",
+          record.id,
+          record.description,
+          if record.down.is_some() { "; rollbackTo() can undo it with its recorded down SQL" } else { "" }
+        ),
+      }),
+    }
+  }
+  let current_version = current(applied).and_then(|a| a.version);
+  for migration in pending(set, applied) {
+    if current_version.is_some_and(|v| migration.version < v) {
+      report.errors.push(Issue {
+        code: IssueCode::OutOfOrder,
+        migration_id: migration.id.clone(),
+        message: format!(
+          "migration {} ({}) is pending but older than the current version {}: it would run after newer migrations; give it a new id",
+          migration.id,
+          migration.description,
+          current(applied).map(|a| a.id.as_str()).unwrap_or_default()
+        ),
+      });
+    }
+  }
+  let versions: BTreeSet<u64> = set.iter().map(|m| m.version).chain(applied.iter().filter_map(|a| a.version)).collect();
+  if let Some(&last) = versions.last() {
+    for missing in (1..last).filter(|v| !versions.contains(v)) {
+      report.errors.push(Issue {
+        code: IssueCode::Gap,
+        migration_id: format!("{missing:03}"),
+        message: format!("migration {missing:03} is missing: ids must run 001, 002, … without gaps"),
+      });
+    }
+  }
+  for migration in set.iter().filter(|m| m.down.is_none()) {
+    report.warnings.push(Issue {
+      code: IssueCode::NoDown,
+      migration_id: migration.id.clone(),
+      message: format!("migration {} ({}) has no down SQL and cannot be rolled back", migration.id, migration.description),
+    });
+  }
+  report
+}
+
+fn validation_error(report: &Validation) -> Error {
+  let details: Vec<String> = report.errors.iter().map(|i| format!("{}: {}", i.code.as_str(), i.message)).collect();
+  Error::new(ErrorCode::MigrationValidationFailed, format!("migration validation failed, nothing was applied: {}", details.join("; ")))
+}
+
+/// Applies pending migrations in id order. Each migration and its tracking row commit
+/// together; a failing one is rolled back whole and nothing after it runs.
+pub fn migrate(
+  conn: &mut Connection,
+  set: &MigrationSet,
+  options: &MigrateOptions,
+  progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<MigrationResult>, MigrateFailure> {
+  let applied = tracking::read_applied(conn)?;
+  if options.validate_checksums {
+    let report = validate_against(set, &applied);
+    if !report.is_valid() {
+      return Err(validation_error(&report).into());
+    }
+  }
+  let plan: Vec<&Migration> = pending(set, &applied)
+    .into_iter()
+    .filter(|m| options.to.is_none_or(|to| m.version <= to))
+    .take(options.limit.unwrap_or(usize::MAX))
+    .collect();
+  if options.dry_run {
+    let executed_at = tracking::now(conn)?;
+    return Ok(
+      plan
+        .iter()
+        .map(|m| MigrationResult {
+          migration: MigrationInfo::of(m),
+          success: true,
+          error: None,
+          executed_at: executed_at.clone(),
+          execution_time_ms: 0.0,
+          dry_run: true,
+        })
+        .collect(),
+    );
+  }
+  if let (Some(target), Some(first)) = (&options.backup, plan.first()) {
+    let dest = backup_path(conn, target, first)?;
+    backup::backup(conn, &dest).map_err(|e| e.context("backup before migrating"))?;
+  }
+  let mut results = Vec::new();
+  let total = plan.len();
+  for (index, migration) in plan.into_iter().enumerate() {
+    progress(Progress::Started { migration, index, total });
+    let started = Instant::now();
+    let outcome = with_foreign_keys(conn, migration.foreign_keys_off, |conn| {
+      if options.use_transaction {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = apply_up(&tx, migration)?;
+        tx.commit()?;
+        Ok(outcome)
+      } else {
+        apply_up(conn, migration)
+      }
+    });
+    let result = match outcome {
+      Ok(None) => continue, // another connection applied it first
+      Ok(Some(executed_at)) => MigrationResult {
+        migration: MigrationInfo::of(migration),
+        success: true,
+        error: None,
+        executed_at,
+        execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+        dry_run: false,
+      },
+      Err(error) => {
+        let error = Error::new(
+          if error.code == ErrorCode::Busy { ErrorCode::Busy } else { ErrorCode::MigrationFailed },
+          format!("migration {} ({}) failed and was rolled back: {}", migration.id, migration.description, error.message),
+        );
+        let result = MigrationResult {
+          migration: MigrationInfo::of(migration),
+          success: false,
+          error: Some(error.message.clone()),
+          executed_at: tracking::now(conn).unwrap_or_default(),
+          execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+          dry_run: false,
+        };
+        progress(Progress::Finished { result: &result, index, total });
+        results.push(result);
+        return Err(MigrateFailure { error, results });
+      }
+    };
+    progress(Progress::Finished { result: &result, index, total });
+    results.push(result);
+  }
+  Ok(results)
+}
+
+/// Runs `up` and records it, unless the tracking table (re-read under the lock) says it is
+/// applied already. Returns when it started, or `None` when it was skipped.
+fn apply_up(conn: &Connection, migration: &Migration) -> Result<Option<String>> {
+  tracking::ensure_table(conn)?;
+  if tracking::read_applied(conn)?.iter().any(|a| a.version == Some(migration.version)) {
+    return Ok(None);
+  }
+  let executed_at = tracking::now(conn)?;
+  let violations_before = if migration.foreign_keys_off { Some(foreign_key_violations(conn)?) } else { None };
+  let started = Instant::now();
+  run_statements(conn, &migration.up)?;
+  let execution_time_ms = started.elapsed().as_millis() as i64;
+  if let Some(before) = violations_before {
+    let new: Vec<String> = foreign_key_violations(conn)?.difference(&before).cloned().collect();
+    if !new.is_empty() {
+      return Err(Error::new(ErrorCode::Constraint, format!("it leaves foreign key violations: {}", new.join(", "))));
+    }
+  }
+  tracking::record(conn, migration, &executed_at, execution_time_ms)?;
+  Ok(Some(executed_at))
+}
+
+fn run_statements(conn: &Connection, statements: &[String]) -> Result<()> {
+  for (index, sql) in statements.iter().enumerate() {
+    conn.execute_batch(sql).map_err(|e| {
+      let err = Error::from(e);
+      if statements.len() > 1 { err.context(format!("statement {index}")) } else { err }
+    })?;
+  }
+  Ok(())
+}
+
+/// Runs `work` with foreign-key enforcement switched off when `off` (outside any
+/// transaction, where SQLite allows the switch), and always switches it back on.
+fn with_foreign_keys<T>(conn: &mut Connection, off: bool, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+  if !off {
+    return work(conn);
+  }
+  conn.pragma_update(None, "foreign_keys", false)?;
+  let outcome = work(conn);
+  conn.pragma_update(None, "foreign_keys", true)?;
+  outcome
+}
+
+/// `PRAGMA foreign_key_check`, one line per violating row.
+fn foreign_key_violations(conn: &Connection) -> Result<BTreeSet<String>> {
+  let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+  let rows = stmt.query_map([], |row| {
+    let table: String = row.get(0)?;
+    let rowid: Option<i64> = row.get(1)?;
+    let parent: String = row.get(2)?;
+    Ok(format!("{table} row {} -> {parent}", rowid.map_or("?".to_string(), |r| r.to_string())))
+  })?;
+  Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn backup_path(conn: &Connection, target: &BackupTarget, first: &Migration) -> Result<PathBuf> {
+  match target {
+    BackupTarget::Path(path) => Ok(path.clone()),
+    BackupTarget::BesideDatabase => match conn.path().filter(|p| !p.is_empty()) {
+      Some(db) => Ok(PathBuf::from(format!("{db}.before-{}.bak", first.id))),
+      None => Err(Error::invalid("backup: an in-memory database has no file to back up beside; give a path")),
+    },
+  }
+}
+
+/// Rolls back the last applied migration: its down SQL and the removal of its row, in one
+/// transaction. `Ok(None)` when nothing is applied.
+pub fn rollback_last(conn: &mut Connection, set: &MigrationSet) -> Result<Option<MigrationResult>, MigrateFailure> {
+  let applied = tracking::read_applied(conn)?;
+  let Some(last) = current(&applied) else { return Ok(None) };
+  let target = last.version.expect("current has a version") - 1;
+  Ok(rollback_to(conn, set, target)?.pop())
+}
+
+/// Rolls back, one transaction each, every applied migration above `target`, newest first.
+/// When any of them has no down SQL, nothing is changed (`MIGRATION_IRREVERSIBLE`).
+pub fn rollback_to(conn: &mut Connection, set: &MigrationSet, target: u64) -> Result<Vec<MigrationResult>, MigrateFailure> {
+  let applied = tracking::read_applied(conn)?;
+  let doomed: Vec<&AppliedMigration> = applied.iter().rev().filter(|a| a.version.is_some_and(|v| v > target)).collect();
+  if let Some(stuck) = doomed.iter().find(|a| down_sql(set, a).is_none()) {
+    return Err(
+      Error::new(
+        ErrorCode::MigrationIrreversible,
+        format!("migration {} ({}) has no down SQL, so nothing was rolled back", stuck.id, stuck.description),
+      )
+      .into(),
+    );
+  }
+  let mut results = Vec::new();
+  for record in doomed {
+    let info = match record.version.and_then(|v| set.get(v)) {
+      Some(m) => MigrationInfo::of(m),
+      None => MigrationInfo { id: record.id.clone(), description: record.description.clone(), created_at: None },
+    };
+    let foreign_keys_off = record.version.and_then(|v| set.get(v)).is_some_and(|m| m.foreign_keys_off);
+    let started = Instant::now();
+    let executed_at = tracking::now(conn)?;
+    let outcome = with_foreign_keys(conn, foreign_keys_off, |conn| {
+      let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+      let still_applied = tracking::read_applied(&tx)?.into_iter().find(|a| a.id == record.id);
+      if let Some(still) = still_applied {
+        run_statements(&tx, &down_sql(set, &still).expect("checked above"))?;
+        tracking::remove(&tx, &still.id)?;
+      }
+      tx.commit()?;
+      Ok(())
+    });
+    let mut result = MigrationResult {
+      migration: info,
+      success: outcome.is_ok(),
+      error: None,
+      executed_at,
+      execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+      dry_run: false,
+    };
+    if let Err(error) = outcome {
+      let error = Error::new(
+        if error.code == ErrorCode::Busy { ErrorCode::Busy } else { ErrorCode::MigrationFailed },
+        format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message),
+      );
+      result.error = Some(error.message.clone());
+      results.push(result);
+      return Err(MigrateFailure { error, results });
+    }
+    results.push(result);
+  }
+  Ok(results)
+}
+
+/// The down SQL to undo `record`: this build's when it knows the migration, else the SQL
+/// recorded when it was applied.
+fn down_sql(set: &MigrationSet, record: &AppliedMigration) -> Option<Vec<String>> {
+  record.version.and_then(|v| set.get(v)).and_then(|m| m.down.clone()).or_else(|| record.down.clone())
+}
+
+/// Re-records this build's checksum (and description and down SQL) for every applied
+/// migration whose SQL changed. An explicit act for the day an edited migration is blessed.
+pub fn repair(conn: &mut Connection, set: &MigrationSet) -> Result<Vec<Repaired>> {
+  let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+  let mut repaired = Vec::new();
+  for record in tracking::read_applied(&tx)? {
+    if let Some(migration) = record.version.and_then(|v| set.get(v)) {
+      if migration.checksum != record.checksum {
+        tracking::rewrite(&tx, &record.id, migration)?;
+        repaired.push(Repaired { id: record.id, old_checksum: record.checksum, new_checksum: migration.checksum.clone() });
+      }
+    }
+  }
+  tx.commit()?;
+  Ok(repaired)
+}

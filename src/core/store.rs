@@ -1,0 +1,298 @@
+//! The threads that own the connections: one writer fed by a queue, and a pool of readers.
+//!
+//! No SQLite work happens on the caller's thread. Writes are queued to the writer thread,
+//! which coalesces whatever is queued into one transaction (group commit) and gives each
+//! write its own savepoint, so one failing write does not fail its neighbours. Reads go to
+//! read-only connections (WAL), so a long write never delays them. An in-memory database
+//! has only the writer's connection, so its reads are queued to the writer too.
+//!
+//! Every job is run under `catch_unwind`: a panic becomes an `INTERNAL` error for that call
+//! and the thread, its connection and the database stay usable.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+use crate::core::connection::{self, Location, OpenOptions};
+use crate::core::error::{Error, Result};
+
+/// How many queued writes at most share one transaction.
+const MAX_GROUP: usize = 512;
+
+/// A write that runs inside the writer's group transaction, in a savepoint of its own.
+trait GroupedWrite: Send {
+  /// Runs the work; an error rolls back this write's savepoint only.
+  fn run(&mut self, conn: &Connection) -> Result<()>;
+  /// Delivers the output, or `failure` when the group's commit failed.
+  fn finish(self: Box<Self>, failure: Option<Error>);
+}
+
+/// A [`GroupedWrite`] made of a closure and the callback that receives its result.
+struct Grouped<T, W, D> {
+  work: Option<W>,
+  output: Option<Result<T>>,
+  deliver: D,
+}
+
+impl<T, W, D> GroupedWrite for Grouped<T, W, D>
+where
+  T: Send,
+  W: FnOnce(&Connection) -> Result<T> + Send,
+  D: FnOnce(Result<T>) + Send,
+{
+  fn run(&mut self, conn: &Connection) -> Result<()> {
+    let work = self.work.take().expect("a grouped write runs once");
+    let output = guarded(|| work(conn));
+    let status = output.as_ref().map(|_| ()).map_err(Clone::clone);
+    self.output = Some(output);
+    status
+  }
+
+  fn finish(self: Box<Self>, failure: Option<Error>) {
+    let output = match (failure, self.output) {
+      (_, Some(Err(err))) => Err(err),
+      (Some(failure), _) => Err(failure),
+      (None, Some(ok)) => ok,
+      (None, None) => Err(Error::internal("a grouped write finished without running")),
+    };
+    (self.deliver)(output);
+  }
+}
+
+/// What the writer thread is asked to do.
+enum WriterJob {
+  /// A write inside the group transaction.
+  Grouped(Box<dyn GroupedWrite>),
+  /// Work that manages its own transactions (migrations, backups, reads of `:memory:`).
+  /// It is called with `Err(DATABASE_CLOSED)` when the store no longer takes work.
+  Exclusive(Box<dyn FnOnce(Result<&mut Connection>) + Send>),
+}
+
+/// A read job for a reader thread, called with `Err(DATABASE_CLOSED)` when refused.
+type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
+
+/// Runs `work`, turning a panic into an `INTERNAL` error.
+fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+    let what = panic
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| panic.downcast_ref::<String>().cloned())
+      .unwrap_or_else(|| "unknown panic".to_string());
+    Err(Error::internal(format!("the call panicked and was rolled back: {what}")))
+  })
+}
+
+/// The open database: the writer thread, the reader threads and their queues.
+pub struct Store {
+  location: Location,
+  writer: Mutex<Option<Sender<WriterJob>>>,
+  readers: Mutex<Option<Sender<ReadJob>>>,
+  threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Store {
+  /// Opens the database on a new writer thread and starts the readers. Blocks the calling
+  /// thread until the file is open and checked, so call it off the JavaScript thread.
+  pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
+    let writer = connection::open_writer(&location, &options)?;
+    let mut threads = Vec::new();
+    let readers = match &location {
+      Location::File(path) if options.readers > 0 => {
+        let (tx, rx) = channel::<ReadJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        for index in 0..options.readers {
+          let conn = connection::open_reader(path, &options)?;
+          let rx = Arc::clone(&rx);
+          threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &rx))?);
+        }
+        Some(tx)
+      }
+      _ => None,
+    };
+    let (tx, rx) = channel::<WriterJob>();
+    threads.push(spawn("agentdb-writer".to_string(), move || writer_loop(writer, rx))?);
+    Ok(Store { location, writer: Mutex::new(Some(tx)), readers: Mutex::new(readers), threads: Mutex::new(threads) })
+  }
+
+  /// Where the database lives.
+  pub fn location(&self) -> &Location {
+    &self.location
+  }
+
+  /// Queues a write to run inside the writer's group transaction. `deliver` gets the result
+  /// after the transaction commits (or `DATABASE_CLOSED` if the store is closed).
+  pub fn write<T, W, D>(&self, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    let job = Box::new(Grouped { work: Some(work), output: None, deliver });
+    self.send_to_writer(WriterJob::Grouped(job));
+  }
+
+  /// Queues work that manages its own transactions on the writer's connection.
+  pub fn exclusive<T, W, D>(&self, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    self.send_to_writer(WriterJob::Exclusive(Box::new(move |conn: Result<&mut Connection>| {
+      deliver(conn.and_then(|conn| guarded(|| work(conn))))
+    })));
+  }
+
+  /// Queues a read on a reader connection (the writer's, for an in-memory database).
+  pub fn read<T, W, D>(&self, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    if matches!(self.location, Location::Memory) {
+      return self.exclusive(move |conn| work(conn), deliver);
+    }
+    let job: ReadJob = Box::new(move |conn: Result<&Connection>| deliver(conn.and_then(|conn| guarded(|| work(conn)))));
+    let readers = self.readers.lock();
+    let refused = match readers.as_ref() {
+      Some(tx) => tx.send(job).err().map(|e| e.0),
+      None => Some(job),
+    };
+    drop(readers);
+    if let Some(job) = refused {
+      job(Err(Error::closed()));
+    }
+  }
+
+  fn send_to_writer(&self, job: WriterJob) {
+    let writer = self.writer.lock();
+    let refused = match writer.as_ref() {
+      Some(tx) => tx.send(job).err().map(|e| e.0),
+      None => Some(job),
+    };
+    drop(writer);
+    if let Some(job) = refused {
+      match job {
+        WriterJob::Grouped(job) => job.finish(Some(Error::closed())),
+        WriterJob::Exclusive(job) => job(Err(Error::closed())),
+      }
+    }
+  }
+
+  /// Stops accepting calls; the threads finish what is queued, close their connections and
+  /// exit. `done` runs (on another thread) once every file handle is released. Calling it
+  /// again is harmless: `done` then runs when the first close has finished.
+  pub fn close(&self, done: impl FnOnce() + Send + 'static) {
+    // Dropping the senders ends each thread's loop once its queue is empty.
+    self.writer.lock().take();
+    self.readers.lock().take();
+    let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+    let joiner = move || {
+      for thread in threads {
+        let _ = thread.join();
+      }
+      done();
+    };
+    // Should the thread fail to start, `done` is dropped uncalled; the queues drain anyway.
+    let _ = std::thread::Builder::new().name("agentdb-close".into()).spawn(joiner);
+  }
+
+  /// Whether `close` has been called.
+  pub fn is_closed(&self) -> bool {
+    self.writer.lock().is_none()
+  }
+}
+
+impl Drop for Store {
+  fn drop(&mut self) {
+    self.writer.get_mut().take();
+    self.readers.get_mut().take();
+    // The threads exit on their own once their queues drain; nothing waits for them here.
+  }
+}
+
+fn spawn(name: String, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+  std::thread::Builder::new().name(name).spawn(body).map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
+}
+
+fn reader_loop(conn: Connection, queue: &Mutex<Receiver<ReadJob>>) {
+  loop {
+    let job = queue.lock().recv();
+    match job {
+      Ok(job) => job(Ok(&conn)),
+      Err(_) => break,
+    }
+  }
+  drop(conn);
+}
+
+fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) {
+  let mut next = queue.recv().ok();
+  while let Some(job) = next.take() {
+    match job {
+      WriterJob::Exclusive(job) => job(Ok(&mut conn)),
+      WriterJob::Grouped(first) => {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+          match queue.try_recv() {
+            Ok(WriterJob::Grouped(job)) => group.push(job),
+            Ok(other) => {
+              next = Some(other);
+              break;
+            }
+            Err(_) => break,
+          }
+        }
+        commit_group(&conn, group);
+      }
+    }
+    if next.is_none() {
+      next = queue.recv().ok();
+    }
+  }
+  drop(conn);
+}
+
+/// Runs a group of writes in one transaction, each in its own savepoint, then commits and
+/// delivers every result. A lone write needs no savepoint: its error rolls back the whole
+/// transaction, which holds nothing else.
+fn commit_group(conn: &Connection, mut group: Vec<Box<dyn GroupedWrite>>) {
+  if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+    let err = Error::from(err);
+    group.into_iter().for_each(|job| job.finish(Some(err.clone())));
+    return;
+  }
+  if group.len() == 1 {
+    let outcome = group[0].run(conn);
+    let failure = match outcome {
+      Ok(()) => conn.execute_batch("COMMIT").err().map(Error::from),
+      Err(_) => None,
+    };
+    if !conn.is_autocommit() {
+      let _ = conn.execute_batch("ROLLBACK");
+    }
+    group.pop().expect("one job").finish(failure);
+    return;
+  }
+  for job in group.iter_mut() {
+    let step = conn.execute_batch("SAVEPOINT grouped_write").map_err(Error::from).and_then(|()| job.run(conn));
+    let end = if step.is_ok() { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write; RELEASE grouped_write" };
+    if let Err(err) = conn.execute_batch(end) {
+      let err = Error::from(err);
+      let _ = conn.execute_batch("ROLLBACK");
+      group.into_iter().for_each(|job| job.finish(Some(err.clone())));
+      return;
+    }
+  }
+  let failure = conn.execute_batch("COMMIT").err().map(Error::from);
+  if failure.is_some() && !conn.is_autocommit() {
+    let _ = conn.execute_batch("ROLLBACK");
+  }
+  group.into_iter().for_each(|job| job.finish(failure.clone()));
+}

@@ -1,0 +1,8 @@
+//! The Node-API layer: reads JavaScript arguments, hands work to the core's threads and
+//! settles Promises. Nothing here touches SQLite directly.
+
+pub mod completion;
+pub mod database;
+pub mod errors;
+pub mod js;
+pub mod migrations;
