@@ -49,8 +49,17 @@ const check = {
       progress.clear()
     }
     out.data(report)
-    for (const problem of report.problems) out.line(`${problem}`)
-    out.line(report.ok ? 'OK: no problems found.' : `Found ${report.problems.length} problem(s).`)
+    for (const error of report.integrityErrors) out.line(`integrity: ${error}`)
+    for (const v of report.foreignKeyViolations) {
+      out.line(`foreign key: ${v.table} row ${v.rowid ?? '?'} refers to a missing ${v.parent} row (${v.columns.join(', ')})`)
+    }
+    const unlisted = report.foreignKeyViolationCount - report.foreignKeyViolations.length
+    if (unlisted > 0) out.line(`foreign key: … and ${unlisted} more`)
+    out.line(
+      report.ok
+        ? `OK: no integrity errors, no foreign key violations (${report.full ? 'full' : 'quick'} check).`
+        : `Found ${report.integrityErrors.length} integrity error(s) and ${report.foreignKeyViolationCount} foreign key violation(s).`,
+    )
     return report.ok ? EXIT.OK : EXIT.CHECK_FAILED
   },
 }

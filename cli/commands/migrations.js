@@ -102,7 +102,7 @@ const status = {
 
 const migrate = {
   name: 'migrate',
-  summary: 'apply pending migrations (creates the database if it does not exist)',
+  summary: 'apply pending migrations (creates the database if it does not exist, except with --dry-run)',
   positionals: [databaseArgument],
   options: {
     'dry-run': { type: 'boolean', help: 'show what would be applied and change nothing' },
@@ -128,7 +128,7 @@ const migrate = {
     }
     let outcome
     try {
-      outcome = await withMigrations(file, options, true, async (db) => ({
+      outcome = await withMigrations(file, options, !migrateOptions.dryRun, async (db) => ({
         results: await db.migrate(migrateOptions),
         summary: await db.getMigrationSummary(),
       }))

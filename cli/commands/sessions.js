@@ -3,7 +3,7 @@
 
 const { databaseArgument, wholeNumber } = require('../args')
 const { withDatabase, openOptionsFrom } = require('../database')
-const { EXIT, usage } = require('../exit-codes')
+const { CliError, EXIT, usage } = require('../exit-codes')
 
 const SESSION_STATUSES = ['idle', 'running', 'completed', 'failed', 'stopped']
 
@@ -44,8 +44,8 @@ const sessions = {
   },
 }
 
-/** How many logs one page of `logs` reads. */
-const PAGE = 500
+/** How many logs one read returns. */
+const PAGE = 1000
 /** How often `logs --follow` looks for new logs. */
 const FOLLOW_INTERVAL_MS = 1000
 
@@ -57,11 +57,11 @@ const logs = {
     tree: { type: 'boolean', help: 'show the logs as a tree (each under its parent)' },
     follow: { type: 'boolean', help: 'keep printing new logs as they are written (Ctrl-C stops)' },
   },
-  description: 'With --json: one JSON array, or with --follow one JSON object per line.',
+  description: 'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line.',
   async run({ positionals: { sessionId, db: file }, options }, out) {
     if (options.tree && options.follow) throw usage('--tree and --follow cannot be combined')
     return withDatabase(file, openOptionsFrom(options), async (db) => {
-      await db.getSession(sessionId)
+      if (!(await db.getSession(sessionId))) throw new CliError('NOT_FOUND', `no session ${sessionId} in ${file}`)
       if (options.tree) {
         const tree = await db.getLogTree(sessionId)
         out.data(tree)
@@ -70,31 +70,50 @@ const logs = {
       }
       if (!options.follow) {
         const all = []
-        await readLogs(db, sessionId, null, (log) => all.push(log))
+        await readAll(db, sessionId, (log) => all.push(log))
         out.data(all)
         for (const log of all) out.line(logLine(log))
         return EXIT.OK
       }
       const print = (log) => (out.json ? out.record(log) : out.line(logLine(log)))
-      let cursor = await readLogs(db, sessionId, null, print)
+      let lastId = await readAll(db, sessionId, print)
       const stopped = waitForInterrupt()
       while (!(await Promise.race([stopped, delay(FOLLOW_INTERVAL_MS).then(() => false)]))) {
-        cursor = await readLogs(db, sessionId, cursor, print)
+        lastId = await readNew(db, sessionId, lastId, print)
       }
       return EXIT.OK
     })
   },
 }
 
-/** Reads every log after `cursor`, page by page; resolves with the cursor to continue from. */
-async function readLogs(db, sessionId, cursor, each) {
-  let after = cursor
-  for (;;) {
+/** Reads a session's whole log in time order, page by page; resolves with the highest id seen. */
+async function readAll(db, sessionId, each) {
+  let lastId = 0
+  let after
+  do {
     const page = await db.getLogs(sessionId, { limit: PAGE, ...(after ? { after } : {}) })
-    page.items.forEach(each)
-    if (!page.nextCursor) return page.items.length > 0 ? page.lastCursor ?? after : after
+    for (const log of page.items) {
+      each(log)
+      lastId = Math.max(lastId, log.id)
+    }
     after = page.nextCursor
+  } while (after)
+  return lastId
+}
+
+/** Reads the logs written since `lastId` (ids only grow), in the order they were written. */
+async function readNew(db, sessionId, lastId, each) {
+  const rows = await db.query(
+    'SELECT id FROM session_logs WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?',
+    [sessionId, lastId, PAGE],
+  )
+  let last = lastId
+  for (const { id } of rows) {
+    const log = await db.getLog(id)
+    if (log) each(log)
+    last = id
   }
+  return last
 }
 
 /** `2026-01-02T03:04:05.678Z  agent/message  {"text":"hi"}` */
