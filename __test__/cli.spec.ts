@@ -1,0 +1,442 @@
+// The `agentdb` command line, run as a real child process: output, JSON, help, exit codes,
+// and what it does to broken or missing files.
+import { execFile, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { Database } from '../index.js'
+
+const BIN = path.resolve(__dirname, '../bin/agentdb.js')
+const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'sessions', 'logs']
+const python = spawnSync('python3', ['--version']).status === 0
+const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHECK_FAILED: 3, BUSY: 4, NOT_A_DATABASE: 5, CANT_OPEN: 6 }
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `agentdb args…` in `cwd` and collects its output. */
+function agentdb(args: string[], options: { cwd?: string; uid?: number; gid?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? dir, uid: options.uid, gid: options.gid }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** Asserts the shape every failure shares: one `CODE: message` line first, never a stack trace. */
+function expectError(run: Run, exit: number, code: string) {
+  expect(run.code).toBe(exit)
+  expect(run.stderr.split('\n')[0]).toMatch(new RegExp(`^${code}: \\S`))
+  expect(run.stderr).not.toMatch(/^\s+at /m)
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'agentdb-cli-'))
+let dir: string
+let counter = 0
+beforeEach(() => {
+  dir = path.join(root, String(counter++))
+  mkdirSync(dir, { recursive: true })
+})
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+/** A migrated database with one agent, one session and three logs (one nested). */
+async function seeded(file: string) {
+  const db = await Database.open(file)
+  try {
+    await db.migrate()
+    const agent = await db.createAgent({ name: 'Reviewer', model: 'claude-sonnet' })
+    const session = await db.createSession({ mainAgentId: agent.id, name: 'Review auth', status: 'running' })
+    const first = await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: { text: 'review the login flow' } })
+    await db.addLogs([
+      { sessionId: session.id, parentId: first.id, role: 'agent', type: 'thought', content: 'reading login.ts' },
+      { sessionId: session.id, role: 'agent', type: 'message', content: { text: 'done' } },
+    ])
+    return { agent, session }
+  } finally {
+    await db.close()
+  }
+}
+
+describe('help and usage', () => {
+  it('prints the general help with every command and the exit codes', async () => {
+    const run = await agentdb(['--help'])
+    expect(run.code).toBe(EXIT.OK)
+    for (const name of COMMANDS) expect(run.stdout).toMatch(new RegExp(`^  ${name} `, 'm'))
+    for (const code of Object.values(EXIT)) expect(run.stdout).toMatch(new RegExp(`^  ${code}  \\S`, 'm'))
+  })
+
+  it('prints each command\'s help with --help, and with help <command>', async () => {
+    for (const name of COMMANDS) {
+      const run = await agentdb([name, '--help'])
+      expect(run.code).toBe(EXIT.OK)
+      expect(run.stdout).toMatch(new RegExp(`^Usage: agentdb ${name}\\b`))
+      expect(run.stdout).toContain('--json')
+    }
+    const viaHelp = await agentdb(['help', 'logs'])
+    expect(viaHelp.stdout).toMatch(/^Usage: agentdb logs <sessionId> \[db\]/)
+  })
+
+  it('without a command, prints the help on stderr and exits with the usage code', async () => {
+    const run = await agentdb([])
+    expect(run.code).toBe(EXIT.USAGE)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toContain('Commands:')
+  })
+
+  it('rejects unknown commands, unknown options, bad values and wrong argument counts', async () => {
+    expectError(await agentdb(['frobnicate']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['migrate', '--frobnicate']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['migrate', '--limit', 'two']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['migrate', '--limit', '0']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['status', '--busy-timeout', '-5']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['backup', 'only-one.db']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['status', 'a.db', 'b.db']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['logs', 'some-session', '--tree', '--follow']), EXIT.USAGE, 'USAGE')
+    const run = await agentdb(['migrate', '--frobnicate'])
+    expect(run.stderr).toContain('unknown option --frobnicate')
+    expect(run.stderr).toContain('agentdb migrate --help')
+    expect(existsSync(path.join(dir, 'agents.db'))).toBe(false)
+  })
+
+  it('reports a usage error as JSON on stdout with --json', async () => {
+    const run = await agentdb(['migrate', '--limit', 'x', '--json'])
+    expect(run.code).toBe(EXIT.USAGE)
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'USAGE', message: expect.stringContaining('--limit') } })
+  })
+})
+
+describe('migrate, status, rollback', () => {
+  it('creates and migrates ./agents.db by default, then has nothing left to do', async () => {
+    const first = await agentdb(['migrate'])
+    expect(first.code).toBe(EXIT.OK)
+    expect(first.stdout).toMatch(/^Applied 001 .+\(\d+\.\d ms\)$/m)
+    expect(first.stdout).toMatch(/^Applied 002 /m)
+    expect(first.stdout).toContain('Schema version 002: 2 of 2 migrations applied, 0 pending')
+    expect(existsSync(path.join(dir, 'agents.db'))).toBe(true)
+
+    const again = await agentdb(['migrate'])
+    expect(again.code).toBe(EXIT.OK)
+    expect(again.stdout).toContain('Nothing to migrate.')
+    expect(again.stdout).not.toContain('Applied')
+  })
+
+  it('honours --dry-run, --limit and --to', async () => {
+    await agentdb(['migrate', 'db.sqlite', '--limit', '1'])
+    const dry = await agentdb(['migrate', 'db.sqlite', '--dry-run'])
+    expect(dry.code).toBe(EXIT.OK)
+    expect(dry.stdout).toMatch(/^Would apply 002 /m)
+    expect(dry.stdout).toContain('Dry run: nothing was changed.')
+    const status = JSON.parse((await agentdb(['status', 'db.sqlite', '--json'])).stdout)
+    expect(status.summary.currentVersion).toBe('001')
+
+    const to = JSON.parse((await agentdb(['migrate', 'db.sqlite', '--to', '002', '--json'])).stdout)
+    expect(to.results.map((r: { migration: { id: string } }) => r.migration.id)).toEqual(['002'])
+    expect(to.summary.currentVersion).toBe('002')
+  })
+
+  it('does not create a database for a dry run', async () => {
+    expectError(await agentdb(['migrate', 'new.db', '--dry-run']), EXIT.CANT_OPEN, 'CANT_OPEN')
+    expect(existsSync(path.join(dir, 'new.db'))).toBe(false)
+  })
+
+  it('prints JSON that parses, for migrate and status', async () => {
+    const migrate = JSON.parse((await agentdb(['migrate', '--json'])).stdout)
+    expect(migrate.results).toHaveLength(2)
+    expect(migrate.results[0]).toMatchObject({ migration: { id: '001' }, success: true, dryRun: false })
+    expect(migrate.summary).toMatchObject({ appliedMigrations: 2, pendingMigrations: 0, currentVersion: '002' })
+  })
+
+  it('shows every migration with its state, row counts and the file size', async () => {
+    await seeded(path.join(dir, 'agents.db'))
+    const run = await agentdb(['status'])
+    expect(run.code).toBe(EXIT.OK)
+    expect(run.stdout).toMatch(/^Database \.\/agents\.db: \d/m)
+    expect(run.stdout).toMatch(/^001 +applied +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+\.\d ms +Create the agents table/m)
+    expect(run.stdout).toMatch(/^session_logs +3$/m)
+    expect(run.stdout).toMatch(/^agents +1$/m)
+
+    const json = JSON.parse((await agentdb(['status', '--json'])).stdout)
+    expect(json.size).toBe(statSync(path.join(dir, 'agents.db')).size)
+    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
+    expect(json.tables).toEqual([
+      { name: 'agents', rows: 1 },
+      { name: 'migrations', rows: 2 },
+      { name: 'session_logs', rows: 3 },
+      { name: 'sessions', rows: 1 },
+    ])
+  })
+
+  it('shows pending, modified and unknown migrations, and validate/repair deal with them', async () => {
+    const appMigrations = path.join(dir, 'app-migrations.json')
+    writeFileSync(
+      appMigrations,
+      JSON.stringify([{ id: '003', description: 'Add notes', up: ['CREATE TABLE notes (id INTEGER PRIMARY KEY)'], down: ['DROP TABLE notes'] }]),
+    )
+    await agentdb(['migrate', '--migrations', appMigrations])
+    const withApp = JSON.parse((await agentdb(['status', '--json', '--migrations', appMigrations])).stdout)
+    expect(withApp.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied'])
+
+    // Run without the app's migrations: 003 is unknown to this build (a warning, not an error).
+    const db = await Database.open(path.join(dir, 'agents.db'))
+    await db.execute("UPDATE migrations SET checksum = 'edited' WHERE id = '001'")
+    await db.close()
+    const status = JSON.parse((await agentdb(['status', '--json'])).stdout)
+    expect(status.migrations.map((m: { id: string; state: string }) => [m.id, m.state])).toEqual([
+      ['001', 'modified'],
+      ['002', 'applied'],
+      ['003', 'unknown'],
+    ])
+
+    const invalid = await agentdb(['validate'])
+    expect(invalid.code).toBe(EXIT.CHECK_FAILED)
+    expect(invalid.stdout).toMatch(/^error +CHECKSUM_MISMATCH 001: /m)
+    expect(invalid.stdout).toMatch(/^warning UNKNOWN_MIGRATION 003: /m)
+    const invalidJson = JSON.parse((await agentdb(['validate', '--json'])).stdout)
+    expect(invalidJson.isValid).toBe(false)
+
+    const refused = await agentdb(['migrate', '--migrations', appMigrations])
+    expectError(refused, EXIT.CHECK_FAILED, 'MIGRATION_VALIDATION_FAILED')
+
+    const repair = await agentdb(['repair'])
+    expect(repair.code).toBe(EXIT.OK)
+    expect(repair.stdout).toMatch(/^Re-recorded 001: edited -> [0-9a-f]{64}$/m)
+    const valid = await agentdb(['validate'])
+    expect(valid.code).toBe(EXIT.OK)
+    expect(valid.stdout).toContain('Valid (1 warning).')
+    expect((await agentdb(['repair'])).stdout).toContain('Nothing to repair')
+  })
+
+  it('rolls back the last migration, down to --to, and says when there is nothing left', async () => {
+    await agentdb(['migrate'])
+    const last = await agentdb(['rollback'])
+    expect(last.code).toBe(EXIT.OK)
+    expect(last.stdout).toMatch(/^Rolled back 002 /m)
+    expect(last.stdout).toContain('Schema version 001')
+    const all = JSON.parse((await agentdb(['rollback', '--to', '000', '--json'])).stdout)
+    expect(all.results.map((r: { migration: { id: string } }) => r.migration.id)).toEqual(['001'])
+    expect(all.summary.appliedMigrations).toBe(0)
+    expect((await agentdb(['rollback'])).stdout).toContain('Nothing to roll back.')
+    expectError(await agentdb(['rollback', '--to', 'abc']), EXIT.USAGE, 'INVALID_ARGUMENT')
+  })
+
+  it('reports a failing migration with the results so far, and exits 1', async () => {
+    const appMigrations = path.join(dir, 'broken.json')
+    writeFileSync(appMigrations, JSON.stringify([{ id: '003', description: 'Broken', up: ['INSERT INTO missing VALUES (1)'] }]))
+    const run = await agentdb(['migrate', '--migrations', appMigrations])
+    expectError(run, EXIT.ERROR, 'MIGRATION_FAILED')
+    expect(run.stdout).toMatch(/^Applied 001 /m)
+    expect(run.stdout).toMatch(/^Failed 003 Broken: .*no such table: missing/m)
+    const json = JSON.parse((await agentdb(['migrate', '--migrations', appMigrations, '--json'])).stdout)
+    expect(json.error.code).toBe('MIGRATION_FAILED')
+    expect(json.error.results.at(-1)).toMatchObject({ migration: { id: '003' }, success: false })
+  })
+
+  it('rejects a --migrations file that is missing or does not export migrations', async () => {
+    expectError(await agentdb(['status', '--migrations', 'nope.js']), EXIT.USAGE, 'USAGE')
+    writeFileSync(path.join(dir, 'wrong.json'), '{"id": "003"}')
+    await agentdb(['migrate'])
+    expectError(await agentdb(['status', '--migrations', 'wrong.json']), EXIT.USAGE, 'USAGE')
+  })
+})
+
+describe('files that are not usable databases', () => {
+  it('refuses a file that is not SQLite with NOT_A_DATABASE and leaves it byte for byte', async () => {
+    const file = path.join(dir, 'notes.db')
+    const bytes = Buffer.from('These are my notes, not a database.\n'.repeat(200))
+    writeFileSync(file, bytes)
+    for (const command of ['status', 'migrate', 'validate', 'sessions']) {
+      const run = await agentdb([command, 'notes.db'])
+      expectError(run, EXIT.NOT_A_DATABASE, 'NOT_A_DATABASE')
+      expect(run.stderr).toContain('notes.db')
+    }
+    const json = JSON.parse((await agentdb(['migrate', 'notes.db', '--json'])).stdout)
+    expect(json.error.code).toBe('NOT_A_DATABASE')
+    expect(readFileSync(file).equals(bytes)).toBe(true)
+    expect(existsSync(`${file}-wal`)).toBe(false)
+    expect(existsSync(`${file}-shm`)).toBe(false)
+  })
+
+  it('reports a missing directory with CANT_OPEN and creates nothing', async () => {
+    const missing = path.join(dir, 'no-such-dir', 'agents.db')
+    const run = await agentdb(['migrate', missing])
+    expectError(run, EXIT.CANT_OPEN, 'CANT_OPEN')
+    expect(run.stderr).toContain('does not exist')
+    expect(existsSync(path.dirname(missing))).toBe(false)
+  })
+
+  it('does not create a database where a command only reads one', async () => {
+    for (const command of ['status', 'validate', 'repair', 'rollback', 'sessions', 'check']) {
+      const run = await agentdb([command, 'typo.db'])
+      expectError(run, EXIT.CANT_OPEN, 'CANT_OPEN')
+      expect(run.stderr).toContain('no database at typo.db')
+    }
+    expect(existsSync(path.join(dir, 'typo.db'))).toBe(false)
+  })
+
+  it('reports a directory given as the database with CANT_OPEN', async () => {
+    expectError(await agentdb(['status', dir]), EXIT.CANT_OPEN, 'CANT_OPEN')
+  })
+
+  it.runIf(process.getuid?.() === 0)('reports a file it may not write with READONLY', async () => {
+    await agentdb(['migrate'])
+    for (const d of [root, dir]) chmodSync(d, 0o755)
+    chmodSync(path.join(dir, 'agents.db'), 0o644)
+    const run = await agentdb(['migrate'], { uid: 65534, gid: 65534 })
+    expectError(run, EXIT.CANT_OPEN, 'READONLY')
+  })
+
+  it.runIf(python)('exits with the busy code when another process holds the write lock', async () => {
+    const file = path.join(dir, 'locked.db')
+    const holder = spawn('python3', [
+      '-c',
+      [
+        'import sqlite3, sys',
+        'c = sqlite3.connect(sys.argv[1], isolation_level=None)',
+        "c.execute('PRAGMA journal_mode=WAL')",
+        "c.execute('BEGIN IMMEDIATE')",
+        "print('locked', flush=True)",
+        'sys.stdin.read()',
+      ].join('\n'),
+      file,
+    ])
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()))
+    try {
+      const run = await agentdb(['migrate', 'locked.db', '--busy-timeout', '100'])
+      expectError(run, EXIT.BUSY, 'BUSY')
+    } finally {
+      holder.stdin.end()
+      await new Promise((resolve) => holder.once('exit', resolve))
+    }
+  })
+})
+
+describe('sessions and logs', () => {
+  it('lists sessions as a table and as JSON, filtered by status', async () => {
+    const { agent, session } = await seeded(path.join(dir, 'agents.db'))
+    const run = await agentdb(['sessions'])
+    expect(run.code).toBe(EXIT.OK)
+    expect(run.stdout).toMatch(new RegExp(`^${session.id} +running +${agent.id} +\\S+ +Review auth$`, 'm'))
+    const json = JSON.parse((await agentdb(['sessions', '--json'])).stdout)
+    expect(json.items.map((s: { id: string }) => s.id)).toEqual([session.id])
+    expect((await agentdb(['sessions', '--status', 'completed'])).stdout).toContain('No sessions.')
+    expectError(await agentdb(['sessions', '--status', 'sleeping']), EXIT.USAGE, 'USAGE')
+  })
+
+  it('prints a session\'s logs in order, as a tree, and as JSON', async () => {
+    const { session } = await seeded(path.join(dir, 'agents.db'))
+    const flat = await agentdb(['logs', session.id])
+    expect(flat.code).toBe(EXIT.OK)
+    const lines = flat.stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatch(/Z {2}user\/message {2}\{"text":"review the login flow"\}$/)
+    expect(lines[1]).toMatch(/Z {2}agent\/thought {2}reading login\.ts$/)
+
+    const tree = await agentdb(['logs', session.id, '--tree'])
+    expect(tree.stdout).toMatch(/Z {4}agent\/thought {2}reading login\.ts$/m)
+    const treeJson = JSON.parse((await agentdb(['logs', session.id, '--tree', '--json'])).stdout)
+    expect(treeJson).toHaveLength(2)
+    expect(treeJson[0].children).toHaveLength(1)
+
+    const json = JSON.parse((await agentdb(['logs', session.id, '--json'])).stdout)
+    expect(json.map((l: { type: string }) => l.type)).toEqual(['message', 'thought', 'message'])
+  })
+
+  it('reports an unknown session with NOT_FOUND', async () => {
+    await seeded(path.join(dir, 'agents.db'))
+    expectError(await agentdb(['logs', 'no-such-session']), EXIT.ERROR, 'NOT_FOUND')
+  })
+
+  it('follows a session\'s log until interrupted', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const child = spawn(process.execPath, [BIN, 'logs', session.id, '--follow', '--json'], { cwd: dir })
+    let stdout = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const lines = () => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line))
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await until(() => lines().length === 3)
+    const db = await Database.open(file)
+    await db.addLog({ sessionId: session.id, role: 'tool', type: 'observation', content: { exitCode: 0 } })
+    await db.close()
+    await until(() => lines().length === 4)
+    expect(lines()[3]).toMatchObject({ role: 'tool', type: 'observation', content: { exitCode: 0 } })
+    child.kill('SIGINT')
+    const code = await new Promise((resolve) => child.once('exit', resolve))
+    expect(code).toBe(EXIT.OK)
+  })
+})
+
+describe('backup and check', () => {
+  it('backs a database up to a file that opens with the same data', async () => {
+    const { session } = await seeded(path.join(dir, 'agents.db'))
+    const run = await agentdb(['backup', 'agents.db', 'copy.db'])
+    expect(run.code).toBe(EXIT.OK)
+    expect(run.stdout).toMatch(/^Backed up agents\.db to copy\.db \(\d/m)
+    const copy = await Database.open(path.join(dir, 'copy.db'))
+    expect(await copy.countLogs(session.id)).toBe(3)
+    await copy.close()
+    const json = JSON.parse((await agentdb(['backup', 'agents.db', 'copy2.db', '--json'])).stdout)
+    expect(json).toEqual({ source: 'agents.db', destination: 'copy2.db', size: statSync(path.join(dir, 'copy2.db')).size })
+    expectError(await agentdb(['backup', 'missing.db', 'copy3.db']), EXIT.CANT_OPEN, 'CANT_OPEN')
+  })
+
+  it('migrate --backup writes the copy it names before migrating', async () => {
+    await agentdb(['migrate', '--limit', '1'])
+    const run = await agentdb(['migrate', '--backup'])
+    expect(run.code).toBe(EXIT.OK)
+    const named = /^Backed up to (.+)$/m.exec(run.stdout)?.[1]
+    expect(named).toBe(`${path.join(dir, 'agents.db')}.before-002.bak`)
+    const copy = await Database.open(named!)
+    expect((await copy.getMigrationSummary()).currentVersion).toBe('001')
+    await copy.close()
+  })
+
+  it('checks a healthy database', async () => {
+    await seeded(path.join(dir, 'agents.db'))
+    const ok = await agentdb(['check'])
+    expect(ok.code).toBe(EXIT.OK)
+    expect(ok.stdout).toMatch(/^OK: no integrity errors, no foreign key violations \(full check\)\.$/m)
+    expect(JSON.parse((await agentdb(['check', '--quick', '--json'])).stdout)).toMatchObject({ ok: true, full: false })
+  })
+
+  it.runIf(python)('finds a row whose parent is missing, and exits with the check code', async () => {
+    await seeded(path.join(dir, 'agents.db'))
+    // SQLite leaves foreign keys off unless a connection asks: this one writes an orphan.
+    const orphan = spawnSync('python3', [
+      '-c',
+      "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO sessions (id, main_agent_id) VALUES ('orphan', 'gone')\"); c.commit()",
+      path.join(dir, 'agents.db'),
+    ])
+    expect(orphan.status).toBe(0)
+    const run = await agentdb(['check'])
+    expect(run.code).toBe(EXIT.CHECK_FAILED)
+    expect(run.stdout).toMatch(/^foreign key: sessions row \d+ refers to a missing agents row/m)
+    const json = JSON.parse((await agentdb(['check', '--json'])).stdout)
+    expect(json).toMatchObject({ ok: false, foreignKeyViolationCount: 1 })
+  })
+})
+
+describe('the progress line', () => {
+  it('writes nothing but results when stdout is not a terminal', async () => {
+    const run = await agentdb(['migrate'])
+    expect(run.stdout).not.toMatch(/[\r\x1b]/)
+    expect(run.stdout).not.toContain('Migrating')
+  })
+
+  const hasScript = process.platform === 'linux' && spawnSync('script', ['--version']).status === 0
+  it.runIf(hasScript)('shows each migration as it runs when stdout is a terminal', () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} migrate`
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, encoding: 'utf8' })
+    expect(run.status).toBe(EXIT.OK)
+    expect(run.stdout).toContain('Migrating 1/2: 001 ')
+    expect(run.stdout).toContain('Migrating 2/2: 002 ')
+    expect(run.stdout).toMatch(/Applied 002 /)
+  })
+})
