@@ -122,10 +122,10 @@ describe('per-platform packages', () => {
 })
 
 describe('the Electron guide', () => {
-  const guide = readFileSync(path.join(ROOT, 'docs/electron.md'), 'utf8')
-  const examples = ['electron-main.ts', 'electron-preload.ts', 'electron-builder.json', 'forge.config.js'].map((f) =>
-    readFileSync(path.join(ROOT, 'examples', f), 'utf8'),
-  )
+  // Compared with Unix line endings, whatever the checkout did to them.
+  const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8').replaceAll('\r\n', '\n')
+  const guide = read('docs/electron.md')
+  const examples = ['electron-main.ts', 'electron-preload.ts', 'electron-builder.json', 'forge.config.js'].map((f) => read(`examples/${f}`))
   const snippets = [...guide.matchAll(/^```(ts|js|json)\n([\s\S]*?)^```$/gm)].map((m) => m[2])
 
   it('quotes every code snippet verbatim from the type-checked examples', () => {
