@@ -81,6 +81,12 @@ describe('help and usage', () => {
     expect(viaHelp.stdout).toMatch(/^Usage: agentdb logs <sessionId> \[db\]/)
   })
 
+  it('prints the package version', async () => {
+    const run = await agentdb(['--version'])
+    expect(run.code).toBe(EXIT.OK)
+    expect(run.stdout.trim()).toBe(JSON.parse(readFileSync(path.resolve(__dirname, '../package.json'), 'utf8')).version)
+  })
+
   it('without a command, prints the help on stderr and exits with the usage code', async () => {
     const run = await agentdb([])
     expect(run.code).toBe(EXIT.USAGE)
@@ -90,6 +96,7 @@ describe('help and usage', () => {
 
   it('rejects unknown commands, unknown options, bad values and wrong argument counts', async () => {
     expectError(await agentdb(['frobnicate']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['help', 'frobnicate']), EXIT.USAGE, 'USAGE')
     expectError(await agentdb(['migrate', '--frobnicate']), EXIT.USAGE, 'USAGE')
     expectError(await agentdb(['migrate', '--limit', 'two']), EXIT.USAGE, 'USAGE')
     expectError(await agentdb(['migrate', '--limit', '0']), EXIT.USAGE, 'USAGE')

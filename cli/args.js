@@ -67,4 +67,4 @@ function wholeNumber(text, name, min) {
 /** The positional that names the database, with the default. */
 const databaseArgument = { name: 'db', default: DEFAULT_DATABASE, help: `the database file (default ${DEFAULT_DATABASE})` }
 
-module.exports = { parseCommand, wholeNumber, GLOBAL_OPTIONS, DEFAULT_DATABASE, databaseArgument }
+module.exports = { parseCommand, wholeNumber, GLOBAL_OPTIONS, databaseArgument }

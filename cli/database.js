@@ -41,4 +41,4 @@ function openOptionsFrom(options, create = false) {
   return { create, busyTimeoutMs: options['busy-timeout'] }
 }
 
-module.exports = { withDatabase, openOptionsFrom, loadAddon }
+module.exports = { withDatabase, openOptionsFrom }

@@ -24,7 +24,8 @@ const COMMANDS = [
 ]
 
 /** Runs `argv` (the arguments after the program name); resolves with the exit code. */
-async function run(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
+async function run(argv) {
+  const io = { stdout: process.stdout, stderr: process.stderr }
   const out = new Output({ ...io, json: argv.includes('--json') })
   try {
     const [name, ...rest] = argv
@@ -73,4 +74,4 @@ function fail(err, out, commandName) {
   return exitCodeFor(code)
 }
 
-module.exports = { run, COMMANDS }
+module.exports = { run }
