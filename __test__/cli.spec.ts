@@ -410,7 +410,7 @@ describe('backup and check', () => {
     const ok = await agentdb(['check'])
     expect(ok.code).toBe(EXIT.OK)
     expect(ok.stdout).toMatch(/^OK: no integrity errors, no foreign key violations \(full check\)\.$/m)
-    expect(JSON.parse((await agentdb(['check', '--quick', '--json'])).stdout)).toMatchObject({ ok: true, full: false })
+    expect(JSON.parse((await agentdb(['check', '--quick', '--json'])).stdout)).toMatchObject({ ok: true, mode: 'quick' })
   })
 
   it.runIf(python)('finds a row whose parent is missing, and exits with the check code', async () => {

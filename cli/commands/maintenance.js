@@ -57,7 +57,7 @@ const check = {
     if (unlisted > 0) out.line(`foreign key: … and ${unlisted} more`)
     out.line(
       report.ok
-        ? `OK: no integrity errors, no foreign key violations (${report.full ? 'full' : 'quick'} check).`
+        ? `OK: no integrity errors, no foreign key violations (${report.mode} check).`
         : `Found ${report.integrityErrors.length} integrity error(s) and ${report.foreignKeyViolationCount} foreign key violation(s).`,
     )
     return report.ok ? EXIT.OK : EXIT.CHECK_FAILED
