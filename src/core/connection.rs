@@ -2,7 +2,7 @@
 //! file, and the pragmas every connection gets.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -78,15 +78,35 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
   prepare(&conn, options).map_err(|e| describe(e, location))?;
   conn.pragma_update(None, "foreign_keys", true)?;
   if let Location::File(_) = location {
-    let mode: String = conn
-      .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-      .map_err(|e| describe(e.into(), location))?;
+    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
     if !mode.eq_ignore_ascii_case("wal") {
       return Err(Error::new(ErrorCode::CantOpen, format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location))));
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
   }
   Ok(conn)
+}
+
+/// `PRAGMA journal_mode = WAL`, returning the mode in force. When several connections open a
+/// new file at once, each holds a read lock while it asks for the write lock the switch
+/// needs; SQLite answers some of them `SQLITE_BUSY` at once, without calling the busy
+/// handler (waiting could deadlock). They retry, with a growing pause, until `busy_timeout`.
+fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
+  let deadline = Instant::now() + busy_timeout;
+  let mut pause = Duration::from_millis(1);
+  loop {
+    match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+      Ok(mode) => return Ok(mode),
+      Err(err) => {
+        let err = Error::from(err);
+        if err.code != ErrorCode::Busy || Instant::now() >= deadline {
+          return Err(err);
+        }
+      }
+    }
+    std::thread::sleep(pause);
+    pause = (pause * 2).min(Duration::from_millis(50));
+  }
 }
 
 /// Opens a read-only connection to a file database that the writer has already set up.
