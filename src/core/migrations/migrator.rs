@@ -420,16 +420,21 @@ pub fn migrate(
   let mut results = Vec::new();
   let total = plan.len();
   for (index, migration) in plan.into_iter().enumerate() {
-    progress(Progress::Started { migration, index, total });
     let started = Instant::now();
+    let mut announced = false;
     let outcome = with_foreign_keys(conn, migration.foreign_keys_off, |conn| {
+      // Announced once the migration is known to run: another connection may have applied it.
+      let mut announce = || {
+        progress(Progress::Started { migration, index, total });
+        announced = true;
+      };
       if options.use_transaction {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = apply_up(&tx, migration)?;
+        let outcome = apply_up(&tx, migration, &mut announce)?;
         tx.commit()?;
         Ok(outcome)
       } else {
-        apply_up(conn, migration)
+        apply_up(conn, migration, &mut announce)
       }
     });
     let result = match outcome {
@@ -443,9 +448,14 @@ pub fn migrate(
         dry_run: false,
       },
       Err(error) => {
+        let what = if options.use_transaction {
+          "failed and was rolled back"
+        } else {
+          "failed; it ran without a transaction, so its statements before the failure stay applied"
+        };
         let error = Error::new(
           if error.code == ErrorCode::Busy { ErrorCode::Busy } else { ErrorCode::MigrationFailed },
-          format!("migration {} ({}) failed and was rolled back: {}", migration.id, migration.description, error.message),
+          format!("migration {} ({}) {what}: {}", migration.id, migration.description, error.message),
         );
         let result = MigrationResult {
           migration: MigrationInfo::of(migration),
@@ -455,6 +465,9 @@ pub fn migrate(
           execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
           dry_run: false,
         };
+        if !announced {
+          progress(Progress::Started { migration, index, total });
+        }
         progress(Progress::Finished { result: &result, index, total });
         results.push(result);
         return Err(MigrateFailure { error, results });
@@ -467,25 +480,35 @@ pub fn migrate(
 }
 
 /// Runs `up` and records it, unless the tracking table (re-read under the lock) says it is
-/// applied already. Returns when it started, or `None` when it was skipped.
-fn apply_up(conn: &Connection, migration: &Migration) -> Result<Option<String>> {
+/// applied already; `announce` is called just before `up` runs. Returns when it started, or
+/// `None` when it was skipped.
+fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()) -> Result<Option<String>> {
   tracking::ensure_table(conn)?;
   if tracking::read_applied(conn)?.iter().any(|a| a.version == Some(migration.version)) {
     return Ok(None);
   }
+  announce();
   let executed_at = tracking::now(conn)?;
-  let violations_before = if migration.foreign_keys_off { Some(foreign_key_violations(conn)?) } else { None };
   let started = Instant::now();
-  run_statements(conn, &migration.up)?;
+  run_checked(conn, &migration.up, migration.foreign_keys_off)?;
   let execution_time_ms = started.elapsed().as_millis() as i64;
-  if let Some(before) = violations_before {
+  tracking::record(conn, migration, &executed_at, execution_time_ms)?;
+  Ok(Some(executed_at))
+}
+
+/// Runs `statements`. When they run with foreign-key enforcement off, fails if they leave a
+/// foreign-key violation that was not there before, so that the caller's transaction rolls
+/// them back.
+fn run_checked(conn: &Connection, statements: &[String], foreign_keys_off: bool) -> Result<()> {
+  let before = if foreign_keys_off { Some(foreign_key_violations(conn)?) } else { None };
+  run_statements(conn, statements)?;
+  if let Some(before) = before {
     let new: Vec<String> = foreign_key_violations(conn)?.difference(&before).cloned().collect();
     if !new.is_empty() {
       return Err(Error::new(ErrorCode::Constraint, format!("it leaves foreign key violations: {}", new.join(", "))));
     }
   }
-  tracking::record(conn, migration, &executed_at, execution_time_ms)?;
-  Ok(Some(executed_at))
+  Ok(())
 }
 
 fn run_statements(conn: &Connection, statements: &[String]) -> Result<()> {
