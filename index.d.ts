@@ -5,7 +5,7 @@
 export interface OpenOptions {
   /** How long a call waits for another process's lock before rejecting with `BUSY` (ms, default 5000). */
   busyTimeoutMs?: number
-  /** How many read-only connections serve reads in parallel (file databases; default: cores, 2 to 4). */
+  /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
   readers?: number
 }
 
@@ -497,7 +497,8 @@ export declare class Database {
   repairMigrations(): Promise<RepairResult>
   /**
    * Registers one app-defined migration beside the built-in ones. Rejects with
-   * `INVALID_ARGUMENT` for a bad object or an id already in use; nothing is registered then.
+   * `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+   * nothing is registered then.
    */
   addMigration(migration: Migration): Promise<void>
   /** Registers several app-defined migrations, all or none. */
