@@ -80,6 +80,7 @@ describe('open', () => {
     ['text', Buffer.from('these are notes, not a database\n')],
     ['8 KiB of noise', Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 2654435761) >>> 13) .map((n) => n & 0xff))],
     ['zeros', Buffer.alloc(4096)],
+    ['the SQLite magic string then noise', Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4080, 0xa5)])],
   ])('a file of %s rejects with NOT_A_DATABASE and is left byte-for-byte as it was', async (_, bytes) => {
     const path = tmp.file('notes.db')
     writeFileSync(path, bytes)
@@ -88,6 +89,18 @@ describe('open', () => {
     expect(err.message).toContain(path)
     expect(readFileSync(path).equals(bytes)).toBe(true)
     expect(readdirSync(tmp.dir)).toEqual(['notes.db'])
+  })
+
+  test('a truncated database rejects with CORRUPT and is left as it was', async () => {
+    const path = tmp.file('whole.db')
+    const db = await Database.open(path)
+    await db.migrate()
+    await db.close()
+    const truncated = readFileSync(path).subarray(0, 1000)
+    writeFileSync(path, truncated)
+    expect((await rejection(Database.open(path))).code).toBe('CORRUPT')
+    expect(readFileSync(path).equals(truncated)).toBe(true)
+    expect(readdirSync(tmp.dir)).toEqual(['whole.db'])
   })
 
   test('a missing directory and a directory path reject with CANT_OPEN', async () => {
@@ -239,7 +252,7 @@ describe('close', () => {
   })
 })
 
-describe('two processes migrating one new file at the same moment', () => {
+describe('two processes opening and migrating one new file at the same moment', () => {
   test('apply each migration exactly once, and both succeed', { timeout: 180_000 }, async () => {
     const reference = await Database.open(':memory:')
     await reference.addMigrations(countingMigrations())

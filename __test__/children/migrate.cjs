@@ -1,7 +1,7 @@
 'use strict'
-// Opens the database named on the command line with the counting migrations registered,
-// prints "ready", waits for a line on stdin, migrates, prints the applied ids as JSON and
-// closes. Used by the spec that races two processes migrating one new file.
+// Prints "ready" once loaded, waits for a line on stdin, then opens the database named on the
+// command line, registers the counting migrations, migrates, prints the applied ids as JSON
+// and closes. Used by the spec that races two processes opening and migrating one new file.
 const { createInterface } = require('node:readline')
 const { Database } = require('../../index.js')
 
@@ -16,11 +16,11 @@ function countingMigrations() {
 }
 
 async function main(path) {
-  const db = await Database.open(path)
-  await db.addMigrations(countingMigrations())
   process.stdout.write('ready\n')
   await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve))
+  const db = await Database.open(path)
   try {
+    await db.addMigrations(countingMigrations())
     const results = await db.migrate()
     process.stdout.write(`${JSON.stringify({ applied: results.map((r) => r.migration.id) })}\n`)
   } finally {
