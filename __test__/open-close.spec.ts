@@ -1,7 +1,7 @@
 // Opening and closing: paths that work, paths that fail with a clear code and leave files
 // alone, what close() releases, and what calls after it get.
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -36,14 +36,29 @@ function descriptorsTo(prefix: string): string[] {
   return links
 }
 
-/** Runs a child script and returns its stdout lines and exit code. */
-function runChild(script: string, args: string[], options: { uid?: number; gid?: number } = {}) {
-  return new Promise<{ lines: string[]; code: number | null }>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(CHILDREN, script), ...args], { ...options, stdio: ['ignore', 'pipe', 'inherit'] })
+/** Opens `path` in a child process running as `nobody`, and returns what it printed. The
+ *  child runs a copy of the addon and of its script from the (world-readable) temporary
+ *  directory, since the checkout may sit where that user cannot read. */
+function openAsNobody(path: string) {
+  const lib = join(tmp.dir, 'lib')
+  mkdirSync(lib)
+  const root = join(__dirname, '..')
+  const addon = readdirSync(root).find((f) => f.startsWith(`agentdb.${process.platform}-${process.arch}`) && f.endsWith('.node'))
+  if (!addon) throw new Error('the addon is not built')
+  copyFileSync(join(root, addon), join(lib, 'agentdb.node'))
+  copyFileSync(join(CHILDREN, 'open.cjs'), join(lib, 'open.cjs'))
+  chmodSync(tmp.dir, 0o755)
+  chmodSync(lib, 0o755)
+  return new Promise<{ code?: string; message?: string; opened?: boolean }>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(lib, 'open.cjs'), path, join(lib, 'agentdb.node')], {
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     child.on('error', reject)
-    child.on('close', (code) => resolve({ lines: out.trim().split('\n'), code }))
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}')) : reject(new Error(`child exited with ${code}`))))
   })
 }
 
@@ -118,22 +133,17 @@ describe('open', () => {
     const db = await Database.open(path)
     await db.migrate()
     await db.close()
-    chmodSync(tmp.dir, 0o755)
     chmodSync(path, 0o644)
     const before = readFileSync(path)
-    const { lines, code } = await runChild('open.cjs', [path], { uid: 65534, gid: 65534 })
-    expect(code).toBe(0)
-    const outcome = JSON.parse(lines.at(-1) ?? '{}')
+    const outcome = await openAsNobody(path)
     expect(outcome.code).toBe('READONLY')
     expect(outcome.message).toContain(path)
     expect(readFileSync(path).equals(before)).toBe(true)
   })
 
   test('a new file in a directory this user cannot write rejects with CANT_OPEN', async () => {
-    chmodSync(tmp.dir, 0o755)
     const path = tmp.file('new.db')
-    const { lines } = await runChild('open.cjs', [path], { uid: 65534, gid: 65534 })
-    expect(JSON.parse(lines.at(-1) ?? '{}').code).toBe('CANT_OPEN')
+    expect((await openAsNobody(path)).code).toBe('CANT_OPEN')
     expect(existsSync(path)).toBe(false)
   })
 
