@@ -129,7 +129,8 @@ unsafe fn js_value(env: sys::napi_env, value: Value) -> sys::napi_value {
   unsafe {
     match value {
       Value::Null => sys::napi_get_null(env, &mut out),
-      Value::Integer(n) if n.abs() <= MAX_SAFE_INTEGER => sys::napi_create_int64(env, n, &mut out),
+      // `unsigned_abs`: `abs` of i64::MIN overflows.
+      Value::Integer(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => sys::napi_create_int64(env, n, &mut out),
       Value::Integer(n) => sys::napi_create_bigint_int64(env, n, &mut out),
       Value::Real(f) => sys::napi_create_double(env, f, &mut out),
       Value::Text(text) => return create_string(env, &text),
