@@ -161,7 +161,11 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
 pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
   let mut stmt = prepare(conn, sql)?;
   bind(&mut *stmt, params)?;
+  let total_before = conn.total_changes();
   let changes = stmt.raw_execute()? as u64;
+  // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
+  // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
+  let changes = if conn.total_changes() == total_before { 0 } else { changes };
   Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
 }
 
@@ -187,6 +191,10 @@ mod tests {
     assert_eq!(rows.columns, ["id", "name", "data"]);
     assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
     assert_eq!(rows.rows[1][2], Value::Null);
+    let none = Params::Positional(vec![]);
+    assert_eq!(execute(&conn, "CREATE TABLE u (x)", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "UPDATE t SET name = name WHERE id < 0", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "DELETE FROM t", &none).unwrap().changes, 2);
   }
 
   #[test]
