@@ -105,15 +105,29 @@ impl JsOutput for RowObjects {
       let keys: Vec<sys::napi_value> = columns.iter().map(|c| create_string(env, c)).collect();
       let mut array = ptr::null_mut();
       sys::napi_create_array_with_length(env, rows.len(), &mut array);
+      // Columns become own data properties, as JSON.parse makes them: assigning would run
+      // the `__proto__` setter for a column of that name and lose it.
+      let attributes = sys::PropertyAttributes::writable | sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable;
       for (index, row) in rows.into_iter().enumerate() {
         let mut object = ptr::null_mut();
         sys::napi_create_object(env, &mut object);
-        for (key, value) in keys.iter().zip(row) {
-          let js = js_value(env, value);
-          let status = sys::napi_set_property(env, object, *key, js);
-          if status != sys::Status::napi_ok {
-            return Err(to_napi(status));
-          }
+        let properties: Vec<sys::napi_property_descriptor> = keys
+          .iter()
+          .zip(row)
+          .map(|(key, value)| sys::napi_property_descriptor {
+            utf8name: ptr::null(),
+            name: *key,
+            method: None,
+            getter: None,
+            setter: None,
+            value: js_value(env, value),
+            attributes,
+            data: ptr::null_mut(),
+          })
+          .collect();
+        let status = sys::napi_define_properties(env, object, properties.len(), properties.as_ptr());
+        if status != sys::Status::napi_ok {
+          return Err(to_napi(status));
         }
         sys::napi_set_element(env, array, index as u32, object);
       }
