@@ -63,7 +63,7 @@ impl Location {
 /// verifies that an existing file is SQLite before anything writes to it: a file that is not
 /// a database is left byte-for-byte as it was.
 pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connection> {
-  let conn = match location {
+  let mut conn = match location {
     Location::Memory => Connection::open_in_memory()?,
     Location::File(path) => {
       check_path(path)?;
@@ -75,7 +75,7 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
       conn
     }
   };
-  prepare(&conn, options).map_err(|e| describe(e, location))?;
+  prepare(&mut conn, options).map_err(|e| describe(e, location))?;
   conn.pragma_update(None, "foreign_keys", true)?;
   if let Location::File(_) = location {
     let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
@@ -112,16 +112,17 @@ fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
 /// Opens a read-only connection to a file database that the writer has already set up.
 pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let conn = Connection::open_with_flags(path, flags)?;
-  prepare(&conn, options)?;
+  let mut conn = Connection::open_with_flags(path, flags)?;
+  prepare(&mut conn, options)?;
   Ok(conn)
 }
 
 /// Settings shared by every connection, and a first read of the header, which is where a
 /// file that is not a database is caught.
-fn prepare(conn: &Connection, options: &OpenOptions) -> Result<()> {
+fn prepare(conn: &mut Connection, options: &OpenOptions) -> Result<()> {
   conn.busy_timeout(options.busy_timeout)?;
   conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+  crate::core::sql::guard_connection(conn)?;
   conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
   Ok(())
 }
