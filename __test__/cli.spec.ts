@@ -49,7 +49,7 @@ async function seeded(file: string) {
   const db = await Database.open(file)
   try {
     await db.migrate()
-    const agent = await db.createAgent({ name: 'Reviewer', model: 'claude-sonnet' })
+    const agent = await db.createAgent({ name: 'Reviewer', model: 'model-large' })
     const session = await db.createSession({ mainAgentId: agent.id, name: 'Review auth', status: 'running' })
     const first = await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: { text: 'review the login flow' } })
     await db.addLogs([
