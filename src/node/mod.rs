@@ -1,8 +1,15 @@
 //! The Node-API layer: reads JavaScript arguments, hands work to the core's threads and
 //! settles Promises. Nothing here touches SQLite directly.
 
+pub mod agents;
+pub mod batch;
 pub mod completion;
 pub mod database;
 pub mod errors;
+pub mod inputs;
 pub mod js;
+pub mod json;
+pub mod logs;
 pub mod migrations;
+pub mod sessions;
+pub mod sql;
