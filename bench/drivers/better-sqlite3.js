@@ -50,7 +50,7 @@ function open(file) {
   return {
     addLog: append,
     addLogs: appendAll,
-    latestLogs: (sessionId, limit) => latest.all(sessionId, limit).map(logFromRow),
+    latestLogs: (sessionId, limit) => latest.all(sessionId, limit).map(logFromRow).reverse(),
     sessionWithAgent: (id) => {
       const row = withAgent.get(id)
       return row === undefined ? null : sessionWithAgentFromRow(row)

@@ -42,7 +42,7 @@ async function open(file) {
     addLog: async (log) => Number((await client.execute({ sql: sql.insert_log, args: insertArgs(log) })).lastInsertRowid),
     addLogs: async (logs) =>
       (await client.batch(logs.map((log) => ({ sql: sql.insert_log, args: insertArgs(log) })), 'write')).map((r) => Number(r.lastInsertRowid)),
-    latestLogs: async (sessionId, limit) => (await client.execute({ sql: sql.latest_logs, args: [sessionId, limit] })).rows.map(logFromRow),
+    latestLogs: async (sessionId, limit) => (await client.execute({ sql: sql.latest_logs, args: [sessionId, limit] })).rows.map(logFromRow).reverse(),
     sessionWithAgent: async (id) => {
       const { rows } = await client.execute({ sql: sql.session_with_agent, args: [id] })
       return rows.length === 0 ? null : sessionWithAgentFromRow(rows[0])

@@ -145,7 +145,8 @@ pub fn latest(p: &Params) -> Value {
   let limit = p.num("latest") as i64;
   throughput(p.num("warmup"), p.num("seconds"), |_| {
     let mut stmt = conn.prepare_cached(LATEST_LOGS).unwrap();
-    let logs: Vec<_> = stmt.query_map(params!["session-mid", limit], log_from_row).unwrap().map(Result::unwrap).collect();
+    let mut logs: Vec<_> = stmt.query_map(params!["session-mid", limit], log_from_row).unwrap().map(Result::unwrap).collect();
+    logs.reverse();
     black_box(logs).len() as u64
   })
 }
