@@ -35,7 +35,7 @@ const rate = (key, r) => (r && !r.error ? (key === 'append-batch' ? r.rowsPerSec
 
 const MB = 1e6
 
-/** Every target of the issue, evaluated on the medians. */
+/** Every performance target, evaluated on the medians. */
 function targets(m, depths) {
   const get = (key, driver) => rate(key, m[key]?.[driver])
   const ratio = (key, peer) => div(get(key, 'agentdb'), get(key, peer))
