@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::backup::Backup;
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::core::error::{Error, ErrorCode, Result};
@@ -19,8 +19,18 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   let mut target = Connection::open_with_flags(dest, flags).map_err(|e| Error::from(e).context(dest.display()))?;
   target.pragma_update(None, "synchronous", "FULL")?;
   {
-    let step = Backup::new(source, &mut target)?;
-    step.run_to_completion(-1, std::time::Duration::ZERO, None).map_err(|e| Error::from(e).context(format!("backup to {}", dest.display())))?;
+    let backup = Backup::new(source, &mut target)?;
+    // -1 copies every page in one step, under one read transaction on the source.
+    loop {
+      match backup.step(-1).map_err(|e| Error::from(e).context(format!("backup to {}", dest.display())))? {
+        StepResult::Done => break,
+        StepResult::More => continue,
+        // Busy or Locked: another connection holds a lock the copy needs.
+        _ => {
+          return Err(Error::new(ErrorCode::Busy, format!("backup to {}: the database or the destination is locked", dest.display())));
+        }
+      }
+    }
   }
   // The copy is a plain rollback-journal file: one file to move or ship.
   let mode: String = target.query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))?;

@@ -1,7 +1,14 @@
 //! The escape hatch: one SQL statement with bound parameters, for what the typed calls do not
 //! cover. `query` runs read-only statements; `execute` runs one write inside the writer's
-//! transaction, so it may not control transactions itself.
+//! transaction. Neither may change the connection itself: transaction statements, ATTACH,
+//! DETACH and pragmas given a value are refused while the statement is compiled, because
+//! SQLite applies a pragma assignment as it compiles it (even one in the refused second
+//! statement of a string), and an open transaction or a switched-off foreign-key check would
+//! outlive the call on a connection every later call shares.
 
+use std::cell::Cell;
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, Statement};
 use serde::Serialize;
@@ -37,26 +44,60 @@ pub struct Changes {
   pub last_insert_rowid: i64,
 }
 
-/// The first keyword of `sql`, upper-cased, after white space and comments.
-fn leading_keyword(sql: &str) -> String {
-  let mut rest = sql;
-  loop {
-    rest = rest.trim_start();
-    if let Some(after) = rest.strip_prefix("--") {
-      rest = after.split_once('\n').map_or("", |(_, r)| r);
-    } else if let Some(after) = rest.strip_prefix("/*") {
-      rest = after.split_once("*/").map_or("", |(_, r)| r);
-    } else {
-      break;
-    }
+thread_local! {
+  /// Whether the statement being compiled on this thread is the application's.
+  static COMPILING_APP_SQL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, on a connection opened by this crate, the authorizer that refuses what would
+/// change the connection rather than its data while [`query`] or [`execute`] compiles the
+/// application's SQL. A pragma given a value is refused even when the value is only an
+/// argument (`table_info(t)`): the authorizer cannot tell the two apart. Reading a pragma
+/// (`PRAGMA name`, `pragma_name(…)`) stays allowed; the crate's own statements are never
+/// refused.
+pub fn guard_connection(conn: &mut Connection) -> Result<()> {
+  conn.authorizer(Some(|context: AuthContext<'_>| {
+    let refused = matches!(
+      context.action,
+      AuthAction::Transaction { .. }
+        | AuthAction::Savepoint { .. }
+        | AuthAction::Attach { .. }
+        | AuthAction::Detach { .. }
+        | AuthAction::Pragma { pragma_value: Some(_), .. }
+    );
+    if refused && COMPILING_APP_SQL.get() { Authorization::Deny } else { Authorization::Allow }
+  }))?;
+  Ok(())
+}
+
+/// Marks the current thread as compiling application SQL until dropped.
+struct AppSql;
+
+impl AppSql {
+  fn begin() -> AppSql {
+    COMPILING_APP_SQL.set(true);
+    AppSql
   }
-  rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
+}
+
+impl Drop for AppSql {
+  fn drop(&mut self) {
+    COMPILING_APP_SQL.set(false);
+  }
 }
 
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>> {
-  conn.prepare_cached(sql).map_err(|e| match e {
+  let compiling = AppSql::begin();
+  let prepared = conn.prepare_cached(sql);
+  drop(compiling);
+  prepared.map_err(|e| match e {
     rusqlite::Error::MultipleStatement => Error::new(ErrorCode::SqlError, "sql must hold exactly one statement"),
     rusqlite::Error::Empty => Error::new(ErrorCode::SqlError, "sql holds no statement"),
+    rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => Error::invalid(
+      "sql may not change the connection: transaction statements (BEGIN, COMMIT, SAVEPOINT, …; every call already runs in \
+       its own transaction, use batch() to group writes), ATTACH, DETACH and pragmas given a value (`PRAGMA name = value`, \
+       `PRAGMA name(value)`) are refused; read a pragma as `PRAGMA name` or `SELECT * FROM pragma_name(…)`",
+    ),
     other => other.into(),
   })
 }
@@ -118,15 +159,13 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
 
 /// Runs one statement that changes data, inside the caller's transaction.
 pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
-  let keyword = leading_keyword(sql);
-  if matches!(keyword.as_str(), "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "ATTACH" | "DETACH" | "VACUUM") {
-    return Err(Error::invalid(format!(
-      "execute() cannot run {keyword}: every call already runs in its own transaction (use batch() to group writes)"
-    )));
-  }
   let mut stmt = prepare(conn, sql)?;
   bind(&mut *stmt, params)?;
+  let total_before = conn.total_changes();
   let changes = stmt.raw_execute()? as u64;
+  // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
+  // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
+  let changes = if conn.total_changes() == total_before { 0 } else { changes };
   Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
 }
 
@@ -135,7 +174,8 @@ mod tests {
   use super::*;
 
   fn db() -> Connection {
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    guard_connection(&mut conn).unwrap();
     conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)").unwrap();
     conn
   }
@@ -151,6 +191,10 @@ mod tests {
     assert_eq!(rows.columns, ["id", "name", "data"]);
     assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
     assert_eq!(rows.rows[1][2], Value::Null);
+    let none = Params::Positional(vec![]);
+    assert_eq!(execute(&conn, "CREATE TABLE u (x)", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "UPDATE t SET name = name WHERE id < 0", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "DELETE FROM t", &none).unwrap().changes, 2);
   }
 
   #[test]
@@ -167,5 +211,27 @@ mod tests {
     assert!(err.message.contains("typo"), "{err}");
     assert_eq!(query(&conn, "DELETE FROM t", &none).unwrap_err().code, ErrorCode::InvalidArgument);
     assert_eq!(query(&conn, "SELEC 1", &none).unwrap_err().code, ErrorCode::SqlError);
+  }
+
+  #[test]
+  fn application_sql_cannot_change_the_connection() {
+    let conn = db();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let none = Params::Positional(vec![]);
+    for sql in ["BEGIN", "SAVEPOINT s", "EXPLAIN BEGIN", "ATTACH ':memory:' AS other", "PRAGMA foreign_keys = OFF", "PRAGMA ignore_check_constraints(1)"] {
+      assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "query {sql}");
+      assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "execute {sql}");
+    }
+    // SQLite applies a pragma assignment while compiling it: one hidden in a refused second
+    // statement must not take effect either.
+    assert!(query(&conn, "SELECT 1; PRAGMA foreign_keys = OFF", &none).is_err());
+    assert!(conn.is_autocommit());
+    let foreign_keys = query(&conn, "PRAGMA foreign_keys", &none).unwrap();
+    assert_eq!(foreign_keys.rows, [[Value::Integer(1)]]);
+    let columns = query(&conn, "SELECT name FROM pragma_table_info(?) ORDER BY cid", &Params::Positional(vec!["t".to_string().into()])).unwrap();
+    assert_eq!(columns.rows.len(), 3);
+    // The crate's own statements are not refused.
+    conn.execute_batch("BEGIN; SAVEPOINT own; RELEASE own; COMMIT").unwrap();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
   }
 }

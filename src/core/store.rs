@@ -14,7 +14,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
 use crate::core::connection::{self, Location, OpenOptions};
@@ -87,12 +87,21 @@ fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
   })
 }
 
+/// The threads of an open store, taken by the first `close`.
+struct Threads {
+  readers: Vec<JoinHandle<()>>,
+  /// The writer hands its connection back when its queue is drained, so that it closes last.
+  writer: JoinHandle<Connection>,
+}
+
 /// The open database: the writer thread, the reader threads and their queues.
 pub struct Store {
   location: Location,
   writer: Mutex<Option<Sender<WriterJob>>>,
   readers: Mutex<Option<Sender<ReadJob>>>,
-  threads: Mutex<Vec<JoinHandle<()>>>,
+  threads: Mutex<Option<Threads>>,
+  /// Set once every connection is closed; a second `close` waits for it.
+  released: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl Store {
@@ -100,7 +109,7 @@ impl Store {
   /// thread until the file is open and checked, so call it off the JavaScript thread.
   pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
     let writer = connection::open_writer(&location, &options)?;
-    let mut threads = Vec::new();
+    let mut reader_threads = Vec::new();
     let readers = match &location {
       Location::File(path) if options.readers > 0 => {
         let (tx, rx) = channel::<ReadJob>();
@@ -108,15 +117,21 @@ impl Store {
         for index in 0..options.readers {
           let conn = connection::open_reader(path, &options)?;
           let rx = Arc::clone(&rx);
-          threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &rx))?);
+          reader_threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &rx))?);
         }
         Some(tx)
       }
       _ => None,
     };
     let (tx, rx) = channel::<WriterJob>();
-    threads.push(spawn("agentdb-writer".to_string(), move || writer_loop(writer, rx))?);
-    Ok(Store { location, writer: Mutex::new(Some(tx)), readers: Mutex::new(readers), threads: Mutex::new(threads) })
+    let writer_thread = spawn("agentdb-writer".to_string(), move || writer_loop(writer, rx))?;
+    Ok(Store {
+      location,
+      writer: Mutex::new(Some(tx)),
+      readers: Mutex::new(readers),
+      threads: Mutex::new(Some(Threads { readers: reader_threads, writer: writer_thread })),
+      released: Arc::new((Mutex::new(false), Condvar::new())),
+    })
   }
 
   /// Where the database lives.
@@ -188,14 +203,33 @@ impl Store {
   /// Stops accepting calls; the threads finish what is queued, close their connections and
   /// exit. `done` runs (on another thread) once every file handle is released. Calling it
   /// again is harmless: `done` then runs when the first close has finished.
+  ///
+  /// The readers close first and the writer last: the last connection to close checkpoints
+  /// the WAL into the database file and deletes the `-wal` and `-shm` files, which a
+  /// read-only connection cannot do. The file is then whole on its own, to move or copy.
   pub fn close(&self, done: impl FnOnce() + Send + 'static) {
     // Dropping the senders ends each thread's loop once its queue is empty.
     self.writer.lock().take();
     self.readers.lock().take();
-    let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+    let threads = self.threads.lock().take();
+    let released = Arc::clone(&self.released);
     let joiner = move || {
-      for thread in threads {
-        let _ = thread.join();
+      let (closed, condvar) = &*released;
+      match threads {
+        Some(threads) => {
+          for reader in threads.readers {
+            let _ = reader.join();
+          }
+          drop(threads.writer.join());
+          *closed.lock() = true;
+          condvar.notify_all();
+        }
+        None => {
+          let mut closed = closed.lock();
+          while !*closed {
+            condvar.wait(&mut closed);
+          }
+        }
       }
       done();
     };
@@ -217,7 +251,7 @@ impl Drop for Store {
   }
 }
 
-fn spawn(name: String, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'static) -> Result<JoinHandle<T>> {
   std::thread::Builder::new().name(name).spawn(body).map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
 }
 
@@ -232,7 +266,9 @@ fn reader_loop(conn: Connection, queue: &Mutex<Receiver<ReadJob>>) {
   drop(conn);
 }
 
-fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) {
+/// Runs the writer's jobs until its queue is closed and drained, then hands the connection
+/// back to be closed after the readers'.
+fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) -> Connection {
   let mut next = queue.recv().ok();
   while let Some(job) = next.take() {
     match job {
@@ -256,7 +292,7 @@ fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) {
       next = queue.recv().ok();
     }
   }
-  drop(conn);
+  conn
 }
 
 /// Runs a group of writes in one transaction, each in its own savepoint, then commits and
