@@ -1,6 +1,7 @@
 //! The one error type of the core, its stable string codes, and the single place where
 //! SQLite's result codes are mapped onto them.
 
+use std::any::Any;
 use std::fmt;
 
 use rusqlite::ffi;
@@ -107,6 +108,16 @@ impl Error {
   /// An `INTERNAL` error.
   pub fn internal(message: impl Into<String>) -> Self {
     Error::new(ErrorCode::Internal, message)
+  }
+
+  /// The `INTERNAL` error a caught panic becomes, carrying the panic's message.
+  pub fn panicked(payload: &(dyn Any + Send)) -> Self {
+    let what = payload
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| payload.downcast_ref::<String>().cloned())
+      .unwrap_or_else(|| "unknown panic".to_string());
+    Error::internal(format!("the call panicked ({what}); whatever it had changed was rolled back"))
   }
 
   /// The same error with `context: ` put before its message.

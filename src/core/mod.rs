@@ -4,5 +4,6 @@
 pub mod backup;
 pub mod connection;
 pub mod error;
+pub mod maintenance;
 pub mod migrations;
 pub mod store;

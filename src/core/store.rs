@@ -77,14 +77,7 @@ type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
 
 /// Runs `work`, turning a panic into an `INTERNAL` error.
 fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-    let what = panic
-      .downcast_ref::<&str>()
-      .map(|s| s.to_string())
-      .or_else(|| panic.downcast_ref::<String>().cloned())
-      .unwrap_or_else(|| "unknown panic".to_string());
-    Err(Error::internal(format!("the call panicked and was rolled back: {what}")))
-  })
+  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
 }
 
 /// The open database: the writer thread, the reader threads and their queues.

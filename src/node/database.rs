@@ -1,6 +1,7 @@
 //! The `Database` class: opening, closing, and the plumbing every method uses to run core
 //! work on the database threads and settle its Promise.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,6 +157,16 @@ impl Database {
     self.submit(env, args, |store, args, deferred| {
       store.exclusive(move |conn| Ok(work(conn, args, &queue)), move |outcome| deferred.settle(flatten(outcome)))
     })
+  }
+
+  /// Runs the part of a method that runs on the JavaScript thread (reading its arguments,
+  /// queuing its work). A panic there becomes a Promise rejected with `INTERNAL`, as a panic
+  /// on a database thread does, instead of an exception thrown at the caller.
+  pub(crate) fn guard(&self, env: Env, body: impl FnOnce() -> napi::Result<JsReturn>) -> napi::Result<JsReturn> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+      Ok(returned) => returned,
+      Err(panic) => rejected(env.raw(), &self.queue, Error::panicked(panic.as_ref())).map(JsReturn),
+    }
   }
 
   fn submit<A>(&self, env: Env, args: Result<A>, start: impl FnOnce(&Store, A, Deferred)) -> napi::Result<JsReturn> {

@@ -5,4 +5,5 @@ pub mod completion;
 pub mod database;
 pub mod errors;
 pub mod js;
+pub mod maintenance;
 pub mod migrations;

@@ -12,6 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::core::backup;
 use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::maintenance;
 use crate::core::migrations::source::{Migration, MigrationSet, Origin};
 use crate::core::migrations::tracking::{self, AppliedMigration};
 
@@ -512,14 +513,11 @@ fn with_foreign_keys<T>(conn: &mut Connection, off: bool, work: impl FnOnce(&mut
 
 /// `PRAGMA foreign_key_check`, one line per violating row.
 fn foreign_key_violations(conn: &Connection) -> Result<BTreeSet<String>> {
-  let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-  let rows = stmt.query_map([], |row| {
-    let table: String = row.get(0)?;
-    let rowid: Option<i64> = row.get(1)?;
-    let parent: String = row.get(2)?;
-    Ok(format!("{table} row {} -> {parent}", rowid.map_or("?".to_string(), |r| r.to_string())))
+  let mut lines = BTreeSet::new();
+  maintenance::for_each_foreign_key_violation(conn, |v| {
+    lines.insert(format!("{} row {} -> {}", v.table, v.rowid.map_or("?".to_string(), |r| r.to_string()), v.parent));
   })?;
-  Ok(rows.collect::<rusqlite::Result<_>>()?)
+  Ok(lines)
 }
 
 fn backup_path(conn: &Connection, target: &BackupTarget, first: &Migration) -> Result<PathBuf> {
