@@ -7,3 +7,5 @@ pub mod errors;
 pub mod js;
 pub mod maintenance;
 pub mod migrations;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
