@@ -89,6 +89,17 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
   Ok(conn)
 }
 
+/// Puts the writer's connection back as [`open_writer`] left it, after work on it was cut
+/// short by a panic: a transaction left open is rolled back and foreign keys are enforced
+/// again (work may switch them off around a table rebuild). Failures are left for the next
+/// statement on the connection to report.
+pub fn restore_writer(conn: &Connection) {
+  if !conn.is_autocommit() {
+    let _ = conn.execute_batch("ROLLBACK");
+  }
+  let _ = conn.pragma_update(None, "foreign_keys", true);
+}
+
 /// Opens a read-only connection to a file database that the writer has already set up.
 pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -129,7 +129,9 @@ impl Store {
     self.send_to_writer(WriterJob::Grouped(job));
   }
 
-  /// Queues work that manages its own transactions on the writer's connection.
+  /// Queues work that manages its own transactions on the writer's connection. Should the
+  /// work panic, the transaction it left open is rolled back and the connection restored
+  /// (see [`connection::restore_writer`]) before the next job.
   pub fn exclusive<T, W, D>(&self, work: W, deliver: D)
   where
     T: Send + 'static,
@@ -137,7 +139,12 @@ impl Store {
     D: FnOnce(Result<T>) + Send + 'static,
   {
     self.send_to_writer(WriterJob::Exclusive(Box::new(move |conn: Result<&mut Connection>| {
-      deliver(conn.and_then(|conn| guarded(|| work(conn))))
+      deliver(conn.and_then(|conn| {
+        catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|panic| {
+          connection::restore_writer(conn);
+          Err(Error::panicked(panic.as_ref()))
+        })
+      }))
     })));
   }
 
@@ -288,4 +295,41 @@ fn commit_group(conn: &Connection, mut group: Vec<Box<dyn GroupedWrite>>) {
     let _ = conn.execute_batch("ROLLBACK");
   }
   group.into_iter().for_each(|job| job.finish(failure.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+  use std::sync::mpsc;
+
+  use super::*;
+
+  /// Runs `work` as exclusive work and waits for its result.
+  fn exclusive<T: Send + 'static>(store: &Store, work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    store.exclusive(work, move |outcome| tx.send(outcome).unwrap());
+    rx.recv().unwrap()
+  }
+
+  #[test]
+  fn a_panic_in_exclusive_work_leaves_the_writer_as_opened() {
+    let dir = std::env::temp_dir().join(format!("agentdb-store-panic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?)).unwrap();
+    let err = exclusive(&store, |conn| -> Result<()> {
+      conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")?;
+      panic!("boom")
+    })
+    .unwrap_err();
+    assert_eq!(err.code, crate::core::error::ErrorCode::Internal);
+    assert!(err.message.contains("boom"), "{err}");
+    let (autocommit, foreign_keys, rows) = exclusive(&store, |conn| {
+      let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+      let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+      Ok((conn.is_autocommit(), fk, rows))
+    })
+    .unwrap();
+    assert_eq!((autocommit, foreign_keys, rows), (true, 1, 0));
+  }
 }
