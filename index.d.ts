@@ -78,6 +78,259 @@ export interface AgentDbError extends Error {
   results?: MigrationResult[]
 }
 
+/** Any value JSON can hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue }
+
+/** What kind of agent this is. */
+export type AgentType = 'claudeCode' | 'codex' | 'custom'
+/** What an agent may do without asking. */
+export type PermissionMode = 'readOnly' | 'acceptEdits' | 'bypassPermissions'
+/** Where a session is in its life. */
+export type SessionStatus = 'idle' | 'running' | 'completed' | 'failed' | 'stopped'
+/** Who produced a log entry. */
+export type LogRole = 'user' | 'agent' | 'system' | 'tool'
+/** What a log entry records. */
+export type LogType = 'message' | 'thought' | 'action' | 'observation'
+
+/** One page of a list. Pass `nextCursor` as `after` for the next page; it is `null` on the last. */
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+/** Paging of every list: `limit` (1–1000, default 100) with `offset`, or the keyset cursor `after`
+ *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other. */
+export interface PageOptions {
+  limit?: number
+  offset?: number
+  after?: string
+}
+
+/** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. */
+export interface Agent {
+  id: string
+  type: AgentType
+  name: string
+  description: string | null
+  avatar: string | null
+  instructions: string | null
+  model: string
+  planModel: string | null
+  smallModel: string | null
+  builtInTools: string[]
+  mcps: string[]
+  knowledges: string[]
+  configuration: JsonObject
+  accessiblePaths: string[]
+  permissionMode: PermissionMode
+  maxSteps: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
+export interface AgentInput {
+  id?: string
+  type?: AgentType
+  name: string
+  description?: string | null
+  avatar?: string | null
+  instructions?: string | null
+  model: string
+  planModel?: string | null
+  smallModel?: string | null
+  builtInTools?: string[]
+  mcps?: string[]
+  knowledges?: string[]
+  configuration?: JsonObject
+  accessiblePaths?: string[]
+  permissionMode?: PermissionMode
+  /** 1 to 1,000,000. */
+  maxSteps?: number
+}
+
+/** `updateAgent`'s patch: only the given fields change; `null` clears an optional one. */
+export interface AgentPatch {
+  type?: AgentType
+  name?: string
+  description?: string | null
+  avatar?: string | null
+  instructions?: string | null
+  model?: string
+  planModel?: string | null
+  smallModel?: string | null
+  builtInTools?: string[]
+  mcps?: string[]
+  knowledges?: string[]
+  configuration?: JsonObject
+  accessiblePaths?: string[]
+  permissionMode?: PermissionMode
+  maxSteps?: number
+}
+
+/** Options of `listAgents` (creation order). */
+export interface ListAgentsOptions extends PageOptions {
+  type?: AgentType
+}
+
+/** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
+export interface SessionOverrides {
+  model?: string | null
+  planModel?: string | null
+  smallModel?: string | null
+  builtInTools?: string[] | null
+  mcps?: string[] | null
+  knowledges?: string[] | null
+  configuration?: JsonObject | null
+  accessiblePaths?: string[] | null
+  permissionMode?: PermissionMode | null
+  maxSteps?: number | null
+}
+
+/** A session as stored; override fields are `null` where the session inherits from its agent. */
+export interface Session {
+  id: string
+  name: string | null
+  mainAgentId: string
+  subAgentIds: string[]
+  userGoal: string | null
+  status: SessionStatus
+  externalSessionId: string | null
+  model: string | null
+  planModel: string | null
+  smallModel: string | null
+  builtInTools: string[] | null
+  mcps: string[] | null
+  knowledges: string[] | null
+  configuration: JsonObject | null
+  accessiblePaths: string[] | null
+  permissionMode: PermissionMode | null
+  maxSteps: number | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
+export interface SessionInput extends SessionOverrides {
+  id?: string
+  name?: string | null
+  mainAgentId: string
+  subAgentIds?: string[]
+  userGoal?: string | null
+  status?: SessionStatus
+  externalSessionId?: string | null
+}
+
+/** `updateSession`'s patch: only the given fields change; `null` on an override inherits again. */
+export interface SessionPatch extends SessionOverrides {
+  name?: string | null
+  mainAgentId?: string
+  subAgentIds?: string[]
+  userGoal?: string | null
+  status?: SessionStatus
+  externalSessionId?: string | null
+}
+
+/** Options of `listSessions` (newest first). */
+export interface ListSessionsOptions extends PageOptions {
+  status?: SessionStatus
+  agentId?: string
+}
+
+/** What a session actually runs with: its override where it has one, else its agent's value. */
+export interface EffectiveConfig {
+  model: string
+  planModel: string | null
+  smallModel: string | null
+  builtInTools: string[]
+  mcps: string[]
+  knowledges: string[]
+  configuration: JsonObject
+  accessiblePaths: string[]
+  permissionMode: PermissionMode
+  maxSteps: number
+}
+
+/** A session with its agent and effective configuration, read from one snapshot. */
+export interface SessionWithAgent {
+  session: Session
+  agent: Agent
+  effective: EffectiveConfig
+}
+
+/** One log entry. */
+export interface SessionLog {
+  id: number
+  sessionId: string
+  parentId: number | null
+  role: LogRole
+  type: LogType
+  content: JsonValue
+  metadata: JsonValue | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A log entry with its children, from `getLogTree`. */
+export interface LogNode extends SessionLog {
+  children: LogNode[]
+}
+
+/** `addLog`'s input. `content` is required and may be any JSON value (`null` included). */
+export interface LogInput {
+  sessionId: string
+  /** A log of the same session. */
+  parentId?: number | null
+  role: LogRole
+  type: LogType
+  content: JsonValue
+  metadata?: JsonValue | null
+}
+
+/** `updateLog`'s patch. */
+export interface LogPatch {
+  role?: LogRole
+  type?: LogType
+  content?: JsonValue
+  metadata?: JsonValue | null
+}
+
+/** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
+export interface GetLogsOptions extends PageOptions {
+  order?: 'asc' | 'desc'
+}
+
+/** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
+export type SqlValue = null | number | bigint | string | boolean | Uint8Array
+/** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the prefix). */
+export type SqlParams = SqlValue[] | Record<string, SqlValue>
+
+/** What `execute` changed. */
+export interface ExecuteResult {
+  changes: number
+  lastInsertRowid: number
+}
+
+/** One operation of `batch`, with the arguments of the method of that name. */
+export type BatchOperation =
+  | { op: 'createAgent'; input: AgentInput }
+  | { op: 'updateAgent'; id: string; patch: AgentPatch }
+  | { op: 'deleteAgent'; id: string }
+  | { op: 'createSession'; input: SessionInput }
+  | { op: 'updateSession'; id: string; patch: SessionPatch }
+  | { op: 'updateSessionStatus'; id: string; status: SessionStatus }
+  | { op: 'deleteSession'; id: string }
+  | { op: 'addLog'; input: LogInput }
+  | { op: 'addLogs'; inputs: LogInput[] }
+  | { op: 'updateLog'; id: number; patch: LogPatch }
+  | { op: 'deleteLogs'; sessionId: string }
+  | { op: 'execute'; sql: string; params?: SqlParams }
+
+/** What each `batch` operation resolved with: the result its method would have given. */
+export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -91,6 +344,53 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * returns a Promise and runs its SQLite work off the JavaScript thread.
  */
 export declare class Database {
+  /**
+   * Creates an agent. Absent fields take their defaults: a random UUID id, type `custom`,
+   * permission mode `readOnly`, 10 max steps, empty lists, an empty configuration object.
+   *
+   * Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
+   * id is taken), `BUSY` or `DATABASE_CLOSED`.
+   */
+  createAgent(input: AgentInput): Promise<Agent>
+  /** The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
+  getAgent(id: string): Promise<Agent | null>
+  /**
+   * Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
+   * moves forward, `createdAt` never changes. Resolves with the agent as stored.
+   *
+   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  updateAgent(id: string, patch: AgentPatch): Promise<Agent>
+  /**
+   * Agents in creation order, optionally of one type; a page of at most `limit` (default
+   * 100, at most 1000) with the cursor of the next page.
+   *
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  listAgents(options?: ListAgentsOptions): Promise<Page<Agent>>
+  /**
+   * Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
+   *
+   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  deleteAgent(id: string): Promise<boolean>
+  /** How many agents there are. Rejects with `DATABASE_CLOSED`. */
+  countAgents(): Promise<number>
+  /** Whether an agent with this id exists. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
+  agentExists(id: string): Promise<boolean>
+  /**
+   * Runs several writes as one atomic unit: all of them happen, or none. Each operation is
+   * `{ op, … }` with the arguments of the method of that name (e.g. `{ op: 'createSession',
+   * input }`, `{ op: 'addLog', input }`, `{ op: 'updateSessionStatus', id, status }`,
+   * `{ op: 'execute', sql, params }`); the Promise resolves with each method's result, in
+   * order. No application code runs while the transaction is open, so a batch cannot
+   * deadlock or be left open by an exception: code that throws while building the list
+   * simply never sends it. Give ids in the inputs to link rows created in one batch.
+   *
+   * Rejects with the first failing operation's code (its message names `operations[i]`),
+   * `INVALID_ARGUMENT` for a malformed list (nothing runs), `BUSY` or `DATABASE_CLOSED`.
+   */
+  batch(operations: BatchOperation[]): Promise<BatchResult[]>
   /**
    * Opens (creating if needed) the database at `path`, or a private in-memory database for
    * `':memory:'`. Every connection gets `foreign_keys=ON`; file databases use WAL and
@@ -112,6 +412,52 @@ export declare class Database {
    * harmless.
    */
   close(): Promise<void>
+  /**
+   * Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
+   *
+   * Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
+   * a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  addLog(input: LogInput): Promise<SessionLog>
+  /**
+   * Appends several log entries, all or none: one bad entry rejects the call (naming its
+   * index) and writes nothing. Resolves with the entries as stored, in order.
+   *
+   * Rejects like `addLog`.
+   */
+  addLogs(inputs: LogInput[]): Promise<SessionLog[]>
+  /** The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
+  getLog(id: number): Promise<SessionLog | null>
+  /**
+   * A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
+   * first), by `limit`/`offset` or by the keyset cursor `after`.
+   *
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getLogs(sessionId: string, options?: GetLogsOptions): Promise<Page<SessionLog>>
+  /**
+   * The `limit` newest entries of a session (default 50, at most 1000), oldest of them
+   * first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getLatestLogs(sessionId: string, limit?: number): Promise<SessionLog[]>
+  /**
+   * Changes the given fields of a log entry. Resolves with the entry as stored.
+   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  updateLog(id: number, patch: LogPatch): Promise<SessionLog>
+  /**
+   * Deletes every log entry of a session; resolves with how many.
+   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  deleteLogs(sessionId: string): Promise<number>
+  /** How many log entries a session has. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
+  countLogs(sessionId: string): Promise<number>
+  /**
+   * A session's log nested by `parentId`: the root entries, each with `children`, siblings
+   * in `(createdAt, id)` order. One recursive query; any depth.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getLogTree(sessionId: string): Promise<LogNode[]>
   /**
    * Writes a consistent copy of the database to `destPath` with SQLite's online backup API:
    * one snapshot, read on a reader connection while other calls (writes included) go on.
@@ -199,6 +545,76 @@ export declare class Database {
   addMigration(migration: Migration): Promise<void>
   /** Registers several app-defined migrations, all or none. */
   addMigrations(migrations: Migration[]): Promise<void>
+  /**
+   * Creates a session for an existing agent. Override fields left out (or `null`) inherit
+   * the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
+   *
+   * Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
+   * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  createSession(input: SessionInput): Promise<Session>
+  /** The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
+  getSession(id: string): Promise<Session | null>
+  /**
+   * The most recent session with this external id, or `null`.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getSessionByExternalId(externalSessionId: string): Promise<Session | null>
+  /**
+   * Changes the given fields of a session; `null` on an override makes it inherit from the
+   * agent again. Resolves with the session as stored.
+   *
+   * Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
+   */
+  updateSession(id: string, patch: SessionPatch): Promise<Session>
+  /**
+   * Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
+   */
+  updateSessionStatus(id: string, status: SessionStatus): Promise<Session>
+  /**
+   * Sessions newest first, optionally by status and by agent, a page at a time.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  listSessions(options?: ListSessionsOptions): Promise<Page<Session>>
+  /**
+   * How many sessions there are, optionally of one agent.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  countSessions(agentId?: string): Promise<number>
+  /**
+   * Deletes a session and its logs. Resolves `true` if it existed.
+   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  deleteSession(id: string): Promise<boolean>
+  /**
+   * The session, its agent, and the effective configuration: for model, planModel,
+   * smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
+   * permissionMode and maxSteps, the session's value where it overrides, else the agent's.
+   * Read in one statement, so all three come from one snapshot. `null` when the session
+   * does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getSessionWithAgent(id: string): Promise<SessionWithAgent | null>
+  /**
+   * Runs one read-only SQL statement on a reader connection and resolves with its rows as
+   * plain objects (`null`, numbers — bigints beyond 2^53 —, strings, Buffers for blobs).
+   * `params` is an array for `?` parameters or an object for `:name` / `@name` / `$name`
+   * (keys without the prefix). Values are always bound, never spliced into the SQL.
+   *
+   * Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
+   * statement, parameters that do not match), or `DATABASE_CLOSED`.
+   */
+  query(sql: string, params?: SqlParams): Promise<Record<string, SqlValue>[]>
+  /**
+   * Runs one SQL statement that changes data, in its own transaction on the writer
+   * connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
+   * (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes.
+   *
+   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT`, `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
+   * `DATABASE_CLOSED`.
+   */
+  execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
 }
 
 /** What `checkpoint` did. */

@@ -77,3 +77,256 @@ export interface AgentDbError extends Error {
   /** On `MIGRATION_FAILED`: the results before the failure, then the failed migration. */
   results?: MigrationResult[]
 }
+
+/** Any value JSON can hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue }
+
+/** What kind of agent this is. */
+export type AgentType = 'claudeCode' | 'codex' | 'custom'
+/** What an agent may do without asking. */
+export type PermissionMode = 'readOnly' | 'acceptEdits' | 'bypassPermissions'
+/** Where a session is in its life. */
+export type SessionStatus = 'idle' | 'running' | 'completed' | 'failed' | 'stopped'
+/** Who produced a log entry. */
+export type LogRole = 'user' | 'agent' | 'system' | 'tool'
+/** What a log entry records. */
+export type LogType = 'message' | 'thought' | 'action' | 'observation'
+
+/** One page of a list. Pass `nextCursor` as `after` for the next page; it is `null` on the last. */
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+/** Paging of every list: `limit` (1–1000, default 100) with `offset`, or the keyset cursor `after`
+ *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other. */
+export interface PageOptions {
+  limit?: number
+  offset?: number
+  after?: string
+}
+
+/** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. */
+export interface Agent {
+  id: string
+  type: AgentType
+  name: string
+  description: string | null
+  avatar: string | null
+  instructions: string | null
+  model: string
+  planModel: string | null
+  smallModel: string | null
+  builtInTools: string[]
+  mcps: string[]
+  knowledges: string[]
+  configuration: JsonObject
+  accessiblePaths: string[]
+  permissionMode: PermissionMode
+  maxSteps: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
+export interface AgentInput {
+  id?: string
+  type?: AgentType
+  name: string
+  description?: string | null
+  avatar?: string | null
+  instructions?: string | null
+  model: string
+  planModel?: string | null
+  smallModel?: string | null
+  builtInTools?: string[]
+  mcps?: string[]
+  knowledges?: string[]
+  configuration?: JsonObject
+  accessiblePaths?: string[]
+  permissionMode?: PermissionMode
+  /** 1 to 1,000,000. */
+  maxSteps?: number
+}
+
+/** `updateAgent`'s patch: only the given fields change; `null` clears an optional one. */
+export interface AgentPatch {
+  type?: AgentType
+  name?: string
+  description?: string | null
+  avatar?: string | null
+  instructions?: string | null
+  model?: string
+  planModel?: string | null
+  smallModel?: string | null
+  builtInTools?: string[]
+  mcps?: string[]
+  knowledges?: string[]
+  configuration?: JsonObject
+  accessiblePaths?: string[]
+  permissionMode?: PermissionMode
+  maxSteps?: number
+}
+
+/** Options of `listAgents` (creation order). */
+export interface ListAgentsOptions extends PageOptions {
+  type?: AgentType
+}
+
+/** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
+export interface SessionOverrides {
+  model?: string | null
+  planModel?: string | null
+  smallModel?: string | null
+  builtInTools?: string[] | null
+  mcps?: string[] | null
+  knowledges?: string[] | null
+  configuration?: JsonObject | null
+  accessiblePaths?: string[] | null
+  permissionMode?: PermissionMode | null
+  maxSteps?: number | null
+}
+
+/** A session as stored; override fields are `null` where the session inherits from its agent. */
+export interface Session {
+  id: string
+  name: string | null
+  mainAgentId: string
+  subAgentIds: string[]
+  userGoal: string | null
+  status: SessionStatus
+  externalSessionId: string | null
+  model: string | null
+  planModel: string | null
+  smallModel: string | null
+  builtInTools: string[] | null
+  mcps: string[] | null
+  knowledges: string[] | null
+  configuration: JsonObject | null
+  accessiblePaths: string[] | null
+  permissionMode: PermissionMode | null
+  maxSteps: number | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
+export interface SessionInput extends SessionOverrides {
+  id?: string
+  name?: string | null
+  mainAgentId: string
+  subAgentIds?: string[]
+  userGoal?: string | null
+  status?: SessionStatus
+  externalSessionId?: string | null
+}
+
+/** `updateSession`'s patch: only the given fields change; `null` on an override inherits again. */
+export interface SessionPatch extends SessionOverrides {
+  name?: string | null
+  mainAgentId?: string
+  subAgentIds?: string[]
+  userGoal?: string | null
+  status?: SessionStatus
+  externalSessionId?: string | null
+}
+
+/** Options of `listSessions` (newest first). */
+export interface ListSessionsOptions extends PageOptions {
+  status?: SessionStatus
+  agentId?: string
+}
+
+/** What a session actually runs with: its override where it has one, else its agent's value. */
+export interface EffectiveConfig {
+  model: string
+  planModel: string | null
+  smallModel: string | null
+  builtInTools: string[]
+  mcps: string[]
+  knowledges: string[]
+  configuration: JsonObject
+  accessiblePaths: string[]
+  permissionMode: PermissionMode
+  maxSteps: number
+}
+
+/** A session with its agent and effective configuration, read from one snapshot. */
+export interface SessionWithAgent {
+  session: Session
+  agent: Agent
+  effective: EffectiveConfig
+}
+
+/** One log entry. */
+export interface SessionLog {
+  id: number
+  sessionId: string
+  parentId: number | null
+  role: LogRole
+  type: LogType
+  content: JsonValue
+  metadata: JsonValue | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A log entry with its children, from `getLogTree`. */
+export interface LogNode extends SessionLog {
+  children: LogNode[]
+}
+
+/** `addLog`'s input. `content` is required and may be any JSON value (`null` included). */
+export interface LogInput {
+  sessionId: string
+  /** A log of the same session. */
+  parentId?: number | null
+  role: LogRole
+  type: LogType
+  content: JsonValue
+  metadata?: JsonValue | null
+}
+
+/** `updateLog`'s patch. */
+export interface LogPatch {
+  role?: LogRole
+  type?: LogType
+  content?: JsonValue
+  metadata?: JsonValue | null
+}
+
+/** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
+export interface GetLogsOptions extends PageOptions {
+  order?: 'asc' | 'desc'
+}
+
+/** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
+export type SqlValue = null | number | bigint | string | boolean | Uint8Array
+/** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the prefix). */
+export type SqlParams = SqlValue[] | Record<string, SqlValue>
+
+/** What `execute` changed. */
+export interface ExecuteResult {
+  changes: number
+  lastInsertRowid: number
+}
+
+/** One operation of `batch`, with the arguments of the method of that name. */
+export type BatchOperation =
+  | { op: 'createAgent'; input: AgentInput }
+  | { op: 'updateAgent'; id: string; patch: AgentPatch }
+  | { op: 'deleteAgent'; id: string }
+  | { op: 'createSession'; input: SessionInput }
+  | { op: 'updateSession'; id: string; patch: SessionPatch }
+  | { op: 'updateSessionStatus'; id: string; status: SessionStatus }
+  | { op: 'deleteSession'; id: string }
+  | { op: 'addLog'; input: LogInput }
+  | { op: 'addLogs'; inputs: LogInput[] }
+  | { op: 'updateLog'; id: number; patch: LogPatch }
+  | { op: 'deleteLogs'; sessionId: string }
+  | { op: 'execute'; sql: string; params?: SqlParams }
+
+/** What each `batch` operation resolved with: the result its method would have given. */
+export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult

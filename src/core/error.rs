@@ -144,7 +144,8 @@ impl From<rusqlite::Error> for Error {
       | rusqlite::Error::MultipleStatement
       | rusqlite::Error::ExecuteReturnedResults
       | rusqlite::Error::InvalidColumnName(_)
-      | rusqlite::Error::SqlInputError { .. } => ErrorCode::SqlError,
+      | rusqlite::Error::SqlInputError { .. }
+      | rusqlite::Error::Empty => ErrorCode::SqlError,
       rusqlite::Error::ToSqlConversionFailure(_) => ErrorCode::InvalidArgument,
       _ => ErrorCode::Internal,
     };

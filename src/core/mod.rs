@@ -1,9 +1,18 @@
 //! The core: everything that touches SQLite, with no Node-API types, so `cargo test` drives
 //! it without Node.
 
+pub mod agents;
 pub mod backup;
+pub mod batch;
 pub mod connection;
 pub mod error;
+pub mod json;
+pub mod logs;
 pub mod maintenance;
 pub mod migrations;
+pub mod model;
+pub mod page;
+pub mod patch;
+pub mod sessions;
+pub mod sql;
 pub mod store;

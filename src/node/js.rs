@@ -82,6 +82,11 @@ impl JsArg {
     self.value
   }
 
+  /// The raw environment and value, for Node-API calls made elsewhere.
+  pub fn parts(&self) -> (sys::napi_env, sys::napi_value) {
+    (self.env, self.value)
+  }
+
   /// `typeof`, with `null` and arrays told apart from other objects.
   pub fn kind(&self) -> Kind {
     let mut t = 0;
@@ -125,6 +130,15 @@ impl JsArg {
     buf.truncate(written);
     // Lone surrogates are replaced by U+FFFD on the way out of V8, so this is valid UTF-8.
     String::from_utf8(buf).map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
+  }
+
+  /// A non-empty string, as ids are.
+  pub fn id(&self, what: &str) -> Result<String> {
+    let id = self.string(what)?;
+    if id.is_empty() {
+      return Err(Error::invalid(format!("{what} must not be empty")));
+    }
+    Ok(id)
   }
 
   /// The number value.
@@ -311,6 +325,31 @@ impl Fields {
   /// An optional whole-number field in `0..=max`.
   pub fn whole(&self, name: &str, max: u64) -> Result<Option<u64>> {
     self.get(name)?.map(|v| v.whole(&self.path(name), max)).transpose()
+  }
+
+  /// A field of a patch: `None` when absent or `undefined` (keep), `Some(None)` for `null`
+  /// (clear), `Some(Some(value))` to set.
+  pub fn change(&self, name: &str) -> Result<Option<Option<JsArg>>> {
+    let Some(object) = &self.object else { return Ok(None) };
+    let value = object.get(name, &self.path(name))?;
+    Ok(match value.kind() {
+      Kind::Undefined => None,
+      Kind::Null => Some(None),
+      _ => Some(Some(value)),
+    })
+  }
+
+  /// A nullable string field of a patch.
+  pub fn string_change(&self, name: &str) -> Result<Option<Option<String>>> {
+    let path = self.path(name);
+    Ok(self.change(name)?.map(|v| v.map(|v| v.string(&path)).transpose()).transpose()?)
+  }
+
+  /// An optional field read with `parse` (an enumeration, a JSON value, an id…), which gets
+  /// the value and the field's path.
+  pub fn parsed<T>(&self, name: &str, parse: impl FnOnce(JsArg, &str) -> Result<T>) -> Result<Option<T>> {
+    let path = self.path(name);
+    self.get(name)?.map(|v| parse(v, &path)).transpose()
   }
 
   /// An optional array-of-strings field.

@@ -1,11 +1,18 @@
 //! The Node-API layer: reads JavaScript arguments, hands work to the core's threads and
 //! settles Promises. Nothing here touches SQLite directly.
 
+pub mod agents;
+pub mod batch;
 pub mod completion;
 pub mod database;
 pub mod errors;
+pub mod inputs;
 pub mod js;
+pub mod json;
+pub mod logs;
 pub mod maintenance;
 pub mod migrations;
+pub mod sessions;
+pub mod sql;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;

@@ -1,0 +1,224 @@
+//! Session logs: append (one or many), page through, update, delete, count, and read as a
+//! tree nested by `parent_id`.
+
+use std::collections::HashMap;
+
+use rusqlite::{named_params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::core::agents::check_id;
+use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::json::{self, Json};
+use crate::core::model::{LogRole, LogType};
+use crate::core::page::{ListQuery, Order, Page, PageRequest, MAX_LIMIT};
+use crate::core::patch::Assignments;
+use crate::core::sessions;
+
+/// The columns of `session_logs`, in the order [`read`] reads them.
+const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+
+/// One log entry.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLog {
+  /// Unique, increasing id.
+  pub id: i64,
+  /// The session it belongs to.
+  pub session_id: String,
+  /// The entry it answers or belongs under, in the same session.
+  pub parent_id: Option<i64>,
+  /// Who produced it.
+  pub role: LogRole,
+  /// What it records.
+  #[serde(rename = "type")]
+  pub log_type: LogType,
+  /// Any JSON value.
+  pub content: Json,
+  /// Any JSON value, or null.
+  pub metadata: Option<Json>,
+  /// When created (ISO-8601 UTC, ms).
+  pub created_at: String,
+  /// When last changed.
+  pub updated_at: String,
+}
+
+fn read(row: &Row) -> rusqlite::Result<SessionLog> {
+  Ok(SessionLog {
+    id: row.get(0)?,
+    session_id: row.get(1)?,
+    parent_id: row.get(2)?,
+    role: row.get(3)?,
+    log_type: row.get(4)?,
+    content: json::column(row, 5)?,
+    metadata: json::nullable_column(row, 6)?,
+    created_at: row.get(7)?,
+    updated_at: row.get(8)?,
+  })
+}
+
+/// A new log entry.
+#[derive(Clone, Debug)]
+pub struct NewLog {
+  /// Required: an existing session.
+  pub session_id: String,
+  /// Optional: an entry of the same session.
+  pub parent_id: Option<i64>,
+  /// Who produced it.
+  pub role: LogRole,
+  /// What it records.
+  pub log_type: LogType,
+  /// Any JSON value.
+  pub content: Value,
+  /// Any JSON value; `None` stores NULL.
+  pub metadata: Option<Value>,
+}
+
+/// A partial change of a log entry.
+#[derive(Clone, Debug, Default)]
+pub struct LogPatch {
+  /// New role.
+  pub role: Option<LogRole>,
+  /// New type.
+  pub log_type: Option<LogType>,
+  /// New content.
+  pub content: Option<Value>,
+  /// New metadata, or clear it.
+  pub metadata: Option<Option<Value>>,
+}
+
+/// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
+/// parent is not an entry of the same session.
+pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
+  let sql = format!(
+    "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata) \
+     VALUES (:session_id, :parent_id, :role, :type, :content, :metadata) RETURNING {LOG_COLUMNS}"
+  );
+  let mut stmt = conn.prepare_cached(&sql)?;
+  let params = named_params! {
+    ":session_id": input.session_id,
+    ":parent_id": input.parent_id,
+    ":role": input.role,
+    ":type": input.log_type,
+    ":content": json::text(&input.content),
+    ":metadata": input.metadata.as_ref().map(json::text),
+  };
+  stmt.query_row(params, read).map_err(|e| explain_insert_failure(conn, e.into(), input))
+}
+
+/// Turns a foreign-key failure into `NOT_FOUND` naming the missing session or parent.
+fn explain_insert_failure(conn: &Connection, err: Error, input: &NewLog) -> Error {
+  if err.code != ErrorCode::Constraint {
+    return err;
+  }
+  match sessions::get(conn, &input.session_id) {
+    Ok(None) => Error::not_found(format!("sessionId: session {:?} does not exist", input.session_id)),
+    _ => match input.parent_id {
+      Some(parent) => Error::new(
+        ErrorCode::Constraint,
+        format!("parentId: {parent} is not a log of session {:?} ({})", input.session_id, err.message),
+      ),
+      None => err,
+    },
+  }
+}
+
+/// Appends several entries, all or none: the first failure names its index and nothing is
+/// written (the caller's transaction or savepoint is rolled back).
+pub fn add_many(conn: &Connection, inputs: &[NewLog]) -> Result<Vec<SessionLog>> {
+  inputs.iter().enumerate().map(|(i, input)| add(conn, input).map_err(|e| e.context(format!("logs[{i}]")))).collect()
+}
+
+/// The entry with this id, if any.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
+  let mut stmt = conn.prepare_cached(&format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE id = ?1"))?;
+  Ok(stmt.query_row([id], read).optional()?)
+}
+
+/// A page of a session's entries in `(created_at, id)` order, oldest first unless
+/// `order` is descending.
+pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageRequest) -> Result<Page<SessionLog>> {
+  let mut query = ListQuery::new("logs", order);
+  query.filter("session_id = :session", ":session", session_id.to_string());
+  query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
+}
+
+/// The `limit` newest entries of a session, in chronological order (oldest of them first).
+pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<SessionLog>> {
+  if limit == 0 || limit > MAX_LIMIT {
+    return Err(Error::invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {limit}")));
+  }
+  let sql = format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2");
+  let mut stmt = conn.prepare_cached(&sql)?;
+  let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  rows.reverse();
+  Ok(rows)
+}
+
+/// Changes the given fields of an entry. `NOT_FOUND` for a missing id.
+pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog> {
+  let mut set = Assignments::default();
+  set.set("role", patch.role.map(|r| r.as_str().to_string()));
+  set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
+  set.set("content", patch.content.as_ref().map(json::text));
+  set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(json::text)));
+  set
+    .apply(conn, "session_logs", ("id", id.into()), LOG_COLUMNS, read)?
+    .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
+}
+
+/// Deletes every entry of a session; returns how many.
+pub fn delete_for_session(conn: &Connection, session_id: &str) -> Result<u64> {
+  check_id(session_id, "sessionId")?;
+  Ok(conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64)
+}
+
+/// How many entries a session has.
+pub fn count(conn: &Connection, session_id: &str) -> Result<i64> {
+  Ok(conn.prepare_cached("SELECT count(*) FROM session_logs WHERE session_id = ?1")?.query_row([session_id], |r| r.get(0))?)
+}
+
+/// A session's entries nested by `parent_id`, as JSON text: an array of the root entries,
+/// each with a `children` array, siblings in `(created_at, id)` order. Built without
+/// recursion, so a chain of any depth is safe.
+pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
+  // One recursive query walks from the roots down the parent links (UNION, not UNION ALL,
+  // so even parent links made into a cycle by hand cannot loop).
+  let sql = format!(
+    "WITH RECURSIVE tree(id) AS ( \
+       SELECT id FROM session_logs WHERE session_id = ?1 AND parent_id IS NULL \
+       UNION \
+       SELECT l.id FROM session_logs l JOIN tree t ON l.parent_id = t.id) \
+     SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY created_at, id"
+  );
+  let mut stmt = conn.prepare_cached(&sql)?;
+  let logs = stmt.query_map([session_id], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
+  for (index, log) in logs.iter().enumerate() {
+    children.entry(log.parent_id).or_default().push(index);
+  }
+  let mut out = String::from("[");
+  // Each frame: the children still to write at one level.
+  let mut stack: Vec<std::vec::IntoIter<usize>> = vec![children.remove(&None).unwrap_or_default().into_iter()];
+  let mut first = true;
+  while let Some(level) = stack.last_mut() {
+    match level.next() {
+      Some(index) => {
+        if !first {
+          out.push(',');
+        }
+        let node = json::text(&logs[index]);
+        out.push_str(&node[..node.len() - 1]);
+        out.push_str(",\"children\":[");
+        first = true;
+        stack.push(children.remove(&Some(logs[index].id)).unwrap_or_default().into_iter());
+      }
+      None => {
+        stack.pop();
+        out.push_str(if stack.is_empty() { "]" } else { "]}" });
+        first = false;
+      }
+    }
+  }
+  Ok(out)
+}

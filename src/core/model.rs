@@ -1,0 +1,126 @@
+//! The enumerations of the data model, with the exact strings stored in SQL and shown to
+//! JavaScript, and the timestamp expression every table uses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::error::{Error, Result};
+
+/// SQL for "now" as ISO-8601 UTC with milliseconds, the format of every timestamp column.
+pub const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// SQL for the new `updated_at` of a changed row: now, or one millisecond after its previous
+/// value if the clock has not moved past it, so every change moves `updated_at` forward.
+pub const TOUCH_UPDATED_AT: &str = "CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') > updated_at \
+   THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ELSE strftime('%Y-%m-%dT%H:%M:%fZ', updated_at, '+0.001 seconds') END";
+
+/// SQL generating a random version-4 UUID, used for ids the caller did not give.
+pub const NEW_UUID: &str = "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' \
+   || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))";
+
+/// Declares a string enumeration: its variants, their stored strings, parsing and serde.
+macro_rules! string_enum {
+  ($(#[$doc:meta])* $name:ident, $field:literal, { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    $(#[$doc])*
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum $name {
+      $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+    }
+
+    impl $name {
+      /// Every accepted string, in declaration order.
+      pub const ALL: &'static [&'static str] = &[$($text),+];
+
+      /// The stored string.
+      pub fn as_str(self) -> &'static str {
+        match self { $($name::$variant => $text),+ }
+      }
+
+      /// Parses the stored string; `what` names the field in the error.
+      pub fn parse(text: &str, what: &str) -> Result<Self> {
+        match text {
+          $($text => Ok($name::$variant),)+
+          other => Err(Error::invalid(format!(
+            "{what} must be one of {}, got {other:?}", Self::ALL.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+          ))),
+        }
+      }
+    }
+
+    impl rusqlite::ToSql for $name {
+      fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+      }
+    }
+
+    impl rusqlite::types::FromSql for $name {
+      fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        $name::parse(text, $field).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+      }
+    }
+  };
+}
+
+string_enum!(
+  /// What kind of agent this is.
+  AgentType, "type", { /** Claude Code. */ ClaudeCode = "claudeCode", /** Codex. */ Codex = "codex", /** Anything else. */ Custom = "custom" }
+);
+
+string_enum!(
+  /// What an agent may do without asking.
+  PermissionMode, "permissionMode", {
+    /** Read only. */ ReadOnly = "readOnly",
+    /** May edit files. */ AcceptEdits = "acceptEdits",
+    /** Asks for nothing. */ BypassPermissions = "bypassPermissions",
+  }
+);
+
+string_enum!(
+  /// Where a session is in its life.
+  SessionStatus, "status", {
+    /** Created, not started. */ Idle = "idle",
+    /** Working. */ Running = "running",
+    /** Finished successfully. */ Completed = "completed",
+    /** Finished with an error. */ Failed = "failed",
+    /** Stopped by the user. */ Stopped = "stopped",
+  }
+);
+
+string_enum!(
+  /// Who produced a log entry.
+  LogRole, "role", { /** The user. */ User = "user", /** The agent. */ Agent = "agent", /** The system. */ System = "system", /** A tool. */ Tool = "tool" }
+);
+
+string_enum!(
+  /// What a log entry records.
+  LogType, "type", {
+    /** A message. */ Message = "message",
+    /** A thought. */ Thought = "thought",
+    /** An action taken. */ Action = "action",
+    /** What an action observed. */ Observation = "observation",
+  }
+);
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn enums_round_trip_and_name_the_field() {
+    assert_eq!(AgentType::parse("claudeCode", "type").unwrap(), AgentType::ClaudeCode);
+    assert_eq!(SessionStatus::parse("stopped", "status").unwrap().as_str(), "stopped");
+    let err = PermissionMode::parse("admin", "input.permissionMode").unwrap_err();
+    assert!(err.message.contains("input.permissionMode") && err.message.contains("'acceptEdits'"), "{err}");
+    assert_eq!(serde_json::to_string(&LogRole::Tool).unwrap(), "\"tool\"");
+  }
+
+  #[test]
+  fn uuid_expression_makes_version_4_ids() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let id: String = conn.query_row(&format!("SELECT {NEW_UUID}"), [], |r| r.get(0)).unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    let parts: Vec<&str> = id.split('-').collect();
+    assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+    assert!(parts[2].starts_with('4') && "89ab".contains(&parts[3][..1]), "{id}");
+  }
+}

@@ -1,0 +1,224 @@
+//! Reading the typed calls' input objects into core types, field by field, each error naming
+//! its field. Shared by the methods and by `batch`.
+
+use crate::core::agents::{AgentPatch, NewAgent, MAX_STEPS_LIMIT};
+use crate::core::error::{Error, Result};
+use crate::core::logs::{LogPatch, NewLog};
+use crate::core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
+use crate::core::page::{Cursor, Order, PageRequest, MAX_LIMIT};
+use crate::core::sessions::{NewSession, OverrideValue, Overrides, SessionPatch};
+use crate::node::js::{Fields, JsArg};
+use crate::node::json::{to_object, to_value};
+
+/// The largest log id accepted (JavaScript's largest safe integer).
+const MAX_LOG_ID: u64 = 9_007_199_254_740_991;
+
+fn agent_type(v: JsArg, what: &str) -> Result<AgentType> {
+  AgentType::parse(&v.string(what)?, what)
+}
+
+fn permission_mode(v: JsArg, what: &str) -> Result<PermissionMode> {
+  PermissionMode::parse(&v.string(what)?, what)
+}
+
+/// Reads a session status.
+pub fn session_status(v: JsArg, what: &str) -> Result<SessionStatus> {
+  SessionStatus::parse(&v.string(what)?, what)
+}
+
+fn max_steps(v: JsArg, what: &str) -> Result<i64> {
+  let steps = v.number(what)?;
+  if steps.fract() != 0.0 || !(1.0..=MAX_STEPS_LIMIT as f64).contains(&steps) {
+    return Err(Error::invalid(format!("{what} must be a whole number from 1 to {MAX_STEPS_LIMIT}, got {steps}")));
+  }
+  Ok(steps as i64)
+}
+
+fn non_empty(v: JsArg, what: &str) -> Result<String> {
+  let text = v.string(what)?;
+  if text.trim().is_empty() {
+    return Err(Error::invalid(format!("{what} must not be empty")));
+  }
+  Ok(text)
+}
+
+/// Reads a log id: a positive whole number.
+pub fn log_id(v: JsArg, what: &str) -> Result<i64> {
+  let id = v.whole(what, MAX_LOG_ID)?;
+  if id == 0 {
+    return Err(Error::invalid(format!("{what} must be a positive whole number")));
+  }
+  Ok(id as i64)
+}
+
+const AGENT_FIELDS: &[&str] = &[
+  "id", "type", "name", "description", "avatar", "instructions", "model", "planModel", "smallModel", "builtInTools", "mcps",
+  "knowledges", "configuration", "accessiblePaths", "permissionMode", "maxSteps",
+];
+
+/// `createAgent`'s input.
+pub fn new_agent(value: JsArg, what: &str) -> Result<NewAgent> {
+  let f = Fields::of(value, what, AGENT_FIELDS, false)?;
+  Ok(NewAgent {
+    id: f.parsed("id", |v, p| v.id(p))?,
+    agent_type: f.parsed("type", agent_type)?,
+    name: f.parsed("name", non_empty)?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("name"))))?,
+    description: f.string("description")?,
+    avatar: f.string("avatar")?,
+    instructions: f.string("instructions")?,
+    model: f.parsed("model", non_empty)?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("model"))))?,
+    plan_model: f.string("planModel")?,
+    small_model: f.string("smallModel")?,
+    built_in_tools: f.strings("builtInTools")?,
+    mcps: f.strings("mcps")?,
+    knowledges: f.strings("knowledges")?,
+    configuration: f.parsed("configuration", to_object)?,
+    accessible_paths: f.strings("accessiblePaths")?,
+    permission_mode: f.parsed("permissionMode", permission_mode)?,
+    max_steps: f.parsed("maxSteps", max_steps)?,
+  })
+}
+
+/// `updateAgent`'s patch. `null` clears a nullable field; required fields refuse `null`.
+pub fn agent_patch(value: JsArg, what: &str) -> Result<AgentPatch> {
+  let f = Fields::of(value, what, &AGENT_FIELDS[1..], false)?;
+  Ok(AgentPatch {
+    agent_type: f.parsed("type", agent_type)?,
+    name: f.parsed("name", non_empty)?,
+    description: f.string_change("description")?,
+    avatar: f.string_change("avatar")?,
+    instructions: f.string_change("instructions")?,
+    model: f.parsed("model", non_empty)?,
+    plan_model: f.string_change("planModel")?,
+    small_model: f.string_change("smallModel")?,
+    built_in_tools: f.strings("builtInTools")?,
+    mcps: f.strings("mcps")?,
+    knowledges: f.strings("knowledges")?,
+    configuration: f.parsed("configuration", to_object)?,
+    accessible_paths: f.strings("accessiblePaths")?,
+    permission_mode: f.parsed("permissionMode", permission_mode)?,
+    max_steps: f.parsed("maxSteps", max_steps)?,
+  })
+}
+
+/// Reads one override field's value.
+fn override_value(name: &str, v: JsArg, what: &str) -> Result<OverrideValue> {
+  Ok(match name {
+    "model" | "planModel" | "smallModel" => OverrideValue::Text(non_empty(v, what)?),
+    "configuration" => OverrideValue::Object(to_object(v, what)?),
+    "permissionMode" => OverrideValue::Mode(permission_mode(v, what)?),
+    "maxSteps" => OverrideValue::Steps(max_steps(v, what)?),
+    _ => OverrideValue::Strings(v.strings(what)?),
+  })
+}
+
+const OVERRIDE_FIELDS: [&str; 10] =
+  ["model", "planModel", "smallModel", "builtInTools", "mcps", "knowledges", "configuration", "accessiblePaths", "permissionMode", "maxSteps"];
+
+fn overrides<T>(mut read: impl FnMut(&'static str) -> Result<T>) -> Result<Overrides<T>> {
+  Ok(Overrides {
+    model: read(OVERRIDE_FIELDS[0])?,
+    plan_model: read(OVERRIDE_FIELDS[1])?,
+    small_model: read(OVERRIDE_FIELDS[2])?,
+    built_in_tools: read(OVERRIDE_FIELDS[3])?,
+    mcps: read(OVERRIDE_FIELDS[4])?,
+    knowledges: read(OVERRIDE_FIELDS[5])?,
+    configuration: read(OVERRIDE_FIELDS[6])?,
+    accessible_paths: read(OVERRIDE_FIELDS[7])?,
+    permission_mode: read(OVERRIDE_FIELDS[8])?,
+    max_steps: read(OVERRIDE_FIELDS[9])?,
+  })
+}
+
+fn session_fields() -> Vec<&'static str> {
+  let mut fields = vec!["id", "name", "mainAgentId", "subAgentIds", "userGoal", "status", "externalSessionId"];
+  fields.extend(OVERRIDE_FIELDS);
+  fields
+}
+
+/// `createSession`'s input.
+pub fn new_session(value: JsArg, what: &str) -> Result<NewSession> {
+  let f = Fields::of(value, what, &session_fields(), false)?;
+  Ok(NewSession {
+    id: f.parsed("id", |v, p| v.id(p))?,
+    name: f.string("name")?,
+    main_agent_id: f.parsed("mainAgentId", |v, p| v.id(p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("mainAgentId"))))?,
+    sub_agent_ids: f.strings("subAgentIds")?,
+    user_goal: f.string("userGoal")?,
+    status: f.parsed("status", session_status)?,
+    external_session_id: f.string("externalSessionId")?,
+    overrides: overrides(|name| f.parsed(name, |v, p| override_value(name, v, p)))?,
+  })
+}
+
+/// `updateSession`'s patch; `null` on an override goes back to inheriting from the agent.
+pub fn session_patch(value: JsArg, what: &str) -> Result<SessionPatch> {
+  let f = Fields::of(value, what, &session_fields()[1..], false)?;
+  Ok(SessionPatch {
+    name: f.string_change("name")?,
+    main_agent_id: f.parsed("mainAgentId", |v, p| v.id(p))?,
+    sub_agent_ids: f.strings("subAgentIds")?,
+    user_goal: f.string_change("userGoal")?,
+    status: f.parsed("status", session_status)?,
+    external_session_id: f.string_change("externalSessionId")?,
+    overrides: overrides(|name| {
+      let path = f.path(name);
+      f.change(name)?.map(|v| v.map(|v| override_value(name, v, &path)).transpose()).transpose()
+    })?,
+  })
+}
+
+/// `addLog`'s input.
+pub fn new_log(value: JsArg, what: &str) -> Result<NewLog> {
+  let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata"], false)?;
+  let content = match f.change("content")? {
+    None => return Err(Error::invalid(format!("{} is required", f.path("content")))),
+    Some(None) => serde_json::Value::Null,
+    Some(Some(v)) => to_value(v, &f.path("content"))?,
+  };
+  Ok(NewLog {
+    session_id: f.parsed("sessionId", |v, p| v.id(p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("sessionId"))))?,
+    parent_id: f.parsed("parentId", log_id)?,
+    role: f.parsed("role", |v, p| LogRole::parse(&v.string(p)?, p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("role"))))?,
+    log_type: f.parsed("type", |v, p| LogType::parse(&v.string(p)?, p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("type"))))?,
+    content,
+    metadata: f.parsed("metadata", to_value)?,
+  })
+}
+
+/// `addLogs`' inputs: a non-empty array.
+pub fn new_logs(value: JsArg, what: &str) -> Result<Vec<NewLog>> {
+  let items = value.elements(what)?;
+  if items.is_empty() {
+    return Err(Error::invalid(format!("{what} must hold at least one log")));
+  }
+  items.into_iter().enumerate().map(|(i, item)| new_log(item, &format!("{what}[{i}]"))).collect()
+}
+
+/// `updateLog`'s patch.
+pub fn log_patch(value: JsArg, what: &str) -> Result<LogPatch> {
+  let f = Fields::of(value, what, &["role", "type", "content", "metadata"], false)?;
+  Ok(LogPatch {
+    role: f.parsed("role", |v, p| LogRole::parse(&v.string(p)?, p))?,
+    log_type: f.parsed("type", |v, p| LogType::parse(&v.string(p)?, p))?,
+    content: f.change("content")?.map(|v| v.map_or(Ok(serde_json::Value::Null), |v| to_value(v, &f.path("content")))).transpose()?,
+    metadata: f.change("metadata")?.map(|v| v.map(|v| to_value(v, &f.path("metadata"))).transpose()).transpose()?,
+  })
+}
+
+/// The paging fields every list takes: `limit`, `offset`, `after`.
+pub fn page(f: &Fields, list: &'static str) -> Result<PageRequest> {
+  let limit = f.whole("limit", MAX_LIMIT)?;
+  let offset = f.whole("offset", u32::MAX as u64)?;
+  let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?, list))?;
+  PageRequest::new(limit, offset, after)
+}
+
+/// The `order` of a log list: `'asc'` (default) or `'desc'`.
+pub fn order(f: &Fields) -> Result<Order> {
+  match f.string("order")?.as_deref() {
+    None | Some("asc") => Ok(Order::Ascending),
+    Some("desc") => Ok(Order::Descending),
+    Some(other) => Err(Error::invalid(format!("{} must be 'asc' or 'desc', got {other:?}", f.path("order")))),
+  }
+}
