@@ -149,7 +149,14 @@ impl From<rusqlite::Error> for Error {
       rusqlite::Error::ToSqlConversionFailure(_) => ErrorCode::InvalidArgument,
       _ => ErrorCode::Internal,
     };
-    Error::new(code, err.to_string())
+    let busy = matches!(&err, rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::DatabaseBusy);
+    let message = if busy {
+      // SQLite has already waited out the busy timeout: say so, it is what the app can act on.
+      format!("another connection held the database lock for longer than the busy timeout ({err})")
+    } else {
+      err.to_string()
+    };
+    Error::new(code, message)
   }
 }
 
@@ -203,6 +210,21 @@ mod tests {
     for (extended, expected) in cases {
       assert_eq!(sqlite_error(extended).code, expected, "extended code {extended}");
     }
+  }
+
+  #[test]
+  fn busy_says_the_lock_outlasted_the_busy_timeout() {
+    let path = std::env::temp_dir().join(format!("agentdb-error-busy-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+    let waiter = rusqlite::Connection::open(&path).unwrap();
+    waiter.busy_timeout(std::time::Duration::from_millis(20)).unwrap();
+    let err: Error = waiter.execute_batch("BEGIN IMMEDIATE").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::Busy);
+    assert!(err.message.contains("longer than the busy timeout") && err.message.contains("database is locked"), "{}", err.message);
+    drop((holder, waiter));
+    let _ = std::fs::remove_file(&path);
   }
 
   #[test]
