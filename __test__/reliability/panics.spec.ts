@@ -22,17 +22,6 @@ async function openMigrated(): Promise<Hooked> {
 
 const insertAgent = (id: string) => `INSERT INTO agents (id, name, model) VALUES ('${id}', 'n', 'm')`
 
-/** Whether an agent row exists, told by whether inserting it again is refused. */
-async function agentExists(db: Hooked, id: string): Promise<boolean> {
-  const code = await outcome(db.testExec(insertAgent(id)))
-  if (code === 'resolved') {
-    await db.testExec(`DELETE FROM agents WHERE id = '${id}'`)
-    return false
-  }
-  expect(code).toBe('ALREADY_EXISTS')
-  return true
-}
-
 async function expectUsable(db: Hooked): Promise<void> {
   expect(await db.migrate()).toEqual([])
   expect((await db.integrityCheck({ full: true })).ok).toBe(true)
@@ -61,7 +50,21 @@ describe('a panic inside a call', () => {
   it('in a group write rolls back what it wrote, and only that', async () => {
     const db = await openMigrated()
     expect(await outcome(db.testPanic('write', insertAgent('doomed')))).toBe('INTERNAL')
-    expect(await agentExists(db, 'doomed')).toBe(false)
+    expect(await db.agentExists('doomed')).toBe(false)
+    await expectUsable(db)
+    await db.close()
+  })
+
+  it('in a write grouped with others fails that write alone', async () => {
+    const db = await openMigrated()
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      i % 10 === 5 ? db.testPanic('write', insertAgent(`doomed-${i}`)) : db.createAgent({ id: `kept-${i}`, name: 'n', model: 'm' }),
+    )
+    const codes = await Promise.all(calls.map(outcome))
+    expect(codes.filter((c) => c === 'INTERNAL')).toHaveLength(4)
+    expect(codes.filter((c) => c === 'resolved')).toHaveLength(36)
+    const ids = (await db.listAgents({ limit: 100 })).items.map((a) => a.id).sort()
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 10 !== 5).map((i) => `kept-${i}`).sort())
     await expectUsable(db)
     await db.close()
   })
@@ -69,9 +72,9 @@ describe('a panic inside a call', () => {
   it('in work with a transaction of its own rolls that transaction back', async () => {
     const db = await openMigrated()
     expect(await outcome(db.testPanic('exclusive', `BEGIN IMMEDIATE; ${insertAgent('doomed')}`))).toBe('INTERNAL')
-    expect(await agentExists(db, 'doomed')).toBe(false)
+    expect(await db.agentExists('doomed')).toBe(false)
     await db.testExec(insertAgent('kept'))
-    expect(await agentExists(db, 'kept')).toBe(true)
+    expect(await db.agentExists('kept')).toBe(true)
     await expectUsable(db)
     await db.close()
   })
@@ -79,8 +82,13 @@ describe('a panic inside a call', () => {
   it('after switching foreign keys off leaves them enforced', async () => {
     const db = await openMigrated()
     expect(await outcome(db.testPanic('exclusive', 'PRAGMA foreign_keys = OFF'))).toBe('INTERNAL')
-    const orphan = db.testExec("INSERT INTO sessions (id, main_agent_id) VALUES ('s', 'nobody')")
+    const orphan = db.execute("INSERT INTO sessions (id, main_agent_id) VALUES ('s', 'nobody')")
     expect(await outcome(orphan)).toBe('CONSTRAINT')
+    const agent = await db.createAgent({ name: 'n', model: 'm' })
+    const session = await db.createSession({ mainAgentId: agent.id })
+    await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: 'hi' })
+    await db.deleteAgent(agent.id)
+    expect(await db.query('SELECT count(*) AS n FROM session_logs')).toEqual([{ n: 0 }])
     const report = await db.integrityCheck()
     expect(report.foreignKeyViolationCount).toBe(0)
     await db.close()
