@@ -19,8 +19,8 @@ const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 /// never the source itself or one of the files SQLite keeps beside it (`INVALID_ARGUMENT`).
 pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   let name = dest.as_os_str();
-  if name.is_empty() || name == MEMORY_PATH {
-    return Err(Error::invalid("backup destination must be a file path"));
+  if name.is_empty() || name == MEMORY_PATH || name.as_encoded_bytes().contains(&0) {
+    return Err(Error::invalid("backup destination must be a file path (not empty, not ':memory:', no NUL character)"));
   }
   if is_database_file(source, dest) {
     return Err(Error::invalid(format!("backup destination {} is the database itself or one of its -wal, -shm or -journal files", dest.display())));
@@ -185,7 +185,7 @@ mod tests {
     }
     assert!(!dir.join("self.db-journal").exists());
     assert!(integrity_check(&conn, true).unwrap().ok);
-    for dest in ["", MEMORY_PATH] {
+    for dest in ["", MEMORY_PATH, "a\0b"] {
       assert_eq!(backup(&conn, Path::new(dest)).unwrap_err().code, ErrorCode::InvalidArgument);
     }
   }
