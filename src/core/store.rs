@@ -93,7 +93,7 @@ impl Store {
   /// thread until the file is open and checked, so call it off the JavaScript thread.
   pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
     let writer = connection::open_writer(&location, &options)?;
-    let mut threads = Vec::new();
+    let mut reader_threads = Vec::new();
     let readers = match &location {
       Location::File(path) if options.readers > 0 => {
         let (tx, rx) = channel::<ReadJob>();
@@ -101,15 +101,25 @@ impl Store {
         for index in 0..options.readers {
           let conn = connection::open_reader(path, &options)?;
           let rx = Arc::clone(&rx);
-          threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &rx))?);
+          reader_threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &rx))?);
         }
         Some(tx)
       }
       _ => None,
     };
     let (tx, rx) = channel::<WriterJob>();
-    threads.push(spawn("agentdb-writer".to_string(), move || writer_loop(writer, rx))?);
-    Ok(Store { location, writer: Mutex::new(Some(tx)), readers: Mutex::new(readers), threads: Mutex::new(threads) })
+    let writer_thread = spawn("agentdb-writer".to_string(), move || {
+      let conn = writer_loop(writer, rx);
+      // The writer's connection closes last. As the last connection to the file it
+      // checkpoints the write-ahead log and deletes the -wal and -shm files, so that the
+      // database file alone holds everything once closed; a read-only connection closing
+      // last cannot, and would leave committed data only in the -wal file.
+      for reader in reader_threads {
+        let _ = reader.join();
+      }
+      drop(conn);
+    })?;
+    Ok(Store { location, writer: Mutex::new(Some(tx)), readers: Mutex::new(readers), threads: Mutex::new(vec![writer_thread]) })
   }
 
   /// Where the database lives.
@@ -232,7 +242,8 @@ fn reader_loop(conn: Connection, queue: &Mutex<Receiver<ReadJob>>) {
   drop(conn);
 }
 
-fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) {
+/// Runs the writer's jobs until the queue is closed and empty, then hands the connection back.
+fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) -> Connection {
   let mut next = queue.recv().ok();
   while let Some(job) = next.take() {
     match job {
@@ -256,7 +267,7 @@ fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) {
       next = queue.recv().ok();
     }
   }
-  drop(conn);
+  conn
 }
 
 /// Runs a group of writes in one transaction, each in its own savepoint, then commits and
@@ -308,6 +319,31 @@ mod tests {
     let (tx, rx) = mpsc::channel();
     store.exclusive(work, move |outcome| tx.send(outcome).unwrap());
     rx.recv().unwrap()
+  }
+
+  #[test]
+  fn after_close_the_database_file_alone_holds_everything() {
+    let dir = std::env::temp_dir().join(format!("agentdb-store-close-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.db");
+    let store = Store::open(Location::File(path.clone()), OpenOptions { readers: 3, ..OpenOptions::default() }).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);")?)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..6 {
+      let tx = tx.clone();
+      store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?), move |n| tx.send(n).unwrap());
+    }
+    assert!((0..6).all(|_| rx.recv().unwrap() == Ok(3)));
+    let (closed, done) = mpsc::channel();
+    store.close(move || closed.send(()).unwrap());
+    done.recv().unwrap();
+    for sidecar in ["a.db-wal", "a.db-shm"] {
+      assert!(!dir.join(sidecar).exists(), "{sidecar} is left after close");
+    }
+    std::fs::copy(&path, dir.join("copy.db")).unwrap();
+    let copy = Connection::open(dir.join("copy.db")).unwrap();
+    assert_eq!(copy.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
   }
 
   #[test]
