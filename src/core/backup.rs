@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::core::connection::MEMORY_PATH;
+use crate::core::connection::{literal_path, MEMORY_PATH};
 use crate::core::error::{Error, ErrorCode, Result};
 
 /// The files SQLite keeps beside a database (`-wal`, `-shm`, `-journal`), by suffix; with the
@@ -22,6 +22,7 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   if name.is_empty() || name == MEMORY_PATH || name.as_encoded_bytes().contains(&0) {
     return Err(Error::invalid("backup destination must be a file path (not empty, not ':memory:', no NUL character)"));
   }
+  let dest = &literal_path(dest);
   if is_database_file(source, dest) {
     return Err(Error::invalid(format!("backup destination {} is the database itself or one of its -wal, -shm or -journal files", dest.display())));
   }

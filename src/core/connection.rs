@@ -55,7 +55,19 @@ impl Location {
     if path.contains('\0') {
       return Err(Error::invalid("path must not contain a NUL character"));
     }
-    Ok(Location::File(PathBuf::from(path)))
+    Ok(Location::File(literal_path(Path::new(path))))
+  }
+}
+
+/// `path` as SQLite must be given it to take it as a file name. This build of SQLite reads a
+/// name that starts with `file:` as a URI, whose options (`mode=memory`, `nolock=1`,
+/// `immutable=1`, …) would change what is opened and how it is locked; such a (relative)
+/// name is given as `./file:…` instead.
+pub fn literal_path(path: &Path) -> PathBuf {
+  if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+    Path::new(".").join(path)
+  } else {
+    path.to_path_buf()
   }
 }
 
@@ -165,6 +177,8 @@ mod tests {
     assert_eq!(Location::parse(":memory:").unwrap(), Location::Memory);
     assert_eq!(Location::parse("").unwrap_err().code, ErrorCode::InvalidArgument);
     assert_eq!(Location::parse("a\0b").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(Location::parse("file:a.db?mode=memory").unwrap(), Location::File(PathBuf::from("./file:a.db?mode=memory")));
+    assert_eq!(Location::parse("/data/file:a.db").unwrap(), Location::File(PathBuf::from("/data/file:a.db")));
   }
 
   #[test]
