@@ -1,7 +1,7 @@
 // Shared by the reliability specs: temporary directories, child processes that speak JSON
 // lines, error codes, and the one-line figures each test prints.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -146,14 +146,16 @@ export async function runFixture(name: string, args: string[], options: SpawnOpt
 }
 
 /**
- * A copy of the built addon and the fixtures in a directory every user can read, for
- * children that run as another user (uid 65534) and may not be able to read the work tree.
+ * Copies the built addon and the named fixtures into `dir` and makes them readable by every
+ * user, for children that run as another user (uid 65534), who may not be able to read the
+ * work tree. Returns the copied fixtures' paths and the environment that makes them load the
+ * copied addon.
  */
-export function publicAddonCopy(dir: string): { addon: string; fixtures: string } {
-  for (const file of ['index.js', `agentdb.${process.platform}-${process.arch}-gnu.node`]) {
-    copyFileSync(join(ROOT, file), join(dir, file))
-    chmodSync(join(dir, file), 0o755)
-  }
+export function publicCopy(dir: string, fixtures: string[]): { scripts: string[]; env: NodeJS.ProcessEnv } {
+  const addonFiles = ['index.js', ...readdirSync(ROOT).filter((f) => f.endsWith('.node'))]
+  for (const file of addonFiles) copyFileSync(join(ROOT, file), join(dir, file))
+  for (const file of ['report.js', ...fixtures]) copyFileSync(join(FIXTURES, file), join(dir, file))
+  for (const file of [...addonFiles, 'report.js', ...fixtures]) chmodSync(join(dir, file), 0o755)
   chmodSync(dir, 0o755)
-  return { addon: join(dir, 'index.js'), fixtures: FIXTURES }
+  return { scripts: fixtures.map((f) => join(dir, f)), env: { ...process.env, AGENTDB_ADDON: join(dir, 'index.js') } }
 }
