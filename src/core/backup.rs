@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use parking_lot::Mutex;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
@@ -11,6 +12,9 @@ use crate::core::error::{Error, ErrorCode, Result};
 /// The files SQLite keeps beside a database (`-wal`, `-shm`, `-journal`), by suffix; with the
 /// database itself (`""`), the files a backup must never write.
 const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+
+/// Held by the backup in progress.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Copies the database `source` has open into `dest` in one backup step, which reads one
 /// consistent snapshot; on a WAL database writers on other connections go on meanwhile. The
@@ -26,6 +30,9 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   if is_database_file(source, dest) {
     return Err(Error::invalid(format!("backup destination {} is the database itself or one of its -wal, -shm or -journal files", dest.display())));
   }
+  // Two backups writing one destination at once refuse each other at the end (leaving WAL
+  // mode needs the destination to itself), so backups in this process take turns.
+  let _turn = ONE_AT_A_TIME.lock();
   let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
   let mut target = Connection::open_with_flags(dest, flags).map_err(|e| Error::from(e).context(dest.display()))?;
   // A destination locked by another connection is waited for as long as the source would wait.
@@ -155,6 +162,25 @@ mod tests {
     assert!(count(&copy) >= before);
     let mode: String = copy.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "delete");
+  }
+
+  #[test]
+  fn backups_to_one_destination_at_once_all_succeed() {
+    let dir = temp_dir("concurrent");
+    let path = dir.join("a.db");
+    let conn = writer(&path);
+    conn.execute_batch("INSERT INTO t (v) VALUES ('x')").unwrap();
+    let dest = dir.join("copy.db");
+    let copies: Vec<_> = (0..6)
+      .map(|_| {
+        let (path, dest) = (path.clone(), dest.clone());
+        std::thread::spawn(move || backup(&open_reader(&path, &OpenOptions::default()).unwrap(), &dest))
+      })
+      .collect();
+    for copy in copies {
+      copy.join().unwrap().unwrap();
+    }
+    assert_eq!(count(&Connection::open(&dest).unwrap()), 1);
   }
 
   #[test]
