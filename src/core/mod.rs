@@ -5,6 +5,7 @@ pub mod agents;
 pub mod backup;
 pub mod batch;
 pub mod connection;
+pub mod copies;
 pub mod error;
 pub mod json;
 pub mod logs;

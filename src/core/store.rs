@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 
 use crate::core::connection::{self, Location, OpenOptions};
+use crate::core::copies;
 use crate::core::error::{Error, Result};
 
 /// How many queued writes at most share one transaction.
@@ -92,6 +93,10 @@ impl Store {
   /// Opens the database on a new writer thread and starts the readers. Blocks the calling
   /// thread until the file is open and checked, so call it off the JavaScript thread.
   pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
+    let claim = match &location {
+      Location::File(path) => Some(copies::claim(path)?),
+      Location::Memory => None,
+    };
     let writer = connection::open_writer(&location, &options)?;
     let mut reader_threads = Vec::new();
     let readers = match &location {
@@ -118,6 +123,7 @@ impl Store {
         let _ = reader.join();
       }
       drop(conn);
+      drop(claim);
     })?;
     Ok(Store { location, writer: Mutex::new(Some(tx)), readers: Mutex::new(readers), threads: Mutex::new(vec![writer_thread]) })
   }
