@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::core::error::{Error, ErrorCode, Result};
 
@@ -45,7 +45,21 @@ pub struct IntegrityReport {
 ///
 /// `quick_check` verifies the structure of every page and row; `integrity_check` also
 /// verifies that every index matches its table, which reads the whole file more than once.
+///
+/// A read-only connection does not load CHECK constraints (it cannot break them), so the
+/// checks on a file database opened read-only run on a connection of their own that could
+/// write, and only reads.
 pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport> {
+  let checker;
+  let conn = match conn.path().filter(|p| !p.is_empty()) {
+    Some(path) if conn.is_readonly(rusqlite::MAIN_DB)? => {
+      checker = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+      let busy_timeout_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
+      checker.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms.max(0) as u64))?;
+      &checker
+    }
+    _ => conn,
+  };
   let sql = if full { "PRAGMA integrity_check" } else { "PRAGMA quick_check" };
   let mut integrity_errors = match check_lines(conn, sql) {
     Ok(lines) => lines.into_iter().filter(|line| line != "ok").collect(),
@@ -190,6 +204,17 @@ mod tests {
       report.foreign_key_violations,
       vec![ForeignKeyViolation { table: "child".into(), rowid: Some(2), parent: "parent".into(), columns: vec!["parent_id".into()] }]
     );
+  }
+
+  #[test]
+  fn check_constraint_violations_are_found_from_a_read_only_connection() {
+    let path = temp_dir("check").join("a.db");
+    let conn = open(&path);
+    conn.execute_batch("CREATE TABLE limits (n INTEGER CHECK (n > 0)); PRAGMA ignore_check_constraints = ON; INSERT INTO limits VALUES (-1);").unwrap();
+    let reader = crate::core::connection::open_reader(&path, &OpenOptions::default()).unwrap();
+    let report = integrity_check(&reader, true).unwrap();
+    assert!(!report.ok);
+    assert_eq!(report.integrity_errors, vec!["CHECK constraint failed in limits".to_string()]);
   }
 
   #[test]
