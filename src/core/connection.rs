@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::core::error::{Error, ErrorCode, Result};
@@ -124,6 +125,9 @@ pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
 /// file that is not a database is caught.
 fn prepare(conn: &Connection, options: &OpenOptions) -> Result<()> {
   conn.busy_timeout(options.busy_timeout)?;
+  // No SQL can corrupt the file: no writes to sqlite_master, no schema_version changes, no
+  // journal_mode=OFF, even from app-defined migrations.
+  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
   conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
   conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
   Ok(())
@@ -189,6 +193,16 @@ mod tests {
     let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
     let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
     assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+  }
+
+  #[test]
+  fn sql_cannot_write_the_schema_table() {
+    let dir = temp_dir("defensive");
+    let conn = open(&dir.join("a.db")).unwrap();
+    conn.execute_batch("CREATE TABLE t (x)").unwrap();
+    let _ = conn.execute_batch("PRAGMA writable_schema = ON");
+    let err: Error = conn.execute_batch("UPDATE sqlite_master SET sql = 'CREATE TABLE t (y)'").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::SqlError, "{err}");
   }
 
   #[test]
