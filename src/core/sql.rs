@@ -99,8 +99,32 @@ fn bind(stmt: &mut Statement, params: &Params) -> Result<()> {
   Ok(())
 }
 
+/// Statements that manage transactions or the files a connection uses: every call already
+/// runs in a transaction the library manages, on a connection it manages.
+const TRANSACTION_STATEMENTS: [&str; 9] = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM"];
+
+/// Refuses statements that would take a connection out of the library's hands: transaction
+/// control (a reader left inside a transaction would serve stale reads and pin the log), and
+/// PRAGMAs that change a setting (foreign keys, CHECK constraints, the journal, locking and
+/// durability are the library's). `execute` runs no PRAGMA at all; `query` reads a PRAGMA
+/// given no value or argument, and reads the others through their table-valued functions.
+fn refuse_control_statements(sql: &str, call: &str, pragmas: bool) -> Result<()> {
+  let keyword = leading_keyword(sql);
+  if TRANSACTION_STATEMENTS.contains(&keyword.as_str()) {
+    return Err(Error::invalid(format!("{call} cannot run {keyword}: every call already runs in its own transaction (use batch() to group writes)")));
+  }
+  if keyword == "PRAGMA" && (!pragmas || sql.contains('=') || sql.contains('(')) {
+    return Err(Error::invalid(format!(
+      "{call} cannot change a PRAGMA: the connections' settings are the library's; read a pragma with query(), \
+       through its table-valued function when it takes an argument (SELECT * FROM pragma_table_info('agents'))"
+    )));
+  }
+  Ok(())
+}
+
 /// Runs one read-only statement and returns its rows.
 pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
+  refuse_control_statements(sql, "query()", true)?;
   let mut stmt = prepare(conn, sql)?;
   if !stmt.readonly() {
     return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
@@ -118,12 +142,7 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
 
 /// Runs one statement that changes data, inside the caller's transaction.
 pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
-  let keyword = leading_keyword(sql);
-  if matches!(keyword.as_str(), "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "ATTACH" | "DETACH" | "VACUUM") {
-    return Err(Error::invalid(format!(
-      "execute() cannot run {keyword}: every call already runs in its own transaction (use batch() to group writes)"
-    )));
-  }
+  refuse_control_statements(sql, "execute()", false)?;
   let mut stmt = prepare(conn, sql)?;
   bind(&mut *stmt, params)?;
   let changes = stmt.raw_execute()? as u64;
@@ -167,5 +186,20 @@ mod tests {
     assert!(err.message.contains("typo"), "{err}");
     assert_eq!(query(&conn, "DELETE FROM t", &none).unwrap_err().code, ErrorCode::InvalidArgument);
     assert_eq!(query(&conn, "SELEC 1", &none).unwrap_err().code, ErrorCode::SqlError);
+  }
+
+  #[test]
+  fn settings_and_transactions_stay_the_librarys() {
+    let conn = db();
+    let none = Params::Positional(Vec::new());
+    for sql in ["PRAGMA ignore_check_constraints = ON", "pragma writable_schema=1", "PRAGMA foreign_keys = OFF", "PRAGMA user_version"] {
+      assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "{sql}");
+    }
+    for sql in ["BEGIN", "PRAGMA query_only = 1", "PRAGMA writable_schema(1)", " /* c */ PRAGMA locking_mode = EXCLUSIVE", "SAVEPOINT a"] {
+      assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "{sql}");
+    }
+    assert!(conn.is_autocommit());
+    assert_eq!(query(&conn, "PRAGMA foreign_keys", &none).unwrap().rows.len(), 1);
+    assert_eq!(query(&conn, "SELECT name FROM pragma_table_info('t')", &none).unwrap().rows.len(), 3);
   }
 }
