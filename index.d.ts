@@ -5,7 +5,7 @@
 export interface OpenOptions {
   /** How long a call waits for another process's lock before rejecting with `BUSY` (ms, default 5000). */
   busyTimeoutMs?: number
-  /** How many read-only connections serve reads in parallel (file databases; default: cores, 2 to 4). */
+  /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
   readers?: number
 }
 
@@ -540,7 +540,8 @@ export declare class Database {
   repairMigrations(): Promise<RepairResult>
   /**
    * Registers one app-defined migration beside the built-in ones. Rejects with
-   * `INVALID_ARGUMENT` for a bad object or an id already in use; nothing is registered then.
+   * `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+   * nothing is registered then.
    */
   addMigration(migration: Migration): Promise<void>
   /** Registers several app-defined migrations, all or none. */
@@ -602,17 +603,23 @@ export declare class Database {
    * `params` is an array for `?` parameters or an object for `:name` / `@name` / `$name`
    * (keys without the prefix). Values are always bound, never spliced into the SQL.
    *
+   * Statements that would change the connection rather than read data are refused: BEGIN,
+   * COMMIT, SAVEPOINT and the other transaction statements, ATTACH, DETACH, and pragmas given
+   * a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`).
+   *
    * Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
-   * statement, parameters that do not match), or `DATABASE_CLOSED`.
+   * statement, a statement that changes the connection, parameters that do not match), or
+   * `DATABASE_CLOSED`.
    */
   query(sql: string, params?: SqlParams): Promise<Record<string, SqlValue>[]>
   /**
    * Runs one SQL statement that changes data, in its own transaction on the writer
    * connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
-   * (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes.
+   * (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes. So are ATTACH,
+   * DETACH and pragmas given a value, which would change the connection for every later call.
    *
-   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT`, `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
-   * `DATABASE_CLOSED`.
+   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (such a statement, parameters that do not
+   * match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
 }

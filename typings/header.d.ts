@@ -5,7 +5,7 @@
 export interface OpenOptions {
   /** How long a call waits for another process's lock before rejecting with `BUSY` (ms, default 5000). */
   busyTimeoutMs?: number
-  /** How many read-only connections serve reads in parallel (file databases; default: cores, 2 to 4). */
+  /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
   readers?: number
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::json::{self, Json};
+use crate::core::logs;
 use crate::core::model::{AgentType, PermissionMode, NEW_UUID};
 use crate::core::page::{ListQuery, Order, Page, PageRequest};
 use crate::core::patch::Assignments;
@@ -272,6 +273,7 @@ pub fn update(conn: &Connection, id: &str, patch: &AgentPatch) -> Result<Agent> 
 /// Deletes an agent, its sessions and their logs (foreign-key cascade). Returns whether it
 /// existed.
 pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
+  logs::unlink_agent(conn, id)?;
   let mut stmt = conn.prepare_cached("DELETE FROM agents WHERE id = ?1")?;
   Ok(stmt.execute([id])? > 0)
 }

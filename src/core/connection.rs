@@ -2,7 +2,7 @@
 //! file, and the pragmas every connection gets.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -76,7 +76,7 @@ pub fn literal_path(path: &Path) -> PathBuf {
 /// verifies that an existing file is SQLite before anything writes to it: a file that is not
 /// a database is left byte-for-byte as it was.
 pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connection> {
-  let conn = match location {
+  let mut conn = match location {
     Location::Memory => Connection::open_in_memory()?,
     Location::File(path) => {
       check_path(path)?;
@@ -88,12 +88,10 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
       conn
     }
   };
-  prepare(&conn, options).map_err(|e| describe(e, location))?;
+  prepare(&mut conn, options).map_err(|e| describe(e, location))?;
   conn.pragma_update(None, "foreign_keys", true)?;
   if let Location::File(_) = location {
-    let mode: String = conn
-      .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-      .map_err(|e| describe(e.into(), location))?;
+    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
     if !mode.eq_ignore_ascii_case("wal") {
       return Err(Error::new(ErrorCode::CantOpen, format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location))));
     }
@@ -113,22 +111,45 @@ pub fn restore_writer(conn: &Connection) {
   let _ = conn.pragma_update(None, "foreign_keys", true);
 }
 
+/// `PRAGMA journal_mode = WAL`, returning the mode in force. When several connections open a
+/// new file at once, each holds a read lock while it asks for the write lock the switch
+/// needs; SQLite answers some of them `SQLITE_BUSY` at once, without calling the busy
+/// handler (waiting could deadlock). They retry, with a growing pause, until `busy_timeout`.
+fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
+  let deadline = Instant::now() + busy_timeout;
+  let mut pause = Duration::from_millis(1);
+  loop {
+    match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+      Ok(mode) => return Ok(mode),
+      Err(err) => {
+        let err = Error::from(err);
+        if err.code != ErrorCode::Busy || Instant::now() >= deadline {
+          return Err(err);
+        }
+      }
+    }
+    std::thread::sleep(pause);
+    pause = (pause * 2).min(Duration::from_millis(50));
+  }
+}
+
 /// Opens a read-only connection to a file database that the writer has already set up.
 pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let conn = Connection::open_with_flags(path, flags)?;
-  prepare(&conn, options)?;
+  let mut conn = Connection::open_with_flags(path, flags)?;
+  prepare(&mut conn, options)?;
   Ok(conn)
 }
 
 /// Settings shared by every connection, and a first read of the header, which is where a
 /// file that is not a database is caught.
-fn prepare(conn: &Connection, options: &OpenOptions) -> Result<()> {
+fn prepare(conn: &mut Connection, options: &OpenOptions) -> Result<()> {
   conn.busy_timeout(options.busy_timeout)?;
   // No SQL can corrupt the file: no writes to sqlite_master, no schema_version changes, no
   // journal_mode=OFF, even from app-defined migrations.
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
   conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+  crate::core::sql::guard_connection(conn)?;
   conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
   Ok(())
 }

@@ -170,7 +170,27 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
 /// Deletes every entry of a session; returns how many.
 pub fn delete_for_session(conn: &Connection, session_id: &str) -> Result<u64> {
   check_id(session_id, "sessionId")?;
+  unlink_session(conn, session_id)?;
   Ok(conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64)
+}
+
+/// Clears the parent links between a session's entries before they are deleted. With the
+/// links in place, deleting an entry cascades to its replies, theirs, and so on, one nesting
+/// level per generation: SQLite refuses cascades nested more than 1000 deep ("triggers nested
+/// too deep"), so a long chain could never be deleted, and rows removed by a cascade are
+/// missing from the count the delete reports.
+pub fn unlink_session(conn: &Connection, session_id: &str) -> Result<()> {
+  let sql = "UPDATE session_logs SET parent_id = NULL WHERE session_id = ?1 AND parent_id IS NOT NULL";
+  conn.prepare_cached(sql)?.execute([session_id])?;
+  Ok(())
+}
+
+/// [`unlink_session`] for every session of an agent, before the agent is deleted.
+pub fn unlink_agent(conn: &Connection, agent_id: &str) -> Result<()> {
+  let sql = "UPDATE session_logs SET parent_id = NULL \
+     WHERE parent_id IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE main_agent_id = ?1)";
+  conn.prepare_cached(sql)?.execute([agent_id])?;
+  Ok(())
 }
 
 /// How many entries a session has.

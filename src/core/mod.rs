@@ -17,3 +17,6 @@ pub mod patch;
 pub mod sessions;
 pub mod sql;
 pub mod store;
+
+#[cfg(test)]
+mod tests;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::core::agents::{self, check_id, Agent, AGENT_COLUMNS, AGENT_COLUMN_COUNT, MAX_STEPS_LIMIT};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::json::{self, Json};
+use crate::core::logs;
 use crate::core::model::{PermissionMode, SessionStatus, NEW_UUID};
 use crate::core::page::{ListQuery, Order, Page, PageRequest};
 use crate::core::patch::Assignments;
@@ -321,6 +322,7 @@ pub fn update(conn: &Connection, id: &str, patch: &SessionPatch) -> Result<Sessi
 
 /// Deletes a session and its logs. Returns whether it existed.
 pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
+  logs::unlink_session(conn, id)?;
   Ok(conn.prepare_cached("DELETE FROM sessions WHERE id = ?1")?.execute([id])? > 0)
 }
 

@@ -1,7 +1,14 @@
 //! The escape hatch: one SQL statement with bound parameters, for what the typed calls do not
 //! cover. `query` runs read-only statements; `execute` runs one write inside the writer's
-//! transaction, so it may not control transactions itself.
+//! transaction. Neither may change the connection itself: transaction statements, ATTACH,
+//! DETACH and pragmas given a value are refused while the statement is compiled, because
+//! SQLite applies a pragma assignment as it compiles it (even one in the refused second
+//! statement of a string), and an open transaction or a switched-off foreign-key check would
+//! outlive the call on a connection every later call shares.
 
+use std::cell::Cell;
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, Statement};
 use serde::Serialize;
@@ -37,26 +44,60 @@ pub struct Changes {
   pub last_insert_rowid: i64,
 }
 
-/// The first keyword of `sql`, upper-cased, after white space and comments.
-fn leading_keyword(sql: &str) -> String {
-  let mut rest = sql;
-  loop {
-    rest = rest.trim_start();
-    if let Some(after) = rest.strip_prefix("--") {
-      rest = after.split_once('\n').map_or("", |(_, r)| r);
-    } else if let Some(after) = rest.strip_prefix("/*") {
-      rest = after.split_once("*/").map_or("", |(_, r)| r);
-    } else {
-      break;
-    }
+thread_local! {
+  /// Whether the statement being compiled on this thread is the application's.
+  static COMPILING_APP_SQL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, on a connection opened by this crate, the authorizer that refuses what would
+/// change the connection rather than its data while [`query`] or [`execute`] compiles the
+/// application's SQL. A pragma given a value is refused even when the value is only an
+/// argument (`table_info(t)`): the authorizer cannot tell the two apart. Reading a pragma
+/// (`PRAGMA name`, `pragma_name(…)`) stays allowed; the crate's own statements are never
+/// refused.
+pub fn guard_connection(conn: &mut Connection) -> Result<()> {
+  conn.authorizer(Some(|context: AuthContext<'_>| {
+    let refused = matches!(
+      context.action,
+      AuthAction::Transaction { .. }
+        | AuthAction::Savepoint { .. }
+        | AuthAction::Attach { .. }
+        | AuthAction::Detach { .. }
+        | AuthAction::Pragma { pragma_value: Some(_), .. }
+    );
+    if refused && COMPILING_APP_SQL.get() { Authorization::Deny } else { Authorization::Allow }
+  }))?;
+  Ok(())
+}
+
+/// Marks the current thread as compiling application SQL until dropped.
+struct AppSql;
+
+impl AppSql {
+  fn begin() -> AppSql {
+    COMPILING_APP_SQL.set(true);
+    AppSql
   }
-  rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
+}
+
+impl Drop for AppSql {
+  fn drop(&mut self) {
+    COMPILING_APP_SQL.set(false);
+  }
 }
 
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>> {
-  conn.prepare_cached(sql).map_err(|e| match e {
+  let compiling = AppSql::begin();
+  let prepared = conn.prepare_cached(sql);
+  drop(compiling);
+  prepared.map_err(|e| match e {
     rusqlite::Error::MultipleStatement => Error::new(ErrorCode::SqlError, "sql must hold exactly one statement"),
     rusqlite::Error::Empty => Error::new(ErrorCode::SqlError, "sql holds no statement"),
+    rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => Error::invalid(
+      "sql may not change the connection: transaction statements (BEGIN, COMMIT, SAVEPOINT, …; every call already runs in \
+       its own transaction, use batch() to group writes), ATTACH, DETACH and pragmas given a value (`PRAGMA name = value`, \
+       `PRAGMA name(value)`) are refused; read a pragma as `PRAGMA name` or `SELECT * FROM pragma_name(…)`",
+    ),
     other => other.into(),
   })
 }
@@ -99,32 +140,8 @@ fn bind(stmt: &mut Statement, params: &Params) -> Result<()> {
   Ok(())
 }
 
-/// Statements that manage transactions or the files a connection uses: every call already
-/// runs in a transaction the library manages, on a connection it manages.
-const TRANSACTION_STATEMENTS: [&str; 9] = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM"];
-
-/// Refuses statements that would take a connection out of the library's hands: transaction
-/// control (a reader left inside a transaction would serve stale reads and pin the log), and
-/// PRAGMAs that change a setting (foreign keys, CHECK constraints, the journal, locking and
-/// durability are the library's). `execute` runs no PRAGMA at all; `query` reads a PRAGMA
-/// given no value or argument, and reads the others through their table-valued functions.
-fn refuse_control_statements(sql: &str, call: &str, pragmas: bool) -> Result<()> {
-  let keyword = leading_keyword(sql);
-  if TRANSACTION_STATEMENTS.contains(&keyword.as_str()) {
-    return Err(Error::invalid(format!("{call} cannot run {keyword}: every call already runs in its own transaction (use batch() to group writes)")));
-  }
-  if keyword == "PRAGMA" && (!pragmas || sql.contains('=') || sql.contains('(')) {
-    return Err(Error::invalid(format!(
-      "{call} cannot change a PRAGMA: the connections' settings are the library's; read a pragma with query(), \
-       through its table-valued function when it takes an argument (SELECT * FROM pragma_table_info('agents'))"
-    )));
-  }
-  Ok(())
-}
-
 /// Runs one read-only statement and returns its rows.
 pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
-  refuse_control_statements(sql, "query()", true)?;
   let mut stmt = prepare(conn, sql)?;
   if !stmt.readonly() {
     return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
@@ -142,10 +159,13 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
 
 /// Runs one statement that changes data, inside the caller's transaction.
 pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
-  refuse_control_statements(sql, "execute()", false)?;
   let mut stmt = prepare(conn, sql)?;
   bind(&mut *stmt, params)?;
+  let total_before = conn.total_changes();
   let changes = stmt.raw_execute()? as u64;
+  // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
+  // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
+  let changes = if conn.total_changes() == total_before { 0 } else { changes };
   Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
 }
 
@@ -154,7 +174,8 @@ mod tests {
   use super::*;
 
   fn db() -> Connection {
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    guard_connection(&mut conn).unwrap();
     conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)").unwrap();
     conn
   }
@@ -170,6 +191,10 @@ mod tests {
     assert_eq!(rows.columns, ["id", "name", "data"]);
     assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
     assert_eq!(rows.rows[1][2], Value::Null);
+    let none = Params::Positional(vec![]);
+    assert_eq!(execute(&conn, "CREATE TABLE u (x)", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "UPDATE t SET name = name WHERE id < 0", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "DELETE FROM t", &none).unwrap().changes, 2);
   }
 
   #[test]
@@ -189,17 +214,24 @@ mod tests {
   }
 
   #[test]
-  fn settings_and_transactions_stay_the_librarys() {
+  fn application_sql_cannot_change_the_connection() {
     let conn = db();
-    let none = Params::Positional(Vec::new());
-    for sql in ["PRAGMA ignore_check_constraints = ON", "pragma writable_schema=1", "PRAGMA foreign_keys = OFF", "PRAGMA user_version"] {
-      assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "{sql}");
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let none = Params::Positional(vec![]);
+    for sql in ["BEGIN", "SAVEPOINT s", "EXPLAIN BEGIN", "ATTACH ':memory:' AS other", "PRAGMA foreign_keys = OFF", "PRAGMA ignore_check_constraints(1)"] {
+      assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "query {sql}");
+      assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "execute {sql}");
     }
-    for sql in ["BEGIN", "PRAGMA query_only = 1", "PRAGMA writable_schema(1)", " /* c */ PRAGMA locking_mode = EXCLUSIVE", "SAVEPOINT a"] {
-      assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "{sql}");
-    }
+    // SQLite applies a pragma assignment while compiling it: one hidden in a refused second
+    // statement must not take effect either.
+    assert!(query(&conn, "SELECT 1; PRAGMA foreign_keys = OFF", &none).is_err());
     assert!(conn.is_autocommit());
-    assert_eq!(query(&conn, "PRAGMA foreign_keys", &none).unwrap().rows.len(), 1);
-    assert_eq!(query(&conn, "SELECT name FROM pragma_table_info('t')", &none).unwrap().rows.len(), 3);
+    let foreign_keys = query(&conn, "PRAGMA foreign_keys", &none).unwrap();
+    assert_eq!(foreign_keys.rows, [[Value::Integer(1)]]);
+    let columns = query(&conn, "SELECT name FROM pragma_table_info(?) ORDER BY cid", &Params::Positional(vec!["t".to_string().into()])).unwrap();
+    assert_eq!(columns.rows.len(), 3);
+    // The crate's own statements are not refused.
+    conn.execute_batch("BEGIN; SAVEPOINT own; RELEASE own; COMMIT").unwrap();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
   }
 }

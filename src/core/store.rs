@@ -14,11 +14,11 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
 use crate::core::connection::{self, Location, OpenOptions};
-use crate::core::copies;
+use crate::core::copies::{self, FileClaim};
 use crate::core::error::{Error, Result};
 
 /// How many queued writes at most share one transaction.
@@ -81,12 +81,22 @@ fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
   catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
 }
 
+/// The threads of an open store, taken by the first `close`.
+struct Threads {
+  readers: Vec<JoinHandle<()>>,
+  /// The writer hands its connection back when its queue is drained, so that it closes last,
+  /// and with it this copy's claim on the file, released once the connection is closed.
+  writer: JoinHandle<(Connection, Option<FileClaim>)>,
+}
+
 /// The open database: the writer thread, the reader threads and their queues.
 pub struct Store {
   location: Location,
   writer: Mutex<Option<Sender<WriterJob>>>,
   readers: Mutex<Option<Sender<ReadJob>>>,
-  threads: Mutex<Vec<JoinHandle<()>>>,
+  threads: Mutex<Option<Threads>>,
+  /// Set once every connection is closed; a second `close` waits for it.
+  released: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl Store {
@@ -113,19 +123,14 @@ impl Store {
       _ => None,
     };
     let (tx, rx) = channel::<WriterJob>();
-    let writer_thread = spawn("agentdb-writer".to_string(), move || {
-      let conn = writer_loop(writer, rx);
-      // The writer's connection closes last. As the last connection to the file it
-      // checkpoints the write-ahead log and deletes the -wal and -shm files, so that the
-      // database file alone holds everything once closed; a read-only connection closing
-      // last cannot, and would leave committed data only in the -wal file.
-      for reader in reader_threads {
-        let _ = reader.join();
-      }
-      drop(conn);
-      drop(claim);
-    })?;
-    Ok(Store { location, writer: Mutex::new(Some(tx)), readers: Mutex::new(readers), threads: Mutex::new(vec![writer_thread]) })
+    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, rx), claim))?;
+    Ok(Store {
+      location,
+      writer: Mutex::new(Some(tx)),
+      readers: Mutex::new(readers),
+      threads: Mutex::new(Some(Threads { readers: reader_threads, writer: writer_thread })),
+      released: Arc::new((Mutex::new(false), Condvar::new())),
+    })
   }
 
   /// Where the database lives.
@@ -204,14 +209,33 @@ impl Store {
   /// Stops accepting calls; the threads finish what is queued, close their connections and
   /// exit. `done` runs (on another thread) once every file handle is released. Calling it
   /// again is harmless: `done` then runs when the first close has finished.
+  ///
+  /// The readers close first and the writer last: the last connection to close checkpoints
+  /// the WAL into the database file and deletes the `-wal` and `-shm` files, which a
+  /// read-only connection cannot do. The file is then whole on its own, to move or copy.
   pub fn close(&self, done: impl FnOnce() + Send + 'static) {
     // Dropping the senders ends each thread's loop once its queue is empty.
     self.writer.lock().take();
     self.readers.lock().take();
-    let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+    let threads = self.threads.lock().take();
+    let released = Arc::clone(&self.released);
     let joiner = move || {
-      for thread in threads {
-        let _ = thread.join();
+      let (closed, condvar) = &*released;
+      match threads {
+        Some(threads) => {
+          for reader in threads.readers {
+            let _ = reader.join();
+          }
+          drop(threads.writer.join());
+          *closed.lock() = true;
+          condvar.notify_all();
+        }
+        None => {
+          let mut closed = closed.lock();
+          while !*closed {
+            condvar.wait(&mut closed);
+          }
+        }
       }
       done();
     };
@@ -233,7 +257,7 @@ impl Drop for Store {
   }
 }
 
-fn spawn(name: String, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'static) -> Result<JoinHandle<T>> {
   std::thread::Builder::new().name(name).spawn(body).map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
 }
 
@@ -248,7 +272,8 @@ fn reader_loop(conn: Connection, queue: &Mutex<Receiver<ReadJob>>) {
   drop(conn);
 }
 
-/// Runs the writer's jobs until the queue is closed and empty, then hands the connection back.
+/// Runs the writer's jobs until its queue is closed and drained, then hands the connection
+/// back to be closed after the readers'.
 fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) -> Connection {
   let mut next = queue.recv().ok();
   while let Some(job) = next.take() {

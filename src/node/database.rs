@@ -106,6 +106,10 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
     open.busy_timeout = Duration::from_millis(ms);
   }
   if let Some(readers) = fields.whole("readers", MAX_READERS)? {
+    if readers == 0 {
+      // Reads of a file database go to the readers only: with none, every read was refused.
+      return Err(Error::invalid(format!("options.readers must be a whole number from 1 to {MAX_READERS}, got 0")));
+    }
     open.readers = readers as usize;
   }
   Ok((path, location, open))

@@ -79,25 +79,26 @@ pub fn new_agent(value: JsArg, what: &str) -> Result<NewAgent> {
   })
 }
 
-/// `updateAgent`'s patch. `null` clears a nullable field; required fields refuse `null`.
+/// `updateAgent`'s patch. `null` clears a nullable field; the other fields refuse `null`.
 pub fn agent_patch(value: JsArg, what: &str) -> Result<AgentPatch> {
   let f = Fields::of(value, what, &AGENT_FIELDS[1..], false)?;
+  let strings = |v: JsArg, p: &str| v.strings(p);
   Ok(AgentPatch {
-    agent_type: f.parsed("type", agent_type)?,
-    name: f.parsed("name", non_empty)?,
+    agent_type: f.non_null_change("type", agent_type)?,
+    name: f.non_null_change("name", non_empty)?,
     description: f.string_change("description")?,
     avatar: f.string_change("avatar")?,
     instructions: f.string_change("instructions")?,
-    model: f.parsed("model", non_empty)?,
+    model: f.non_null_change("model", non_empty)?,
     plan_model: f.string_change("planModel")?,
     small_model: f.string_change("smallModel")?,
-    built_in_tools: f.strings("builtInTools")?,
-    mcps: f.strings("mcps")?,
-    knowledges: f.strings("knowledges")?,
-    configuration: f.parsed("configuration", to_object)?,
-    accessible_paths: f.strings("accessiblePaths")?,
-    permission_mode: f.parsed("permissionMode", permission_mode)?,
-    max_steps: f.parsed("maxSteps", max_steps)?,
+    built_in_tools: f.non_null_change("builtInTools", strings)?,
+    mcps: f.non_null_change("mcps", strings)?,
+    knowledges: f.non_null_change("knowledges", strings)?,
+    configuration: f.non_null_change("configuration", to_object)?,
+    accessible_paths: f.non_null_change("accessiblePaths", strings)?,
+    permission_mode: f.non_null_change("permissionMode", permission_mode)?,
+    max_steps: f.non_null_change("maxSteps", max_steps)?,
   })
 }
 
@@ -151,15 +152,16 @@ pub fn new_session(value: JsArg, what: &str) -> Result<NewSession> {
   })
 }
 
-/// `updateSession`'s patch; `null` on an override goes back to inheriting from the agent.
+/// `updateSession`'s patch; `null` on an override goes back to inheriting from the agent,
+/// `null` on `mainAgentId`, `subAgentIds` or `status` is refused.
 pub fn session_patch(value: JsArg, what: &str) -> Result<SessionPatch> {
   let f = Fields::of(value, what, &session_fields()[1..], false)?;
   Ok(SessionPatch {
     name: f.string_change("name")?,
-    main_agent_id: f.parsed("mainAgentId", |v, p| v.id(p))?,
-    sub_agent_ids: f.strings("subAgentIds")?,
+    main_agent_id: f.non_null_change("mainAgentId", |v, p| v.id(p))?,
+    sub_agent_ids: f.non_null_change("subAgentIds", |v, p| v.strings(p))?,
     user_goal: f.string_change("userGoal")?,
-    status: f.parsed("status", session_status)?,
+    status: f.non_null_change("status", session_status)?,
     external_session_id: f.string_change("externalSessionId")?,
     overrides: overrides(|name| {
       let path = f.path(name);
@@ -199,8 +201,8 @@ pub fn new_logs(value: JsArg, what: &str) -> Result<Vec<NewLog>> {
 pub fn log_patch(value: JsArg, what: &str) -> Result<LogPatch> {
   let f = Fields::of(value, what, &["role", "type", "content", "metadata"], false)?;
   Ok(LogPatch {
-    role: f.parsed("role", |v, p| LogRole::parse(&v.string(p)?, p))?,
-    log_type: f.parsed("type", |v, p| LogType::parse(&v.string(p)?, p))?,
+    role: f.non_null_change("role", |v, p| LogRole::parse(&v.string(p)?, p))?,
+    log_type: f.non_null_change("type", |v, p| LogType::parse(&v.string(p)?, p))?,
     content: f.change("content")?.map(|v| v.map_or(Ok(serde_json::Value::Null), |v| to_value(v, &f.path("content")))).transpose()?,
     metadata: f.change("metadata")?.map(|v| v.map(|v| to_value(v, &f.path("metadata"))).transpose()).transpose()?,
   })

@@ -339,6 +339,17 @@ impl Fields {
     })
   }
 
+  /// A field of a patch that cannot be cleared, read with `parse`: `None` when absent or
+  /// `undefined` (keep); `null` is refused, naming the field, instead of being read as "keep".
+  pub fn non_null_change<T>(&self, name: &str, parse: impl FnOnce(JsArg, &str) -> Result<T>) -> Result<Option<T>> {
+    let path = self.path(name);
+    match self.change(name)? {
+      None => Ok(None),
+      Some(None) => Err(Error::invalid(format!("{path} cannot be null (leave it out to keep the current value)"))),
+      Some(Some(value)) => parse(value, &path).map(Some),
+    }
+  }
+
   /// A nullable string field of a patch.
   pub fn string_change(&self, name: &str) -> Result<Option<Option<String>>> {
     let path = self.path(name);

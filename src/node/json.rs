@@ -13,7 +13,7 @@ use crate::core::error::{Error, Result};
 use crate::node::completion::JsOutput;
 use crate::node::js::{check, create_string, JsArg, Kind};
 
-/// How deeply JSON values may nest (serde_json reads up to 128 levels back).
+/// How many levels of arrays and objects a JSON value may nest.
 pub const MAX_DEPTH: usize = 128;
 
 /// Where a value sits inside the argument, rendered only when an error needs it (building
@@ -74,7 +74,8 @@ pub fn to_object(value: JsArg, what: &str) -> Result<Map<String, Value>> {
 
 fn to_value_at(value: JsArg, path: &Path, depth: usize) -> Result<Value> {
   let invalid = |why: &str| Error::invalid(format!("{} {why}", path.render()));
-  if depth > MAX_DEPTH {
+  // The root is at depth 0, so depth MAX_DEPTH would be level MAX_DEPTH + 1.
+  if depth >= MAX_DEPTH {
     return Err(invalid(&format!("nests deeper than {MAX_DEPTH} levels or contains a cycle")));
   }
   Ok(match value.kind() {

@@ -461,7 +461,8 @@ impl Database {
   }
 
   /// Registers one app-defined migration beside the built-in ones. Rejects with
-  /// `INVALID_ARGUMENT` for a bad object or an id already in use; nothing is registered then.
+  /// `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+  /// nothing is registered then.
   #[napi(catch_unwind, ts_args_type = "migration: Migration", ts_return_type = "Promise<void>")]
   pub fn add_migration(&self, env: Env, migration: JsArg) -> napi::Result<JsReturn> {
     let parsed = parse_migration(migration, "migration").map(|m| vec![m]);
@@ -482,6 +483,9 @@ impl Database {
   fn register(&self, env: Env, parsed: Result<Vec<Migration>>) -> napi::Result<JsReturn> {
     let env = env.raw();
     let outcome = parsed.and_then(|added| {
+      if self.store.is_closed() {
+        return Err(Error::closed());
+      }
       let mut current = self.migrations.lock();
       let mut next = (**current).clone();
       next.add(added)?;

@@ -105,15 +105,29 @@ impl JsOutput for RowObjects {
       let keys: Vec<sys::napi_value> = columns.iter().map(|c| create_string(env, c)).collect();
       let mut array = ptr::null_mut();
       sys::napi_create_array_with_length(env, rows.len(), &mut array);
+      // Columns become own data properties, as JSON.parse makes them: assigning would run
+      // the `__proto__` setter for a column of that name and lose it.
+      let attributes = sys::PropertyAttributes::writable | sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable;
       for (index, row) in rows.into_iter().enumerate() {
         let mut object = ptr::null_mut();
         sys::napi_create_object(env, &mut object);
-        for (key, value) in keys.iter().zip(row) {
-          let js = js_value(env, value);
-          let status = sys::napi_set_property(env, object, *key, js);
-          if status != sys::Status::napi_ok {
-            return Err(to_napi(status));
-          }
+        let properties: Vec<sys::napi_property_descriptor> = keys
+          .iter()
+          .zip(row)
+          .map(|(key, value)| sys::napi_property_descriptor {
+            utf8name: ptr::null(),
+            name: *key,
+            method: None,
+            getter: None,
+            setter: None,
+            value: js_value(env, value),
+            attributes,
+            data: ptr::null_mut(),
+          })
+          .collect();
+        let status = sys::napi_define_properties(env, object, properties.len(), properties.as_ptr());
+        if status != sys::Status::napi_ok {
+          return Err(to_napi(status));
         }
         sys::napi_set_element(env, array, index as u32, object);
       }
@@ -129,7 +143,8 @@ unsafe fn js_value(env: sys::napi_env, value: Value) -> sys::napi_value {
   unsafe {
     match value {
       Value::Null => sys::napi_get_null(env, &mut out),
-      Value::Integer(n) if n.abs() <= MAX_SAFE_INTEGER => sys::napi_create_int64(env, n, &mut out),
+      // `unsigned_abs`: `abs` of i64::MIN overflows.
+      Value::Integer(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => sys::napi_create_int64(env, n, &mut out),
       Value::Integer(n) => sys::napi_create_bigint_int64(env, n, &mut out),
       Value::Real(f) => sys::napi_create_double(env, f, &mut out),
       Value::Text(text) => return create_string(env, &text),
@@ -149,8 +164,13 @@ impl Database {
   /// `params` is an array for `?` parameters or an object for `:name` / `@name` / `$name`
   /// (keys without the prefix). Values are always bound, never spliced into the SQL.
   ///
+  /// Statements that would change the connection rather than read data are refused: BEGIN,
+  /// COMMIT, SAVEPOINT and the other transaction statements, ATTACH, DETACH, and pragmas given
+  /// a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`).
+  ///
   /// Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
-  /// statement, parameters that do not match), or `DATABASE_CLOSED`.
+  /// statement, a statement that changes the connection, parameters that do not match), or
+  /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<Record<string, SqlValue>[]>")]
   pub fn query(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
     self.read(env, statement(sql, Some(params)), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
@@ -158,10 +178,11 @@ impl Database {
 
   /// Runs one SQL statement that changes data, in its own transaction on the writer
   /// connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
-  /// (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes.
+  /// (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes. So are ATTACH,
+  /// DETACH and pragmas given a value, which would change the connection for every later call.
   ///
-  /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT`, `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
-  /// `DATABASE_CLOSED`.
+  /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (such a statement, parameters that do not
+  /// match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
   pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
     self.write(env, statement(sql, Some(params)), |conn, (text, params)| Ok(JsonText::of(&sql::execute(conn, &text, &params)?)))

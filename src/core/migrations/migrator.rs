@@ -421,16 +421,21 @@ pub fn migrate(
   let mut results = Vec::new();
   let total = plan.len();
   for (index, migration) in plan.into_iter().enumerate() {
-    progress(Progress::Started { migration, index, total });
     let started = Instant::now();
+    let mut announced = false;
     let outcome = with_foreign_keys(conn, migration.foreign_keys_off, |conn| {
+      // Announced once the migration is known to run: another connection may have applied it.
+      let mut announce = || {
+        progress(Progress::Started { migration, index, total });
+        announced = true;
+      };
       if options.use_transaction {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = apply_up(&tx, migration)?;
+        let outcome = apply_up(&tx, migration, &mut announce)?;
         tx.commit()?;
         Ok(outcome)
       } else {
-        apply_up(conn, migration)
+        apply_up(conn, migration, &mut announce)
       }
     });
     let result = match outcome {
@@ -444,9 +449,14 @@ pub fn migrate(
         dry_run: false,
       },
       Err(error) => {
+        let what = if options.use_transaction {
+          "failed and was rolled back"
+        } else {
+          "failed; it ran without a transaction, so its statements before the failure stay applied"
+        };
         let error = Error::new(
           if error.code == ErrorCode::Busy { ErrorCode::Busy } else { ErrorCode::MigrationFailed },
-          format!("migration {} ({}) failed and was rolled back: {}", migration.id, migration.description, error.message),
+          format!("migration {} ({}) {what}: {}", migration.id, migration.description, error.message),
         );
         let result = MigrationResult {
           migration: MigrationInfo::of(migration),
@@ -456,6 +466,9 @@ pub fn migrate(
           execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
           dry_run: false,
         };
+        if !announced {
+          progress(Progress::Started { migration, index, total });
+        }
         progress(Progress::Finished { result: &result, index, total });
         results.push(result);
         return Err(MigrateFailure { error, results });
@@ -468,25 +481,35 @@ pub fn migrate(
 }
 
 /// Runs `up` and records it, unless the tracking table (re-read under the lock) says it is
-/// applied already. Returns when it started, or `None` when it was skipped.
-fn apply_up(conn: &Connection, migration: &Migration) -> Result<Option<String>> {
+/// applied already; `announce` is called just before `up` runs. Returns when it started, or
+/// `None` when it was skipped.
+fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()) -> Result<Option<String>> {
   tracking::ensure_table(conn)?;
   if tracking::read_applied(conn)?.iter().any(|a| a.version == Some(migration.version)) {
     return Ok(None);
   }
+  announce();
   let executed_at = tracking::now(conn)?;
-  let violations_before = if migration.foreign_keys_off { Some(foreign_key_violations(conn)?) } else { None };
   let started = Instant::now();
-  run_statements(conn, &migration.up)?;
+  run_checked(conn, &migration.up, migration.foreign_keys_off)?;
   let execution_time_ms = started.elapsed().as_millis() as i64;
-  if let Some(before) = violations_before {
+  tracking::record(conn, migration, &executed_at, execution_time_ms)?;
+  Ok(Some(executed_at))
+}
+
+/// Runs `statements`. When they run with foreign-key enforcement off, fails if they leave a
+/// foreign-key violation that was not there before, so that the caller's transaction rolls
+/// them back.
+fn run_checked(conn: &Connection, statements: &[String], foreign_keys_off: bool) -> Result<()> {
+  let before = if foreign_keys_off { Some(foreign_key_violations(conn)?) } else { None };
+  run_statements(conn, statements)?;
+  if let Some(before) = before {
     let new: Vec<String> = foreign_key_violations(conn)?.difference(&before).cloned().collect();
     if !new.is_empty() {
       return Err(Error::new(ErrorCode::Constraint, format!("it leaves foreign key violations: {}", new.join(", "))));
     }
   }
-  tracking::record(conn, migration, &executed_at, execution_time_ms)?;
-  Ok(Some(executed_at))
+  Ok(())
 }
 
 fn run_statements(conn: &Connection, statements: &[String]) -> Result<()> {
@@ -535,42 +558,47 @@ fn backup_path(conn: &Connection, target: &BackupTarget, first: &Migration) -> R
 pub fn rollback_last(conn: &mut Connection, set: &MigrationSet) -> Result<Option<MigrationResult>, MigrateFailure> {
   let applied = tracking::read_applied(conn)?;
   let Some(last) = current(&applied) else { return Ok(None) };
-  let target = last.version.expect("current has a version") - 1;
-  Ok(rollback_to(conn, set, target)?.pop())
+  let id = last.id.clone();
+  Ok(rollback(conn, set, |record| record.id == id)?.pop())
 }
 
 /// Rolls back, one transaction each, every applied migration above `target`, newest first.
 /// When any of them has no down SQL, nothing is changed (`MIGRATION_IRREVERSIBLE`).
 pub fn rollback_to(conn: &mut Connection, set: &MigrationSet, target: u64) -> Result<Vec<MigrationResult>, MigrateFailure> {
+  rollback(conn, set, |record| record.version.is_some_and(|v| v > target))
+}
+
+/// Rolls back, newest first, the applied migrations `selected` picks.
+fn rollback(
+  conn: &mut Connection,
+  set: &MigrationSet,
+  selected: impl Fn(&AppliedMigration) -> bool,
+) -> Result<Vec<MigrationResult>, MigrateFailure> {
   let applied = tracking::read_applied(conn)?;
-  let doomed: Vec<&AppliedMigration> = applied.iter().rev().filter(|a| a.version.is_some_and(|v| v > target)).collect();
-  if let Some(stuck) = doomed.iter().find(|a| down_sql(set, a).is_none()) {
-    return Err(
-      Error::new(
-        ErrorCode::MigrationIrreversible,
-        format!("migration {} ({}) has no down SQL, so nothing was rolled back", stuck.id, stuck.description),
-      )
-      .into(),
-    );
-  }
+  // Every one must be reversible before the first is touched.
+  let doomed: Vec<(&AppliedMigration, bool)> = applied
+    .iter()
+    .rev()
+    .filter(|a| a.version.is_some() && selected(a))
+    .map(|a| undo_plan(set, a).map(|(_, foreign_keys_off)| (a, foreign_keys_off)).ok_or_else(|| irreversible(a)))
+    .collect::<Result<_>>()?;
   let mut results = Vec::new();
-  for record in doomed {
+  for (record, foreign_keys_off) in doomed {
     let info = match record.version.and_then(|v| set.get(v)) {
       Some(m) => MigrationInfo::of(m),
       None => MigrationInfo { id: record.id.clone(), description: record.description.clone(), created_at: None },
     };
-    let foreign_keys_off = record.version.and_then(|v| set.get(v)).is_some_and(|m| m.foreign_keys_off);
     let started = Instant::now();
     let executed_at = tracking::now(conn)?;
     let outcome = with_foreign_keys(conn, foreign_keys_off, |conn| {
       let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-      let still_applied = tracking::read_applied(&tx)?.into_iter().find(|a| a.id == record.id);
-      if let Some(still) = still_applied {
-        run_statements(&tx, &down_sql(set, &still).expect("checked above"))?;
-        tracking::remove(&tx, &still.id)?;
-      }
+      // Re-read under the lock: another connection may have rolled it back already.
+      let Some(still) = tracking::read_applied(&tx)?.into_iter().find(|a| a.id == record.id) else { return Ok(false) };
+      let (down, foreign_keys_off) = undo_plan(set, &still).ok_or_else(|| irreversible(&still))?;
+      run_checked(&tx, &down, foreign_keys_off)?;
+      tracking::remove(&tx, &still.id)?;
       tx.commit()?;
-      Ok(())
+      Ok(true)
     });
     let mut result = MigrationResult {
       migration: info,
@@ -580,24 +608,38 @@ pub fn rollback_to(conn: &mut Connection, set: &MigrationSet, target: u64) -> Re
       execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
       dry_run: false,
     };
-    if let Err(error) = outcome {
-      let error = Error::new(
-        if error.code == ErrorCode::Busy { ErrorCode::Busy } else { ErrorCode::MigrationFailed },
-        format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message),
-      );
-      result.error = Some(error.message.clone());
-      results.push(result);
-      return Err(MigrateFailure { error, results });
+    match outcome {
+      Ok(true) => results.push(result),
+      Ok(false) => {}
+      Err(error) => {
+        let code = match error.code {
+          ErrorCode::Busy | ErrorCode::MigrationIrreversible => error.code,
+          _ => ErrorCode::MigrationFailed,
+        };
+        let error = Error::new(code, format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message));
+        result.error = Some(error.message.clone());
+        results.push(result);
+        return Err(MigrateFailure { error, results });
+      }
     }
-    results.push(result);
   }
   Ok(results)
 }
 
-/// The down SQL to undo `record`: this build's when it knows the migration, else the SQL
-/// recorded when it was applied.
-fn down_sql(set: &MigrationSet, record: &AppliedMigration) -> Option<Vec<String>> {
-  record.version.and_then(|v| set.get(v)).and_then(|m| m.down.clone()).or_else(|| record.down.clone())
+fn irreversible(record: &AppliedMigration) -> Error {
+  Error::new(
+    ErrorCode::MigrationIrreversible,
+    format!("migration {} ({}) has no down SQL, so nothing was rolled back", record.id, record.description),
+  )
+}
+
+/// How to undo `record`: its down SQL and whether it runs with foreign-key enforcement off.
+/// This build's when it knows the migration, else what was recorded when it was applied.
+fn undo_plan(set: &MigrationSet, record: &AppliedMigration) -> Option<(Vec<String>, bool)> {
+  match record.version.and_then(|v| set.get(v)) {
+    Some(known) if known.down.is_some() => known.down.clone().map(|down| (down, known.foreign_keys_off)),
+    _ => record.down.clone().map(|down| (down, record.foreign_keys_off)),
+  }
 }
 
 /// Re-records this build's checksum (and description and down SQL) for every applied

@@ -4,3 +4,6 @@
 pub mod migrator;
 pub mod source;
 pub mod tracking;
+
+#[cfg(test)]
+mod tests;

@@ -128,6 +128,10 @@ impl Migration {
   pub fn from_app(app: AppMigration) -> Result<Migration> {
     let version = parse_id(&app.id)?;
     let name = format!("migration {}", app.id);
+    if version == 0 {
+      // `rollbackTo('000')` means "roll everything back": a migration 0 could never be undone.
+      return Err(Error::invalid(format!("{name}: ids start at 001, as the built-in ones do")));
+    }
     if app.description.trim().is_empty() {
       return Err(Error::invalid(format!("{name}: description must not be empty")));
     }
@@ -244,6 +248,7 @@ mod tests {
     for bad in [
       AppMigration { id: "".into(), ..app("1") },
       AppMigration { id: "3a".into(), ..app("1") },
+      AppMigration { id: "000".into(), ..app("1") },
       AppMigration { description: " ".into(), ..app("3") },
       AppMigration { up: vec![], ..app("3") },
       AppMigration { up: vec!["".into()], ..app("3") },

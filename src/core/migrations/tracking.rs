@@ -5,17 +5,23 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::core::error::{Error, Result};
 use crate::core::migrations::source::{parse_id, Migration};
 
-/// Creates the tracking table. A table left by the reference TypeScript module (no
-/// `down_sql` column) is upgraded in place.
+/// Creates the tracking table. A table left by the reference TypeScript module (only the
+/// first five columns) is upgraded in place by [`ensure_table`].
 const CREATE_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS migrations (
-  id             TEXT PRIMARY KEY NOT NULL,
-  description    TEXT NOT NULL,
-  applied_at     TEXT NOT NULL,
-  execution_time INTEGER NOT NULL,
-  checksum       TEXT NOT NULL,
-  down_sql       TEXT
+  id               TEXT PRIMARY KEY NOT NULL,
+  description      TEXT NOT NULL,
+  applied_at       TEXT NOT NULL,
+  execution_time   INTEGER NOT NULL,
+  checksum         TEXT NOT NULL,
+  down_sql         TEXT,
+  foreign_keys_off INTEGER NOT NULL DEFAULT 0
 )";
+
+/// The columns this library adds to the reference module's five: name, definition for
+/// `ALTER TABLE ADD COLUMN`, and the value a table without the column is read as.
+const ADDED_COLUMNS: [(&str, &str, &str); 2] =
+  [("down_sql", "TEXT", "NULL"), ("foreign_keys_off", "INTEGER NOT NULL DEFAULT 0", "0")];
 
 /// A row of the tracking table: one applied migration.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,13 +41,18 @@ pub struct AppliedMigration {
   /// The down SQL recorded when it was applied, so a build that does not know this
   /// migration can still roll it back.
   pub down: Option<Vec<String>>,
+  /// Whether the migration runs with foreign-key enforcement off, recorded so that such a
+  /// build rolls it back the same way (a table rebuild with enforcement on would cascade).
+  pub foreign_keys_off: bool,
 }
 
-/// Creates the tracking table if it is missing, and adds `down_sql` to an older one.
+/// Creates the tracking table if it is missing, and adds the columns an older one lacks.
 pub fn ensure_table(conn: &Connection) -> Result<()> {
   conn.execute_batch(CREATE_TABLE)?;
-  if !has_down_column(conn)? {
-    conn.execute_batch("ALTER TABLE migrations ADD COLUMN down_sql TEXT")?;
+  for (name, definition, _) in ADDED_COLUMNS {
+    if !has_column(conn, name)? {
+      conn.execute_batch(&format!("ALTER TABLE migrations ADD COLUMN {name} {definition}"))?;
+    }
   }
   Ok(())
 }
@@ -51,9 +62,9 @@ fn table_exists(conn: &Connection) -> Result<bool> {
   Ok(conn.query_row(sql, [], |_| Ok(())).optional()?.is_some())
 }
 
-fn has_down_column(conn: &Connection) -> Result<bool> {
-  let sql = "SELECT 1 FROM pragma_table_info('migrations') WHERE name = 'down_sql'";
-  Ok(conn.query_row(sql, [], |_| Ok(())).optional()?.is_some())
+fn has_column(conn: &Connection, name: &str) -> Result<bool> {
+  let sql = "SELECT 1 FROM pragma_table_info('migrations') WHERE name = ?1";
+  Ok(conn.query_row(sql, [name], |_| Ok(())).optional()?.is_some())
 }
 
 /// Every applied migration, ordered by version (non-numeric ids last). A database without a
@@ -62,17 +73,20 @@ pub fn read_applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
   if !table_exists(conn)? {
     return Ok(Vec::new());
   }
-  let down_column = if has_down_column(conn)? { "down_sql" } else { "NULL" };
-  let sql = format!("SELECT id, description, applied_at, execution_time, checksum, {down_column} FROM migrations");
+  let mut added = Vec::new();
+  for (name, _, absent) in ADDED_COLUMNS {
+    added.push(if has_column(conn, name)? { name } else { absent });
+  }
+  let sql = format!("SELECT id, description, applied_at, execution_time, checksum, {} FROM migrations", added.join(", "));
   let mut stmt = conn.prepare(&sql)?;
   let rows = stmt.query_map([], |row| {
     let id: String = row.get(0)?;
     let down: Option<String> = row.get(5)?;
-    Ok((id, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, down))
+    Ok((id, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, down, row.get(6)?))
   })?;
   let mut applied = Vec::new();
   for row in rows {
-    let (id, description, applied_at, execution_time_ms, checksum, down) = row?;
+    let (id, description, applied_at, execution_time_ms, checksum, down, foreign_keys_off) = row?;
     let down = match down {
       None => None,
       Some(text) => Some(
@@ -80,7 +94,7 @@ pub fn read_applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
           .map_err(|e| Error::new(crate::core::error::ErrorCode::Corrupt, format!("migrations.down_sql of {id} is not a JSON string array: {e}")))?,
       ),
     };
-    applied.push(AppliedMigration { version: parse_id(&id).ok(), id, description, applied_at, execution_time_ms, checksum, down });
+    applied.push(AppliedMigration { version: parse_id(&id).ok(), id, description, applied_at, execution_time_ms, checksum, down, foreign_keys_off });
   }
   applied.sort_by_key(|m| (m.version.is_none(), m.version));
   Ok(applied)
@@ -90,8 +104,9 @@ pub fn read_applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
 pub fn record(conn: &Connection, migration: &Migration, applied_at: &str, execution_time_ms: i64) -> Result<()> {
   let down = migration.down.as_ref().map(|down| serde_json::to_string(down).expect("strings serialise"));
   conn.execute(
-    "INSERT INTO migrations (id, description, applied_at, execution_time, checksum, down_sql) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    params![migration.id, migration.description, applied_at, execution_time_ms, migration.checksum, down],
+    "INSERT INTO migrations (id, description, applied_at, execution_time, checksum, down_sql, foreign_keys_off)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    params![migration.id, migration.description, applied_at, execution_time_ms, migration.checksum, down, migration.foreign_keys_off],
   )?;
   Ok(())
 }
@@ -102,12 +117,13 @@ pub fn remove(conn: &Connection, id: &str) -> Result<()> {
   Ok(())
 }
 
-/// Re-records the checksum, description and down SQL of an applied migration from this build.
+/// Re-records the checksum, description, down SQL and foreign-key switch of an applied
+/// migration from this build.
 pub fn rewrite(conn: &Connection, applied_id: &str, migration: &Migration) -> Result<()> {
   let down = migration.down.as_ref().map(|down| serde_json::to_string(down).expect("strings serialise"));
   conn.execute(
-    "UPDATE migrations SET checksum = ?2, description = ?3, down_sql = ?4 WHERE id = ?1",
-    params![applied_id, migration.checksum, migration.description, down],
+    "UPDATE migrations SET checksum = ?2, description = ?3, down_sql = ?4, foreign_keys_off = ?5 WHERE id = ?1",
+    params![applied_id, migration.checksum, migration.description, down, migration.foreign_keys_off],
   )?;
   Ok(())
 }

@@ -1,0 +1,181 @@
+// Type-checked by `npm run test:types` (tsc --noEmit), never run: every method of the
+// public API called with correctly typed arguments, its result used at the type it
+// promises, and `@ts-expect-error` lines proving that wrong usage does not compile.
+import {
+  Database,
+  type Agent,
+  type AgentDbError,
+  type AgentInput,
+  type AgentPatch,
+  type BatchOperation,
+  type BatchResult,
+  type EffectiveConfig,
+  type ErrorCode,
+  type ExecuteResult,
+  type JsonValue,
+  type LogInput,
+  type LogNode,
+  type LogPatch,
+  type MigrationResult,
+  type Page,
+  type PermissionMode,
+  type Session,
+  type SessionInput,
+  type SessionLog,
+  type SessionPatch,
+  type SessionStatus,
+  type SessionWithAgent,
+  type SqlValue,
+} from '../../index.js'
+
+/** Compiles only when `T` and `U` are the same type. */
+type Equal<T, U> = (<V>() => V extends T ? 1 : 2) extends <V>() => V extends U ? 1 : 2 ? true : false
+function assertType<T extends true>(): T | void {}
+
+export async function useTheWholeApi(): Promise<void> {
+  const db: Database = await Database.open(':memory:', { busyTimeoutMs: 5000, readers: 2 })
+  const path: string = db.path
+  const closed: boolean = db.closed
+  const applied: MigrationResult[] = await db.migrate({ dryRun: false, onProgress: (event) => void event.phase })
+  void [path, closed, applied]
+
+  // Agents
+  const input: AgentInput = { name: 'Reviewer', model: 'claude-sonnet', builtInTools: ['file_search'], configuration: { depth: { n: 1 } } }
+  const agent: Agent = await db.createAgent(input)
+  const type: 'claudeCode' | 'codex' | 'custom' = agent.type
+  const mode: PermissionMode = agent.permissionMode
+  const tools: string[] = agent.builtInTools
+  const maybe: Agent | null = await db.getAgent(agent.id)
+  const patch: AgentPatch = { description: null, maxSteps: 20, permissionMode: 'acceptEdits' }
+  const updated: Agent = await db.updateAgent(agent.id, patch)
+  const agents: Page<Agent> = await db.listAgents({ type: 'codex', limit: 10, after: 'cursor' })
+  const next: string | null = agents.nextCursor
+  const count: number = await db.countAgents()
+  const exists: boolean = await db.agentExists(agent.id)
+  void [type, mode, tools, maybe, updated, next, count, exists, await db.listAgents(), await db.listAgents({ offset: 20 })]
+
+  // Sessions
+  const sessionInput: SessionInput = { mainAgentId: agent.id, userGoal: 'Review auth', status: 'running', model: null, maxSteps: 5 }
+  const session: Session = await db.createSession(sessionInput)
+  const status: SessionStatus = session.status
+  const override: string[] | null = session.mcps
+  const sessionPatch: SessionPatch = { name: 'Auth review', model: 'claude-opus', builtInTools: null }
+  const changed: Session = await db.updateSession(session.id, sessionPatch)
+  const done: Session = await db.updateSessionStatus(session.id, 'completed')
+  const sessions: Page<Session> = await db.listSessions({ status: 'running', agentId: agent.id, limit: 5 })
+  const byExternal: Session | null = await db.getSessionByExternalId('external-1')
+  const view: SessionWithAgent | null = await db.getSessionWithAgent(session.id)
+  if (view) {
+    const effective: EffectiveConfig = view.effective
+    const model: string = effective.model
+    const steps: number = effective.maxSteps
+    const plan: string | null = effective.planModel
+    void [model, steps, plan, view.agent.name, view.session.mainAgentId]
+  }
+  const sessionCount: number = await db.countSessions(agent.id)
+  void [status, override, changed, done, sessions, byExternal, sessionCount, await db.getSession(session.id)]
+
+  // Logs
+  const first: SessionLog = await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: { text: 'hi' } })
+  const inputs: LogInput[] = [
+    { sessionId: session.id, parentId: first.id, role: 'agent', type: 'thought', content: ['any', 1, null, { json: true }] },
+    { sessionId: session.id, role: 'tool', type: 'observation', content: null, metadata: { tokens: 3 } },
+  ]
+  const many: SessionLog[] = await db.addLogs(inputs)
+  const content: JsonValue = first.content
+  const parentId: number | null = many[0].parentId
+  const page: Page<SessionLog> = await db.getLogs(session.id, { limit: 100, order: 'desc', after: 'cursor' })
+  const latest: SessionLog[] = await db.getLatestLogs(session.id, 20)
+  const logPatch: LogPatch = { content: 'edited', metadata: null }
+  const edited: SessionLog = await db.updateLog(first.id, logPatch)
+  const one: SessionLog | null = await db.getLog(first.id)
+  const tree: LogNode[] = await db.getLogTree(session.id)
+  const children: LogNode[] = tree[0].children
+  const logCount: number = await db.countLogs(session.id)
+  const deletedLogs: number = await db.deleteLogs(session.id)
+  void [content, parentId, page, latest, edited, one, children, logCount, deletedLogs, await db.getLatestLogs(session.id)]
+
+  // Escape hatch
+  const rows: Record<string, SqlValue>[] = await db.query('SELECT * FROM agents WHERE id = ? AND max_steps > ?', [agent.id, 1n])
+  const named = await db.query('SELECT :id AS id, @blob AS b', { id: agent.id, blob: new Uint8Array([1, 2]) })
+  const result: ExecuteResult = await db.execute('UPDATE agents SET avatar = :avatar', { avatar: null })
+  const changes: number = result.changes
+  const rowid: number = result.lastInsertRowid
+  void [rows, named, changes, rowid, await db.execute('DELETE FROM session_logs')]
+
+  // Atomic batches
+  const operations: BatchOperation[] = [
+    { op: 'createSession', input: { id: 'batch-session', mainAgentId: agent.id } },
+    { op: 'addLog', input: { sessionId: 'batch-session', role: 'user', type: 'message', content: 'first' } },
+    { op: 'updateSessionStatus', id: 'batch-session', status: 'completed' },
+    { op: 'execute', sql: 'UPDATE agents SET name = ?', params: ['x'] },
+  ]
+  const results: BatchResult[] = await db.batch(operations)
+  void results
+
+  // Errors
+  try {
+    await db.deleteSession(session.id)
+    await db.deleteAgent(agent.id)
+  } catch (err) {
+    const code: ErrorCode = (err as AgentDbError).code
+    if (code === 'NOT_FOUND' || code === 'INVALID_ARGUMENT') void code
+  }
+
+  // Exact result types.
+  assertType<Equal<Awaited<ReturnType<Database['getLogTree']>>, LogNode[]>>()
+  assertType<Equal<Awaited<ReturnType<Database['deleteAgent']>>, boolean>>()
+  assertType<Equal<Awaited<ReturnType<Database['getSessionWithAgent']>>, SessionWithAgent | null>>()
+  assertType<Equal<Agent['configuration'], { [key: string]: JsonValue }>>()
+  assertType<Equal<Session['permissionMode'], PermissionMode | null>>()
+  assertType<Equal<SessionStatus, 'idle' | 'running' | 'completed' | 'failed' | 'stopped'>>()
+  assertType<Equal<SessionLog['role'], 'user' | 'agent' | 'system' | 'tool'>>()
+  assertType<Equal<SessionLog['type'], 'message' | 'thought' | 'action' | 'observation'>>()
+
+  // Wrong usage does not compile.
+  // @ts-expect-error name and model are required
+  await db.createAgent({ name: 'no model' })
+  // @ts-expect-error not an agent type
+  await db.createAgent({ name: 'n', model: 'm', type: 'robot' })
+  // @ts-expect-error a required field cannot be cleared
+  await db.updateAgent(agent.id, { name: null })
+  // @ts-expect-error unknown field
+  await db.updateAgent(agent.id, { colour: 'red' })
+  // @ts-expect-error createdAt is not patchable
+  await db.updateAgent(agent.id, { createdAt: '2020-01-01T00:00:00.000Z' })
+  // @ts-expect-error builtInTools is a list of strings
+  await db.createAgent({ name: 'n', model: 'm', builtInTools: 'file_search' })
+  // @ts-expect-error mainAgentId is required
+  await db.createSession({ userGoal: 'x' })
+  // @ts-expect-error not a session status
+  await db.updateSessionStatus(session.id, 'done')
+  // @ts-expect-error status cannot be cleared
+  await db.updateSession(session.id, { status: null })
+  // @ts-expect-error not a log role
+  await db.addLog({ sessionId: session.id, role: 'bot', type: 'message', content: 1 })
+  // @ts-expect-error content is required
+  await db.addLog({ sessionId: session.id, role: 'user', type: 'message' })
+  // @ts-expect-error content must be JSON: no functions
+  await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: () => 1 })
+  // @ts-expect-error log ids are numbers
+  await db.getLog('1')
+  // @ts-expect-error not an order
+  await db.getLogs(session.id, { order: 'newest' })
+  // @ts-expect-error limit is a number
+  await db.listAgents({ limit: '10' })
+  // @ts-expect-error agents are listed by type, not status
+  await db.listAgents({ status: 'running' })
+  // @ts-expect-error not an operation
+  await db.batch([{ op: 'dropEverything' }])
+  // @ts-expect-error updateSessionStatus takes a status
+  await db.batch([{ op: 'updateSessionStatus', id: session.id }])
+  // @ts-expect-error parameters are SQL values, not objects
+  await db.query('SELECT ?', [{ nested: true }])
+  // @ts-expect-error nullable fields are typed as such
+  const name: string = session.name
+  // @ts-expect-error query resolves with rows, not a page
+  const notAPage: Page<Agent> = await db.query('SELECT * FROM agents')
+  void [name, notAPage]
+
+  await db.close()
+}

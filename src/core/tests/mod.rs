@@ -1,0 +1,9 @@
+//! Tests of the core queries against in-memory databases opened like the addon opens them
+//! and migrated with the built-in migrations.
+
+mod agents;
+mod batch;
+mod logs;
+mod sessions;
+mod sql;
+mod support;
