@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const FIXTURES = join(ROOT, '__test__', 'fixtures')
-export const ADDON = join(ROOT, 'index.js')
 
 /** Every code a call of this library may reject with (typings/header.d.ts). */
 export const DOCUMENTED_CODES = new Set([
@@ -134,15 +133,6 @@ export class Child {
   kill(): void {
     this.process.kill('SIGKILL')
   }
-}
-
-/** Runs a fixture to its end and returns its messages; fails when it does not exit with 0. */
-export async function runFixture(name: string, args: string[], options: SpawnOptions = {}) {
-  const child = new Child(join(FIXTURES, name), args, options)
-  child.process.stdin!.end()
-  const { code, signal } = await child.exited
-  if (code !== 0) throw new Error(`${name} ${args.join(' ')} exited with ${code ?? signal}: ${child.stderr}`)
-  return child.messages
 }
 
 /**

@@ -134,7 +134,6 @@ const built = fc.constantFrom<() => unknown>(
   },
   () => Object.create(null),
   () => ({ toString: () => { throw new Error('toString') }, valueOf: () => { throw new Error('valueOf') }, toJSON: () => { throw new Error('toJSON') } }),
-  // eslint-disable-next-line no-sparse-arrays
   () => [1, , 3],
   () => Object.assign([1, 2], { extra: 'field' }),
 )
