@@ -143,11 +143,18 @@ pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
 
 /// Settings shared by every connection, and a first read of the header, which is where a
 /// file that is not a database is caught.
+///
+/// The query planner stability guarantee (QPSG) is switched on so that no plan depends on
+/// the values bound to it. Without it SQLite marks a statement whose plan looked at a bound
+/// value (`LIMIT ?`, and some joins) to be re-prepared whenever its bindings are cleared,
+/// and rusqlite's statement cache clears them every time a statement goes back to the
+/// cache: such statements were parsed and planned again on every call.
 fn prepare(conn: &mut Connection, options: &OpenOptions) -> Result<()> {
   conn.busy_timeout(options.busy_timeout)?;
   // No SQL can corrupt the file: no writes to sqlite_master, no schema_version changes, no
   // journal_mode=OFF, even from app-defined migrations.
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
   conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
   crate::core::sql::guard_connection(conn)?;
   conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
@@ -214,6 +221,41 @@ mod tests {
     let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
     let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
     assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+  }
+
+  /// Runs the cached statement `sql` once for each pair of `values` bound to `?1, ?2`, and
+  /// says how often SQLite had to prepare it again.
+  fn reprepares(conn: &Connection, sql: &str, values: &[(&str, i64)]) -> i32 {
+    for (text, number) in values {
+      let mut stmt = conn.prepare_cached(sql).unwrap();
+      stmt.query_map(rusqlite::params![text, number], |_| Ok(())).unwrap().for_each(drop);
+    }
+    conn.prepare_cached(sql).unwrap().get_status(rusqlite::StatementStatus::RePrepare)
+  }
+
+  fn migrated() -> Connection {
+    use crate::core::migrations::{migrator, source::MigrationSet};
+    let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+    migrator::migrate(&mut conn, &MigrationSet::builtin(), &migrator::MigrateOptions::default(), &mut |_| {}).unwrap();
+    conn
+  }
+
+  #[test]
+  fn cached_statements_are_not_prepared_again() {
+    let conn = migrated();
+    let values = [("session-1", 50), ("session-2", 20), ("session-3", 1)];
+    let latest = "SELECT id FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2";
+    let joined = "SELECT s.id, a.id FROM sessions s JOIN agents a ON a.id = s.main_agent_id WHERE s.id = ?1 AND ?2 > 0";
+    assert_eq!(reprepares(&conn, latest, &values), 0);
+    assert_eq!(reprepares(&conn, joined, &values), 0);
+  }
+
+  #[test]
+  fn the_external_id_lookup_still_uses_its_partial_index() {
+    let conn = migrated();
+    let sql = "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE external_session_id = ?1";
+    let plan: Vec<String> = conn.prepare(sql).unwrap().query_map(["x"], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+    assert!(plan.iter().any(|step| step.contains("idx_sessions_external_id")), "{plan:?}");
   }
 
   #[test]

@@ -2,6 +2,7 @@
 //! tree nested by `parent_id`.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use rusqlite::{named_params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -17,6 +18,19 @@ use crate::core::sessions;
 
 /// The columns of `session_logs`, in the order [`read`] reads them.
 const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+
+/// `add`'s statement, built once (a batch of a thousand logs runs it a thousand times).
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+  format!(
+    "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata) \
+     VALUES (:session_id, :parent_id, :role, :type, :content, :metadata) RETURNING {LOG_COLUMNS}"
+  )
+});
+
+/// `latest`'s statement, built once.
+static LATEST_SQL: LazyLock<String> = LazyLock::new(|| {
+  format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2")
+});
 
 /// One log entry.
 #[derive(Clone, Debug, Serialize)]
@@ -90,11 +104,7 @@ pub struct LogPatch {
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
 /// parent is not an entry of the same session.
 pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
-  let sql = format!(
-    "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata) \
-     VALUES (:session_id, :parent_id, :role, :type, :content, :metadata) RETURNING {LOG_COLUMNS}"
-  );
-  let mut stmt = conn.prepare_cached(&sql)?;
+  let mut stmt = conn.prepare_cached(&INSERT_SQL)?;
   let params = named_params! {
     ":session_id": input.session_id,
     ":parent_id": input.parent_id,
@@ -148,8 +158,7 @@ pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<Ses
   if limit == 0 || limit > MAX_LIMIT {
     return Err(Error::invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {limit}")));
   }
-  let sql = format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2");
-  let mut stmt = conn.prepare_cached(&sql)?;
+  let mut stmt = conn.prepare_cached(&LATEST_SQL)?;
   let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
   rows.reverse();
   Ok(rows)
@@ -241,4 +250,31 @@ pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
     }
   }
   Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::core::connection::{open_writer, Location, OpenOptions};
+  use crate::core::migrations::{migrator, source::MigrationSet};
+
+  #[test]
+  fn appends_and_reads_back_the_latest_in_order() {
+    let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+    migrator::migrate(&mut conn, &MigrationSet::builtin(), &migrator::MigrateOptions::default(), &mut |_| {}).unwrap();
+    conn.execute_batch("INSERT INTO agents (id, name, model) VALUES ('a1', 'A', 'm'); INSERT INTO sessions (id, main_agent_id) VALUES ('s1', 'a1');").unwrap();
+    let log = |step: i64| NewLog {
+      session_id: "s1".into(),
+      parent_id: None,
+      role: LogRole::User,
+      log_type: LogType::Message,
+      content: serde_json::json!({ "step": step }),
+      metadata: None,
+    };
+    let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
+    assert_eq!(added.iter().map(|l| l.content.get()).collect::<Vec<_>>(), (0..5).map(|i| format!("{{\"step\":{i}}}")).collect::<Vec<_>>());
+    let latest_three = latest(&conn, "s1", 3).unwrap();
+    assert_eq!(latest_three.iter().map(|l| l.id).collect::<Vec<_>>(), added[2..].iter().map(|l| l.id).collect::<Vec<_>>());
+    assert_eq!(add(&conn, &NewLog { session_id: "missing".into(), ..log(9) }).unwrap_err().code, ErrorCode::NotFound);
+  }
 }

@@ -1,6 +1,8 @@
 //! Sessions: create, read, update, list, delete, and the session joined with its agent and
 //! the effective configuration (the session's override where it has one, else the agent's).
 
+use std::sync::LazyLock;
+
 use rusqlite::{named_params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -399,15 +401,48 @@ impl SessionWithAgent {
   }
 }
 
-/// The session with its agent, read in one statement (one snapshot), if the session exists.
-pub fn get_with_agent(conn: &Connection, id: &str) -> Result<Option<SessionWithAgent>> {
+/// `get_with_agent`'s statement: every session column, then every agent column. Built once:
+/// it is also the key of the statement cache, looked up on every call.
+static WITH_AGENT_SQL: LazyLock<String> = LazyLock::new(|| {
   let agent_columns = AGENT_COLUMNS.split(", ").map(|c| format!("a.{}", c.trim())).collect::<Vec<_>>().join(", ");
   let session_columns = SESSION_COLUMNS.split(", ").map(|c| format!("s.{}", c.trim())).collect::<Vec<_>>().join(", ");
-  let sql = format!("SELECT {session_columns}, {agent_columns} FROM sessions s JOIN agents a ON a.id = s.main_agent_id WHERE s.id = ?1");
   debug_assert_eq!(AGENT_COLUMNS.split(", ").count(), AGENT_COLUMN_COUNT);
-  let mut stmt = conn.prepare_cached(&sql)?;
+  format!("SELECT {session_columns}, {agent_columns} FROM sessions s JOIN agents a ON a.id = s.main_agent_id WHERE s.id = ?1")
+});
+
+/// The session with its agent, read in one statement (one snapshot), if the session exists.
+pub fn get_with_agent(conn: &Connection, id: &str) -> Result<Option<SessionWithAgent>> {
+  let mut stmt = conn.prepare_cached(&WITH_AGENT_SQL)?;
   let row = stmt
     .query_row([id], |row| Ok((session_from_row(row, 0)?, agents::agent_from_row(row, SESSION_COLUMN_COUNT)?)))
     .optional()?;
   Ok(row.map(|(session, agent)| SessionWithAgent::new(session, agent)))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::core::connection::{open_writer, Location, OpenOptions};
+  use crate::core::migrations::{migrator, source::MigrationSet};
+
+  #[test]
+  fn reads_a_session_with_its_agent_and_resolves_overrides() {
+    let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+    migrator::migrate(&mut conn, &MigrationSet::builtin(), &migrator::MigrateOptions::default(), &mut |_| {}).unwrap();
+    conn
+      .execute_batch(
+        "INSERT INTO agents (id, name, model, max_steps) VALUES ('a1', 'Reviewer', 'claude-sonnet', 20);
+         INSERT INTO sessions (id, main_agent_id, model) VALUES ('s1', 'a1', 'claude-opus');
+         INSERT INTO sessions (id, main_agent_id) VALUES ('s2', 'a1');",
+      )
+      .unwrap();
+    for _ in 0..2 {
+      let view = get_with_agent(&conn, "s1").unwrap().unwrap();
+      assert_eq!((view.session.id.as_str(), view.agent.id.as_str()), ("s1", "a1"));
+      assert_eq!((view.effective.model.as_str(), view.effective.max_steps), ("claude-opus", 20));
+      let inherited = get_with_agent(&conn, "s2").unwrap().unwrap();
+      assert_eq!(inherited.effective.model, "claude-sonnet");
+      assert!(get_with_agent(&conn, "missing").unwrap().is_none());
+    }
+  }
 }

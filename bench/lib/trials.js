@@ -1,0 +1,174 @@
+'use strict'
+// The trials, each an async function of a driver module and its parameters returning its
+// record. They mirror bench/floor/src/trials.rs call for call.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { record, throughput, watchEventLoop, rss, peakRss } = require('./measure')
+const { makeLog, sessionId, rng } = require('./workload')
+
+function removeDatabase(file) {
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true })
+}
+
+const median = (values) => {
+  const s = [...values].sort((a, b) => a - b)
+  const n = s.length
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+}
+
+const trials = {
+  /** 1: open a fresh file, migrate it, close it; repeated, median time. */
+  async 'open-migrate'(driver, p) {
+    const times = []
+    const started = performance.now()
+    for (let i = 0; times.length < 5 || performance.now() - started < p.seconds * 1000; i++) {
+      const file = path.join(p.dir, `${driver.name.replace(/\W/g, '')}-open-${i}.db`)
+      removeDatabase(file)
+      const t = performance.now()
+      await driver.openMigrate(file)
+      times.push(performance.now() - t)
+      removeDatabase(file)
+    }
+    const ms = median(times)
+    return { ops: times.length, medianMs: ms, opsPerSec: 1000 / ms }
+  },
+
+  /** 2: single appends, each awaited. */
+  async append(driver, p) {
+    const db = await driver.open(p.db)
+    const session = sessionId(0)
+    const result = await throughput(p.warmup, p.seconds, async (i) => (await db.addLog(makeLog(i, session)), 1))
+    await db.close()
+    return result
+  },
+
+  /** 3 and 8: `concurrency` appenders, each on its own session awaiting each append, with
+   *  the event loop watched. */
+  async 'append-concurrent'(driver, p) {
+    const db = await driver.open(p.db)
+    const run = async (seconds, timeCall) => {
+      const until = performance.now() + seconds * 1000
+      const appender = async (t) => {
+        const session = sessionId(t)
+        let ops = 0
+        while (performance.now() < until) {
+          const log = makeLog(ops, session)
+          await timeCall(() => db.addLog(log))
+          ops++
+        }
+        return ops
+      }
+      const counts = await Promise.all(Array.from({ length: p.concurrency }, (_, t) => appender(t)))
+      return counts.reduce((a, b) => a + b, 0)
+    }
+    await run(p.warmup, (call) => call())
+    const result = await watchEventLoop(async (timeCall) => {
+      const started = performance.now()
+      const ops = await run(p.seconds, timeCall)
+      return record(ops, ops, (performance.now() - started) / 1000)
+    })
+    await db.close()
+    return result
+  },
+
+  /** 4 and 8: appends of `batch` rows per call, with the event loop watched. */
+  async 'append-batch'(driver, p) {
+    const db = await driver.open(p.db)
+    const session = sessionId(0)
+    const batchOf = (call) => Array.from({ length: p.batch }, (_, i) => makeLog(call * p.batch + i, session))
+    let call = 0
+    await throughput(p.warmup, 0, async () => (await db.addLogs(batchOf(call++)), p.batch))
+    const result = await watchEventLoop((timeCall) =>
+      throughput(0, p.seconds, async () => {
+        const logs = batchOf(call++)
+        await timeCall(() => db.addLogs(logs))
+        return p.batch
+      }),
+    )
+    await db.close()
+    return result
+  },
+
+  /** 5: the latest `latest` logs of session-mid, content parsed. */
+  async latest(driver, p) {
+    const db = await driver.open(p.db)
+    const result = await throughput(p.warmup, p.seconds, async () => (await db.latestLogs('session-mid', p.latest)).length)
+    await db.close()
+    return result
+  },
+
+  /** 6: getSessionWithAgent of random seeded sessions. */
+  async 'point-read'(driver, p) {
+    const db = await driver.open(p.db)
+    const next = rng(6)
+    const result = await throughput(p.warmup, p.seconds, async () => ((await db.sessionWithAgent(sessionId(next(p.sessions)))), 1))
+    await db.close()
+    return result
+  },
+
+  /** 7: a page of `pageSize` logs of session-big at `depth`, by keyset cursor or OFFSET. */
+  async page(driver, p) {
+    const db = await driver.open(p.db)
+    const cursor = p.depth > 0 ? await db.cursorAt('session-big', p.depth) : null
+    const fetch = p.mode === 'keyset'
+      ? async () => (await db.pageAfter('session-big', cursor, p.pageSize)).items
+      : () => db.pageOffset('session-big', p.depth, p.pageSize)
+    const result = await throughput(p.warmup, p.seconds, async () => {
+      const items = await fetch()
+      if (items.length !== p.pageSize) throw new Error(`page at depth ${p.depth} has ${items.length} rows`)
+      return items.length
+    })
+    await db.close()
+    return result
+  },
+
+  /** 9: every log of session-big by keyset pages; resident memory before and at its peak. */
+  async 'rss-paging'(driver, p) {
+    const db = await driver.open(p.db)
+    const before = rss()
+    let peak = before
+    let rows = 0
+    let pages = 0
+    let cursor = null
+    const started = performance.now()
+    for (;;) {
+      const { items, next } = await db.pageAfter('session-big', cursor, p.pageSize)
+      peak = Math.max(peak, rss())
+      if (items.length === 0) break
+      rows += items.length
+      pages++
+      if (next == null) break
+      cursor = next
+    }
+    const seconds = (performance.now() - started) / 1000
+    await db.close()
+    return { rows, pages, seconds, rssBefore: before, rssPeak: peak, growth: peak - before, hwm: peakRss() }
+  },
+
+  /** 9: `calls` point reads (one in a hundred for a missing session); resident memory after
+   *  each tenth, after a full garbage collection. */
+  async 'rss-calls'(driver, p) {
+    const db = await driver.open(p.db)
+    const next = rng(9)
+    const samples = []
+    const started = performance.now()
+    for (let i = 0; i < p.calls; i++) {
+      const id = i % 100 === 99 ? 'missing-session' : sessionId(next(p.sessions))
+      try {
+        await db.sessionWithAgent(id)
+      } catch (err) {
+        if (err.code !== 'NOT_FOUND') throw err
+      }
+      if ((i + 1) % Math.max(1, Math.floor(p.calls / 10)) === 0) {
+        global.gc?.()
+        samples.push(rss())
+      }
+    }
+    const seconds = (performance.now() - started) / 1000
+    await db.close()
+    return { calls: p.calls, seconds, samples, hwm: peakRss() }
+  },
+}
+
+module.exports = { trials, removeDatabase }

@@ -1,0 +1,2 @@
+INSERT INTO migrations (id, description, applied_at, execution_time, checksum)
+VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?)
