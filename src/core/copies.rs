@@ -40,6 +40,7 @@ mod imp {
   /// This copy's lock files: by lock-file path, the locked file and how many claims use it.
   static HELD: Mutex<Option<HashMap<PathBuf, (File, usize)>>> = Mutex::new(None);
 
+  /// A claim on one lock file (`None`: no lock file could be made).
   pub struct Claim(Option<PathBuf>);
 
   /// The lock file for `path` in this process: in the temporary directory, named after the
@@ -52,6 +53,7 @@ mod imp {
     std::env::temp_dir().join(format!("agentdb-{}-{:016x}.lock", std::process::id(), hasher.finish()))
   }
 
+  /// See [`super::claim`].
   pub fn claim(path: &Path) -> Result<Claim> {
     let lock = lock_path(path);
     let mut held = HELD.lock();
@@ -62,7 +64,28 @@ mod imp {
     }
     let Some(file) = lock_file(&lock, path)? else { return Ok(Claim(None)) };
     held.insert(lock.clone(), (file, 1));
+    remove_stale(&lock);
     Ok(Claim(Some(lock)))
+  }
+
+  /// Removes the lock files for the same database file left by processes that ended with it
+  /// open (killed, or exited without closing it). A live process keeps its lock file locked,
+  /// so one that can be locked is stale.
+  fn remove_stale(lock: &Path) {
+    let (Some(dir), Some(name)) = (lock.parent(), lock.file_name().and_then(|n| n.to_str())) else { return };
+    let Some((_, hash)) = name.rsplit_once('-') else { return };
+    let suffix = format!("-{hash}");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+      let other = entry.path();
+      let sibling = entry.file_name().to_str().is_some_and(|n| n.starts_with("agentdb-") && n.ends_with(&suffix));
+      if !sibling || other == lock {
+        continue;
+      }
+      if File::open(&other).is_ok_and(|file| file.try_lock().is_ok()) {
+        let _ = std::fs::remove_file(&other);
+      }
+    }
   }
 
   /// Opens and locks the lock file; `None` when it cannot be made at all.
@@ -117,8 +140,10 @@ mod imp {
 
   use crate::core::error::Result;
 
+  /// Nothing to hold: Windows locks exclude each other within a process.
   pub struct Claim;
 
+  /// See [`super::claim`].
   pub fn claim(_: &Path) -> Result<Claim> {
     Ok(Claim)
   }
@@ -150,5 +175,27 @@ mod tests {
     }
     #[cfg(not(unix))]
     drop((first, second));
+  }
+
+  #[cfg(unix)]
+  #[test]
+  fn lock_files_left_by_ended_processes_are_removed() {
+    let dir = std::env::temp_dir().join(format!("agentdb-copies-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.db");
+    let ours = imp::lock_path(&path);
+    let name = ours.file_name().unwrap().to_str().unwrap().to_string();
+    let hash = name.rsplit_once('-').unwrap().1;
+    let stale = ours.with_file_name(format!("agentdb-4000000001-{hash}"));
+    let live = ours.with_file_name(format!("agentdb-4000000002-{hash}"));
+    std::fs::write(&stale, b"").unwrap();
+    std::fs::write(&live, b"").unwrap();
+    let holder = std::fs::File::open(&live).unwrap();
+    holder.try_lock().unwrap();
+    let claim = claim(&path).unwrap();
+    assert!(!stale.exists());
+    assert!(live.exists());
+    drop((claim, holder));
+    let _ = std::fs::remove_file(&live);
   }
 }
