@@ -22,6 +22,11 @@ pub fn nullable_column(row: &Row, index: usize) -> rusqlite::Result<Option<Json>
     .transpose()
 }
 
+/// Wraps JSON text this crate just produced.
+pub fn raw(text: String) -> crate::core::error::Result<Json> {
+  RawValue::from_string(text).map_err(|e| crate::core::error::Error::internal(format!("JSON text: {e}")))
+}
+
 /// Serialises a value for a JSON column.
 pub fn text<T: serde::Serialize + ?Sized>(value: &T) -> String {
   serde_json::to_string(value).unwrap_or_else(|_| unreachable!("values built from JSON serialise"))

@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use rusqlite::{named_params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::core::agents::check_id;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::json::{self, Json};
-use crate::core::model::{LogRole, LogType};
+use crate::core::model::{now_iso, LogRole, LogType};
 use crate::core::page::{ListQuery, Order, Page, PageRequest, MAX_LIMIT};
 use crate::core::patch::Assignments;
 use crate::core::sessions;
@@ -19,13 +19,10 @@ use crate::core::sessions;
 /// The columns of `session_logs`, in the order [`read`] reads them.
 const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
 
-/// `add`'s statement, built once (a batch of a thousand logs runs it a thousand times).
-static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
-  format!(
-    "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata) \
-     VALUES (:session_id, :parent_id, :role, :type, :content, :metadata) RETURNING {LOG_COLUMNS}"
-  )
-});
+/// `add`'s statement. The row is built from the input, the new rowid and the timestamp
+/// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
+const INSERT_SQL: &str = "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
 
 /// `latest`'s statement, built once.
 static LATEST_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -104,16 +101,24 @@ pub struct LogPatch {
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
 /// parent is not an entry of the same session.
 pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
-  let mut stmt = conn.prepare_cached(&INSERT_SQL)?;
-  let params = named_params! {
-    ":session_id": input.session_id,
-    ":parent_id": input.parent_id,
-    ":role": input.role,
-    ":type": input.log_type,
-    ":content": json::text(&input.content),
-    ":metadata": input.metadata.as_ref().map(json::text),
-  };
-  stmt.query_row(params, read).map_err(|e| explain_insert_failure(conn, e.into(), input))
+  let now = now_iso();
+  let content = json::text(&input.content);
+  let metadata = input.metadata.as_ref().map(json::text);
+  let mut stmt = conn.prepare_cached(INSERT_SQL)?;
+  stmt
+    .execute(params![input.session_id, input.parent_id, input.role, input.log_type, content, metadata, now])
+    .map_err(|e| explain_insert_failure(conn, e.into(), input))?;
+  Ok(SessionLog {
+    id: conn.last_insert_rowid(),
+    session_id: input.session_id.clone(),
+    parent_id: input.parent_id,
+    role: input.role,
+    log_type: input.log_type,
+    content: json::raw(content)?,
+    metadata: metadata.map(json::raw).transpose()?,
+    created_at: now.clone(),
+    updated_at: now,
+  })
 }
 
 /// Turns a foreign-key failure into `NOT_FOUND` naming the missing session or parent.

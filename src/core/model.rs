@@ -36,7 +36,7 @@ macro_rules! string_enum {
       }
 
       /// Parses the stored string; `what` names the field in the error.
-      pub fn parse(text: &str, what: &str) -> Result<Self> {
+      pub fn parse(text: &str, what: impl std::fmt::Display) -> Result<Self> {
         match text {
           $($text => Ok($name::$variant),)+
           other => Err(Error::invalid(format!(
@@ -101,6 +101,30 @@ string_enum!(
   }
 );
 
+/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic
+/// Gregorian calendar, days-from-civil inverted).
+pub fn iso_from_epoch_millis(millis: i64) -> String {
+  let (days, ms_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+  let z = days + 719_468;
+  let era = z.div_euclid(146_097);
+  let doe = z.rem_euclid(146_097);
+  let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+  let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  let mp = (5 * doy + 2) / 153;
+  let day = doy - (153 * mp + 2) / 5 + 1;
+  let month = if mp < 10 { mp + 3 } else { mp - 9 };
+  let year = yoe + era * 400 + i64::from(month <= 2);
+  let (h, m, s, ms) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
+  format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+}
+
+/// The current time as ISO-8601 UTC with milliseconds, from the system clock (the clock
+/// SQLite's `'now'` reads).
+pub fn now_iso() -> String {
+  let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+  iso_from_epoch_millis(millis)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -122,5 +146,13 @@ mod tests {
     let parts: Vec<&str> = id.split('-').collect();
     assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
     assert!(parts[2].starts_with('4') && "89ab".contains(&parts[3][..1]), "{id}");
+  }
+
+  #[test]
+  fn formats_epoch_millis_as_iso() {
+    assert_eq!(iso_from_epoch_millis(0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(iso_from_epoch_millis(1_733_824_800_000), "2024-12-10T10:00:00.000Z");
+    assert_eq!(iso_from_epoch_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
+    assert_eq!(iso_from_epoch_millis(-1), "1969-12-31T23:59:59.999Z");
   }
 }

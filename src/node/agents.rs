@@ -6,8 +6,10 @@ use napi_derive::napi;
 use crate::core::agents;
 use crate::core::error::Result;
 use crate::node::database::Database;
-use crate::node::inputs::{self, page};
-use crate::node::js::{Fields, JsArg, JsReturn};
+use crate::core::model::AgentType;
+use crate::node::fields::{Fields, Source};
+use crate::node::inputs::{self, decode, page};
+use crate::node::js::{JsArg, JsReturn};
 use crate::node::json::JsonText;
 
 #[napi]
@@ -19,7 +21,11 @@ impl Database {
   /// id is taken), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: AgentInput", ts_return_type = "Promise<Agent>")]
   pub fn create_agent(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, inputs::new_agent(input, "input"), |conn, input| Ok(JsonText::of(&agents::create(conn, &input)?)))
+    let text = self.encode(&env, input, "input");
+    self.write(env, text, |conn, text| {
+      let input = decode(&text, "input", inputs::new_agent)?;
+      Ok(JsonText::of(&agents::create(conn, &input)?))
+    })
   }
 
   /// The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -34,8 +40,11 @@ impl Database {
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, patch: AgentPatch", ts_return_type = "Promise<Agent>")]
   pub fn update_agent(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    let args = id.id("id").and_then(|id| Ok((id, inputs::agent_patch(patch, "patch")?)));
-    self.write(env, args, |conn, (id, patch)| Ok(JsonText::of(&agents::update(conn, &id, &patch)?)))
+    let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+    self.write(env, args, |conn, (id, patch)| {
+      let patch = decode(&patch, "patch", inputs::agent_patch)?;
+      Ok(JsonText::of(&agents::update(conn, &id, &patch)?))
+    })
   }
 
   /// Agents in creation order, optionally of one type; a page of at most `limit` (default
@@ -45,7 +54,7 @@ impl Database {
   #[napi(catch_unwind, ts_args_type = "options?: ListAgentsOptions", ts_return_type = "Promise<Page<Agent>>")]
   pub fn list_agents(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {
-      let agent_type = f.parsed("type", |v, p| crate::core::model::AgentType::parse(&v.string(p)?, p))?;
+      let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
       Ok((agent_type, page(&f, "agents")?))
     });
     self.read(env, args, |conn, (agent_type, page)| -> Result<JsonText> { Ok(JsonText::of(&agents::list(conn, agent_type, &page)?)) })

@@ -1,67 +1,53 @@
 //! `batch`: several writes as one atomic unit.
 
 use napi::Env;
+use serde_json::Value;
 use napi_derive::napi;
 
 use crate::core::batch::{self, Operation};
 use crate::core::error::{Error, Result};
 use crate::node::database::Database;
-use crate::node::inputs;
-use crate::node::js::{Fields, JsArg, JsReturn};
+use crate::node::fields::{Fields, Source};
+use crate::node::inputs::{self, decode};
+use crate::node::js::{JsArg, JsReturn};
 use crate::node::json::JsonText;
-use crate::node::sql::statement;
+use crate::node::sql::{json_sql_value, params};
 
 /// Reads one `{ op, … }` object.
-fn operation(value: JsArg, what: &str) -> Result<Operation> {
-  let kind = Fields::of(value, what, &["op", "id", "input", "patch", "status", "inputs", "sessionId", "sql", "params"], false)?
-    .required_string("op")?;
+fn operation<'a>(value: &'a Value, what: &str) -> Result<Operation> {
+  let all = ["op", "id", "input", "patch", "status", "inputs", "sessionId", "sql", "params"];
+  let kind = Fields::of(value, what, &all, false)?.required_string("op")?;
   let fields = |allowed: &[&str]| Fields::of(value, what, allowed, false);
-  let id = |f: &Fields| f.parsed("id", |v, p| v.id(p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("id"))));
-  let arg = |f: &Fields, name: &str| f.get(name)?.ok_or_else(|| Error::invalid(format!("{} is required", f.path(name))));
+  let id = |f: &Fields<&'a Value>| f.required("id", |v, p| v.id(p));
+  let arg = |f: &Fields<&'a Value>, name: &str| -> Result<&'a Value> { f.get(name)?.ok_or_else(|| f.missing(name)) };
+  let path = |name: &str| format!("{what}.{name}");
   Ok(match kind.as_str() {
-    "createAgent" => {
-      let f = fields(&["op", "input"])?;
-      Operation::CreateAgent(inputs::new_agent(arg(&f, "input")?, &f.path("input"))?)
-    }
+    "createAgent" => Operation::CreateAgent(inputs::new_agent(arg(&fields(&["op", "input"])?, "input")?, &path("input"))?),
     "updateAgent" => {
       let f = fields(&["op", "id", "patch"])?;
-      Operation::UpdateAgent(id(&f)?, inputs::agent_patch(arg(&f, "patch")?, &f.path("patch"))?)
+      Operation::UpdateAgent(id(&f)?, inputs::agent_patch(arg(&f, "patch")?, &path("patch"))?)
     }
     "deleteAgent" => Operation::DeleteAgent(id(&fields(&["op", "id"])?)?),
-    "createSession" => {
-      let f = fields(&["op", "input"])?;
-      Operation::CreateSession(inputs::new_session(arg(&f, "input")?, &f.path("input"))?)
-    }
+    "createSession" => Operation::CreateSession(inputs::new_session(arg(&fields(&["op", "input"])?, "input")?, &path("input"))?),
     "updateSession" => {
       let f = fields(&["op", "id", "patch"])?;
-      Operation::UpdateSession(id(&f)?, inputs::session_patch(arg(&f, "patch")?, &f.path("patch"))?)
+      Operation::UpdateSession(id(&f)?, inputs::session_patch(arg(&f, "patch")?, &path("patch"))?)
     }
     "updateSessionStatus" => {
       let f = fields(&["op", "id", "status"])?;
-      Operation::UpdateSessionStatus(id(&f)?, inputs::session_status(arg(&f, "status")?, &f.path("status"))?)
+      Operation::UpdateSessionStatus(id(&f)?, f.required("status", inputs::session_status)?)
     }
     "deleteSession" => Operation::DeleteSession(id(&fields(&["op", "id"])?)?),
-    "addLog" => {
-      let f = fields(&["op", "input"])?;
-      Operation::AddLog(inputs::new_log(arg(&f, "input")?, &f.path("input"))?)
-    }
-    "addLogs" => {
-      let f = fields(&["op", "inputs"])?;
-      Operation::AddLogs(inputs::new_logs(arg(&f, "inputs")?, &f.path("inputs"))?)
-    }
+    "addLog" => Operation::AddLog(inputs::new_log(arg(&fields(&["op", "input"])?, "input")?, &path("input"))?),
+    "addLogs" => Operation::AddLogs(inputs::new_logs(arg(&fields(&["op", "inputs"])?, "inputs")?, &path("inputs"))?),
     "updateLog" => {
       let f = fields(&["op", "id", "patch"])?;
-      let log = inputs::log_id(arg(&f, "id")?, &f.path("id"))?;
-      Operation::UpdateLog(log, inputs::log_patch(arg(&f, "patch")?, &f.path("patch"))?)
+      Operation::UpdateLog(f.required("id", inputs::log_id)?, inputs::log_patch(arg(&f, "patch")?, &path("patch"))?)
     }
-    "deleteLogs" => {
-      let f = fields(&["op", "sessionId"])?;
-      Operation::DeleteLogs(arg(&f, "sessionId")?.id(&f.path("sessionId"))?)
-    }
+    "deleteLogs" => Operation::DeleteLogs(fields(&["op", "sessionId"])?.required("sessionId", |v, p| v.id(p))?),
     "execute" => {
       let f = fields(&["op", "sql", "params"])?;
-      let (sql, params) = statement(arg(&f, "sql")?, f.get("params")?)?;
-      Operation::Execute(sql, params)
+      Operation::Execute(f.required_string("sql")?, params(f.get("params")?, &path("params"), json_sql_value)?)
     }
     other => {
       return Err(Error::invalid(format!(
@@ -70,6 +56,11 @@ fn operation(value: JsArg, what: &str) -> Result<Operation> {
       )))
     }
   })
+}
+
+/// Reads the list of operations.
+fn operations(value: &Value, what: &str) -> Result<Vec<Operation>> {
+  value.elements(what)?.into_iter().enumerate().map(|(i, item)| operation(item, &format!("{what}[{i}]"))).collect()
 }
 
 #[napi]
@@ -86,9 +77,10 @@ impl Database {
   /// `INVALID_ARGUMENT` for a malformed list (nothing runs), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "operations: BatchOperation[]", ts_return_type = "Promise<BatchResult[]>")]
   pub fn batch(&self, env: Env, operations: JsArg) -> napi::Result<JsReturn> {
-    let ops = operations
-      .elements("operations")
-      .and_then(|items| items.into_iter().enumerate().map(|(i, item)| operation(item, &format!("operations[{i}]"))).collect::<Result<Vec<_>>>());
-    self.write(env, ops, |conn, ops| Ok(JsonText::of(&batch::run(conn, &ops)?)))
+    let text = self.encode(&env, operations, "operations");
+    self.write(env, text, |conn, text| {
+      let ops = decode(&text, "operations", self::operations)?;
+      Ok(JsonText::of(&batch::run(conn, &ops)?))
+    })
   }
 }

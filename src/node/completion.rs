@@ -19,6 +19,7 @@ use napi::sys;
 use parking_lot::Mutex;
 
 use crate::core::error::Error;
+use crate::node::encode::JsHelpers;
 use crate::node::js::create_string;
 
 /// Work to run on the JavaScript thread.
@@ -39,6 +40,8 @@ struct Shared {
   state: Mutex<State>,
   /// Promises created and not yet settled; touched only on the JavaScript thread.
   pending: AtomicUsize,
+  /// `JSON.parse` and the input encoder of this environment.
+  helpers: JsHelpers,
 }
 
 /// Releases the threadsafe function when the last [`JsQueue`] clone is dropped.
@@ -63,7 +66,8 @@ pub struct JsQueue(Arc<Owner>);
 impl JsQueue {
   /// Creates the queue; must run on the JavaScript thread.
   pub fn new(env: sys::napi_env) -> napi::Result<JsQueue> {
-    let shared = Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0) });
+    let helpers = JsHelpers::new(env)?;
+    let shared = Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
     let data = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
     let mut tsfn = ptr::null_mut();
     let status = unsafe {
@@ -82,6 +86,7 @@ impl JsQueue {
       )
     };
     if status != sys::Status::napi_ok {
+      shared.helpers.release(env);
       drop(unsafe { Arc::from_raw(data as *const Shared) });
       return Err(napi::Error::from_reason(format!("cannot create the completion queue (status {status})")));
     }
@@ -108,6 +113,11 @@ impl JsQueue {
         drop(dropped);
       }
     }
+  }
+
+  /// Turns an input into JSON text with the encoder (see [`JsHelpers::encode`]).
+  pub fn encode(&self, env: sys::napi_env, value: crate::node::js::JsArg, what: &str) -> crate::core::error::Result<String> {
+    self.0.shared.helpers.encode(env, value, what)
   }
 
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.
@@ -150,8 +160,11 @@ unsafe extern "C" fn drain(env: sys::napi_env, _callback: sys::napi_value, conte
 
 /// Runs on the JavaScript thread when the threadsafe function is released or its
 /// environment is torn down.
-unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   let shared = unsafe { Arc::from_raw(data as *const Shared) };
+  if !env.is_null() {
+    shared.helpers.release(env);
+  }
   let dropped = {
     let mut state = shared.state.lock();
     state.tsfn = None;
@@ -167,11 +180,11 @@ unsafe impl Send for RawDeferred {}
 /// Something a Promise can resolve with.
 pub trait JsOutput: Send + 'static {
   /// Builds the JavaScript value, on the JavaScript thread.
-  fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value>;
+  fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> napi::Result<sys::napi_value>;
 }
 
 impl<T: napi::bindgen_prelude::ToNapiValue + Send + 'static> JsOutput for T {
-  fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
+  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> napi::Result<sys::napi_value> {
     unsafe { T::to_napi_value(env, self) }
   }
 }
@@ -214,7 +227,7 @@ impl Deferred {
     let raw = self.raw.take().expect("settled once");
     let shared = Arc::clone(&self.queue.0.shared);
     self.queue.post(Box::new(move |env| {
-      settle_now(env, raw, outcome);
+      settle_now(env, &shared.helpers, raw, outcome);
       shared.end(env);
     }));
   }
@@ -230,7 +243,7 @@ impl Drop for Deferred {
     if let Some(raw) = self.raw.take() {
       let shared = Arc::clone(&self.queue.0.shared);
       self.queue.post(Box::new(move |env| {
-        settle_now::<(), Error>(env, raw, Err(Error::closed().context("the call was discarded")));
+        settle_now::<(), Error>(env, &shared.helpers, raw, Err(Error::closed().context("the call was discarded")));
         shared.end(env);
       }));
     }
@@ -239,9 +252,9 @@ impl Drop for Deferred {
 
 /// Resolves or rejects on the JavaScript thread. A failure to build the value rejects with
 /// that failure instead, and a panic while building it with `INTERNAL`.
-fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, raw: RawDeferred, outcome: Result<T, E>) {
+fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpers, raw: RawDeferred, outcome: Result<T, E>) {
   let rejection = match outcome {
-    Ok(value) => match catch_unwind(AssertUnwindSafe(|| value.into_js(env))).unwrap_or_else(|panic| Err(panic_error(panic.as_ref()))) {
+    Ok(value) => match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers))).unwrap_or_else(|panic| Err(panic_error(panic.as_ref()))) {
       Ok(js) => {
         unsafe { sys::napi_resolve_deferred(env, raw.0, js) };
         return;

@@ -15,7 +15,8 @@ use crate::core::error::{Error, Result};
 use crate::core::migrations::source::MigrationSet;
 use crate::core::store::Store;
 use crate::node::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
-use crate::node::js::{Fields, JsArg, JsReturn};
+use crate::node::fields::Fields;
+use crate::node::js::{JsArg, JsReturn};
 
 /// Longest busy timeout accepted by `open` (one hour).
 const MAX_BUSY_TIMEOUT_MS: u64 = 3_600_000;
@@ -119,6 +120,12 @@ impl Database {
   /// The migration set as it is now.
   pub(crate) fn migration_set(&self) -> Arc<MigrationSet> {
     Arc::clone(&self.migrations.lock())
+  }
+
+  /// Turns an input into JSON text on the JavaScript thread (see `encode`); it is read into
+  /// core types by the work, on a database thread.
+  pub(crate) fn encode(&self, env: &Env, value: JsArg, what: &str) -> Result<String> {
+    self.queue.encode(env.raw(), value, what)
   }
 
   /// Runs `work` on a reader connection and returns its Promise; `args` are the arguments

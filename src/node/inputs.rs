@@ -1,5 +1,12 @@
-//! Reading the typed calls' input objects into core types, field by field, each error naming
-//! its field. Shared by the methods and by `batch`.
+//! Reading the typed calls' inputs into core types, field by field, each error naming its
+//! field. Inputs arrive as JSON (see `encode`) and are read on a database thread; the few
+//! scalar arguments and list options read on the JavaScript thread share the same readers.
+//! Shared by the methods and by `batch`.
+
+use std::fmt::Display;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::core::agents::{AgentPatch, NewAgent, MAX_STEPS_LIMIT};
 use crate::core::error::{Error, Result};
@@ -7,44 +14,79 @@ use crate::core::logs::{LogPatch, NewLog};
 use crate::core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use crate::core::page::{Cursor, Order, PageRequest, MAX_LIMIT};
 use crate::core::sessions::{NewSession, OverrideValue, Overrides, SessionPatch};
-use crate::node::js::{Fields, JsArg};
-use crate::node::json::{to_object, to_value};
+use crate::node::fields::{Element, Fields, Source};
 
 /// The largest log id accepted (JavaScript's largest safe integer).
 const MAX_LOG_ID: u64 = 9_007_199_254_740_991;
 
-fn agent_type(v: JsArg, what: &str) -> Result<AgentType> {
-  AgentType::parse(&v.string(what)?, what)
+/// Reads an argument from the JSON text the encoder made of it, with `read`. The encoder
+/// has bounded the nesting (128 levels per JSON field, a few more for the input around it),
+/// so serde_json's own limit of 128 levels for the whole text is lifted.
+pub fn decode<T>(text: &str, what: &str, read: impl FnOnce(&Value, &str) -> Result<T>) -> Result<T> {
+  let unreadable = |e: serde_json::Error| Error::invalid(format!("{what} cannot be read as JSON: {e}"));
+  let mut deserializer = serde_json::Deserializer::from_str(text);
+  deserializer.disable_recursion_limit();
+  let value = Value::deserialize(&mut deserializer).map_err(unreadable)?;
+  deserializer.end().map_err(unreadable)?;
+  read(&value, what)
 }
 
-fn permission_mode(v: JsArg, what: &str) -> Result<PermissionMode> {
-  PermissionMode::parse(&v.string(what)?, what)
+fn agent_type(v: &Value, what: &dyn Display) -> Result<AgentType> {
+  AgentType::parse(&v.string(&what)?, what)
+}
+
+fn permission_mode(v: &Value, what: &dyn Display) -> Result<PermissionMode> {
+  PermissionMode::parse(&v.string(&what)?, what)
+}
+
+fn log_role(v: &Value, what: &dyn Display) -> Result<LogRole> {
+  LogRole::parse(&v.string(&what)?, what)
+}
+
+fn log_type(v: &Value, what: &dyn Display) -> Result<LogType> {
+  LogType::parse(&v.string(&what)?, what)
 }
 
 /// Reads a session status.
-pub fn session_status(v: JsArg, what: &str) -> Result<SessionStatus> {
-  SessionStatus::parse(&v.string(what)?, what)
+pub fn session_status<S: Source>(v: S, what: &dyn Display) -> Result<SessionStatus> {
+  SessionStatus::parse(&v.string(&what)?, what)
 }
 
-fn max_steps(v: JsArg, what: &str) -> Result<i64> {
-  let steps = v.number(what)?;
+fn max_steps(v: &Value, what: &dyn Display) -> Result<i64> {
+  let steps = v.number(&what)?;
   if steps.fract() != 0.0 || !(1.0..=MAX_STEPS_LIMIT as f64).contains(&steps) {
     return Err(Error::invalid(format!("{what} must be a whole number from 1 to {MAX_STEPS_LIMIT}, got {steps}")));
   }
   Ok(steps as i64)
 }
 
-fn non_empty(v: JsArg, what: &str) -> Result<String> {
-  let text = v.string(what)?;
+fn non_empty(v: &Value, what: &dyn Display) -> Result<String> {
+  let text = v.string(&what)?;
   if text.trim().is_empty() {
     return Err(Error::invalid(format!("{what} must not be empty")));
   }
   Ok(text)
 }
 
+fn id(v: &Value, what: &dyn Display) -> Result<String> {
+  v.id(what)
+}
+
+fn strings(v: &Value, what: &dyn Display) -> Result<Vec<String>> {
+  v.strings(what)
+}
+
+fn json(v: &Value, _what: &dyn Display) -> Result<Value> {
+  Ok(v.clone())
+}
+
+fn object(v: &Value, what: &dyn Display) -> Result<Map<String, Value>> {
+  v.as_object().cloned().ok_or_else(|| Error::invalid(format!("{what} must be a plain object")))
+}
+
 /// Reads a log id: a positive whole number.
-pub fn log_id(v: JsArg, what: &str) -> Result<i64> {
-  let id = v.whole(what, MAX_LOG_ID)?;
+pub fn log_id<S: Source>(v: S, what: &dyn Display) -> Result<i64> {
+  let id = v.whole(&what, MAX_LOG_ID)?;
   if id == 0 {
     return Err(Error::invalid(format!("{what} must be a positive whole number")));
   }
@@ -57,22 +99,22 @@ const AGENT_FIELDS: &[&str] = &[
 ];
 
 /// `createAgent`'s input.
-pub fn new_agent(value: JsArg, what: &str) -> Result<NewAgent> {
+pub fn new_agent(value: &Value, what: &str) -> Result<NewAgent> {
   let f = Fields::of(value, what, AGENT_FIELDS, false)?;
   Ok(NewAgent {
-    id: f.parsed("id", |v, p| v.id(p))?,
+    id: f.parsed("id", id)?,
     agent_type: f.parsed("type", agent_type)?,
-    name: f.parsed("name", non_empty)?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("name"))))?,
+    name: f.required("name", non_empty)?,
     description: f.string("description")?,
     avatar: f.string("avatar")?,
     instructions: f.string("instructions")?,
-    model: f.parsed("model", non_empty)?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("model"))))?,
+    model: f.required("model", non_empty)?,
     plan_model: f.string("planModel")?,
     small_model: f.string("smallModel")?,
     built_in_tools: f.strings("builtInTools")?,
     mcps: f.strings("mcps")?,
     knowledges: f.strings("knowledges")?,
-    configuration: f.parsed("configuration", to_object)?,
+    configuration: f.parsed("configuration", object)?,
     accessible_paths: f.strings("accessiblePaths")?,
     permission_mode: f.parsed("permissionMode", permission_mode)?,
     max_steps: f.parsed("maxSteps", max_steps)?,
@@ -80,9 +122,8 @@ pub fn new_agent(value: JsArg, what: &str) -> Result<NewAgent> {
 }
 
 /// `updateAgent`'s patch. `null` clears a nullable field; the other fields refuse `null`.
-pub fn agent_patch(value: JsArg, what: &str) -> Result<AgentPatch> {
+pub fn agent_patch(value: &Value, what: &str) -> Result<AgentPatch> {
   let f = Fields::of(value, what, &AGENT_FIELDS[1..], false)?;
-  let strings = |v: JsArg, p: &str| v.strings(p);
   Ok(AgentPatch {
     agent_type: f.non_null_change("type", agent_type)?,
     name: f.non_null_change("name", non_empty)?,
@@ -95,7 +136,7 @@ pub fn agent_patch(value: JsArg, what: &str) -> Result<AgentPatch> {
     built_in_tools: f.non_null_change("builtInTools", strings)?,
     mcps: f.non_null_change("mcps", strings)?,
     knowledges: f.non_null_change("knowledges", strings)?,
-    configuration: f.non_null_change("configuration", to_object)?,
+    configuration: f.non_null_change("configuration", object)?,
     accessible_paths: f.non_null_change("accessiblePaths", strings)?,
     permission_mode: f.non_null_change("permissionMode", permission_mode)?,
     max_steps: f.non_null_change("maxSteps", max_steps)?,
@@ -103,10 +144,10 @@ pub fn agent_patch(value: JsArg, what: &str) -> Result<AgentPatch> {
 }
 
 /// Reads one override field's value.
-fn override_value(name: &str, v: JsArg, what: &str) -> Result<OverrideValue> {
+fn override_value(name: &str, v: &Value, what: &dyn Display) -> Result<OverrideValue> {
   Ok(match name {
     "model" | "planModel" | "smallModel" => OverrideValue::Text(non_empty(v, what)?),
-    "configuration" => OverrideValue::Object(to_object(v, what)?),
+    "configuration" => OverrideValue::Object(object(v, what)?),
     "permissionMode" => OverrideValue::Mode(permission_mode(v, what)?),
     "maxSteps" => OverrideValue::Steps(max_steps(v, what)?),
     _ => OverrideValue::Strings(v.strings(what)?),
@@ -138,12 +179,12 @@ fn session_fields() -> Vec<&'static str> {
 }
 
 /// `createSession`'s input.
-pub fn new_session(value: JsArg, what: &str) -> Result<NewSession> {
+pub fn new_session(value: &Value, what: &str) -> Result<NewSession> {
   let f = Fields::of(value, what, &session_fields(), false)?;
   Ok(NewSession {
-    id: f.parsed("id", |v, p| v.id(p))?,
+    id: f.parsed("id", id)?,
     name: f.string("name")?,
-    main_agent_id: f.parsed("mainAgentId", |v, p| v.id(p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("mainAgentId"))))?,
+    main_agent_id: f.required("mainAgentId", id)?,
     sub_agent_ids: f.strings("subAgentIds")?,
     user_goal: f.string("userGoal")?,
     status: f.parsed("status", session_status)?,
@@ -154,62 +195,58 @@ pub fn new_session(value: JsArg, what: &str) -> Result<NewSession> {
 
 /// `updateSession`'s patch; `null` on an override goes back to inheriting from the agent,
 /// `null` on `mainAgentId`, `subAgentIds` or `status` is refused.
-pub fn session_patch(value: JsArg, what: &str) -> Result<SessionPatch> {
+pub fn session_patch(value: &Value, what: &str) -> Result<SessionPatch> {
   let f = Fields::of(value, what, &session_fields()[1..], false)?;
   Ok(SessionPatch {
     name: f.string_change("name")?,
-    main_agent_id: f.non_null_change("mainAgentId", |v, p| v.id(p))?,
-    sub_agent_ids: f.non_null_change("subAgentIds", |v, p| v.strings(p))?,
+    main_agent_id: f.non_null_change("mainAgentId", id)?,
+    sub_agent_ids: f.non_null_change("subAgentIds", strings)?,
     user_goal: f.string_change("userGoal")?,
     status: f.non_null_change("status", session_status)?,
     external_session_id: f.string_change("externalSessionId")?,
-    overrides: overrides(|name| {
-      let path = f.path(name);
-      f.change(name)?.map(|v| v.map(|v| override_value(name, v, &path)).transpose()).transpose()
-    })?,
+    overrides: overrides(|name| f.nullable_change(name, |v, p| override_value(name, v, p)))?,
   })
 }
 
-/// `addLog`'s input.
-pub fn new_log(value: JsArg, what: &str) -> Result<NewLog> {
+/// `addLog`'s input. `content` is required; `null` is a JSON value like any other.
+pub fn new_log(value: &Value, what: &dyn Display) -> Result<NewLog> {
   let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata"], false)?;
   let content = match f.change("content")? {
-    None => return Err(Error::invalid(format!("{} is required", f.path("content")))),
-    Some(None) => serde_json::Value::Null,
-    Some(Some(v)) => to_value(v, &f.path("content"))?,
+    None => return Err(f.missing("content")),
+    Some(content) => content.cloned().unwrap_or(Value::Null),
   };
   Ok(NewLog {
-    session_id: f.parsed("sessionId", |v, p| v.id(p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("sessionId"))))?,
+    session_id: f.required("sessionId", id)?,
     parent_id: f.parsed("parentId", log_id)?,
-    role: f.parsed("role", |v, p| LogRole::parse(&v.string(p)?, p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("role"))))?,
-    log_type: f.parsed("type", |v, p| LogType::parse(&v.string(p)?, p))?.ok_or_else(|| Error::invalid(format!("{} is required", f.path("type"))))?,
+    role: f.required("role", log_role)?,
+    log_type: f.required("type", log_type)?,
     content,
-    metadata: f.parsed("metadata", to_value)?,
+    metadata: f.parsed("metadata", json)?,
   })
 }
 
 /// `addLogs`' inputs: a non-empty array.
-pub fn new_logs(value: JsArg, what: &str) -> Result<Vec<NewLog>> {
+pub fn new_logs(value: &Value, what: &str) -> Result<Vec<NewLog>> {
   let items = value.elements(what)?;
   if items.is_empty() {
     return Err(Error::invalid(format!("{what} must hold at least one log")));
   }
-  items.into_iter().enumerate().map(|(i, item)| new_log(item, &format!("{what}[{i}]"))).collect()
+  items.into_iter().enumerate().map(|(i, item)| new_log(item, &Element(what, i))).collect()
 }
 
 /// `updateLog`'s patch.
-pub fn log_patch(value: JsArg, what: &str) -> Result<LogPatch> {
+pub fn log_patch(value: &Value, what: &str) -> Result<LogPatch> {
   let f = Fields::of(value, what, &["role", "type", "content", "metadata"], false)?;
   Ok(LogPatch {
-    role: f.non_null_change("role", |v, p| LogRole::parse(&v.string(p)?, p))?,
-    log_type: f.non_null_change("type", |v, p| LogType::parse(&v.string(p)?, p))?,
-    content: f.change("content")?.map(|v| v.map_or(Ok(serde_json::Value::Null), |v| to_value(v, &f.path("content")))).transpose()?,
-    metadata: f.change("metadata")?.map(|v| v.map(|v| to_value(v, &f.path("metadata"))).transpose()).transpose()?,
+    role: f.non_null_change("role", log_role)?,
+    log_type: f.non_null_change("type", log_type)?,
+    content: f.change("content")?.map(|v| v.cloned().unwrap_or(Value::Null)),
+    metadata: f.nullable_change("metadata", json)?,
   })
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.
-pub fn page(f: &Fields, list: &'static str) -> Result<PageRequest> {
+pub fn page<S: Source>(f: &Fields<S>, list: &'static str) -> Result<PageRequest> {
   let limit = f.whole("limit", MAX_LIMIT)?;
   let offset = f.whole("offset", u32::MAX as u64)?;
   let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?, list))?;
@@ -217,7 +254,7 @@ pub fn page(f: &Fields, list: &'static str) -> Result<PageRequest> {
 }
 
 /// The `order` of a log list: `'asc'` (default) or `'desc'`.
-pub fn order(f: &Fields) -> Result<Order> {
+pub fn order<S: Source>(f: &Fields<S>) -> Result<Order> {
   match f.string("order")?.as_deref() {
     None | Some("asc") => Ok(Order::Ascending),
     Some("desc") => Ok(Order::Descending),

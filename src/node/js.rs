@@ -1,8 +1,8 @@
 //! Thin safe wrappers over the raw Node-API calls used to read arguments and build results.
 //!
-//! Arguments are taken as raw values and read field by field, so that every kind of bad
-//! input (wrong type, throwing getter, cycle, `NaN`) becomes an `INVALID_ARGUMENT` rejection
-//! naming the field, never a synchronous throw or a crash.
+//! Arguments are taken as raw values and read by the method, so that every kind of bad input
+//! (wrong type, throwing getter, Proxy trap) becomes an `INVALID_ARGUMENT` rejection naming
+//! the field, never a synchronous throw or a crash.
 
 use std::ffi::c_char;
 use std::ptr;
@@ -11,6 +11,8 @@ use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiVa
 use napi::{sys, ValueType};
 
 use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::model::iso_from_epoch_millis;
+use crate::node::fields::Source;
 
 /// Any JavaScript value received as an argument; how to read it is decided by the method.
 #[derive(Clone, Copy)]
@@ -108,11 +110,6 @@ impl JsArg {
     }
   }
 
-  /// Whether the value is `undefined` or `null`.
-  pub fn is_nullish(&self) -> bool {
-    matches!(self.kind(), Kind::Undefined | Kind::Null)
-  }
-
   /// The string value; `what` names the field in the error.
   pub fn string(&self, what: &str) -> Result<String> {
     if self.kind() != Kind::String {
@@ -132,15 +129,6 @@ impl JsArg {
     String::from_utf8(buf).map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
   }
 
-  /// A non-empty string, as ids are.
-  pub fn id(&self, what: &str) -> Result<String> {
-    let id = self.string(what)?;
-    if id.is_empty() {
-      return Err(Error::invalid(format!("{what} must not be empty")));
-    }
-    Ok(id)
-  }
-
   /// The number value.
   pub fn number(&self, what: &str) -> Result<f64> {
     if self.kind() != Kind::Number {
@@ -149,15 +137,6 @@ impl JsArg {
     let mut n = 0.0;
     check(self.env, unsafe { sys::napi_get_value_double(self.env, self.value, &mut n) }, what)?;
     Ok(n)
-  }
-
-  /// A whole number in `0..=max`.
-  pub fn whole(&self, what: &str, max: u64) -> Result<u64> {
-    let n = self.number(what)?;
-    if !n.is_finite() || n.fract() != 0.0 || n < 0.0 || n > max as f64 {
-      return Err(Error::invalid(format!("{what} must be a whole number from 0 to {max}, got {n}")));
-    }
-    Ok(n as u64)
   }
 
   /// The boolean value.
@@ -184,11 +163,6 @@ impl JsArg {
         Ok(JsArg { env: self.env, value: element })
       })
       .collect()
-  }
-
-  /// An array of strings.
-  pub fn strings(&self, what: &str) -> Result<Vec<String>> {
-    self.elements(what)?.iter().enumerate().map(|(i, e)| e.string(&format!("{what}[{i}]"))).collect()
   }
 
   /// The object's own enumerable string keys.
@@ -271,104 +245,6 @@ impl Kind {
   }
 }
 
-/// The fields of an options or input object, each read at most once, with unknown fields
-/// refused (a misspelt option is an error, not a silent default).
-pub struct Fields {
-  object: Option<JsArg>,
-  what: String,
-}
-
-impl Fields {
-  /// Reads `value` as an object whose keys must be among `allowed`; `undefined` and `null`
-  /// are an empty object when `optional`.
-  pub fn of(value: JsArg, what: &str, allowed: &[&str], optional: bool) -> Result<Fields> {
-    match value.kind() {
-      Kind::Object => {}
-      Kind::Undefined | Kind::Null if optional => return Ok(Fields { object: None, what: what.to_string() }),
-      other => return Err(Error::invalid(format!("{what} must be an object, got {}", other.name()))),
-    }
-    for key in value.keys(what)? {
-      if !allowed.contains(&key.as_str()) {
-        return Err(Error::invalid(format!("{what}: unknown field `{key}` (known fields: {})", allowed.join(", "))));
-      }
-    }
-    Ok(Fields { object: Some(value), what: what.to_string() })
-  }
-
-  /// The field's path for error messages, e.g. `options.limit`.
-  pub fn path(&self, name: &str) -> String {
-    format!("{}.{name}", self.what)
-  }
-
-  /// The field, or `None` when it is absent, `undefined` or `null`.
-  pub fn get(&self, name: &str) -> Result<Option<JsArg>> {
-    let Some(object) = &self.object else { return Ok(None) };
-    let value = object.get(name, &self.path(name))?;
-    Ok(if value.is_nullish() { None } else { Some(value) })
-  }
-
-  /// An optional string field.
-  pub fn string(&self, name: &str) -> Result<Option<String>> {
-    self.get(name)?.map(|v| v.string(&self.path(name))).transpose()
-  }
-
-  /// A required string field.
-  pub fn required_string(&self, name: &str) -> Result<String> {
-    self.string(name)?.ok_or_else(|| Error::invalid(format!("{} is required", self.path(name))))
-  }
-
-  /// An optional boolean field.
-  pub fn boolean(&self, name: &str) -> Result<Option<bool>> {
-    self.get(name)?.map(|v| v.boolean(&self.path(name))).transpose()
-  }
-
-  /// An optional whole-number field in `0..=max`.
-  pub fn whole(&self, name: &str, max: u64) -> Result<Option<u64>> {
-    self.get(name)?.map(|v| v.whole(&self.path(name), max)).transpose()
-  }
-
-  /// A field of a patch: `None` when absent or `undefined` (keep), `Some(None)` for `null`
-  /// (clear), `Some(Some(value))` to set.
-  pub fn change(&self, name: &str) -> Result<Option<Option<JsArg>>> {
-    let Some(object) = &self.object else { return Ok(None) };
-    let value = object.get(name, &self.path(name))?;
-    Ok(match value.kind() {
-      Kind::Undefined => None,
-      Kind::Null => Some(None),
-      _ => Some(Some(value)),
-    })
-  }
-
-  /// A field of a patch that cannot be cleared, read with `parse`: `None` when absent or
-  /// `undefined` (keep); `null` is refused, naming the field, instead of being read as "keep".
-  pub fn non_null_change<T>(&self, name: &str, parse: impl FnOnce(JsArg, &str) -> Result<T>) -> Result<Option<T>> {
-    let path = self.path(name);
-    match self.change(name)? {
-      None => Ok(None),
-      Some(None) => Err(Error::invalid(format!("{path} cannot be null (leave it out to keep the current value)"))),
-      Some(Some(value)) => parse(value, &path).map(Some),
-    }
-  }
-
-  /// A nullable string field of a patch.
-  pub fn string_change(&self, name: &str) -> Result<Option<Option<String>>> {
-    let path = self.path(name);
-    Ok(self.change(name)?.map(|v| v.map(|v| v.string(&path)).transpose()).transpose()?)
-  }
-
-  /// An optional field read with `parse` (an enumeration, a JSON value, an id…), which gets
-  /// the value and the field's path.
-  pub fn parsed<T>(&self, name: &str, parse: impl FnOnce(JsArg, &str) -> Result<T>) -> Result<Option<T>> {
-    let path = self.path(name);
-    self.get(name)?.map(|v| parse(v, &path)).transpose()
-  }
-
-  /// An optional array-of-strings field.
-  pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>> {
-    self.get(name)?.map(|v| v.strings(&self.path(name))).transpose()
-  }
-}
-
 /// Creates a JavaScript string.
 pub fn create_string(env: sys::napi_env, text: &str) -> sys::napi_value {
   let mut value = ptr::null_mut();
@@ -393,35 +269,5 @@ pub fn iso_timestamp(value: JsArg, what: &str) -> Result<String> {
   if !millis.is_finite() {
     return Err(Error::invalid(format!("{what} is an invalid Date")));
   }
-  Ok(format_epoch_millis(millis as i64))
-}
-
-/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic
-/// Gregorian calendar, days-from-civil inverted).
-fn format_epoch_millis(millis: i64) -> String {
-  let (days, ms_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
-  let z = days + 719_468;
-  let era = z.div_euclid(146_097);
-  let doe = z.rem_euclid(146_097);
-  let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-  let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  let mp = (5 * doy + 2) / 153;
-  let day = doy - (153 * mp + 2) / 5 + 1;
-  let month = if mp < 10 { mp + 3 } else { mp - 9 };
-  let year = yoe + era * 400 + i64::from(month <= 2);
-  let (h, m, s, ms) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
-  format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
-}
-
-#[cfg(test)]
-mod tests {
-  use super::format_epoch_millis;
-
-  #[test]
-  fn formats_epoch_millis_as_iso() {
-    assert_eq!(format_epoch_millis(0), "1970-01-01T00:00:00.000Z");
-    assert_eq!(format_epoch_millis(1_733_824_800_000), "2024-12-10T10:00:00.000Z");
-    assert_eq!(format_epoch_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
-    assert_eq!(format_epoch_millis(-1), "1969-12-31T23:59:59.999Z");
-  }
+  Ok(iso_from_epoch_millis(millis as i64))
 }

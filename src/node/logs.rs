@@ -7,8 +7,9 @@ use crate::core::error::Result;
 use crate::core::logs;
 use crate::core::page::MAX_LIMIT;
 use crate::node::database::Database;
-use crate::node::inputs::{self, log_id, order, page};
-use crate::node::js::{Fields, JsArg, JsReturn};
+use crate::node::fields::{Fields, Source};
+use crate::node::inputs::{self, decode, log_id, order, page};
+use crate::node::js::{JsArg, JsReturn};
 use crate::node::json::JsonText;
 
 #[napi]
@@ -19,7 +20,11 @@ impl Database {
   /// a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: LogInput", ts_return_type = "Promise<SessionLog>")]
   pub fn add_log(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, inputs::new_log(input, "input"), |conn, input| Ok(JsonText::of(&logs::add(conn, &input)?)))
+    let text = self.encode(&env, input, "input");
+    self.write(env, text, |conn, text| {
+      let input = decode(&text, "input", |v, what| inputs::new_log(v, &what))?;
+      Ok(JsonText::of(&logs::add(conn, &input)?))
+    })
   }
 
   /// Appends several log entries, all or none: one bad entry rejects the call (naming its
@@ -28,13 +33,17 @@ impl Database {
   /// Rejects like `addLog`.
   #[napi(catch_unwind, ts_args_type = "inputs: LogInput[]", ts_return_type = "Promise<SessionLog[]>")]
   pub fn add_logs(&self, env: Env, inputs: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, inputs::new_logs(inputs, "inputs"), |conn, inputs| Ok(JsonText::of(&logs::add_many(conn, &inputs)?)))
+    let text = self.encode(&env, inputs, "inputs");
+    self.write(env, text, |conn, text| {
+      let inputs = decode(&text, "inputs", inputs::new_logs)?;
+      Ok(JsonText::of(&logs::add_many(conn, &inputs)?))
+    })
   }
 
   /// The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: number", ts_return_type = "Promise<SessionLog | null>")]
   pub fn get_log(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, log_id(id, "id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&logs::get(conn, id)?)) })
+    self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&logs::get(conn, id)?)) })
   }
 
   /// A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
@@ -65,8 +74,11 @@ impl Database {
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: number, patch: LogPatch", ts_return_type = "Promise<SessionLog>")]
   pub fn update_log(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    let args = log_id(id, "id").and_then(|id| Ok((id, inputs::log_patch(patch, "patch")?)));
-    self.write(env, args, |conn, (id, patch)| Ok(JsonText::of(&logs::update(conn, id, &patch)?)))
+    let args = log_id(id, &"id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+    self.write(env, args, |conn, (id, patch)| {
+      let patch = decode(&patch, "patch", inputs::log_patch)?;
+      Ok(JsonText::of(&logs::update(conn, id, &patch)?))
+    })
   }
 
   /// Deletes every log entry of a session; resolves with how many.

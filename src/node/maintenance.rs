@@ -10,7 +10,8 @@ use crate::core::backup;
 use crate::core::error::Result;
 use crate::core::maintenance::{self, Checkpoint, ForeignKeyViolation, IntegrityReport};
 use crate::node::database::Database;
-use crate::node::js::{Fields, JsArg, JsReturn};
+use crate::node::fields::Fields;
+use crate::node::js::{JsArg, JsReturn};
 
 /// A row whose foreign key points at a parent row that does not exist.
 #[napi(object, js_name = "ForeignKeyViolation")]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::ptr;
 use std::sync::Arc;
 
+use napi::bindgen_prelude::ToNapiValue;
 use napi::{sys, Env};
 use napi_derive::napi;
 
@@ -11,10 +12,11 @@ use crate::core::error::{Error, Result};
 use crate::core::migrations::migrator::{self, BackupTarget, MigrateFailure, MigrateOptions, Progress};
 use crate::core::migrations::source::{parse_id, AppMigration, Migration, Origin};
 use crate::core::migrations::tracking;
-use crate::node::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
+use crate::node::completion::{rejected, Deferred, JsQueue, JsRejection};
 use crate::node::database::Database;
 use crate::node::errors::{js_error, set};
-use crate::node::js::{Fields, JsArg, JsReturn, Kind};
+use crate::node::fields::{Fields, Source};
+use crate::node::js::{JsArg, JsReturn, Kind};
 
 /// Which migration a result or progress event is about.
 #[napi(object, js_name = "MigrationInfo")]
@@ -189,7 +191,7 @@ fn results(list: Vec<migrator::MigrationResult>) -> Vec<JsMigrationResult> {
 impl JsRejection for MigrateFailure {
   fn into_js_error(self, env: sys::napi_env) -> sys::napi_value {
     let error = js_error(env, &self.error);
-    if let Ok(list) = results(self.results).into_js(env) {
+    if let Ok(list) = unsafe { ToNapiValue::to_napi_value(env, results(self.results)) } {
       set(env, error, "results", list);
     }
     error
@@ -237,7 +239,7 @@ impl ProgressSink {
       let mut receiver = ptr::null_mut();
       sys::napi_get_reference_value(env, reference as sys::napi_ref, &mut function);
       sys::napi_get_undefined(env, &mut receiver);
-      if let Ok(argument) = event.into_js(env) {
+      if let Ok(argument) = ToNapiValue::to_napi_value(env, event) {
         let mut ignored = ptr::null_mut();
         if sys::napi_call_function(env, receiver, function, 1, &argument, &mut ignored) != sys::Status::napi_ok {
           let mut exception = ptr::null_mut();
@@ -323,7 +325,7 @@ fn parse_migration(value: JsArg, what: &str) -> Result<Migration> {
   let fields = Fields::of(value, what, &allowed, false)?;
   let created_at = match fields.get("createdAt")? {
     None => None,
-    Some(v) => Some(crate::node::js::iso_timestamp(v, &fields.path("createdAt"))?),
+    Some(v) => Some(crate::node::js::iso_timestamp(v, &fields.path("createdAt").to_string())?),
   };
   let app = AppMigration {
     id: fields.required_string("id")?,

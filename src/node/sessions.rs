@@ -6,8 +6,9 @@ use napi_derive::napi;
 use crate::core::error::Result;
 use crate::core::sessions::{self, SessionPatch};
 use crate::node::database::Database;
-use crate::node::inputs::{self, page, session_status};
-use crate::node::js::{Fields, JsArg, JsReturn};
+use crate::node::fields::{Fields, Source};
+use crate::node::inputs::{self, decode, page, session_status};
+use crate::node::js::{JsArg, JsReturn};
 use crate::node::json::JsonText;
 
 #[napi]
@@ -19,7 +20,11 @@ impl Database {
   /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: SessionInput", ts_return_type = "Promise<Session>")]
   pub fn create_session(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, inputs::new_session(input, "input"), |conn, input| Ok(JsonText::of(&sessions::create(conn, &input)?)))
+    let text = self.encode(&env, input, "input");
+    self.write(env, text, |conn, text| {
+      let input = decode(&text, "input", inputs::new_session)?;
+      Ok(JsonText::of(&sessions::create(conn, &input)?))
+    })
   }
 
   /// The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -44,15 +49,18 @@ impl Database {
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, patch: SessionPatch", ts_return_type = "Promise<Session>")]
   pub fn update_session(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    let args = id.id("id").and_then(|id| Ok((id, inputs::session_patch(patch, "patch")?)));
-    self.write(env, args, |conn, (id, patch)| Ok(JsonText::of(&sessions::update(conn, &id, &patch)?)))
+    let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+    self.write(env, args, |conn, (id, patch)| {
+      let patch = decode(&patch, "patch", inputs::session_patch)?;
+      Ok(JsonText::of(&sessions::update(conn, &id, &patch)?))
+    })
   }
 
   /// Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, status: SessionStatus", ts_return_type = "Promise<Session>")]
   pub fn update_session_status(&self, env: Env, id: JsArg, status: JsArg) -> napi::Result<JsReturn> {
-    let args = id.id("id").and_then(|id| Ok((id, session_status(status, "status")?)));
+    let args = id.id("id").and_then(|id| Ok((id, session_status(status, &"status")?)));
     self.write(env, args, |conn, (id, status)| {
       Ok(JsonText::of(&sessions::update(conn, &id, &SessionPatch { status: Some(status), ..Default::default() })?))
     })

@@ -11,7 +11,9 @@ use rusqlite::types::Value;
 use crate::core::error::{Error, Result};
 use crate::core::sql::{self, Params, Rows};
 use crate::node::completion::JsOutput;
+use crate::node::encode::JsHelpers;
 use crate::node::database::Database;
+use crate::node::fields::Source;
 use crate::node::js::{check, create_string, JsArg, JsReturn, Kind};
 use crate::node::json::JsonText;
 
@@ -68,37 +70,45 @@ fn bytes(value: JsArg, what: &str) -> Result<Vec<u8>> {
   Ok(unsafe { std::slice::from_raw_parts(data as *const u8, length * element) }.to_vec())
 }
 
-/// Reads `params`: an array for positional parameters, an object for named ones, or nothing.
-fn params(value: Option<JsArg>) -> Result<Params> {
+/// Reads one parameter value of a batch's `execute`, which arrives as JSON: `null`, a
+/// number, a string or a boolean (stored 1/0).
+pub fn json_sql_value(value: &serde_json::Value, what: &str) -> Result<Value> {
+  Ok(match value {
+    serde_json::Value::Null => Value::Null,
+    serde_json::Value::Bool(b) => Value::Integer(*b as i64),
+    serde_json::Value::String(text) => Value::Text(text.clone()),
+    serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Integer),
+    _ => return Err(Error::invalid(format!("{what} must be null, a number, a string or a boolean"))),
+  })
+}
+
+/// Reads `params` with `value_of`: an array for positional parameters, an object for named
+/// ones, or nothing (absent or `null`).
+pub fn params<S: Source>(value: Option<S>, what: &str, value_of: impl Fn(S, &str) -> Result<Value>) -> Result<Params> {
   let Some(value) = value.filter(|v| !v.is_nullish()) else { return Ok(Params::Positional(Vec::new())) };
   match value.kind() {
     Kind::Array => {
-      let items = value.elements("params")?;
-      items.into_iter().enumerate().map(|(i, v)| sql_value(v, &format!("params[{i}]"))).collect::<Result<_>>().map(Params::Positional)
+      let items = value.elements(what)?;
+      items.into_iter().enumerate().map(|(i, v)| value_of(v, &format!("{what}[{i}]"))).collect::<Result<_>>().map(Params::Positional)
     }
     Kind::Object => {
       let mut named = Vec::new();
-      for key in value.keys("params")? {
-        let path = format!("params.{key}");
-        let v = sql_value(value.get(&key, &path)?, &path)?;
-        named.push((key, v));
+      for key in value.keys(what)? {
+        let path = format!("{what}.{key}");
+        let item = value.property(&key, &path)?.ok_or_else(|| Error::invalid(format!("{path} is undefined")))?;
+        named.push((key, value_of(item, &path)?));
       }
       Ok(Params::Named(named))
     }
-    other => Err(Error::invalid(format!("params must be an array or an object, got {}", other.name()))),
+    other => Err(Error::invalid(format!("{what} must be an array or an object, got {}", other.name()))),
   }
-}
-
-/// Reads `(sql, params)`; absent or `null` params mean none.
-pub fn statement(sql: JsArg, values: Option<JsArg>) -> Result<(String, Params)> {
-  Ok((sql.string("sql")?, params(values)?))
 }
 
 /// Query rows, turned into plain objects on the JavaScript thread.
 struct RowObjects(Rows);
 
 impl JsOutput for RowObjects {
-  fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
+  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> napi::Result<sys::napi_value> {
     let Rows { columns, rows } = self.0;
     let to_napi = |status| napi::Error::from_reason(format!("building query rows failed (status {status})"));
     unsafe {
@@ -157,6 +167,11 @@ unsafe fn js_value(env: sys::napi_env, value: Value) -> sys::napi_value {
   out
 }
 
+/// Reads `query`'s and `execute`'s `(sql, params)`.
+fn statement(sql: JsArg, values: JsArg) -> Result<(String, Params)> {
+  Ok((sql.string("sql")?, params(Some(values), "params", sql_value)?))
+}
+
 #[napi]
 impl Database {
   /// Runs one read-only SQL statement on a reader connection and resolves with its rows as
@@ -173,7 +188,7 @@ impl Database {
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<Record<string, SqlValue>[]>")]
   pub fn query(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, statement(sql, Some(params)), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
+    self.read(env, statement(sql, params), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
   }
 
   /// Runs one SQL statement that changes data, in its own transaction on the writer
@@ -185,6 +200,6 @@ impl Database {
   /// match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
   pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, statement(sql, Some(params)), |conn, (text, params)| Ok(JsonText::of(&sql::execute(conn, &text, &params)?)))
+    self.write(env, statement(sql, params), |conn, (text, params)| Ok(JsonText::of(&sql::execute(conn, &text, &params)?)))
   }
 }

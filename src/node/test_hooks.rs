@@ -10,6 +10,7 @@ use napi_derive::napi;
 use crate::core::error::{Error, Result};
 use crate::node::completion::rejected;
 use crate::node::database::Database;
+use crate::node::fields::Source;
 use crate::node::js::{JsArg, JsReturn};
 
 /// Where `testPanic` panics.
