@@ -28,7 +28,10 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   }
   let dest = &literal_path(dest);
   if is_database_file(source, dest) {
-    return Err(Error::invalid(format!("backup destination {} is the database itself or one of its -wal, -shm or -journal files", dest.display())));
+    return Err(Error::invalid(format!(
+      "backup destination {} is the database itself or one of its -wal, -shm or -journal files",
+      dest.display()
+    )));
   }
   // Two backups writing one destination at once refuse each other at the end (leaving WAL
   // mode needs the destination to itself), so backups in this process take turns.
@@ -44,7 +47,10 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
     // A negative page count copies every page in this one step.
     let outcome = step.step(-1).map_err(|e| Error::from(e).context(format!("backup to {}", dest.display())))?;
     if outcome != StepResult::Done {
-      return Err(Error::new(ErrorCode::Busy, format!("backup to {}: the destination stayed locked by another connection ({outcome:?})", dest.display())));
+      return Err(Error::new(
+        ErrorCode::Busy,
+        format!("backup to {}: the destination stayed locked by another connection ({outcome:?})", dest.display()),
+      ));
     }
   }
   // The copy is a plain rollback-journal file: one file to move or ship.
@@ -53,7 +59,8 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
     return Err(Error::new(ErrorCode::Io, format!("backup {}: could not leave WAL mode", dest.display())));
   }
   target.close().map_err(|(_, e)| Error::from(e))?;
-  sync_directory_of(dest).map_err(|e| Error::new(ErrorCode::Io, format!("backup {}: cannot sync its directory: {e}", dest.display())))
+  sync_directory_of(dest)
+    .map_err(|e| Error::new(ErrorCode::Io, format!("backup {}: cannot sync its directory: {e}", dest.display())))
 }
 
 /// Whether `path` names the file `conn` has open, or one of the files SQLite keeps beside it.
@@ -194,7 +201,8 @@ mod tests {
     drop(old);
     backup(&conn, &dest).unwrap();
     let copy = Connection::open(&dest).unwrap();
-    let tables: Vec<String> = copy.prepare("SELECT name FROM sqlite_master").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    let tables: Vec<String> =
+      copy.prepare("SELECT name FROM sqlite_master").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(tables, vec!["t".to_string()]);
   }
 

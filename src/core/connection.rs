@@ -93,7 +93,10 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
   if let Location::File(_) = location {
     let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
     if !mode.eq_ignore_ascii_case("wal") {
-      return Err(Error::new(ErrorCode::CantOpen, format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location))));
+      return Err(Error::new(
+        ErrorCode::CantOpen,
+        format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location)),
+      ));
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
   }

@@ -47,7 +47,9 @@ mod imp {
   /// process id and a hash of the database file's resolved path.
   pub(super) fn lock_path(path: &Path) -> PathBuf {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let resolved = std::fs::canonicalize(parent).map(|dir| dir.join(path.file_name().unwrap_or_default())).unwrap_or_else(|_| path.to_path_buf());
+    let resolved = std::fs::canonicalize(parent)
+      .map(|dir| dir.join(path.file_name().unwrap_or_default()))
+      .unwrap_or_else(|_| path.to_path_buf());
     let mut hasher = DefaultHasher::new();
     resolved.hash(&mut hasher);
     std::env::temp_dir().join(format!("agentdb-{}-{:016x}.lock", std::process::id(), hasher.finish()))

@@ -222,7 +222,11 @@ mod tests {
     waiter.busy_timeout(std::time::Duration::from_millis(20)).unwrap();
     let err: Error = waiter.execute_batch("BEGIN IMMEDIATE").unwrap_err().into();
     assert_eq!(err.code, ErrorCode::Busy);
-    assert!(err.message.contains("longer than the busy timeout") && err.message.contains("database is locked"), "{}", err.message);
+    assert!(
+      err.message.contains("longer than the busy timeout") && err.message.contains("database is locked"),
+      "{}",
+      err.message
+    );
     drop((holder, waiter));
     let _ = std::fs::remove_file(&path);
   }

@@ -109,7 +109,8 @@ pub fn for_each_foreign_key_violation(conn: &Connection, mut visit: impl FnMut(F
   while let Some(row) = rows.next()? {
     let table: String = row.get(0)?;
     let fk_id: i64 = row.get(3)?;
-    let names = columns.query_map(rusqlite::params![table, fk_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?;
+    let names =
+      columns.query_map(rusqlite::params![table, fk_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?;
     visit(ForeignKeyViolation { table, rowid: row.get(1)?, parent: row.get(2)?, columns: names });
   }
   Ok(())
@@ -147,7 +148,8 @@ pub fn checkpoint(conn: &Connection) -> Result<Checkpoint> {
 
 /// Runs one `wal_checkpoint` pragma: whether it was blocked, and the log's frame count.
 fn wal_checkpoint(conn: &Connection, mode: &str) -> Result<(bool, u64)> {
-  let (busy, log): (i64, i64) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+  let (busy, log): (i64, i64) =
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| Ok((row.get(0)?, row.get(1)?)))?;
   Ok((busy != 0, log.max(0) as u64))
 }
 
@@ -186,7 +188,16 @@ mod tests {
     conn.execute_batch("INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1, 'x');").unwrap();
     for full in [false, true] {
       let report = integrity_check(&conn, full).unwrap();
-      assert_eq!(report, IntegrityReport { ok: true, full, integrity_errors: vec![], foreign_key_violations: vec![], foreign_key_violation_count: 0 });
+      assert_eq!(
+        report,
+        IntegrityReport {
+          ok: true,
+          full,
+          integrity_errors: vec![],
+          foreign_key_violations: vec![],
+          foreign_key_violation_count: 0
+        }
+      );
     }
   }
 
@@ -202,7 +213,12 @@ mod tests {
     assert_eq!(report.foreign_key_violation_count, 1);
     assert_eq!(
       report.foreign_key_violations,
-      vec![ForeignKeyViolation { table: "child".into(), rowid: Some(2), parent: "parent".into(), columns: vec!["parent_id".into()] }]
+      vec![ForeignKeyViolation {
+        table: "child".into(),
+        rowid: Some(2),
+        parent: "parent".into(),
+        columns: vec!["parent_id".into()]
+      }]
     );
   }
 
@@ -210,7 +226,11 @@ mod tests {
   fn check_constraint_violations_are_found_from_a_read_only_connection() {
     let path = temp_dir("check").join("a.db");
     let conn = open(&path);
-    conn.execute_batch("CREATE TABLE limits (n INTEGER CHECK (n > 0)); PRAGMA ignore_check_constraints = ON; INSERT INTO limits VALUES (-1);").unwrap();
+    conn
+      .execute_batch(
+        "CREATE TABLE limits (n INTEGER CHECK (n > 0)); PRAGMA ignore_check_constraints = ON; INSERT INTO limits VALUES (-1);",
+      )
+      .unwrap();
     let reader = crate::core::connection::open_reader(&path, &OpenOptions::default()).unwrap();
     let report = integrity_check(&reader, true).unwrap();
     assert!(!report.ok);

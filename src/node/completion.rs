@@ -67,7 +67,8 @@ impl JsQueue {
   /// Creates the queue; must run on the JavaScript thread.
   pub fn new(env: sys::napi_env) -> napi::Result<JsQueue> {
     let helpers = JsHelpers::new(env)?;
-    let shared = Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
+    let shared =
+      Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
     let data = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
     let mut tsfn = ptr::null_mut();
     let status = unsafe {
@@ -106,7 +107,8 @@ impl JsQueue {
     };
     state.tasks.push(task);
     if state.tasks.len() == 1 {
-      let status = unsafe { sys::napi_call_threadsafe_function(tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+      let status =
+        unsafe { sys::napi_call_threadsafe_function(tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
       if status != sys::Status::napi_ok {
         let dropped = std::mem::take(&mut state.tasks);
         drop(state);
@@ -254,7 +256,9 @@ impl Drop for Deferred {
 /// that failure instead, and a panic while building it with `INTERNAL`.
 fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpers, raw: RawDeferred, outcome: Result<T, E>) {
   let rejection = match outcome {
-    Ok(value) => match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers))).unwrap_or_else(|panic| Err(panic_error(panic.as_ref()))) {
+    Ok(value) => match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers)))
+      .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())))
+    {
       Ok(js) => {
         unsafe { sys::napi_resolve_deferred(env, raw.0, js) };
         return;

@@ -44,11 +44,7 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
   /// `READONLY` (the file cannot be written), `BUSY`, `CORRUPT` or `IO`.
-  #[napi(
-    catch_unwind,
-    ts_args_type = "path: string, options?: OpenOptions",
-    ts_return_type = "Promise<Database>"
-  )]
+  #[napi(catch_unwind, ts_args_type = "path: string, options?: OpenOptions", ts_return_type = "Promise<Database>")]
   pub fn open(env: Env, path: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     let env = env.raw();
     let queue = JsQueue::new(env)?;
@@ -91,9 +87,11 @@ impl Database {
   /// harmless.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn close(&self, env: Env) -> napi::Result<JsReturn> {
-    let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
-    self.store.close(move || deferred.settle::<(), Error>(Ok(())));
-    Ok(JsReturn(promise))
+    self.guard(env, || {
+      let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
+      self.store.close(move || deferred.settle::<(), Error>(Ok(())));
+      Ok(JsReturn(promise))
+    })
   }
 }
 

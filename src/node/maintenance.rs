@@ -116,7 +116,9 @@ impl Database {
   #[napi(catch_unwind, ts_args_type = "options?: IntegrityCheckOptions", ts_return_type = "Promise<IntegrityReport>")]
   pub fn integrity_check(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, parse_integrity_options(options), |conn, full| maintenance::integrity_check(conn, full).map(JsIntegrityReport::from))
+      self.read(env, parse_integrity_options(options), |conn, full| {
+        maintenance::integrity_check(conn, full).map(JsIntegrityReport::from)
+      })
     })
   }
 

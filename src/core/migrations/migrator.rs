@@ -29,7 +29,11 @@ pub struct MigrationInfo {
 
 impl MigrationInfo {
   fn of(migration: &Migration) -> Self {
-    MigrationInfo { id: migration.id.clone(), description: migration.description.clone(), created_at: migration.created_at.clone() }
+    MigrationInfo {
+      id: migration.id.clone(),
+      description: migration.description.clone(),
+      created_at: migration.created_at.clone(),
+    }
   }
 }
 
@@ -375,7 +379,10 @@ fn validate_against(set: &MigrationSet, applied: &[AppliedMigration]) -> Validat
 
 fn validation_error(report: &Validation) -> Error {
   let details: Vec<String> = report.errors.iter().map(|i| format!("{}: {}", i.code.as_str(), i.message)).collect();
-  Error::new(ErrorCode::MigrationValidationFailed, format!("migration validation failed, nothing was applied: {}", details.join("; ")))
+  Error::new(
+    ErrorCode::MigrationValidationFailed,
+    format!("migration validation failed, nothing was applied: {}", details.join("; ")),
+  )
 }
 
 /// Applies pending migrations in id order. Each migration and its tracking row commit
@@ -516,7 +523,11 @@ fn run_statements(conn: &Connection, statements: &[String]) -> Result<()> {
   for (index, sql) in statements.iter().enumerate() {
     conn.execute_batch(sql).map_err(|e| {
       let err = Error::from(e);
-      if statements.len() > 1 { err.context(format!("statement {index}")) } else { err }
+      if statements.len() > 1 {
+        err.context(format!("statement {index}"))
+      } else {
+        err
+      }
     })?;
   }
   Ok(())
@@ -616,7 +627,8 @@ fn rollback(
           ErrorCode::Busy | ErrorCode::MigrationIrreversible => error.code,
           _ => ErrorCode::MigrationFailed,
         };
-        let error = Error::new(code, format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message));
+        let error =
+          Error::new(code, format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message));
         result.error = Some(error.message.clone());
         results.push(result);
         return Err(MigrateFailure { error, results });
