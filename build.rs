@@ -56,7 +56,8 @@ fn collect(dir: &Path) -> Result<BTreeMap<u64, (String, Found)>, String> {
       .filter(|(id, name)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty())
       .ok_or_else(|| format!("{file}: the name must be <digits>_<name>.(up|down).sql"))?;
     let id: u64 = id_text.parse().map_err(|_| format!("{file}: id {id_text} is too large"))?;
-    let (known_text, entry) = found.entry(id).or_insert_with(|| (id_text.to_string(), Found { name: name.to_string(), ..Found::default() }));
+    let (known_text, entry) =
+      found.entry(id).or_insert_with(|| (id_text.to_string(), Found { name: name.to_string(), ..Found::default() }));
     if known_text != id_text || entry.name != name {
       return Err(format!("{file}: id {id} is already used by {known_text}_{}", entry.name));
     }

@@ -45,6 +45,12 @@ export interface Migration {
   disableForeignKeys?: boolean
 }
 
+/** Options of `integrityCheck`. */
+export interface IntegrityCheckOptions {
+  /** Run `PRAGMA integrity_check`, which also verifies every index against its table, instead of the faster `quick_check` (default false). */
+  full?: boolean
+}
+
 /** The stable `code` of every error this library rejects with. */
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
@@ -452,6 +458,43 @@ export declare class Database {
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   getLogTree(sessionId: string): Promise<LogNode[]>
+  /**
+   * Writes a consistent copy of the database to `destPath` with SQLite's online backup API:
+   * one snapshot, read on a reader connection while other calls (writes included) go on.
+   * Resolves once the copy is complete and synced to disk. The copy is a single file (no
+   * `-wal`); an existing database at `destPath` is replaced.
+   *
+   * To restore: `close()` the database, replace its file with the copy (and delete any `-wal`
+   * and `-shm` files beside it), then `Database.open` it again.
+   *
+   * Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, or the database's own file or
+   * its `-wal`, `-shm` or `-journal` file), `NOT_A_DATABASE` (`destPath` holds something else;
+   * it is left untouched), `CANT_OPEN` (missing directory, a directory path), `READONLY`,
+   * `BUSY` (the destination stayed locked by another connection), `FULL`, `IO` or
+   * `DATABASE_CLOSED`.
+   */
+  backup(destPath: string): Promise<void>
+  /**
+   * Checks the file for damage (`PRAGMA quick_check`, or the slower `PRAGMA
+   * integrity_check` with `{ full: true }`, which also verifies every index against its
+   * table) and for rows whose foreign keys point nowhere (`PRAGMA foreign_key_check`). Runs on
+   * a reader connection; writes go on meanwhile. A damaged database gives a report with `ok:
+   * false`, never a rejection.
+   *
+   * Rejects with `INVALID_ARGUMENT`, `BUSY`, `IO` or `DATABASE_CLOSED`.
+   */
+  integrityCheck(options?: IntegrityCheckOptions): Promise<IntegrityReport>
+  /**
+   * Copies every committed transaction from the write-ahead log into the database file and
+   * truncates the log (`PRAGMA wal_checkpoint(TRUNCATE)`), so the database file alone holds
+   * everything: for an app that copies the file itself (prefer `backup`, which needs no
+   * pause in writing). Runs after the writes queued before it; waits up to the busy timeout
+   * for other connections. On `':memory:'` there is no log and it does nothing.
+   *
+   * Rejects with `BUSY` (another connection kept reading an older snapshot or writing for
+   * longer than the busy timeout; the log was not truncated), `IO` or `DATABASE_CLOSED`.
+   */
+  checkpoint(): Promise<CheckpointResult>
   /** Creates the `migrations` tracking table if it does not exist (`migrate` does this too). */
   initialize(): Promise<void>
   /**
@@ -579,6 +622,46 @@ export declare class Database {
    * match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
+}
+
+/** What `checkpoint` did. */
+export interface CheckpointResult {
+  /**
+   * How many frames the write-ahead log held when the checkpoint began; all of them are now
+   * in the database file.
+   */
+  frames: number
+  /** The size of the `-wal` file afterwards: 0, since the log is truncated. */
+  walBytes: number
+}
+
+/** A row whose foreign key points at a parent row that does not exist. */
+export interface ForeignKeyViolation {
+  /** The table holding the orphan row. */
+  table: string
+  /** The orphan row's rowid. */
+  rowid?: number
+  /** The table the row should reference. */
+  parent: string
+  /** The referencing columns of the broken foreign key. */
+  columns: Array<string>
+}
+
+/** The report of `integrityCheck`. */
+export interface IntegrityReport {
+  /** True when the check found nothing wrong and no foreign key is violated. */
+  ok: boolean
+  /** `'quick'` (`PRAGMA quick_check`) or `'full'` (`PRAGMA integrity_check`). */
+  mode: 'quick' | 'full'
+  /**
+   * What the check found wrong with the file, in SQLite's words (at most 100 lines); empty
+   * when the file is sound.
+   */
+  integrityErrors: Array<string>
+  /** The first 100 foreign key violations (`PRAGMA foreign_key_check`). */
+  foreignKeyViolations: Array<ForeignKeyViolation>
+  /** How many foreign key violations there are in all. */
+  foreignKeyViolationCount: number
 }
 
 /** Which migration a result or progress event is about. */

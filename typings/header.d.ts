@@ -45,6 +45,12 @@ export interface Migration {
   disableForeignKeys?: boolean
 }
 
+/** Options of `integrityCheck`. */
+export interface IntegrityCheckOptions {
+  /** Run `PRAGMA integrity_check`, which also verifies every index against its table, instead of the faster `quick_check` (default false). */
+  full?: boolean
+}
+
 /** The stable `code` of every error this library rejects with. */
 export type ErrorCode =
   | 'INVALID_ARGUMENT'

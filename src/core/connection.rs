@@ -56,7 +56,19 @@ impl Location {
     if path.contains('\0') {
       return Err(Error::invalid("path must not contain a NUL character"));
     }
-    Ok(Location::File(PathBuf::from(path)))
+    Ok(Location::File(literal_path(Path::new(path))))
+  }
+}
+
+/// `path` as SQLite must be given it to take it as a file name. This build of SQLite reads a
+/// name that starts with `file:` as a URI, whose options (`mode=memory`, `nolock=1`,
+/// `immutable=1`, …) would change what is opened and how it is locked; such a (relative)
+/// name is given as `./file:…` instead.
+pub fn literal_path(path: &Path) -> PathBuf {
+  if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+    Path::new(".").join(path)
+  } else {
+    path.to_path_buf()
   }
 }
 
@@ -81,11 +93,25 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
   if let Location::File(_) = location {
     let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
     if !mode.eq_ignore_ascii_case("wal") {
-      return Err(Error::new(ErrorCode::CantOpen, format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location))));
+      return Err(Error::new(
+        ErrorCode::CantOpen,
+        format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location)),
+      ));
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
   }
   Ok(conn)
+}
+
+/// Puts the writer's connection back as [`open_writer`] left it, after work on it was cut
+/// short by a panic: a transaction left open is rolled back and foreign keys are enforced
+/// again (work may switch them off around a table rebuild). Failures are left for the next
+/// statement on the connection to report.
+pub fn restore_writer(conn: &Connection) {
+  if !conn.is_autocommit() {
+    let _ = conn.execute_batch("ROLLBACK");
+  }
+  let _ = conn.pragma_update(None, "foreign_keys", true);
 }
 
 /// `PRAGMA journal_mode = WAL`, returning the mode in force. When several connections open a
@@ -128,6 +154,9 @@ pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
 /// cache: such statements were parsed and planned again on every call.
 fn prepare(conn: &mut Connection, options: &OpenOptions) -> Result<()> {
   conn.busy_timeout(options.busy_timeout)?;
+  // No SQL can corrupt the file: no writes to sqlite_master, no schema_version changes, no
+  // journal_mode=OFF, even from app-defined migrations.
+  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
   conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
   crate::core::sql::guard_connection(conn)?;
@@ -183,6 +212,8 @@ mod tests {
     assert_eq!(Location::parse(":memory:").unwrap(), Location::Memory);
     assert_eq!(Location::parse("").unwrap_err().code, ErrorCode::InvalidArgument);
     assert_eq!(Location::parse("a\0b").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(Location::parse("file:a.db?mode=memory").unwrap(), Location::File(PathBuf::from("./file:a.db?mode=memory")));
+    assert_eq!(Location::parse("/data/file:a.db").unwrap(), Location::File(PathBuf::from("/data/file:a.db")));
   }
 
   #[test]
@@ -228,6 +259,16 @@ mod tests {
     let sql = "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE external_session_id = ?1";
     let plan: Vec<String> = conn.prepare(sql).unwrap().query_map(["x"], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
     assert!(plan.iter().any(|step| step.contains("idx_sessions_external_id")), "{plan:?}");
+  }
+
+  #[test]
+  fn sql_cannot_write_the_schema_table() {
+    let dir = temp_dir("defensive");
+    let conn = open(&dir.join("a.db")).unwrap();
+    conn.execute_batch("CREATE TABLE t (x)").unwrap();
+    let _ = conn.execute_batch("PRAGMA writable_schema = ON");
+    let err: Error = conn.execute_batch("UPDATE sqlite_master SET sql = 'CREATE TABLE t (y)'").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::SqlError, "{err}");
   }
 
   #[test]

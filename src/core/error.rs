@@ -1,6 +1,7 @@
 //! The one error type of the core, its stable string codes, and the single place where
 //! SQLite's result codes are mapped onto them.
 
+use std::any::Any;
 use std::fmt;
 
 use rusqlite::ffi;
@@ -109,6 +110,16 @@ impl Error {
     Error::new(ErrorCode::Internal, message)
   }
 
+  /// The `INTERNAL` error a caught panic becomes, carrying the panic's message.
+  pub fn panicked(payload: &(dyn Any + Send)) -> Self {
+    let what = payload
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| payload.downcast_ref::<String>().cloned())
+      .unwrap_or_else(|| "unknown panic".to_string());
+    Error::internal(format!("the call panicked ({what}); whatever it had changed was rolled back"))
+  }
+
   /// The same error with `context: ` put before its message.
   pub fn context(mut self, context: impl fmt::Display) -> Self {
     self.message = format!("{context}: {}", self.message);
@@ -138,7 +149,14 @@ impl From<rusqlite::Error> for Error {
       rusqlite::Error::ToSqlConversionFailure(_) => ErrorCode::InvalidArgument,
       _ => ErrorCode::Internal,
     };
-    Error::new(code, err.to_string())
+    let busy = matches!(&err, rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::DatabaseBusy);
+    let message = if busy {
+      // SQLite has already waited out the busy timeout: say so, it is what the app can act on.
+      format!("another connection held the database lock for longer than the busy timeout ({err})")
+    } else {
+      err.to_string()
+    };
+    Error::new(code, message)
   }
 }
 
@@ -192,6 +210,25 @@ mod tests {
     for (extended, expected) in cases {
       assert_eq!(sqlite_error(extended).code, expected, "extended code {extended}");
     }
+  }
+
+  #[test]
+  fn busy_says_the_lock_outlasted_the_busy_timeout() {
+    let path = std::env::temp_dir().join(format!("agentdb-error-busy-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+    let waiter = rusqlite::Connection::open(&path).unwrap();
+    waiter.busy_timeout(std::time::Duration::from_millis(20)).unwrap();
+    let err: Error = waiter.execute_batch("BEGIN IMMEDIATE").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::Busy);
+    assert!(
+      err.message.contains("longer than the busy timeout") && err.message.contains("database is locked"),
+      "{}",
+      err.message
+    );
+    drop((holder, waiter));
+    let _ = std::fs::remove_file(&path);
   }
 
   #[test]

@@ -21,7 +21,8 @@ const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metad
 
 /// `add`'s statement. The row is built from the input, the new rowid and the timestamp
 /// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
-const INSERT_SQL: &str = "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
+const INSERT_SQL: &str =
+  "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
 
 /// `latest`'s statement, built once.
@@ -277,7 +278,10 @@ mod tests {
       metadata: None,
     };
     let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
-    assert_eq!(added.iter().map(|l| l.content.get()).collect::<Vec<_>>(), (0..5).map(|i| format!("{{\"step\":{i}}}")).collect::<Vec<_>>());
+    assert_eq!(
+      added.iter().map(|l| l.content.get()).collect::<Vec<_>>(),
+      (0..5).map(|i| format!("{{\"step\":{i}}}")).collect::<Vec<_>>()
+    );
     let latest_three = latest(&conn, "s1", 3).unwrap();
     assert_eq!(latest_three.iter().map(|l| l.id).collect::<Vec<_>>(), added[2..].iter().map(|l| l.id).collect::<Vec<_>>());
     assert_eq!(add(&conn, &NewLog { session_id: "missing".into(), ..log(9) }).unwrap_err().code, ErrorCode::NotFound);

@@ -14,7 +14,8 @@ pub const TOUCH_UPDATED_AT: &str = "CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', 'no
    THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ELSE strftime('%Y-%m-%dT%H:%M:%fZ', updated_at, '+0.001 seconds') END";
 
 /// SQL generating a random version-4 UUID, used for ids the caller did not give.
-pub const NEW_UUID: &str = "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' \
+pub const NEW_UUID: &str =
+  "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' \
    || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))";
 
 /// Declares a string enumeration: its variants, their stored strings, parsing and serde.

@@ -144,7 +144,11 @@ impl ListQuery {
       if cursor.list != self.list {
         return Err(Error::invalid("after: the cursor belongs to another list"));
       }
-      self.filters.push(if beyond == ">" { "(created_at, id) > (:after_created, :after_id)" } else { "(created_at, id) < (:after_created, :after_id)" });
+      self.filters.push(if beyond == ">" {
+        "(created_at, id) > (:after_created, :after_id)"
+      } else {
+        "(created_at, id) < (:after_created, :after_id)"
+      });
       self.params.push((":after_created", cursor.created_at.clone().into()));
       // Bound as text: the id column's affinity converts it for integer log ids.
       self.params.push((":after_id", cursor.id.clone().into()));
@@ -185,7 +189,8 @@ mod tests {
     let cursor = Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: "1".into() };
     assert!(PageRequest::new(None, Some(5), Some(cursor)).is_err());
     let request = PageRequest::new(Some(2), None, None).unwrap();
-    let page = request.page(vec![1, 2, 3], |n| Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: n.to_string() });
+    let page =
+      request.page(vec![1, 2, 3], |n| Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: n.to_string() });
     assert_eq!(page.items, [1, 2]);
     assert_eq!(page.next_cursor.as_deref(), Some("logs:2026-01-02T03:04:05.678Z|2"));
     assert!(request.page(vec![1, 2], |_| unreachable!()).next_cursor.is_none());

@@ -194,7 +194,9 @@ fn check_override(value: Option<&OverrideValue>, what: &str) -> Result<()> {
     Some(OverrideValue::Steps(steps)) if !(1..=MAX_STEPS_LIMIT).contains(steps) => {
       Err(Error::invalid(format!("{what}.maxSteps must be a whole number from 1 to {MAX_STEPS_LIMIT}")))
     }
-    Some(OverrideValue::Text(text)) if text.trim().is_empty() => Err(Error::invalid(format!("{what}: a model override must not be empty"))),
+    Some(OverrideValue::Text(text)) if text.trim().is_empty() => {
+      Err(Error::invalid(format!("{what}: a model override must not be empty")))
+    }
     _ => Ok(()),
   }
 }
@@ -282,7 +284,9 @@ pub fn create(conn: &Connection, input: &NewSession) -> Result<Session> {
       read,
     )
     .map_err(|e| match (Error::from(e), &input.id) {
-      (err, Some(id)) if err.code == ErrorCode::AlreadyExists => Error::new(ErrorCode::AlreadyExists, format!("session {id:?} already exists")),
+      (err, Some(id)) if err.code == ErrorCode::AlreadyExists => {
+        Error::new(ErrorCode::AlreadyExists, format!("session {id:?} already exists"))
+      }
       (err, _) => err,
     })
 }
@@ -295,7 +299,8 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>> {
 
 /// The most recently created session with this external id, if any.
 pub fn get_by_external_id(conn: &Connection, external_id: &str) -> Result<Option<Session>> {
-  let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE external_session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1");
+  let sql =
+    format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE external_session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1");
   Ok(conn.prepare_cached(&sql)?.query_row([external_id], read).optional()?)
 }
 
@@ -329,7 +334,12 @@ pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 /// Sessions newest first, optionally by status and by agent.
-pub fn list(conn: &Connection, status: Option<SessionStatus>, agent_id: Option<&str>, page: &PageRequest) -> Result<Page<Session>> {
+pub fn list(
+  conn: &Connection,
+  status: Option<SessionStatus>,
+  agent_id: Option<&str>,
+  page: &PageRequest,
+) -> Result<Page<Session>> {
   let mut query = ListQuery::new("sessions", Order::Descending);
   if let Some(status) = status {
     query.filter("status = :status", ":status", status.as_str().to_string());
@@ -413,9 +423,8 @@ static WITH_AGENT_SQL: LazyLock<String> = LazyLock::new(|| {
 /// The session with its agent, read in one statement (one snapshot), if the session exists.
 pub fn get_with_agent(conn: &Connection, id: &str) -> Result<Option<SessionWithAgent>> {
   let mut stmt = conn.prepare_cached(&WITH_AGENT_SQL)?;
-  let row = stmt
-    .query_row([id], |row| Ok((session_from_row(row, 0)?, agents::agent_from_row(row, SESSION_COLUMN_COUNT)?)))
-    .optional()?;
+  let row =
+    stmt.query_row([id], |row| Ok((session_from_row(row, 0)?, agents::agent_from_row(row, SESSION_COLUMN_COUNT)?))).optional()?;
   Ok(row.map(|(session, agent)| SessionWithAgent::new(session, agent)))
 }
 

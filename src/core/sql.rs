@@ -65,7 +65,11 @@ pub fn guard_connection(conn: &mut Connection) -> Result<()> {
         | AuthAction::Detach { .. }
         | AuthAction::Pragma { pragma_value: Some(_), .. }
     );
-    if refused && COMPILING_APP_SQL.get() { Authorization::Deny } else { Authorization::Allow }
+    if refused && COMPILING_APP_SQL.get() {
+      Authorization::Deny
+    } else {
+      Authorization::Allow
+    }
   }))?;
   Ok(())
 }
@@ -93,11 +97,13 @@ fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>> {
   prepared.map_err(|e| match e {
     rusqlite::Error::MultipleStatement => Error::new(ErrorCode::SqlError, "sql must hold exactly one statement"),
     rusqlite::Error::Empty => Error::new(ErrorCode::SqlError, "sql holds no statement"),
-    rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => Error::invalid(
-      "sql may not change the connection: transaction statements (BEGIN, COMMIT, SAVEPOINT, …; every call already runs in \
+    rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => {
+      Error::invalid(
+        "sql may not change the connection: transaction statements (BEGIN, COMMIT, SAVEPOINT, …; every call already runs in \
        its own transaction, use batch() to group writes), ATTACH, DETACH and pragmas given a value (`PRAGMA name = value`, \
        `PRAGMA name(value)`) are refused; read a pragma as `PRAGMA name` or `SELECT * FROM pragma_name(…)`",
-    ),
+      )
+    }
     other => other.into(),
   })
 }
@@ -183,11 +189,17 @@ mod tests {
   #[test]
   fn execute_and_query_with_both_parameter_styles() {
     let conn = db();
-    let changes = execute(&conn, "INSERT INTO t (name, data) VALUES (?, ?)", &Params::Positional(vec!["a".to_string().into(), Value::Blob(vec![1, 2])])).unwrap();
+    let changes = execute(
+      &conn,
+      "INSERT INTO t (name, data) VALUES (?, ?)",
+      &Params::Positional(vec!["a".to_string().into(), Value::Blob(vec![1, 2])]),
+    )
+    .unwrap();
     assert_eq!(changes, Changes { changes: 1, last_insert_rowid: 1 });
     let named = Params::Named(vec![("name".into(), "b".to_string().into())]);
     execute(&conn, "INSERT INTO t (name) VALUES (:name)", &named).unwrap();
-    let rows = query(&conn, "SELECT id, name, data FROM t WHERE id >= ?1 ORDER BY id", &Params::Positional(vec![1.into()])).unwrap();
+    let rows =
+      query(&conn, "SELECT id, name, data FROM t WHERE id >= ?1 ORDER BY id", &Params::Positional(vec![1.into()])).unwrap();
     assert_eq!(rows.columns, ["id", "name", "data"]);
     assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
     assert_eq!(rows.rows[1][2], Value::Null);
@@ -218,7 +230,14 @@ mod tests {
     let conn = db();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     let none = Params::Positional(vec![]);
-    for sql in ["BEGIN", "SAVEPOINT s", "EXPLAIN BEGIN", "ATTACH ':memory:' AS other", "PRAGMA foreign_keys = OFF", "PRAGMA ignore_check_constraints(1)"] {
+    for sql in [
+      "BEGIN",
+      "SAVEPOINT s",
+      "EXPLAIN BEGIN",
+      "ATTACH ':memory:' AS other",
+      "PRAGMA foreign_keys = OFF",
+      "PRAGMA ignore_check_constraints(1)",
+    ] {
       assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "query {sql}");
       assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "execute {sql}");
     }
@@ -228,7 +247,9 @@ mod tests {
     assert!(conn.is_autocommit());
     let foreign_keys = query(&conn, "PRAGMA foreign_keys", &none).unwrap();
     assert_eq!(foreign_keys.rows, [[Value::Integer(1)]]);
-    let columns = query(&conn, "SELECT name FROM pragma_table_info(?) ORDER BY cid", &Params::Positional(vec!["t".to_string().into()])).unwrap();
+    let columns =
+      query(&conn, "SELECT name FROM pragma_table_info(?) ORDER BY cid", &Params::Positional(vec!["t".to_string().into()]))
+        .unwrap();
     assert_eq!(columns.rows.len(), 3);
     // The crate's own statements are not refused.
     conn.execute_batch("BEGIN; SAVEPOINT own; RELEASE own; COMMIT").unwrap();

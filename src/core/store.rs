@@ -18,6 +18,7 @@ use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
 use crate::core::connection::{self, Location, OpenOptions};
+use crate::core::copies::{self, FileClaim};
 use crate::core::error::{Error, Result};
 
 /// How many queued writes at most share one transaction.
@@ -77,21 +78,15 @@ type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
 
 /// Runs `work`, turning a panic into an `INTERNAL` error.
 fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-    let what = panic
-      .downcast_ref::<&str>()
-      .map(|s| s.to_string())
-      .or_else(|| panic.downcast_ref::<String>().cloned())
-      .unwrap_or_else(|| "unknown panic".to_string());
-    Err(Error::internal(format!("the call panicked and was rolled back: {what}")))
-  })
+  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
 }
 
 /// The threads of an open store, taken by the first `close`.
 struct Threads {
   readers: Vec<JoinHandle<()>>,
-  /// The writer hands its connection back when its queue is drained, so that it closes last.
-  writer: JoinHandle<Connection>,
+  /// The writer hands its connection back when its queue is drained, so that it closes last,
+  /// and with it this copy's claim on the file, released once the connection is closed.
+  writer: JoinHandle<(Connection, Option<FileClaim>)>,
 }
 
 /// The open database: the writer thread, the reader threads and their queues.
@@ -108,6 +103,10 @@ impl Store {
   /// Opens the database on a new writer thread and starts the readers. Blocks the calling
   /// thread until the file is open and checked, so call it off the JavaScript thread.
   pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
+    let claim = match &location {
+      Location::File(path) => Some(copies::claim(path)?),
+      Location::Memory => None,
+    };
     let writer = connection::open_writer(&location, &options)?;
     let mut reader_threads = Vec::new();
     let readers = match &location {
@@ -124,7 +123,7 @@ impl Store {
       _ => None,
     };
     let (tx, rx) = channel::<WriterJob>();
-    let writer_thread = spawn("agentdb-writer".to_string(), move || writer_loop(writer, rx))?;
+    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, rx), claim))?;
     Ok(Store {
       location,
       writer: Mutex::new(Some(tx)),
@@ -151,7 +150,9 @@ impl Store {
     self.send_to_writer(WriterJob::Grouped(job));
   }
 
-  /// Queues work that manages its own transactions on the writer's connection.
+  /// Queues work that manages its own transactions on the writer's connection. Should the
+  /// work panic, the transaction it left open is rolled back and the connection restored
+  /// (see [`connection::restore_writer`]) before the next job.
   pub fn exclusive<T, W, D>(&self, work: W, deliver: D)
   where
     T: Send + 'static,
@@ -159,7 +160,12 @@ impl Store {
     D: FnOnce(Result<T>) + Send + 'static,
   {
     self.send_to_writer(WriterJob::Exclusive(Box::new(move |conn: Result<&mut Connection>| {
-      deliver(conn.and_then(|conn| guarded(|| work(conn))))
+      deliver(conn.and_then(|conn| {
+        catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|panic| {
+          connection::restore_writer(conn);
+          Err(Error::panicked(panic.as_ref()))
+        })
+      }))
     })));
   }
 
@@ -331,4 +337,66 @@ fn commit_group(conn: &Connection, mut group: Vec<Box<dyn GroupedWrite>>) {
     let _ = conn.execute_batch("ROLLBACK");
   }
   group.into_iter().for_each(|job| job.finish(failure.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+  use std::sync::mpsc;
+
+  use super::*;
+
+  /// Runs `work` as exclusive work and waits for its result.
+  fn exclusive<T: Send + 'static>(store: &Store, work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    store.exclusive(work, move |outcome| tx.send(outcome).unwrap());
+    rx.recv().unwrap()
+  }
+
+  #[test]
+  fn after_close_the_database_file_alone_holds_everything() {
+    let dir = std::env::temp_dir().join(format!("agentdb-store-close-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.db");
+    let store = Store::open(Location::File(path.clone()), OpenOptions { readers: 3, ..OpenOptions::default() }).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);")?)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..6 {
+      let tx = tx.clone();
+      store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?), move |n| tx.send(n).unwrap());
+    }
+    assert!((0..6).all(|_| rx.recv().unwrap() == Ok(3)));
+    let (closed, done) = mpsc::channel();
+    store.close(move || closed.send(()).unwrap());
+    done.recv().unwrap();
+    for sidecar in ["a.db-wal", "a.db-shm"] {
+      assert!(!dir.join(sidecar).exists(), "{sidecar} is left after close");
+    }
+    std::fs::copy(&path, dir.join("copy.db")).unwrap();
+    let copy = Connection::open(dir.join("copy.db")).unwrap();
+    assert_eq!(copy.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+  }
+
+  #[test]
+  fn a_panic_in_exclusive_work_leaves_the_writer_as_opened() {
+    let dir = std::env::temp_dir().join(format!("agentdb-store-panic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?)).unwrap();
+    let err = exclusive(&store, |conn| -> Result<()> {
+      conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")?;
+      panic!("boom")
+    })
+    .unwrap_err();
+    assert_eq!(err.code, crate::core::error::ErrorCode::Internal);
+    assert!(err.message.contains("boom"), "{err}");
+    let (autocommit, foreign_keys, rows) = exclusive(&store, |conn| {
+      let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+      let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+      Ok((conn.is_autocommit(), fk, rows))
+    })
+    .unwrap();
+    assert_eq!((autocommit, foreign_keys, rows), (true, 1, 0));
+  }
 }

@@ -5,8 +5,8 @@ use napi_derive::napi;
 
 use crate::core::agents;
 use crate::core::error::Result;
-use crate::node::database::Database;
 use crate::core::model::AgentType;
+use crate::node::database::Database;
 use crate::node::fields::{Fields, Source};
 use crate::node::inputs::{self, decode, page};
 use crate::node::js::{JsArg, JsReturn};
@@ -21,17 +21,19 @@ impl Database {
   /// id is taken), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: AgentInput", ts_return_type = "Promise<Agent>")]
   pub fn create_agent(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    let text = self.encode(&env, input, "input");
-    self.write(env, text, |conn, text| {
-      let input = decode(&text, "input", inputs::new_agent)?;
-      Ok(JsonText::of(&agents::create(conn, &input)?))
+    self.guard(env, || {
+      let text = self.encode(&env, input, "input");
+      self.write(env, text, |conn, text| {
+        let input = decode(&text, "input", inputs::new_agent)?;
+        Ok(JsonText::of(&agents::create(conn, &input)?))
+      })
     })
   }
 
   /// The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Agent | null>")]
   pub fn get_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&agents::get(conn, &id)?)) })
+    self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&agents::get(conn, &id)?)) }))
   }
 
   /// Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
@@ -40,10 +42,12 @@ impl Database {
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, patch: AgentPatch", ts_return_type = "Promise<Agent>")]
   pub fn update_agent(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
-    self.write(env, args, |conn, (id, patch)| {
-      let patch = decode(&patch, "patch", inputs::agent_patch)?;
-      Ok(JsonText::of(&agents::update(conn, &id, &patch)?))
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+      self.write(env, args, |conn, (id, patch)| {
+        let patch = decode(&patch, "patch", inputs::agent_patch)?;
+        Ok(JsonText::of(&agents::update(conn, &id, &patch)?))
+      })
     })
   }
 
@@ -53,11 +57,15 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "options?: ListAgentsOptions", ts_return_type = "Promise<Page<Agent>>")]
   pub fn list_agents(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
-    let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {
-      let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
-      Ok((agent_type, page(&f, "agents")?))
-    });
-    self.read(env, args, |conn, (agent_type, page)| -> Result<JsonText> { Ok(JsonText::of(&agents::list(conn, agent_type, &page)?)) })
+    self.guard(env, || {
+      let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {
+        let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
+        Ok((agent_type, page(&f, "agents")?))
+      });
+      self.read(env, args, |conn, (agent_type, page)| -> Result<JsonText> {
+        Ok(JsonText::of(&agents::list(conn, agent_type, &page)?))
+      })
+    })
   }
 
   /// Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
@@ -65,18 +73,18 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, id.id("id"), |conn, id| agents::delete(conn, &id))
+    self.guard(env, || self.write(env, id.id("id"), |conn, id| agents::delete(conn, &id)))
   }
 
   /// How many agents there are. Rejects with `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
   pub fn count_agents(&self, env: Env) -> napi::Result<JsReturn> {
-    self.read(env, Ok(()), |conn, ()| agents::count(conn))
+    self.guard(env, || self.read(env, Ok(()), |conn, ()| agents::count(conn)))
   }
 
   /// Whether an agent with this id exists. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn agent_exists(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, id.id("id"), |conn, id| agents::exists(conn, &id))
+    self.guard(env, || self.read(env, id.id("id"), |conn, id| agents::exists(conn, &id)))
   }
 }

@@ -1,8 +1,8 @@
 //! `batch`: several writes as one atomic unit.
 
 use napi::Env;
-use serde_json::Value;
 use napi_derive::napi;
+use serde_json::Value;
 
 use crate::core::batch::{self, Operation};
 use crate::core::error::{Error, Result};
@@ -77,10 +77,12 @@ impl Database {
   /// `INVALID_ARGUMENT` for a malformed list (nothing runs), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "operations: BatchOperation[]", ts_return_type = "Promise<BatchResult[]>")]
   pub fn batch(&self, env: Env, operations: JsArg) -> napi::Result<JsReturn> {
-    let text = self.encode(&env, operations, "operations");
-    self.write(env, text, |conn, text| {
-      let ops = decode(&text, "operations", self::operations)?;
-      Ok(JsonText::of(&batch::run(conn, &ops)?))
+    self.guard(env, || {
+      let text = self.encode(&env, operations, "operations");
+      self.write(env, text, |conn, text| {
+        let ops = decode(&text, "operations", self::operations)?;
+        Ok(JsonText::of(&batch::run(conn, &ops)?))
+      })
     })
   }
 }

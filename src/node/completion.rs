@@ -10,6 +10,7 @@
 //! cached in globals: each queue belongs to one `Database` in one JavaScript environment.
 
 use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -66,7 +67,8 @@ impl JsQueue {
   /// Creates the queue; must run on the JavaScript thread.
   pub fn new(env: sys::napi_env) -> napi::Result<JsQueue> {
     let helpers = JsHelpers::new(env)?;
-    let shared = Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
+    let shared =
+      Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
     let data = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
     let mut tsfn = ptr::null_mut();
     let status = unsafe {
@@ -105,7 +107,8 @@ impl JsQueue {
     };
     state.tasks.push(task);
     if state.tasks.len() == 1 {
-      let status = unsafe { sys::napi_call_threadsafe_function(tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+      let status =
+        unsafe { sys::napi_call_threadsafe_function(tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
       if status != sys::Status::napi_ok {
         let dropped = std::mem::take(&mut state.tasks);
         drop(state);
@@ -150,7 +153,9 @@ unsafe extern "C" fn drain(env: sys::napi_env, _callback: sys::napi_value, conte
   for task in tasks {
     let mut scope = ptr::null_mut();
     unsafe { sys::napi_open_handle_scope(env, &mut scope) };
-    task(env);
+    // A panic must not unwind into Node (this is an `extern "C"` callback: it would abort
+    // the process); a settlement turns its own panics into rejections, see `settle_now`.
+    let _ = catch_unwind(AssertUnwindSafe(|| task(env)));
     unsafe { sys::napi_close_handle_scope(env, scope) };
   }
 }
@@ -248,10 +253,12 @@ impl Drop for Deferred {
 }
 
 /// Resolves or rejects on the JavaScript thread. A failure to build the value rejects with
-/// that failure instead.
+/// that failure instead, and a panic while building it with `INTERNAL`.
 fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpers, raw: RawDeferred, outcome: Result<T, E>) {
   let rejection = match outcome {
-    Ok(value) => match value.into_js(env, helpers) {
+    Ok(value) => match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers)))
+      .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())))
+    {
       Ok(js) => {
         unsafe { sys::napi_resolve_deferred(env, raw.0, js) };
         return;
@@ -271,6 +278,11 @@ fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpe
     Err(err) => err.into_js_error(env),
   };
   unsafe { sys::napi_reject_deferred(env, raw.0, rejection) };
+}
+
+/// A panic while building a result, as the error the result fails with (then `INTERNAL`).
+fn panic_error(payload: &(dyn std::any::Any + Send)) -> napi::Error {
+  napi::Error::from_reason(Error::panicked(payload).message)
 }
 
 /// A Promise already rejected with `error`, for arguments refused on the JavaScript thread.

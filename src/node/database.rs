@@ -1,6 +1,7 @@
 //! The `Database` class: opening, closing, and the plumbing every method uses to run core
 //! work on the database threads and settle its Promise.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,11 +44,7 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
   /// `READONLY` (the file cannot be written), `BUSY`, `CORRUPT` or `IO`.
-  #[napi(
-    catch_unwind,
-    ts_args_type = "path: string, options?: OpenOptions",
-    ts_return_type = "Promise<Database>"
-  )]
+  #[napi(catch_unwind, ts_args_type = "path: string, options?: OpenOptions", ts_return_type = "Promise<Database>")]
   pub fn open(env: Env, path: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     let env = env.raw();
     let queue = JsQueue::new(env)?;
@@ -90,9 +87,11 @@ impl Database {
   /// harmless.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn close(&self, env: Env) -> napi::Result<JsReturn> {
-    let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
-    self.store.close(move || deferred.settle::<(), Error>(Ok(())));
-    Ok(JsReturn(promise))
+    self.guard(env, || {
+      let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
+      self.store.close(move || deferred.settle::<(), Error>(Ok(())));
+      Ok(JsReturn(promise))
+    })
   }
 }
 
@@ -167,6 +166,16 @@ impl Database {
     self.submit(env, args, |store, args, deferred| {
       store.exclusive(move |conn| Ok(work(conn, args, &queue)), move |outcome| deferred.settle(flatten(outcome)))
     })
+  }
+
+  /// Runs the part of a method that runs on the JavaScript thread (reading its arguments,
+  /// queuing its work). A panic there becomes a Promise rejected with `INTERNAL`, as a panic
+  /// on a database thread does, instead of an exception thrown at the caller.
+  pub(crate) fn guard(&self, env: Env, body: impl FnOnce() -> napi::Result<JsReturn>) -> napi::Result<JsReturn> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+      Ok(returned) => returned,
+      Err(panic) => rejected(env.raw(), &self.queue, Error::panicked(panic.as_ref())).map(JsReturn),
+    }
   }
 
   fn submit<A>(&self, env: Env, args: Result<A>, start: impl FnOnce(&Store, A, Deferred)) -> napi::Result<JsReturn> {

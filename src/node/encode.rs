@@ -138,9 +138,8 @@ impl JsHelpers {
       let mut exception = ptr::null_mut();
       sys::napi_get_and_clear_last_exception(env, &mut exception);
       let exception = JsArg::new(env, exception);
-      let text = |name: &str| {
-        exception.get(name, name).ok().filter(|v| v.kind() == Kind::String).and_then(|v| v.string(name).ok())
-      };
+      let text =
+        |name: &str| exception.get(name, name).ok().filter(|v| v.kind() == Kind::String).and_then(|v| v.string(name).ok());
       let message = text("message").unwrap_or_else(|| format!("a thrown {}", exception.kind().name()));
       Err(match text("code").as_deref() {
         Some("INVALID_ARGUMENT") => Error::invalid(message),

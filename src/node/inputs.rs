@@ -94,8 +94,22 @@ pub fn log_id<S: Source>(v: S, what: &dyn Display) -> Result<i64> {
 }
 
 const AGENT_FIELDS: &[&str] = &[
-  "id", "type", "name", "description", "avatar", "instructions", "model", "planModel", "smallModel", "builtInTools", "mcps",
-  "knowledges", "configuration", "accessiblePaths", "permissionMode", "maxSteps",
+  "id",
+  "type",
+  "name",
+  "description",
+  "avatar",
+  "instructions",
+  "model",
+  "planModel",
+  "smallModel",
+  "builtInTools",
+  "mcps",
+  "knowledges",
+  "configuration",
+  "accessiblePaths",
+  "permissionMode",
+  "maxSteps",
 ];
 
 /// `createAgent`'s input.
@@ -154,8 +168,18 @@ fn override_value(name: &str, v: &Value, what: &dyn Display) -> Result<OverrideV
   })
 }
 
-const OVERRIDE_FIELDS: [&str; 10] =
-  ["model", "planModel", "smallModel", "builtInTools", "mcps", "knowledges", "configuration", "accessiblePaths", "permissionMode", "maxSteps"];
+const OVERRIDE_FIELDS: [&str; 10] = [
+  "model",
+  "planModel",
+  "smallModel",
+  "builtInTools",
+  "mcps",
+  "knowledges",
+  "configuration",
+  "accessiblePaths",
+  "permissionMode",
+  "maxSteps",
+];
 
 fn overrides<T>(mut read: impl FnMut(&'static str) -> Result<T>) -> Result<Overrides<T>> {
   Ok(Overrides {

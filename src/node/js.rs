@@ -102,7 +102,11 @@ impl JsArg {
       sys::ValueType::napi_object => {
         let mut is_array = false;
         unsafe { sys::napi_is_array(self.env, self.value, &mut is_array) };
-        if is_array { Kind::Array } else { Kind::Object }
+        if is_array {
+          Kind::Array
+        } else {
+          Kind::Object
+        }
       }
       sys::ValueType::napi_function => Kind::Function,
       sys::ValueType::napi_bigint => Kind::BigInt,

@@ -222,7 +222,11 @@ impl ProgressSink {
       None => None,
       Some(f) => {
         let mut reference = ptr::null_mut();
-        crate::node::js::check(env, unsafe { sys::napi_create_reference(env, f.raw(), 1, &mut reference) }, "options.onProgress")?;
+        crate::node::js::check(
+          env,
+          unsafe { sys::napi_create_reference(env, f.raw(), 1, &mut reference) },
+          "options.onProgress",
+        )?;
         Some(CallbackRef(reference))
       }
     };
@@ -343,10 +347,12 @@ impl Database {
   /// Creates the `migrations` tracking table if it does not exist (`migrate` does this too).
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn initialize(&self, env: Env) -> napi::Result<JsReturn> {
-    self.exclusive(env, Ok(()), |conn, (), _| -> Result<()> {
-      let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-      tracking::ensure_table(&tx)?;
-      Ok(tx.commit()?)
+    self.guard(env, || {
+      self.exclusive(env, Ok(()), |conn, (), _| -> Result<()> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tracking::ensure_table(&tx)?;
+        Ok(tx.commit()?)
+      })
     })
   }
 
@@ -358,11 +364,13 @@ impl Database {
   /// results so far and the failure), `BUSY`, `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "options?: MigrateOptions", ts_return_type = "Promise<MigrationResult[]>")]
   pub fn migrate(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    let args = parse_migrate(env.raw(), &self.queue, options);
-    self.exclusive(env, args, move |conn, args: MigrateArgs, _| {
-      let MigrateArgs { options, progress } = args;
-      migrator::migrate(conn, &set, &options, &mut |event| progress.report(event)).map(results)
+    self.guard(env, || {
+      let set = self.migration_set();
+      let args = parse_migrate(env.raw(), &self.queue, options);
+      self.exclusive(env, args, move |conn, args: MigrateArgs, _| {
+        let MigrateArgs { options, progress } = args;
+        migrator::migrate(conn, &set, &options, &mut |event| progress.report(event)).map(results)
+      })
     })
   }
 
@@ -373,8 +381,10 @@ impl Database {
   /// (the down SQL failed; nothing changed), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<MigrationResult | null>")]
   pub fn rollback_last(&self, env: Env) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    self.exclusive(env, Ok(()), move |conn, (), _| migrator::rollback_last(conn, &set).map(|r| r.map(JsMigrationResult::from)))
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.exclusive(env, Ok(()), move |conn, (), _| migrator::rollback_last(conn, &set).map(|r| r.map(JsMigrationResult::from)))
+    })
   }
 
   /// Rolls back, newest first and one transaction each, every applied migration above `id`,
@@ -385,23 +395,27 @@ impl Database {
   /// `error.results`), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<MigrationResult[]>")]
   pub fn rollback_to(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    let target = id.string("id").and_then(|id| parse_id(&id));
-    self.exclusive(env, target, move |conn, target, _| migrator::rollback_to(conn, &set, target).map(results))
+    self.guard(env, || {
+      let set = self.migration_set();
+      let target = id.string("id").and_then(|id| parse_id(&id));
+      self.exclusive(env, target, move |conn, target, _| migrator::rollback_to(conn, &set, target).map(results))
+    })
   }
 
   /// The reference Migrator's summary: totals, pending ids and the current version.
   #[napi(catch_unwind, ts_return_type = "Promise<MigrationSummary>")]
   pub fn get_migration_summary(&self, env: Env) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    self.read(env, Ok(()), move |conn, ()| -> Result<JsMigrationSummary> {
-      let s = migrator::summary(conn, &set)?;
-      Ok(JsMigrationSummary {
-        total_migrations: s.total_migrations as u32,
-        applied_migrations: s.applied_migrations as u32,
-        pending_migrations: s.pending_migrations as u32,
-        pending_migration_ids: s.pending_migration_ids,
-        current_version: s.current_version,
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.read(env, Ok(()), move |conn, ()| -> Result<JsMigrationSummary> {
+        let s = migrator::summary(conn, &set)?;
+        Ok(JsMigrationSummary {
+          total_migrations: s.total_migrations as u32,
+          applied_migrations: s.applied_migrations as u32,
+          pending_migrations: s.pending_migrations as u32,
+          pending_migration_ids: s.pending_migration_ids,
+          current_version: s.current_version,
+        })
       })
     })
   }
@@ -409,24 +423,26 @@ impl Database {
   /// Every migration this build knows or the database records, in id order, with its state.
   #[napi(catch_unwind, ts_return_type = "Promise<MigrationStatus[]>")]
   pub fn list_migrations(&self, env: Env) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    self.read(env, Ok(()), move |conn, ()| -> Result<Vec<JsMigrationStatus>> {
-      Ok(
-        migrator::list(conn, &set)?
-          .into_iter()
-          .map(|m| JsMigrationStatus {
-            id: m.id,
-            description: m.description,
-            state: m.state.as_str().to_string(),
-            origin: m.origin.map(origin_name),
-            applied_at: m.applied_at,
-            execution_time: m.execution_time_ms,
-            checksum: m.checksum,
-            applied_checksum: m.applied_checksum,
-            reversible: m.reversible,
-          })
-          .collect(),
-      )
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.read(env, Ok(()), move |conn, ()| -> Result<Vec<JsMigrationStatus>> {
+        Ok(
+          migrator::list(conn, &set)?
+            .into_iter()
+            .map(|m| JsMigrationStatus {
+              id: m.id,
+              description: m.description,
+              state: m.state.as_str().to_string(),
+              origin: m.origin.map(origin_name),
+              applied_at: m.applied_at,
+              execution_time: m.execution_time_ms,
+              checksum: m.checksum,
+              applied_checksum: m.applied_checksum,
+              reversible: m.reversible,
+            })
+            .collect(),
+        )
+      })
     })
   }
 
@@ -435,13 +451,15 @@ impl Database {
   /// version, gaps, migrations without down SQL.
   #[napi(catch_unwind, ts_return_type = "Promise<ValidationResult>")]
   pub fn validate_migrations(&self, env: Env) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    self.read(env, Ok(()), move |conn, ()| -> Result<JsValidationResult> {
-      let report = migrator::validate(conn, &set)?;
-      Ok(JsValidationResult {
-        is_valid: report.is_valid(),
-        errors: report.errors.into_iter().map(Into::into).collect(),
-        warnings: report.warnings.into_iter().map(Into::into).collect(),
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.read(env, Ok(()), move |conn, ()| -> Result<JsValidationResult> {
+        let report = migrator::validate(conn, &set)?;
+        Ok(JsValidationResult {
+          is_valid: report.is_valid(),
+          errors: report.errors.into_iter().map(Into::into).collect(),
+          warnings: report.warnings.into_iter().map(Into::into).collect(),
+        })
       })
     })
   }
@@ -450,14 +468,16 @@ impl Database {
   /// the explicit act of accepting an edited migration. Resolves with what it changed.
   #[napi(catch_unwind, ts_return_type = "Promise<RepairResult>")]
   pub fn repair_migrations(&self, env: Env) -> napi::Result<JsReturn> {
-    let set = self.migration_set();
-    self.exclusive(env, Ok(()), move |conn, (), _| -> Result<JsRepairResult> {
-      let repaired = migrator::repair(conn, &set)?;
-      Ok(JsRepairResult {
-        repaired: repaired
-          .into_iter()
-          .map(|r| JsRepairedMigration { id: r.id, old_checksum: r.old_checksum, new_checksum: r.new_checksum })
-          .collect(),
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.exclusive(env, Ok(()), move |conn, (), _| -> Result<JsRepairResult> {
+        let repaired = migrator::repair(conn, &set)?;
+        Ok(JsRepairResult {
+          repaired: repaired
+            .into_iter()
+            .map(|r| JsRepairedMigration { id: r.id, old_checksum: r.old_checksum, new_checksum: r.new_checksum })
+            .collect(),
+        })
       })
     })
   }
@@ -467,17 +487,21 @@ impl Database {
   /// nothing is registered then.
   #[napi(catch_unwind, ts_args_type = "migration: Migration", ts_return_type = "Promise<void>")]
   pub fn add_migration(&self, env: Env, migration: JsArg) -> napi::Result<JsReturn> {
-    let parsed = parse_migration(migration, "migration").map(|m| vec![m]);
-    self.register(env, parsed)
+    self.guard(env, || {
+      let parsed = parse_migration(migration, "migration").map(|m| vec![m]);
+      self.register(env, parsed)
+    })
   }
 
   /// Registers several app-defined migrations, all or none.
   #[napi(catch_unwind, ts_args_type = "migrations: Migration[]", ts_return_type = "Promise<void>")]
   pub fn add_migrations(&self, env: Env, migrations: JsArg) -> napi::Result<JsReturn> {
-    let parsed = migrations
-      .elements("migrations")
-      .and_then(|list| list.iter().enumerate().map(|(i, m)| parse_migration(*m, &format!("migrations[{i}]"))).collect());
-    self.register(env, parsed)
+    self.guard(env, || {
+      let parsed = migrations
+        .elements("migrations")
+        .and_then(|list| list.iter().enumerate().map(|(i, m)| parse_migration(*m, &format!("migrations[{i}]"))).collect());
+      self.register(env, parsed)
+    })
   }
 }
 

@@ -12,6 +12,12 @@ pub mod inputs;
 pub mod js;
 pub mod json;
 pub mod logs;
+pub mod maintenance;
 pub mod migrations;
 pub mod sessions;
 pub mod sql;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
+
+#[cfg(all(feature = "test-hooks", not(debug_assertions)))]
+compile_error!("the test-hooks feature is for the debug build npm test makes, never for a release build");

@@ -20,25 +20,30 @@ impl Database {
   /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: SessionInput", ts_return_type = "Promise<Session>")]
   pub fn create_session(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    let text = self.encode(&env, input, "input");
-    self.write(env, text, |conn, text| {
-      let input = decode(&text, "input", inputs::new_session)?;
-      Ok(JsonText::of(&sessions::create(conn, &input)?))
+    self.guard(env, || {
+      let text = self.encode(&env, input, "input");
+      self.write(env, text, |conn, text| {
+        let input = decode(&text, "input", inputs::new_session)?;
+        Ok(JsonText::of(&sessions::create(conn, &input)?))
+      })
     })
   }
 
   /// The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Session | null>")]
   pub fn get_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get(conn, &id)?)) })
+    self
+      .guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get(conn, &id)?)) }))
   }
 
   /// The most recent session with this external id, or `null`.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "externalSessionId: string", ts_return_type = "Promise<Session | null>")]
   pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, external_id.id("externalSessionId"), |conn, id| -> Result<JsonText> {
-      Ok(JsonText::of(&sessions::get_by_external_id(conn, &id)?))
+    self.guard(env, || {
+      self.read(env, external_id.id("externalSessionId"), |conn, id| -> Result<JsonText> {
+        Ok(JsonText::of(&sessions::get_by_external_id(conn, &id)?))
+      })
     })
   }
 
@@ -49,10 +54,12 @@ impl Database {
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, patch: SessionPatch", ts_return_type = "Promise<Session>")]
   pub fn update_session(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
-    self.write(env, args, |conn, (id, patch)| {
-      let patch = decode(&patch, "patch", inputs::session_patch)?;
-      Ok(JsonText::of(&sessions::update(conn, &id, &patch)?))
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+      self.write(env, args, |conn, (id, patch)| {
+        let patch = decode(&patch, "patch", inputs::session_patch)?;
+        Ok(JsonText::of(&sessions::update(conn, &id, &patch)?))
+      })
     })
   }
 
@@ -60,9 +67,11 @@ impl Database {
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, status: SessionStatus", ts_return_type = "Promise<Session>")]
   pub fn update_session_status(&self, env: Env, id: JsArg, status: JsArg) -> napi::Result<JsReturn> {
-    let args = id.id("id").and_then(|id| Ok((id, session_status(status, &"status")?)));
-    self.write(env, args, |conn, (id, status)| {
-      Ok(JsonText::of(&sessions::update(conn, &id, &SessionPatch { status: Some(status), ..Default::default() })?))
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, session_status(status, &"status")?)));
+      self.write(env, args, |conn, (id, status)| {
+        Ok(JsonText::of(&sessions::update(conn, &id, &SessionPatch { status: Some(status), ..Default::default() })?))
+      })
     })
   }
 
@@ -70,11 +79,12 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "options?: ListSessionsOptions", ts_return_type = "Promise<Page<Session>>")]
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
-    let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true).and_then(|f| {
-      Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f, "sessions")?))
-    });
-    self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
-      Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?))
+    self.guard(env, || {
+      let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true)
+        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f, "sessions")?)));
+      self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
+        Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?))
+      })
     })
   }
 
@@ -82,15 +92,17 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "agentId?: string", ts_return_type = "Promise<number>")]
   pub fn count_sessions(&self, env: Env, agent_id: JsArg) -> napi::Result<JsReturn> {
-    let args = if agent_id.is_nullish() { Ok(None) } else { agent_id.id("agentId").map(Some) };
-    self.read(env, args, |conn, agent_id| sessions::count(conn, agent_id.as_deref()))
+    self.guard(env, || {
+      let args = if agent_id.is_nullish() { Ok(None) } else { agent_id.id("agentId").map(Some) };
+      self.read(env, args, |conn, agent_id| sessions::count(conn, agent_id.as_deref()))
+    })
   }
 
   /// Deletes a session and its logs. Resolves `true` if it existed.
   /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, id.id("id"), |conn, id| sessions::delete(conn, &id))
+    self.guard(env, || self.write(env, id.id("id"), |conn, id| sessions::delete(conn, &id)))
   }
 
   /// The session, its agent, and the effective configuration: for model, planModel,
@@ -100,6 +112,8 @@ impl Database {
   /// does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<SessionWithAgent | null>")]
   pub fn get_session_with_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get_with_agent(conn, &id)?)) })
+    self.guard(env, || {
+      self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get_with_agent(conn, &id)?)) })
+    })
   }
 }

@@ -11,8 +11,8 @@ use rusqlite::types::Value;
 use crate::core::error::{Error, Result};
 use crate::core::sql::{self, Params, Rows};
 use crate::node::completion::JsOutput;
-use crate::node::encode::JsHelpers;
 use crate::node::database::Database;
+use crate::node::encode::JsHelpers;
 use crate::node::fields::Source;
 use crate::node::js::{check, create_string, JsArg, JsReturn, Kind};
 use crate::node::json::JsonText;
@@ -33,7 +33,11 @@ fn sql_value(value: JsArg, what: &str) -> Result<Value> {
       if !n.is_finite() {
         return Err(Error::invalid(format!("{what} is not a finite number")));
       }
-      if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER as f64 { Value::Integer(n as i64) } else { Value::Real(n) }
+      if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER as f64 {
+        Value::Integer(n as i64)
+      } else {
+        Value::Real(n)
+      }
     }
     Kind::BigInt => {
       let (mut n, mut lossless) = (0i64, false);
@@ -44,7 +48,12 @@ fn sql_value(value: JsArg, what: &str) -> Result<Value> {
       Value::Integer(n)
     }
     Kind::Object => Value::Blob(bytes(value, what)?),
-    other => return Err(Error::invalid(format!("{what} is {}; parameters take null, numbers, strings, booleans, bigints or binary data", other.name()))),
+    other => {
+      return Err(Error::invalid(format!(
+        "{what} is {}; parameters take null, numbers, strings, booleans, bigints or binary data",
+        other.name()
+      )))
+    }
   })
 }
 
@@ -54,10 +63,16 @@ fn bytes(value: JsArg, what: &str) -> Result<Vec<u8>> {
   let mut is_typed = false;
   unsafe { sys::napi_is_typedarray(env, raw, &mut is_typed) };
   if !is_typed {
-    return Err(Error::invalid(format!("{what} is an object; parameters take null, numbers, strings, booleans, bigints or binary data")));
+    return Err(Error::invalid(format!(
+      "{what} is an object; parameters take null, numbers, strings, booleans, bigints or binary data"
+    )));
   }
   let (mut kind, mut length, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut::<c_void>(), ptr::null_mut(), 0usize);
-  check(env, unsafe { sys::napi_get_typedarray_info(env, raw, &mut kind, &mut length, &mut data, &mut buffer, &mut offset) }, what)?;
+  check(
+    env,
+    unsafe { sys::napi_get_typedarray_info(env, raw, &mut kind, &mut length, &mut data, &mut buffer, &mut offset) },
+    what,
+  )?;
   let element = match kind {
     sys::TypedarrayType::int8_array | sys::TypedarrayType::uint8_array | sys::TypedarrayType::uint8_clamped_array => 1,
     sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
@@ -89,7 +104,12 @@ pub fn params<S: Source>(value: Option<S>, what: &str, value_of: impl Fn(S, &str
   match value.kind() {
     Kind::Array => {
       let items = value.elements(what)?;
-      items.into_iter().enumerate().map(|(i, v)| value_of(v, &format!("{what}[{i}]"))).collect::<Result<_>>().map(Params::Positional)
+      items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| value_of(v, &format!("{what}[{i}]")))
+        .collect::<Result<_>>()
+        .map(Params::Positional)
     }
     Kind::Object => {
       let mut named = Vec::new();
@@ -117,7 +137,8 @@ impl JsOutput for RowObjects {
       sys::napi_create_array_with_length(env, rows.len(), &mut array);
       // Columns become own data properties, as JSON.parse makes them: assigning would run
       // the `__proto__` setter for a column of that name and lose it.
-      let attributes = sys::PropertyAttributes::writable | sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable;
+      let attributes =
+        sys::PropertyAttributes::writable | sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable;
       for (index, row) in rows.into_iter().enumerate() {
         let mut object = ptr::null_mut();
         sys::napi_create_object(env, &mut object);
@@ -188,7 +209,9 @@ impl Database {
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<Record<string, SqlValue>[]>")]
   pub fn query(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.read(env, statement(sql, params), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
+    self.guard(env, || {
+      self.read(env, statement(sql, params), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
+    })
   }
 
   /// Runs one SQL statement that changes data, in its own transaction on the writer
@@ -200,6 +223,8 @@ impl Database {
   /// match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
   pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.write(env, statement(sql, params), |conn, (text, params)| Ok(JsonText::of(&sql::execute(conn, &text, &params)?)))
+    self.guard(env, || {
+      self.write(env, statement(sql, params), |conn, (text, params)| Ok(JsonText::of(&sql::execute(conn, &text, &params)?)))
+    })
   }
 }

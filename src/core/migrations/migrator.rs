@@ -12,6 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::core::backup;
 use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::maintenance;
 use crate::core::migrations::source::{Migration, MigrationSet, Origin};
 use crate::core::migrations::tracking::{self, AppliedMigration};
 
@@ -28,7 +29,11 @@ pub struct MigrationInfo {
 
 impl MigrationInfo {
   fn of(migration: &Migration) -> Self {
-    MigrationInfo { id: migration.id.clone(), description: migration.description.clone(), created_at: migration.created_at.clone() }
+    MigrationInfo {
+      id: migration.id.clone(),
+      description: migration.description.clone(),
+      created_at: migration.created_at.clone(),
+    }
   }
 }
 
@@ -374,7 +379,10 @@ fn validate_against(set: &MigrationSet, applied: &[AppliedMigration]) -> Validat
 
 fn validation_error(report: &Validation) -> Error {
   let details: Vec<String> = report.errors.iter().map(|i| format!("{}: {}", i.code.as_str(), i.message)).collect();
-  Error::new(ErrorCode::MigrationValidationFailed, format!("migration validation failed, nothing was applied: {}", details.join("; ")))
+  Error::new(
+    ErrorCode::MigrationValidationFailed,
+    format!("migration validation failed, nothing was applied: {}", details.join("; ")),
+  )
 }
 
 /// Applies pending migrations in id order. Each migration and its tracking row commit
@@ -515,7 +523,11 @@ fn run_statements(conn: &Connection, statements: &[String]) -> Result<()> {
   for (index, sql) in statements.iter().enumerate() {
     conn.execute_batch(sql).map_err(|e| {
       let err = Error::from(e);
-      if statements.len() > 1 { err.context(format!("statement {index}")) } else { err }
+      if statements.len() > 1 {
+        err.context(format!("statement {index}"))
+      } else {
+        err
+      }
     })?;
   }
   Ok(())
@@ -535,14 +547,11 @@ fn with_foreign_keys<T>(conn: &mut Connection, off: bool, work: impl FnOnce(&mut
 
 /// `PRAGMA foreign_key_check`, one line per violating row.
 fn foreign_key_violations(conn: &Connection) -> Result<BTreeSet<String>> {
-  let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-  let rows = stmt.query_map([], |row| {
-    let table: String = row.get(0)?;
-    let rowid: Option<i64> = row.get(1)?;
-    let parent: String = row.get(2)?;
-    Ok(format!("{table} row {} -> {parent}", rowid.map_or("?".to_string(), |r| r.to_string())))
+  let mut lines = BTreeSet::new();
+  maintenance::for_each_foreign_key_violation(conn, |v| {
+    lines.insert(format!("{} row {} -> {}", v.table, v.rowid.map_or("?".to_string(), |r| r.to_string()), v.parent));
   })?;
-  Ok(rows.collect::<rusqlite::Result<_>>()?)
+  Ok(lines)
 }
 
 fn backup_path(conn: &Connection, target: &BackupTarget, first: &Migration) -> Result<PathBuf> {
@@ -618,7 +627,8 @@ fn rollback(
           ErrorCode::Busy | ErrorCode::MigrationIrreversible => error.code,
           _ => ErrorCode::MigrationFailed,
         };
-        let error = Error::new(code, format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message));
+        let error =
+          Error::new(code, format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message));
         result.error = Some(error.message.clone());
         results.push(result);
         return Err(MigrateFailure { error, results });

@@ -89,12 +89,20 @@ pub fn read_applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
     let (id, description, applied_at, execution_time_ms, checksum, down, foreign_keys_off) = row?;
     let down = match down {
       None => None,
-      Some(text) => Some(
-        serde_json::from_str(&text)
-          .map_err(|e| Error::new(crate::core::error::ErrorCode::Corrupt, format!("migrations.down_sql of {id} is not a JSON string array: {e}")))?,
-      ),
+      Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+        Error::new(crate::core::error::ErrorCode::Corrupt, format!("migrations.down_sql of {id} is not a JSON string array: {e}"))
+      })?),
     };
-    applied.push(AppliedMigration { version: parse_id(&id).ok(), id, description, applied_at, execution_time_ms, checksum, down, foreign_keys_off });
+    applied.push(AppliedMigration {
+      version: parse_id(&id).ok(),
+      id,
+      description,
+      applied_at,
+      execution_time_ms,
+      checksum,
+      down,
+      foreign_keys_off,
+    });
   }
   applied.sort_by_key(|m| (m.version.is_none(), m.version));
   Ok(applied)
@@ -106,7 +114,15 @@ pub fn record(conn: &Connection, migration: &Migration, applied_at: &str, execut
   conn.execute(
     "INSERT INTO migrations (id, description, applied_at, execution_time, checksum, down_sql, foreign_keys_off)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    params![migration.id, migration.description, applied_at, execution_time_ms, migration.checksum, down, migration.foreign_keys_off],
+    params![
+      migration.id,
+      migration.description,
+      applied_at,
+      execution_time_ms,
+      migration.checksum,
+      down,
+      migration.foreign_keys_off
+    ],
   )?;
   Ok(())
 }

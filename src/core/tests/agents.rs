@@ -52,7 +52,13 @@ fn create_stores_every_given_field() {
   let stored = serde_json::to_value(&read).unwrap();
   assert_eq!(stored, serde_json::to_value(&a).unwrap());
   assert_eq!(
-    (stored["type"].clone(), stored["avatar"].clone(), stored["configuration"].clone(), stored["permissionMode"].clone(), stored["maxSteps"].clone()),
+    (
+      stored["type"].clone(),
+      stored["avatar"].clone(),
+      stored["configuration"].clone(),
+      stored["permissionMode"].clone(),
+      stored["maxSteps"].clone()
+    ),
     (json!("claudeCode"), json!("🤖"), json!({ "temperature": 0.2 }), json!("acceptEdits"), json!(42))
   );
   let err = agents::create(&conn, &input).unwrap_err();
@@ -82,12 +88,21 @@ fn create_refuses_bad_fields_and_writes_nothing() {
 #[test]
 fn update_changes_only_the_given_fields_and_moves_updated_at() {
   let conn = db();
-  let input = NewAgent { name: "A".into(), model: "m".into(), description: Some("d".into()), plan_model: Some("p".into()), ..Default::default() };
+  let input = NewAgent {
+    name: "A".into(),
+    model: "m".into(),
+    description: Some("d".into()),
+    plan_model: Some("p".into()),
+    ..Default::default()
+  };
   let original = agents::create(&conn, &input).unwrap();
   let patch = AgentPatch { name: Some("B".into()), mcps: Some(vec!["x".into()]), ..Default::default() };
   let updated = agents::update(&conn, &original.id, &patch).unwrap();
   assert_eq!((updated.name.as_str(), updated.mcps.get()), ("B", r#"["x"]"#));
-  assert_eq!((updated.description.as_deref(), updated.plan_model.as_deref(), updated.model.as_str()), (Some("d"), Some("p"), "m"));
+  assert_eq!(
+    (updated.description.as_deref(), updated.plan_model.as_deref(), updated.model.as_str()),
+    (Some("d"), Some("p"), "m")
+  );
   assert_eq!(updated.created_at, original.created_at);
   assert!(updated.updated_at > original.updated_at, "{} > {}", updated.updated_at, original.updated_at);
   // Some(None) clears a nullable field; every update moves updated_at, even back to back.
@@ -106,8 +121,14 @@ fn update_changes_only_the_given_fields_and_moves_updated_at() {
   let err = agents::update(&conn, "missing", &patch).unwrap_err();
   assert_eq!(err.code, ErrorCode::NotFound);
   assert!(err.message.contains("missing"), "{err}");
-  assert_eq!(code(agents::update(&conn, &original.id, &AgentPatch { name: Some(String::new()), ..Default::default() })), ErrorCode::InvalidArgument);
-  assert_eq!(code(agents::update(&conn, &original.id, &AgentPatch { max_steps: Some(-1), ..Default::default() })), ErrorCode::InvalidArgument);
+  assert_eq!(
+    code(agents::update(&conn, &original.id, &AgentPatch { name: Some(String::new()), ..Default::default() })),
+    ErrorCode::InvalidArgument
+  );
+  assert_eq!(
+    code(agents::update(&conn, &original.id, &AgentPatch { max_steps: Some(-1), ..Default::default() })),
+    ErrorCode::InvalidArgument
+  );
   assert_eq!(snapshot(&conn), before);
 }
 
@@ -145,7 +166,13 @@ fn list_pages_in_creation_order_across_equal_timestamps() {
   let mut ids = Vec::new();
   for i in 0..12 {
     let agent_type = if i % 3 == 0 { AgentType::Codex } else { AgentType::Custom };
-    let input = NewAgent { id: Some(format!("a{:02}", 11 - i)), agent_type: Some(agent_type), name: "n".into(), model: "m".into(), ..Default::default() };
+    let input = NewAgent {
+      id: Some(format!("a{:02}", 11 - i)),
+      agent_type: Some(agent_type),
+      name: "n".into(),
+      model: "m".into(),
+      ..Default::default()
+    };
     ids.push(agents::create(&conn, &input).unwrap().id);
   }
   // Two timestamps shared by six agents each: order falls back to the id.

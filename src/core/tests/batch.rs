@@ -43,7 +43,12 @@ fn a_session_and_its_first_message_are_created_together() {
   let store = store();
   let agent_id = write(&store, |conn| Ok(agent(conn, "A").id)).unwrap();
   let operations = vec![
-    Operation::CreateSession(NewSession { id: Some("s1".into()), main_agent_id: agent_id.clone(), status: Some(SessionStatus::Running), ..Default::default() }),
+    Operation::CreateSession(NewSession {
+      id: Some("s1".into()),
+      main_agent_id: agent_id.clone(),
+      status: Some(SessionStatus::Running),
+      ..Default::default()
+    }),
     Operation::AddLog(new_log("s1", None, json!({ "text": "first" }))),
   ];
   let outcomes = run(&store, operations).unwrap();
@@ -73,7 +78,10 @@ fn a_failing_operation_undoes_the_ones_before_it() {
   assert_eq!(write(&store, |conn| Ok(snapshot(conn))).unwrap(), before);
   let failing_execute = vec![
     Operation::DeleteSession(session_id.clone()),
-    Operation::Execute("INSERT INTO agents (id, name, model) VALUES (?, 'n', 'm')".into(), Params::Positional(vec![agent_id.clone().into()])),
+    Operation::Execute(
+      "INSERT INTO agents (id, name, model) VALUES (?, 'n', 'm')".into(),
+      Params::Positional(vec![agent_id.clone().into()]),
+    ),
   ];
   assert_eq!(run(&store, failing_execute).unwrap_err().code, ErrorCode::AlreadyExists);
   assert_eq!(write(&store, |conn| Ok(snapshot(conn))).unwrap(), before);
@@ -99,10 +107,18 @@ fn writes_queued_together_are_not_undone_by_a_failing_batch() {
   for i in 0..6 {
     let tx = tx.clone();
     let operations = if i % 2 == 0 {
-      vec![Operation::CreateSession(NewSession { id: Some(format!("ok{i}")), main_agent_id: agent_id.clone(), ..Default::default() })]
+      vec![Operation::CreateSession(NewSession {
+        id: Some(format!("ok{i}")),
+        main_agent_id: agent_id.clone(),
+        ..Default::default()
+      })]
     } else {
       vec![
-        Operation::CreateSession(NewSession { id: Some(format!("bad{i}")), main_agent_id: agent_id.clone(), ..Default::default() }),
+        Operation::CreateSession(NewSession {
+          id: Some(format!("bad{i}")),
+          main_agent_id: agent_id.clone(),
+          ..Default::default()
+        }),
         Operation::CreateSession(NewSession { main_agent_id: "ghost".into(), ..Default::default() }),
       ]
     };

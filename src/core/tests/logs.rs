@@ -52,7 +52,9 @@ fn add_stores_every_field_and_timestamps() {
   let (conn, session_id) = setup();
   let root = log(&conn, &session_id, None);
   let input = new_log(&session_id, Some(root.id), json!({ "text": "hi" }));
-  let reply = logs::add(&conn, &logs::NewLog { role: LogRole::Tool, log_type: LogType::Observation, metadata: Some(json!([1])), ..input }).unwrap();
+  let reply =
+    logs::add(&conn, &logs::NewLog { role: LogRole::Tool, log_type: LogType::Observation, metadata: Some(json!([1])), ..input })
+      .unwrap();
   assert_eq!((reply.parent_id, reply.role, reply.log_type), (Some(root.id), LogRole::Tool, LogType::Observation));
   assert_eq!(reply.metadata.as_ref().map(|m| m.get()), Some("[1]"));
   assert!(reply.id > root.id);
@@ -85,7 +87,8 @@ fn add_many_names_the_failing_row_and_the_caller_rolls_back() {
   let (conn, session_id) = setup();
   let before = snapshot(&conn);
   conn.execute_batch("SAVEPOINT batch").unwrap();
-  let inputs = vec![new_log(&session_id, None, json!(0)), new_log(&session_id, None, json!(1)), new_log("missing", None, json!(2))];
+  let inputs =
+    vec![new_log(&session_id, None, json!(0)), new_log(&session_id, None, json!(1)), new_log("missing", None, json!(2))];
   let err = logs::add_many(&conn, &inputs).unwrap_err();
   assert_eq!(err.code, ErrorCode::NotFound);
   assert!(err.message.starts_with("logs[2]"), "{err}");
@@ -130,7 +133,13 @@ fn a_cursor_does_not_leak_into_another_session_or_list() {
     log(&conn, &other.id, None);
   }
   let first = logs::list(&conn, &session_id, Order::Ascending, &PageRequest::new(Some(2), None, None).unwrap()).unwrap();
-  let rest = logs::list(&conn, &session_id, Order::Ascending, &PageRequest::new(Some(10), None, Some(Cursor::decode(first.next_cursor.as_deref().unwrap(), "logs").unwrap())).unwrap()).unwrap();
+  let rest = logs::list(
+    &conn,
+    &session_id,
+    Order::Ascending,
+    &PageRequest::new(Some(10), None, Some(Cursor::decode(first.next_cursor.as_deref().unwrap(), "logs").unwrap())).unwrap(),
+  )
+  .unwrap();
   assert_eq!(rest.items.len(), 1);
   assert!(rest.items.iter().all(|l| l.session_id == session_id));
   assert!(rest.next_cursor.is_none());
@@ -157,12 +166,15 @@ fn update_changes_only_the_given_fields() {
   let (conn, session_id) = setup();
   let input = logs::NewLog { metadata: Some(json!({ "tokens": 3 })), ..new_log(&session_id, None, json!("draft")) };
   let original = logs::add(&conn, &input).unwrap();
-  let edited = logs::update(&conn, original.id, &LogPatch { content: Some(json!({ "final": true })), ..Default::default() }).unwrap();
+  let edited =
+    logs::update(&conn, original.id, &LogPatch { content: Some(json!({ "final": true })), ..Default::default() }).unwrap();
   assert_eq!(content(&edited), json!({ "final": true }));
   assert_eq!(edited.metadata.as_ref().unwrap().get(), r#"{"tokens":3}"#);
   assert_eq!((edited.role, edited.log_type, &edited.created_at), (original.role, original.log_type, &original.created_at));
   assert!(edited.updated_at > original.updated_at);
-  let cleared = logs::update(&conn, original.id, &LogPatch { metadata: Some(None), role: Some(LogRole::Agent), ..Default::default() }).unwrap();
+  let cleared =
+    logs::update(&conn, original.id, &LogPatch { metadata: Some(None), role: Some(LogRole::Agent), ..Default::default() })
+      .unwrap();
   assert!(cleared.metadata.is_none());
   assert_eq!(cleared.role, LogRole::Agent);
   assert!(cleared.updated_at > edited.updated_at);
@@ -206,7 +218,10 @@ fn the_tree_nests_by_parent_with_siblings_in_time_order() {
   }
   assert_eq!(shape(&tree), json!([[a.id, [[a1.id, [[a1x.id, [[a1xy.id, []]]]]], [a2.id, []]]], [b.id, []]]));
   let node = &tree[0]["children"][0];
-  assert_eq!((node["sessionId"].as_str(), node["parentId"].as_i64(), node["content"].as_str()), (Some(session_id.as_str()), Some(a.id), Some("text")));
+  assert_eq!(
+    (node["sessionId"].as_str(), node["parentId"].as_i64(), node["content"].as_str()),
+    (Some(session_id.as_str()), Some(a.id), Some("text"))
+  );
   assert_eq!(logs::tree(&conn, "missing").unwrap(), "[]");
 }
 
@@ -254,7 +269,8 @@ fn json_values_come_back_as_they_went_in() {
     json!({ "zeta": 1, "alpha": { "nested": [null, false] }, "mid": "x", "": "empty key" }),
   ];
   for value in values {
-    let stored = logs::add(&conn, &logs::NewLog { metadata: Some(value.clone()), ..new_log(&session_id, None, value.clone()) }).unwrap();
+    let stored =
+      logs::add(&conn, &logs::NewLog { metadata: Some(value.clone()), ..new_log(&session_id, None, value.clone()) }).unwrap();
     let read = logs::get(&conn, stored.id).unwrap().unwrap();
     assert_eq!(content(&read), value);
     assert_eq!(serde_json::from_str::<Value>(read.metadata.as_ref().unwrap().get()).unwrap(), value);

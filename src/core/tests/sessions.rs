@@ -71,14 +71,36 @@ fn create_needs_an_existing_agent_and_fills_in_defaults() {
   let s = session(&conn, &a.id);
   assert_eq!((s.status, s.sub_agent_ids.get(), s.main_agent_id.as_str()), (SessionStatus::Idle, "[]", a.id.as_str()));
   let stored = serde_json::to_value(&s).unwrap();
-  for field in ["name", "userGoal", "externalSessionId", "model", "planModel", "smallModel", "builtInTools", "mcps", "knowledges", "configuration", "accessiblePaths", "permissionMode", "maxSteps"] {
+  for field in [
+    "name",
+    "userGoal",
+    "externalSessionId",
+    "model",
+    "planModel",
+    "smallModel",
+    "builtInTools",
+    "mcps",
+    "knowledges",
+    "configuration",
+    "accessiblePaths",
+    "permissionMode",
+    "maxSteps",
+  ] {
     assert_eq!(stored[field], Value::Null, "{field}");
   }
   let dup = NewSession { id: Some(s.id.clone()), main_agent_id: a.id.clone(), ..Default::default() };
   assert_eq!(code(sessions::create(&conn, &dup)), ErrorCode::AlreadyExists);
-  let bad = NewSession { main_agent_id: a.id.clone(), overrides: Overrides { max_steps: Some(OverrideValue::Steps(0)), ..Default::default() }, ..Default::default() };
+  let bad = NewSession {
+    main_agent_id: a.id.clone(),
+    overrides: Overrides { max_steps: Some(OverrideValue::Steps(0)), ..Default::default() },
+    ..Default::default()
+  };
   assert_eq!(code(sessions::create(&conn, &bad)), ErrorCode::InvalidArgument);
-  let blank = NewSession { main_agent_id: a.id.clone(), overrides: Overrides { model: Some(OverrideValue::Text(" ".into())), ..Default::default() }, ..Default::default() };
+  let blank = NewSession {
+    main_agent_id: a.id.clone(),
+    overrides: Overrides { model: Some(OverrideValue::Text(" ".into())), ..Default::default() },
+    ..Default::default()
+  };
   assert_eq!(code(sessions::create(&conn, &blank)), ErrorCode::InvalidArgument);
   assert_eq!(counts(&conn), (1, 1, 0));
 }
@@ -89,7 +111,9 @@ fn effective_configuration_takes_each_override_or_inherits() {
   let agent_id = configured_agent(&conn);
   let inherits = session(&conn, &agent_id);
   assert_eq!(effective(&conn, &inherits.id), serde_json::from_str::<Value>(AGENT_VALUES).unwrap());
-  let overrides = sessions::create(&conn, &NewSession { main_agent_id: agent_id.clone(), overrides: every_override(), ..Default::default() }).unwrap();
+  let overrides =
+    sessions::create(&conn, &NewSession { main_agent_id: agent_id.clone(), overrides: every_override(), ..Default::default() })
+      .unwrap();
   // An empty list is an override, not "inherit".
   assert_eq!(effective(&conn, &overrides.id), serde_json::from_str::<Value>(SESSION_VALUES).unwrap());
   let view = sessions::get_with_agent(&conn, &overrides.id).unwrap().unwrap();
@@ -99,15 +123,44 @@ fn effective_configuration_takes_each_override_or_inherits() {
   // Each field on its own: overriding it changes that field only; null inherits again.
   let agent_values: Value = serde_json::from_str(AGENT_VALUES).unwrap();
   let session_values: Value = serde_json::from_str(SESSION_VALUES).unwrap();
-  let fields = ["model", "planModel", "smallModel", "builtInTools", "mcps", "knowledges", "configuration", "accessiblePaths", "permissionMode", "maxSteps"];
+  let fields = [
+    "model",
+    "planModel",
+    "smallModel",
+    "builtInTools",
+    "mcps",
+    "knowledges",
+    "configuration",
+    "accessiblePaths",
+    "permissionMode",
+    "maxSteps",
+  ];
   let all = every_override();
-  let values = [&all.model, &all.plan_model, &all.small_model, &all.built_in_tools, &all.mcps, &all.knowledges, &all.configuration, &all.accessible_paths, &all.permission_mode, &all.max_steps];
+  let values = [
+    &all.model,
+    &all.plan_model,
+    &all.small_model,
+    &all.built_in_tools,
+    &all.mcps,
+    &all.knowledges,
+    &all.configuration,
+    &all.accessible_paths,
+    &all.permission_mode,
+    &all.max_steps,
+  ];
   for (index, field) in fields.iter().enumerate() {
     let set = |value: Option<Option<OverrideValue>>| {
       let mut overrides = Overrides::<Option<Option<OverrideValue>>>::default();
       let slot = [
-        &mut overrides.model, &mut overrides.plan_model, &mut overrides.small_model, &mut overrides.built_in_tools, &mut overrides.mcps,
-        &mut overrides.knowledges, &mut overrides.configuration, &mut overrides.accessible_paths, &mut overrides.permission_mode,
+        &mut overrides.model,
+        &mut overrides.plan_model,
+        &mut overrides.small_model,
+        &mut overrides.built_in_tools,
+        &mut overrides.mcps,
+        &mut overrides.knowledges,
+        &mut overrides.configuration,
+        &mut overrides.accessible_paths,
+        &mut overrides.permission_mode,
         &mut overrides.max_steps,
       ]
       .into_iter()
@@ -127,7 +180,12 @@ fn effective_configuration_takes_each_override_or_inherits() {
   }
 
   // A change to the agent shows through where the session inherits, not where it overrides.
-  agents::update(&conn, &agent_id, &agents::AgentPatch { model: Some("agent-model-2".into()), max_steps: Some(8), ..Default::default() }).unwrap();
+  agents::update(
+    &conn,
+    &agent_id,
+    &agents::AgentPatch { model: Some("agent-model-2".into()), max_steps: Some(8), ..Default::default() },
+  )
+  .unwrap();
   assert_eq!(effective(&conn, &inherits.id)["model"], json!("agent-model-2"));
   assert_eq!(effective(&conn, &overrides.id)["model"], json!("session-model"));
   assert_eq!(effective(&conn, &overrides.id)["maxSteps"], json!(99));
@@ -138,18 +196,38 @@ fn update_changes_only_the_given_fields() {
   let conn = db();
   let a = agent(&conn, "A");
   let b = agent(&conn, "B");
-  let input = NewSession { main_agent_id: a.id.clone(), name: Some("first".into()), user_goal: Some("goal".into()), ..Default::default() };
+  let input =
+    NewSession { main_agent_id: a.id.clone(), name: Some("first".into()), user_goal: Some("goal".into()), ..Default::default() };
   let s = sessions::create(&conn, &input).unwrap();
-  let renamed = sessions::update(&conn, &s.id, &SessionPatch { name: Some(Some("second".into())), ..Default::default() }).unwrap();
-  assert_eq!((renamed.name.as_deref(), renamed.user_goal.as_deref(), renamed.status), (Some("second"), Some("goal"), SessionStatus::Idle));
+  let renamed =
+    sessions::update(&conn, &s.id, &SessionPatch { name: Some(Some("second".into())), ..Default::default() }).unwrap();
+  assert_eq!(
+    (renamed.name.as_deref(), renamed.user_goal.as_deref(), renamed.status),
+    (Some("second"), Some("goal"), SessionStatus::Idle)
+  );
   assert!(renamed.updated_at > s.updated_at);
   assert_eq!(renamed.created_at, s.created_at);
-  let moved = sessions::update(&conn, &s.id, &SessionPatch { main_agent_id: Some(b.id.clone()), user_goal: Some(None), sub_agent_ids: Some(vec![a.id.clone()]), ..Default::default() }).unwrap();
-  assert_eq!((moved.main_agent_id.as_str(), moved.user_goal.as_deref(), moved.sub_agent_ids.get()), (b.id.as_str(), None, format!("[\"{}\"]", a.id).as_str()));
-  let done = sessions::update(&conn, &s.id, &SessionPatch { status: Some(SessionStatus::Completed), ..Default::default() }).unwrap();
+  let moved = sessions::update(
+    &conn,
+    &s.id,
+    &SessionPatch {
+      main_agent_id: Some(b.id.clone()),
+      user_goal: Some(None),
+      sub_agent_ids: Some(vec![a.id.clone()]),
+      ..Default::default()
+    },
+  )
+  .unwrap();
+  assert_eq!(
+    (moved.main_agent_id.as_str(), moved.user_goal.as_deref(), moved.sub_agent_ids.get()),
+    (b.id.as_str(), None, format!("[\"{}\"]", a.id).as_str())
+  );
+  let done =
+    sessions::update(&conn, &s.id, &SessionPatch { status: Some(SessionStatus::Completed), ..Default::default() }).unwrap();
   assert_eq!((done.status, done.name.as_deref()), (SessionStatus::Completed, Some("second")));
   let before = snapshot(&conn);
-  let err = sessions::update(&conn, &s.id, &SessionPatch { main_agent_id: Some("ghost".into()), ..Default::default() }).unwrap_err();
+  let err =
+    sessions::update(&conn, &s.id, &SessionPatch { main_agent_id: Some("ghost".into()), ..Default::default() }).unwrap_err();
   assert_eq!(err.code, ErrorCode::NotFound);
   assert!(err.message.contains("ghost"), "{err}");
   assert_eq!(code(sessions::update(&conn, "missing", &SessionPatch::default())), ErrorCode::NotFound);
@@ -161,7 +239,16 @@ fn external_ids_find_the_newest_session() {
   let conn = db();
   let a = agent(&conn, "A");
   let with = |id: &str, external: &str| {
-    sessions::create(&conn, &NewSession { id: Some(id.into()), main_agent_id: a.id.clone(), external_session_id: Some(external.into()), ..Default::default() }).unwrap()
+    sessions::create(
+      &conn,
+      &NewSession {
+        id: Some(id.into()),
+        main_agent_id: a.id.clone(),
+        external_session_id: Some(external.into()),
+        ..Default::default()
+      },
+    )
+    .unwrap()
   };
   with("s1", "ext");
   with("s2", "ext");
@@ -182,7 +269,12 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
   for i in 0..15 {
     let owner = if i % 2 == 0 { &a.id } else { &b.id };
     let status = if i % 3 == 0 { SessionStatus::Running } else { SessionStatus::Idle };
-    let input = NewSession { id: Some(format!("s{:02}", (i * 7) % 15)), main_agent_id: owner.clone(), status: Some(status), ..Default::default() };
+    let input = NewSession {
+      id: Some(format!("s{:02}", (i * 7) % 15)),
+      main_agent_id: owner.clone(),
+      status: Some(status),
+      ..Default::default()
+    };
     ids.push(sessions::create(&conn, &input).unwrap().id);
   }
   // Three timestamps shared by five sessions each.
@@ -208,7 +300,8 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
   for limit in [1, 2, 4, 5, 15, 16] {
     assert_eq!(walk(None, None, limit), expected, "limit {limit}");
   }
-  let of_a: Vec<String> = expected.iter().filter(|id| sessions::get(&conn, id).unwrap().unwrap().main_agent_id == a.id).cloned().collect();
+  let of_a: Vec<String> =
+    expected.iter().filter(|id| sessions::get(&conn, id).unwrap().unwrap().main_agent_id == a.id).cloned().collect();
   assert_eq!(walk(None, Some(&a.id), 3), of_a);
   let running = walk(Some(SessionStatus::Running), None, 2);
   assert_eq!(running.len(), 5);
@@ -233,8 +326,9 @@ fn delete_removes_the_session_and_its_logs_only() {
   assert!(sessions::delete(&conn, &doomed.id).unwrap());
   assert!(!sessions::delete(&conn, &doomed.id).unwrap());
   assert_eq!(counts(&conn), (1, 1, 2));
-  let orphans: i64 =
-    conn.query_row("SELECT count(*) FROM session_logs WHERE session_id NOT IN (SELECT id FROM sessions)", [], |r| r.get(0)).unwrap();
+  let orphans: i64 = conn
+    .query_row("SELECT count(*) FROM session_logs WHERE session_id NOT IN (SELECT id FROM sessions)", [], |r| r.get(0))
+    .unwrap();
   assert_eq!(orphans, 0);
   assert!(sessions::get(&conn, &doomed.id).unwrap().is_none());
 }

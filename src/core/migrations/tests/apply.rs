@@ -144,7 +144,11 @@ fn a_failing_migration_leaves_no_trace_and_stops_the_run() {
   })
   .unwrap_err();
   assert_eq!(failed.error.code, ErrorCode::MigrationFailed);
-  assert!(failed.error.message.contains("004") && failed.error.message.contains("no such table: missing_table"), "{}", failed.error.message);
+  assert!(
+    failed.error.message.contains("004") && failed.error.message.contains("no such table: missing_table"),
+    "{}",
+    failed.error.message
+  );
   assert_eq!(ids(&failed.results), ["004"]);
   assert!(!failed.results[0].success);
   assert!(failed.results[0].error.as_deref().unwrap().contains("missing_table"));

@@ -13,7 +13,11 @@ fn counting_migrations() -> Vec<Migration> {
   let mut added = vec![app("003", &["CREATE TABLE runs (id TEXT NOT NULL)"], Some(&["DROP TABLE runs"]))];
   for n in 4..=8 {
     let id = format!("{n:03}");
-    added.push(app(&id, &[&format!("INSERT INTO runs VALUES ('{id}'); CREATE TABLE t{n} (x)")], Some(&[&format!("DROP TABLE t{n}")])));
+    added.push(app(
+      &id,
+      &[&format!("INSERT INTO runs VALUES ('{id}'); CREATE TABLE t{n} (x)")],
+      Some(&[&format!("DROP TABLE t{n}")]),
+    ));
   }
   added
 }
@@ -41,7 +45,8 @@ fn connections_migrating_one_new_file_at_once_apply_each_migration_once() {
             })
           })
           .unwrap();
-          let paired: Vec<String> = results.iter().flat_map(|r| [format!("start {}", r.migration.id), format!("end {}", r.migration.id)]).collect();
+          let paired: Vec<String> =
+            results.iter().flat_map(|r| [format!("start {}", r.migration.id), format!("end {}", r.migration.id)]).collect();
           assert_eq!(events, paired, "one start and one end for each migration this connection applied");
           results.len()
         })

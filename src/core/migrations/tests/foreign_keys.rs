@@ -78,9 +78,7 @@ fn violations(conn: &Connection) -> usize {
 }
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> bool {
-  conn
-    .query_row(&format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"), [column], |r| r.get(0))
-    .unwrap()
+  conn.query_row(&format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"), [column], |r| r.get(0)).unwrap()
 }
 
 #[test]
@@ -104,7 +102,11 @@ fn a_rebuild_that_leaves_new_violations_is_rolled_back() {
   let set = set_with(vec![rebuild_migration("WHERE id <> 'a2'", "")]);
   let failed = failure(migrate(&mut conn, &set, &MigrateOptions::default()));
   assert_eq!(failed.error.code, ErrorCode::MigrationFailed);
-  assert!(failed.error.message.contains("foreign key violations") && failed.error.message.contains("sessions"), "{}", failed.error.message);
+  assert!(
+    failed.error.message.contains("foreign key violations") && failed.error.message.contains("sessions"),
+    "{}",
+    failed.error.message
+  );
   assert!(foreign_keys_on(&conn), "enforcement is switched back on after the failure");
   assert_eq!((schema(&conn), tracking_rows(&conn)), before);
   assert_eq!((count(&conn, "agents"), count(&conn, "sessions")), (2, 2));
@@ -114,7 +116,9 @@ fn a_rebuild_that_leaves_new_violations_is_rolled_back() {
 fn violations_that_were_there_before_do_not_fail_the_rebuild() {
   let mut conn = populated();
   conn
-    .execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO sessions (id, main_agent_id) VALUES ('orphan', 'ghost'); PRAGMA foreign_keys = ON;")
+    .execute_batch(
+      "PRAGMA foreign_keys = OFF; INSERT INTO sessions (id, main_agent_id) VALUES ('orphan', 'ghost'); PRAGMA foreign_keys = ON;",
+    )
     .unwrap();
   assert_eq!(violations(&conn), 1);
   assert_eq!(ids(&migrate_all(&mut conn, &set_with(vec![rebuild_migration("", "")]))), ["003"]);

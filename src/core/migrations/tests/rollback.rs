@@ -69,7 +69,8 @@ fn rollback_last_and_rollback_to_round_trip_the_schema() {
 
 #[test]
 fn rolling_back_a_migration_without_down_sql_changes_nothing() {
-  let set = set_with(vec![app("003", &["CREATE TABLE t3 (x)"], None), app("004", &["CREATE TABLE t4 (x)"], Some(&["DROP TABLE t4"]))]);
+  let set =
+    set_with(vec![app("003", &["CREATE TABLE t3 (x)"], None), app("004", &["CREATE TABLE t4 (x)"], Some(&["DROP TABLE t4"]))]);
   let mut conn = memory();
   migrate_all(&mut conn, &set);
   let before = (schema(&conn), tracking_rows(&conn));

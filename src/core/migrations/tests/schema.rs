@@ -33,7 +33,11 @@ fn count(conn: &Connection, table: &str) -> i64 {
 /// For each enumerated column: its allowed values, and an INSERT template where `$v` is the
 /// value (the row's id is made unique from the value).
 const ENUMERATIONS: &[(&str, &[&str], &str)] = &[
-  ("agents.type", &["claudeCode", "codex", "custom"], "INSERT INTO agents (id, name, model, type) VALUES ('t-$v', 'n', 'm', '$v')"),
+  (
+    "agents.type",
+    &["claudeCode", "codex", "custom"],
+    "INSERT INTO agents (id, name, model, type) VALUES ('t-$v', 'n', 'm', '$v')",
+  ),
   (
     "agents.permission_mode",
     &["readOnly", "acceptEdits", "bypassPermissions"],
@@ -49,7 +53,11 @@ const ENUMERATIONS: &[(&str, &[&str], &str)] = &[
     &["readOnly", "acceptEdits", "bypassPermissions"],
     "INSERT INTO sessions (id, main_agent_id, permission_mode) VALUES ('pm-$v', 'a1', '$v')",
   ),
-  ("session_logs.role", &["user", "agent", "system", "tool"], "INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', '$v', 'message', '{}')"),
+  (
+    "session_logs.role",
+    &["user", "agent", "system", "tool"],
+    "INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', '$v', 'message', '{}')",
+  ),
   (
     "session_logs.type",
     &["message", "thought", "action", "observation"],
@@ -110,7 +118,8 @@ fn agents_get_the_reference_defaults_and_sessions_inherit_through_null() {
     "max_steps",
   ];
   for column in overrides {
-    let value: rusqlite::types::Value = conn.query_row(&format!("SELECT {column} FROM sessions WHERE id = 's1'"), [], |r| r.get(0)).unwrap();
+    let value: rusqlite::types::Value =
+      conn.query_row(&format!("SELECT {column} FROM sessions WHERE id = 's1'"), [], |r| r.get(0)).unwrap();
     assert_eq!(value, rusqlite::types::Value::Null, "sessions.{column} must default to NULL (inherit from the agent)");
   }
   let (status, sub_agents): (String, String) =
@@ -121,7 +130,9 @@ fn agents_get_the_reference_defaults_and_sessions_inherit_through_null() {
 #[test]
 fn timestamps_are_iso_8601_utc_with_milliseconds() {
   let (_dir, conn) = migrated();
-  conn.execute_batch("INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', 'user', 'message', '{}')").unwrap();
+  conn
+    .execute_batch("INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', 'user', 'message', '{}')")
+    .unwrap();
   for table in ["agents", "sessions", "session_logs"] {
     let (created, updated): (String, String) =
       conn.query_row(&format!("SELECT created_at, updated_at FROM {table}"), [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
@@ -147,7 +158,10 @@ fn a_log_parent_must_belong_to_the_same_session() {
   assert_eq!(refused(&conn, "UPDATE session_logs SET parent_id = 2 WHERE id = 3"), ErrorCode::Constraint);
   assert_eq!(refused(&conn, "UPDATE session_logs SET session_id = 's2' WHERE id = 3"), ErrorCode::Constraint);
   assert_eq!(
-    refused(&conn, "INSERT INTO session_logs (session_id, parent_id, role, type, content) VALUES ('s1', 99, 'agent', 'message', '{}')"),
+    refused(
+      &conn,
+      "INSERT INTO session_logs (session_id, parent_id, role, type, content) VALUES ('s1', 99, 'agent', 'message', '{}')"
+    ),
     ErrorCode::Constraint,
     "a parent that does not exist"
   );
@@ -174,13 +188,21 @@ fn foreign_keys_are_enforced_and_deletes_cascade() {
     )
     .unwrap();
   conn.execute_batch("DELETE FROM session_logs WHERE id = 2").unwrap();
-  let left: Vec<i64> = conn.prepare("SELECT id FROM session_logs ORDER BY id").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+  let left: Vec<i64> = conn
+    .prepare("SELECT id FROM session_logs ORDER BY id")
+    .unwrap()
+    .query_map([], |r| r.get(0))
+    .unwrap()
+    .map(Result::unwrap)
+    .collect();
   assert_eq!(left, [1, 4, 5], "deleting a log deletes its descendants");
 
   conn.execute_batch("DELETE FROM agents WHERE id = 'a1'").unwrap();
-  let sessions: Vec<String> = conn.prepare("SELECT id FROM sessions").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+  let sessions: Vec<String> =
+    conn.prepare("SELECT id FROM sessions").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
   assert_eq!(sessions, ["s3"], "deleting an agent deletes its sessions");
-  let logs: Vec<i64> = conn.prepare("SELECT id FROM session_logs").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+  let logs: Vec<i64> =
+    conn.prepare("SELECT id FROM session_logs").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
   assert_eq!(logs, [5], "and their logs");
 }
 

@@ -64,7 +64,11 @@ pub fn set_with(added: Vec<Migration>) -> MigrationSet {
 }
 
 /// `migrate` without a progress callback.
-pub fn migrate(conn: &mut Connection, set: &MigrationSet, options: &MigrateOptions) -> Result<Vec<MigrationResult>, MigrateFailure> {
+pub fn migrate(
+  conn: &mut Connection,
+  set: &MigrationSet,
+  options: &MigrateOptions,
+) -> Result<Vec<MigrationResult>, MigrateFailure> {
   migrator::migrate(conn, set, options, &mut |_| {})
 }
 

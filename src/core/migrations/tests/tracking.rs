@@ -71,9 +71,7 @@ fn a_reference_table_is_upgraded_in_place_by_the_next_migrate() {
 fn an_unknown_reference_row_without_down_sql_is_irreversible() {
   let mut conn = reference_database();
   conn.execute_batch("CREATE TABLE legacy (x)").unwrap();
-  conn
-    .execute_batch("INSERT INTO migrations VALUES ('003', 'legacy table', '2024-12-11T10:00:00.000Z', 3, 'deadbeef')")
-    .unwrap();
+  conn.execute_batch("INSERT INTO migrations VALUES ('003', 'legacy table', '2024-12-11T10:00:00.000Z', 3, 'deadbeef')").unwrap();
   let set = MigrationSet::builtin();
   let listed = migrator::list(&conn, &set).unwrap();
   assert_eq!((listed[2].state, listed[2].reversible), (MigrationState::Unknown, false));

@@ -129,7 +129,10 @@ fn repair_re_records_the_checksums_of_modified_migrations() {
 
   let repaired = migrator::repair(&mut conn, &edited).unwrap();
   assert_eq!(repaired.len(), 1);
-  assert_eq!((repaired[0].id.as_str(), &repaired[0].old_checksum, &repaired[0].new_checksum), ("003", &old_checksum, &edited_003.checksum));
+  assert_eq!(
+    (repaired[0].id.as_str(), &repaired[0].old_checksum, &repaired[0].new_checksum),
+    ("003", &old_checksum, &edited_003.checksum)
+  );
   assert_eq!(migrator::validate(&conn, &edited).unwrap(), Validation::default());
   let row = &tracking_rows(&conn)[2];
   assert_eq!(row[4].as_deref(), Some(edited_003.checksum.as_str()));
