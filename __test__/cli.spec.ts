@@ -439,6 +439,19 @@ describe('backup and check', () => {
   })
 })
 
+describe('output', () => {
+  it('ends quietly when its reader goes away (agentdb … | head)', async () => {
+    await seeded(path.join(dir, 'agents.db'))
+    const child = spawn(process.execPath, [BIN, 'status'], { cwd: dir })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const code = await new Promise((resolve) => child.once('exit', resolve))
+    expect(code).toBe(EXIT.OK)
+    expect(stderr).toBe('')
+  })
+})
+
 describe('the progress line', () => {
   it('writes nothing but results when stdout is not a terminal', async () => {
     const run = await agentdb(['migrate'])
