@@ -124,11 +124,15 @@ describe('per-platform packages', () => {
 describe('the Electron guide', () => {
   // Compared with Unix line endings, whatever the checkout did to them.
   const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8').replaceAll('\r\n', '\n')
-  const guide = read('docs/electron.md')
+  // The README's "Using it in Electron" section, up to the next top-level heading.
+  const readme = read('README.md')
+  const start = readme.indexOf('## Using it in Electron')
+  const guide = readme.slice(start, readme.indexOf('\n## ', start + 1))
   const examples = ['electron-main.ts', 'electron-preload.ts', 'electron-builder.json', 'forge.config.js'].map((f) => read(`examples/${f}`))
   const snippets = [...guide.matchAll(/^```(ts|js|json)\n([\s\S]*?)^```$/gm)].map((m) => m[2])
 
   it('quotes every code snippet verbatim from the type-checked examples', () => {
+    expect(start).toBeGreaterThanOrEqual(0)
     expect(snippets.length).toBeGreaterThanOrEqual(8)
     for (const snippet of snippets) expect(examples.some((source) => source.includes(snippet)), snippet).toBe(true)
   })
