@@ -37,15 +37,16 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   // mode needs the destination to itself), so backups in this process take turns.
   let _turn = ONE_AT_A_TIME.lock();
   let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let mut target = Connection::open_with_flags(dest, flags).map_err(|e| Error::from(e).context(dest.display()))?;
+  let at = |e: rusqlite::Error| Error::from(e).context(format!("backup to {}", dest.display()));
+  let mut target = Connection::open_with_flags(dest, flags).map_err(at)?;
   // A destination locked by another connection is waited for as long as the source would wait.
   let busy_timeout_ms: i64 = source.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
   target.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms.max(0) as u64))?;
-  target.pragma_update(None, "synchronous", "FULL")?;
+  target.pragma_update(None, "synchronous", "FULL").map_err(at)?;
   {
-    let step = Backup::new(source, &mut target)?;
+    let step = Backup::new(source, &mut target).map_err(at)?;
     // A negative page count copies every page in this one step.
-    let outcome = step.step(-1).map_err(|e| Error::from(e).context(format!("backup to {}", dest.display())))?;
+    let outcome = step.step(-1).map_err(at)?;
     if outcome != StepResult::Done {
       return Err(Error::new(
         ErrorCode::Busy,
@@ -234,6 +235,7 @@ mod tests {
     std::fs::write(&dest, &text).unwrap();
     let err = backup(&conn, &dest).unwrap_err();
     assert_eq!(err.code, ErrorCode::NotADatabase, "{err}");
+    assert!(err.message.contains("backup to"), "the message names the destination: {err}");
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), text);
   }
 
