@@ -163,7 +163,9 @@ function chartSpec(results, m) {
         encoding: {
           x: { field: 'trial', type: 'nominal', sort: null, title: null, axis: { labelAngle: -35, labelLimit: 220 } },
           xOffset: { field: 'driver', sort: DRIVERS.map((d) => LABELS[d]) },
-          y: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: '× better-sqlite3' },
+          // Log-scale bars need an explicit base: the bottom of the fixed domain.
+          y: { field: 'ratio', type: 'quantitative', scale: { type: 'log', domain: [0.01, 10] }, title: '× better-sqlite3' },
+          y2: { datum: 0.01 },
           color,
         },
       },
@@ -174,9 +176,10 @@ function chartSpec(results, m) {
         width: { step: 14 },
         height: 200,
         encoding: {
-          x: { field: 'run', type: 'nominal', sort: null, title: null, axis: { labelAngle: 0 } },
+          x: { field: 'run', type: 'nominal', sort: null, title: null, axis: { labelAngle: -35 } },
           xOffset: { field: 'driver', sort: DRIVERS.map((d) => LABELS[d]) },
-          y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'ms' },
+          y: { field: 'ms', type: 'quantitative', scale: { type: 'log', domain: [0.1, 10000] }, title: 'ms' },
+          y2: { datum: 0.1 },
           color,
         },
       },
