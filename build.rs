@@ -76,16 +76,14 @@ fn collect(dir: &Path) -> Result<BTreeMap<u64, (String, Found)>, String> {
 /// Checks the sequence and renders the Rust table that `include!` pulls into the crate.
 fn render(found: &BTreeMap<u64, (String, Found)>) -> Result<String, String> {
   let mut out = String::from("&[\n");
-  let mut expected = *found.keys().next().unwrap();
-  if expected != 1 {
+  if *found.keys().next().unwrap() != 1 {
     return Err(format!("the first migration must have id 1, found {}", found.values().next().unwrap().0));
   }
-  for (id, (id_text, entry)) in found {
+  for (expected, (id, (id_text, entry))) in (1..).zip(found) {
     let file = format!("{id_text}_{}", entry.name);
     if *id != expected {
       return Err(format!("{file}: gap in the sequence, id {expected} is missing"));
     }
-    expected += 1;
     let up = entry.up.as_ref().ok_or_else(|| format!("{file}.down.sql has no {file}.up.sql"))?;
     let down = entry.down.as_ref().ok_or_else(|| format!("{file}.up.sql has no {file}.down.sql"))?;
     let text = std::fs::read_to_string(up).map_err(|e| format!("{file}.up.sql: {e}"))?;

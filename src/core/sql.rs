@@ -152,8 +152,8 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
   if !stmt.readonly() {
     return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
   }
-  bind(&mut *stmt, params)?;
-  let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+  bind(&mut stmt, params)?;
+  let columns: Vec<String> = stmt.column_names().map(String::from).collect();
   let width = columns.len();
   let mut rows = Vec::new();
   let mut cursor = stmt.raw_query();
@@ -166,7 +166,7 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
 /// Runs one statement that changes data, inside the caller's transaction.
 pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
   let mut stmt = prepare(conn, sql)?;
-  bind(&mut *stmt, params)?;
+  bind(&mut stmt, params)?;
   let total_before = conn.total_changes();
   let changes = stmt.raw_execute()? as u64;
   // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the

@@ -70,8 +70,11 @@ enum WriterJob {
   Grouped(Box<dyn GroupedWrite>),
   /// Work that manages its own transactions (migrations, backups, reads of `:memory:`).
   /// It is called with `Err(DATABASE_CLOSED)` when the store no longer takes work.
-  Exclusive(Box<dyn FnOnce(Result<&mut Connection>) + Send>),
+  Exclusive(ExclusiveJob),
 }
+
+/// Work on the writer's connection outside the group transaction.
+type ExclusiveJob = Box<dyn FnOnce(Result<&mut Connection>) + Send>;
 
 /// A read job for a reader thread, called with `Err(DATABASE_CLOSED)` when refused.
 type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;

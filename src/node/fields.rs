@@ -88,7 +88,7 @@ impl Source for JsArg {
   }
 }
 
-impl<'v> Source for &'v Value {
+impl Source for &Value {
   fn kind(self) -> Kind {
     match self {
       Value::Null => Kind::Null,

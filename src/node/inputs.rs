@@ -32,28 +32,28 @@ pub fn decode<T>(text: &str, what: &str, read: impl FnOnce(&Value, &str) -> Resu
 }
 
 fn agent_type(v: &Value, what: &dyn Display) -> Result<AgentType> {
-  AgentType::parse(&v.string(&what)?, what)
+  AgentType::parse(&v.string(what)?, what)
 }
 
 fn permission_mode(v: &Value, what: &dyn Display) -> Result<PermissionMode> {
-  PermissionMode::parse(&v.string(&what)?, what)
+  PermissionMode::parse(&v.string(what)?, what)
 }
 
 fn log_role(v: &Value, what: &dyn Display) -> Result<LogRole> {
-  LogRole::parse(&v.string(&what)?, what)
+  LogRole::parse(&v.string(what)?, what)
 }
 
 fn log_type(v: &Value, what: &dyn Display) -> Result<LogType> {
-  LogType::parse(&v.string(&what)?, what)
+  LogType::parse(&v.string(what)?, what)
 }
 
 /// Reads a session status.
 pub fn session_status<S: Source>(v: S, what: &dyn Display) -> Result<SessionStatus> {
-  SessionStatus::parse(&v.string(&what)?, what)
+  SessionStatus::parse(&v.string(what)?, what)
 }
 
 fn max_steps(v: &Value, what: &dyn Display) -> Result<i64> {
-  let steps = v.number(&what)?;
+  let steps = v.number(what)?;
   if steps.fract() != 0.0 || !(1.0..=MAX_STEPS_LIMIT as f64).contains(&steps) {
     return Err(Error::invalid(format!("{what} must be a whole number from 1 to {MAX_STEPS_LIMIT}, got {steps}")));
   }
@@ -61,7 +61,7 @@ fn max_steps(v: &Value, what: &dyn Display) -> Result<i64> {
 }
 
 fn non_empty(v: &Value, what: &dyn Display) -> Result<String> {
-  let text = v.string(&what)?;
+  let text = v.string(what)?;
   if text.trim().is_empty() {
     return Err(Error::invalid(format!("{what} must not be empty")));
   }
@@ -86,7 +86,7 @@ fn object(v: &Value, what: &dyn Display) -> Result<Map<String, Value>> {
 
 /// Reads a log id: a positive whole number.
 pub fn log_id<S: Source>(v: S, what: &dyn Display) -> Result<i64> {
-  let id = v.whole(&what, MAX_LOG_ID)?;
+  let id = v.whole(what, MAX_LOG_ID)?;
   if id == 0 {
     return Err(Error::invalid(format!("{what} must be a positive whole number")));
   }
