@@ -94,7 +94,7 @@ pub struct JsMigrationStatus {
   /// When it was applied.
   pub applied_at: Option<String>,
   /// How long it took to apply, in milliseconds.
-  pub execution_time: Option<i64>,
+  pub execution_time: Option<f64>,
   /// This build's checksum (SHA-256 hex of the canonical SQL).
   pub checksum: Option<String>,
   /// The checksum recorded when it was applied.

@@ -166,7 +166,7 @@ pub struct MigrationStatus {
   /// When it was applied.
   pub applied_at: Option<String>,
   /// How long it took, in milliseconds.
-  pub execution_time_ms: Option<i64>,
+  pub execution_time_ms: Option<f64>,
   /// This build's checksum.
   pub checksum: Option<String>,
   /// The checksum recorded when it was applied.
@@ -499,7 +499,8 @@ fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()
   let executed_at = tracking::now(conn)?;
   let started = Instant::now();
   run_checked(conn, &migration.up, migration.foreign_keys_off)?;
-  let execution_time_ms = started.elapsed().as_millis() as i64;
+  // Microsecond resolution is plenty, and keeps the stored number short.
+  let execution_time_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
   tracking::record(conn, migration, &executed_at, execution_time_ms)?;
   Ok(Some(executed_at))
 }

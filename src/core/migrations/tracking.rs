@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS migrations (
   id               TEXT PRIMARY KEY NOT NULL,
   description      TEXT NOT NULL,
   applied_at       TEXT NOT NULL,
-  execution_time   INTEGER NOT NULL,
+  execution_time   REAL NOT NULL,
   checksum         TEXT NOT NULL,
   down_sql         TEXT,
   foreign_keys_off INTEGER NOT NULL DEFAULT 0
@@ -35,7 +35,7 @@ pub struct AppliedMigration {
   /// When it was applied (ISO-8601 UTC).
   pub applied_at: String,
   /// How long its up SQL took, in milliseconds.
-  pub execution_time_ms: i64,
+  pub execution_time_ms: f64,
   /// The checksum recorded when it was applied.
   pub checksum: String,
   /// The down SQL recorded when it was applied, so a build that does not know this
@@ -109,7 +109,7 @@ pub fn read_applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
 }
 
 /// Records `migration` as applied.
-pub fn record(conn: &Connection, migration: &Migration, applied_at: &str, execution_time_ms: i64) -> Result<()> {
+pub fn record(conn: &Connection, migration: &Migration, applied_at: &str, execution_time_ms: f64) -> Result<()> {
   let down = migration.down.as_ref().map(|down| serde_json::to_string(down).expect("strings serialise"));
   conn.execute(
     "INSERT INTO migrations (id, description, applied_at, execution_time, checksum, down_sql, foreign_keys_off)

@@ -45,7 +45,7 @@ fn reading_a_reference_table_changes_nothing() {
   let set = MigrationSet::builtin();
   assert_eq!(migrator::validate(&conn, &set).unwrap(), Validation::default());
   let listed = migrator::list(&conn, &set).unwrap();
-  assert!(listed.iter().all(|m| m.state == MigrationState::Applied && m.reversible && m.execution_time_ms == Some(12)));
+  assert!(listed.iter().all(|m| m.state == MigrationState::Applied && m.reversible && m.execution_time_ms == Some(12.0)));
   assert_eq!(migrator::summary(&conn, &set).unwrap().current_version.as_deref(), Some("002"));
   assert_eq!((schema(&conn), tracking_rows(&conn)), before);
 }
