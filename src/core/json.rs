@@ -22,9 +22,9 @@ pub fn nullable_column(row: &Row, index: usize) -> rusqlite::Result<Option<Json>
     .transpose()
 }
 
-/// Wraps JSON text this crate just produced.
-pub fn raw(text: String) -> crate::core::error::Result<Json> {
-  RawValue::from_string(text).map_err(|e| crate::core::error::Error::internal(format!("JSON text: {e}")))
+/// A JSON value as stored text, serialised once.
+pub fn from_value(value: &serde_json::Value) -> Json {
+  serde_json::value::to_raw_value(value).unwrap_or_else(|_| unreachable!("a JSON value serialises"))
 }
 
 /// Serialises a value for a JSON column.

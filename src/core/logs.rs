@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::core::agents::check_id;
 use crate::core::error::{Error, ErrorCode, Result};
@@ -81,9 +81,9 @@ pub struct NewLog {
   /// What it records.
   pub log_type: LogType,
   /// Any JSON value.
-  pub content: Value,
+  pub content: Json,
   /// Any JSON value; `None` stores NULL.
-  pub metadata: Option<Value>,
+  pub metadata: Option<Json>,
 }
 
 /// A partial change of a log entry.
@@ -94,20 +94,26 @@ pub struct LogPatch {
   /// New type.
   pub log_type: Option<LogType>,
   /// New content.
-  pub content: Option<Value>,
+  pub content: Option<Json>,
   /// New metadata, or clear it.
-  pub metadata: Option<Option<Value>>,
+  pub metadata: Option<Option<Json>>,
 }
 
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
 /// parent is not an entry of the same session.
 pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
   let now = now_iso();
-  let content = json::text(&input.content);
-  let metadata = input.metadata.as_ref().map(json::text);
   let mut stmt = conn.prepare_cached(INSERT_SQL)?;
   stmt
-    .execute(params![input.session_id, input.parent_id, input.role, input.log_type, content, metadata, now])
+    .execute(params![
+      input.session_id,
+      input.parent_id,
+      input.role,
+      input.log_type,
+      input.content.get(),
+      input.metadata.as_deref().map(RawValue::get),
+      now
+    ])
     .map_err(|e| explain_insert_failure(conn, e.into(), input))?;
   Ok(SessionLog {
     id: conn.last_insert_rowid(),
@@ -115,8 +121,8 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
     parent_id: input.parent_id,
     role: input.role,
     log_type: input.log_type,
-    content: json::raw(content)?,
-    metadata: metadata.map(json::raw).transpose()?,
+    content: input.content.clone(),
+    metadata: input.metadata.clone(),
     created_at: now.clone(),
     updated_at: now,
   })
@@ -175,8 +181,8 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   let mut set = Assignments::default();
   set.set("role", patch.role.map(|r| r.as_str().to_string()));
   set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
-  set.set("content", patch.content.as_ref().map(json::text));
-  set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(json::text)));
+  set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
+  set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
   set
     .apply(conn, "session_logs", ("id", id.into()), LOG_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
@@ -274,7 +280,7 @@ mod tests {
       parent_id: None,
       role: LogRole::User,
       log_type: LogType::Message,
-      content: serde_json::json!({ "step": step }),
+      content: json::from_value(&serde_json::json!({ "step": step })),
       metadata: None,
     };
     let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::core::agents::{AgentPatch, NewAgent, MAX_STEPS_LIMIT};
 use crate::core::error::{Error, Result};
+use crate::core::json::{self, Json};
 use crate::core::logs::{LogPatch, NewLog};
 use crate::core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use crate::core::page::{Cursor, Order, PageRequest, MAX_LIMIT};
@@ -76,8 +77,8 @@ fn strings(v: &Value, what: &dyn Display) -> Result<Vec<String>> {
   v.strings(what)
 }
 
-fn json(v: &Value, _what: &dyn Display) -> Result<Value> {
-  Ok(v.clone())
+fn json(v: &Value, _what: &dyn Display) -> Result<Json> {
+  Ok(json::from_value(v))
 }
 
 fn object(v: &Value, what: &dyn Display) -> Result<Map<String, Value>> {
@@ -237,7 +238,7 @@ pub fn new_log(value: &Value, what: &dyn Display) -> Result<NewLog> {
   let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata"], false)?;
   let content = match f.change("content")? {
     None => return Err(f.missing("content")),
-    Some(content) => content.cloned().unwrap_or(Value::Null),
+    Some(content) => json::from_value(content.unwrap_or(&Value::Null)),
   };
   Ok(NewLog {
     session_id: f.required("sessionId", id)?,
@@ -264,7 +265,7 @@ pub fn log_patch(value: &Value, what: &str) -> Result<LogPatch> {
   Ok(LogPatch {
     role: f.non_null_change("role", log_role)?,
     log_type: f.non_null_change("type", log_type)?,
-    content: f.change("content")?.map(|v| v.cloned().unwrap_or(Value::Null)),
+    content: f.change("content")?.map(|v| json::from_value(v.unwrap_or(&Value::Null))),
     metadata: f.nullable_change("metadata", json)?,
   })
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::support::{code, counts, db, log, new_log, session, set_created_at, snapshot};
 use crate::core::agents;
 use crate::core::error::ErrorCode;
+use crate::core::json::from_value;
 use crate::core::logs::{self, LogPatch, SessionLog};
 use crate::core::model::{LogRole, LogType};
 use crate::core::page::{Cursor, Order, PageRequest};
@@ -52,9 +53,11 @@ fn add_stores_every_field_and_timestamps() {
   let (conn, session_id) = setup();
   let root = log(&conn, &session_id, None);
   let input = new_log(&session_id, Some(root.id), json!({ "text": "hi" }));
-  let reply =
-    logs::add(&conn, &logs::NewLog { role: LogRole::Tool, log_type: LogType::Observation, metadata: Some(json!([1])), ..input })
-      .unwrap();
+  let reply = logs::add(
+    &conn,
+    &logs::NewLog { role: LogRole::Tool, log_type: LogType::Observation, metadata: Some(from_value(&json!([1]))), ..input },
+  )
+  .unwrap();
   assert_eq!((reply.parent_id, reply.role, reply.log_type), (Some(root.id), LogRole::Tool, LogType::Observation));
   assert_eq!(reply.metadata.as_ref().map(|m| m.get()), Some("[1]"));
   assert!(reply.id > root.id);
@@ -164,10 +167,11 @@ fn latest_returns_the_newest_in_chronological_order() {
 #[test]
 fn update_changes_only_the_given_fields() {
   let (conn, session_id) = setup();
-  let input = logs::NewLog { metadata: Some(json!({ "tokens": 3 })), ..new_log(&session_id, None, json!("draft")) };
+  let input = logs::NewLog { metadata: Some(from_value(&json!({ "tokens": 3 }))), ..new_log(&session_id, None, json!("draft")) };
   let original = logs::add(&conn, &input).unwrap();
   let edited =
-    logs::update(&conn, original.id, &LogPatch { content: Some(json!({ "final": true })), ..Default::default() }).unwrap();
+    logs::update(&conn, original.id, &LogPatch { content: Some(from_value(&json!({ "final": true }))), ..Default::default() })
+      .unwrap();
   assert_eq!(content(&edited), json!({ "final": true }));
   assert_eq!(edited.metadata.as_ref().unwrap().get(), r#"{"tokens":3}"#);
   assert_eq!((edited.role, edited.log_type, &edited.created_at), (original.role, original.log_type, &original.created_at));
@@ -270,7 +274,8 @@ fn json_values_come_back_as_they_went_in() {
   ];
   for value in values {
     let stored =
-      logs::add(&conn, &logs::NewLog { metadata: Some(value.clone()), ..new_log(&session_id, None, value.clone()) }).unwrap();
+      logs::add(&conn, &logs::NewLog { metadata: Some(from_value(&value)), ..new_log(&session_id, None, value.clone()) })
+        .unwrap();
     let read = logs::get(&conn, stored.id).unwrap().unwrap();
     assert_eq!(content(&read), value);
     assert_eq!(serde_json::from_str::<Value>(read.metadata.as_ref().unwrap().get()).unwrap(), value);

@@ -31,7 +31,14 @@ pub fn session(conn: &Connection, agent_id: &str) -> Session {
 
 /// A user message for `session_id` under `parent_id`.
 pub fn new_log(session_id: &str, parent_id: Option<i64>, content: Value) -> NewLog {
-  NewLog { session_id: session_id.into(), parent_id, role: LogRole::User, log_type: LogType::Message, content, metadata: None }
+  NewLog {
+    session_id: session_id.into(),
+    parent_id,
+    role: LogRole::User,
+    log_type: LogType::Message,
+    content: crate::core::json::from_value(&content),
+    metadata: None,
+  }
 }
 
 /// Appends a user message.
