@@ -121,13 +121,7 @@ mod tests {
   use super::*;
   use crate::core::connection::{open_reader, open_writer, Location, OpenOptions};
   use crate::core::maintenance::integrity_check;
-
-  fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("agentdb-backup-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-  }
+  use crate::core::test_support::TempDir;
 
   fn writer(path: &Path) -> Connection {
     let conn = open_writer(&Location::File(path.to_path_buf()), &OpenOptions::default()).unwrap();
@@ -141,7 +135,7 @@ mod tests {
 
   #[test]
   fn copies_from_a_reader_while_another_connection_writes() {
-    let dir = temp_dir("live");
+    let dir = TempDir::new("backup-live");
     let path = dir.join("live.db");
     let conn = writer(&path);
     conn.execute_batch("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO t SELECT i, hex(randomblob(64)) FROM n").unwrap();
@@ -174,7 +168,7 @@ mod tests {
 
   #[test]
   fn backups_to_one_destination_at_once_all_succeed() {
-    let dir = temp_dir("concurrent");
+    let dir = TempDir::new("backup-concurrent");
     let path = dir.join("a.db");
     let conn = writer(&path);
     conn.execute_batch("INSERT INTO t (v) VALUES ('x')").unwrap();
@@ -193,7 +187,7 @@ mod tests {
 
   #[test]
   fn replaces_an_existing_database() {
-    let dir = temp_dir("replace");
+    let dir = TempDir::new("backup-replace");
     let conn = writer(&dir.join("a.db"));
     conn.execute_batch("INSERT INTO t (v) VALUES ('new')").unwrap();
     let dest = dir.join("old.db");
@@ -209,7 +203,7 @@ mod tests {
 
   #[test]
   fn refuses_the_source_and_its_files() {
-    let dir = temp_dir("self");
+    let dir = TempDir::new("backup-self");
     let path = dir.join("self.db");
     let conn = writer(&path);
     let link = dir.join("link.db");
@@ -228,7 +222,7 @@ mod tests {
 
   #[test]
   fn refuses_a_file_that_is_not_a_database_and_leaves_it_untouched() {
-    let dir = temp_dir("not-db");
+    let dir = TempDir::new("backup-not-db");
     let conn = writer(&dir.join("a.db"));
     let dest = dir.join("notes.txt");
     let text = "these are somebody's notes, not a database\n".repeat(200);
@@ -241,7 +235,7 @@ mod tests {
 
   #[test]
   fn a_locked_destination_is_busy_after_the_timeout() {
-    let dir = temp_dir("locked");
+    let dir = TempDir::new("backup-locked");
     let options = OpenOptions { busy_timeout: std::time::Duration::from_millis(50), ..OpenOptions::default() };
     let conn = open_writer(&Location::File(dir.join("a.db")), &options).unwrap();
     let dest = dir.join("copy.db");
@@ -256,7 +250,7 @@ mod tests {
 
   #[test]
   fn a_missing_directory_cannot_be_opened() {
-    let dir = temp_dir("missing");
+    let dir = TempDir::new("backup-missing");
     let conn = writer(&dir.join("a.db"));
     let err = backup(&conn, &dir.join("nope").join("copy.db")).unwrap_err();
     assert_eq!(err.code, ErrorCode::CantOpen, "{err}");

@@ -195,13 +195,7 @@ fn describe(err: Error, location: &Location) -> Error {
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("agentdb-conn-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-  }
+  use crate::core::test_support::TempDir;
 
   fn open(path: &Path) -> Result<Connection> {
     open_writer(&Location::File(path.to_path_buf()), &OpenOptions::default())
@@ -218,7 +212,7 @@ mod tests {
 
   #[test]
   fn file_connections_get_wal_normal_and_foreign_keys() {
-    let dir = temp_dir("pragmas");
+    let dir = TempDir::new("conn-pragmas");
     let conn = open(&dir.join("a.db")).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
@@ -263,7 +257,7 @@ mod tests {
 
   #[test]
   fn sql_cannot_write_the_schema_table() {
-    let dir = temp_dir("defensive");
+    let dir = TempDir::new("conn-defensive");
     let conn = open(&dir.join("a.db")).unwrap();
     conn.execute_batch("CREATE TABLE t (x)").unwrap();
     let _ = conn.execute_batch("PRAGMA writable_schema = ON");
@@ -273,7 +267,7 @@ mod tests {
 
   #[test]
   fn zero_byte_file_opens_as_new_database() {
-    let dir = temp_dir("empty");
+    let dir = TempDir::new("conn-empty");
     let path = dir.join("empty.db");
     std::fs::write(&path, b"").unwrap();
     open(&path).unwrap();
@@ -281,7 +275,7 @@ mod tests {
 
   #[test]
   fn non_database_is_refused_and_left_untouched() {
-    let dir = temp_dir("garbage");
+    let dir = TempDir::new("conn-garbage");
     let path = dir.join("garbage.db");
     let bytes: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(&path, &bytes).unwrap();
@@ -293,8 +287,8 @@ mod tests {
 
   #[test]
   fn bad_paths_have_clear_codes() {
-    let dir = temp_dir("paths");
-    let err = open(&dir).unwrap_err();
+    let dir = TempDir::new("conn-paths");
+    let err = open(dir.path()).unwrap_err();
     assert_eq!(err.code, ErrorCode::CantOpen);
     assert!(err.message.contains("is a directory"), "{err}");
     let err = open(&dir.join("missing").join("a.db")).unwrap_err();

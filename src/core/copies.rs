@@ -154,11 +154,11 @@ mod imp {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::core::test_support::TempDir;
 
   #[test]
   fn claims_of_one_copy_share_the_lock_file_and_release_it() {
-    let dir = std::env::temp_dir().join(format!("agentdb-copies-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("copies");
     let path = dir.join("a.db");
     let first = claim(&path).unwrap();
     let second = claim(&path).unwrap();
@@ -182,8 +182,7 @@ mod tests {
   #[cfg(unix)]
   #[test]
   fn lock_files_left_by_ended_processes_are_removed() {
-    let dir = std::env::temp_dir().join(format!("agentdb-copies-stale-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("copies-stale");
     let path = dir.join("a.db");
     let ours = imp::lock_path(&path);
     let name = ours.file_name().unwrap().to_str().unwrap().to_string();

@@ -164,13 +164,7 @@ mod tests {
 
   use super::*;
   use crate::core::connection::{open_writer, Location, OpenOptions};
-
-  fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("agentdb-maint-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-  }
+  use crate::core::test_support::TempDir;
 
   fn open(path: &Path) -> Connection {
     open_writer(&Location::File(path.to_path_buf()), &OpenOptions::default()).unwrap()
@@ -183,7 +177,8 @@ mod tests {
 
   #[test]
   fn a_sound_database_reports_ok() {
-    let conn = open(&temp_dir("sound").join("a.db"));
+    let dir = TempDir::new("maint-sound");
+    let conn = open(&dir.join("a.db"));
     conn.execute_batch(SCHEMA).unwrap();
     conn.execute_batch("INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1, 'x');").unwrap();
     for full in [false, true] {
@@ -203,7 +198,8 @@ mod tests {
 
   #[test]
   fn orphans_are_listed_with_their_columns() {
-    let conn = open(&temp_dir("orphans").join("a.db"));
+    let dir = TempDir::new("maint-orphans");
+    let conn = open(&dir.join("a.db"));
     conn.execute_batch(SCHEMA).unwrap();
     conn.pragma_update(None, "foreign_keys", false).unwrap();
     conn.execute_batch("INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1, 'a'), (2, 7, 'b');").unwrap();
@@ -224,7 +220,8 @@ mod tests {
 
   #[test]
   fn check_constraint_violations_are_found_from_a_read_only_connection() {
-    let path = temp_dir("check").join("a.db");
+    let dir = TempDir::new("maint-check");
+    let path = dir.join("a.db");
     let conn = open(&path);
     conn
       .execute_batch(
@@ -239,7 +236,8 @@ mod tests {
 
   #[test]
   fn violations_beyond_the_listed_ones_are_counted() {
-    let conn = open(&temp_dir("many-orphans").join("a.db"));
+    let dir = TempDir::new("maint-many-orphans");
+    let conn = open(&dir.join("a.db"));
     conn.execute_batch(SCHEMA).unwrap();
     conn.pragma_update(None, "foreign_keys", false).unwrap();
     conn
@@ -268,7 +266,8 @@ mod tests {
 
   #[test]
   fn damage_is_reported_not_thrown() {
-    let path = temp_dir("damaged").join("a.db");
+    let dir = TempDir::new("maint-damaged");
+    let path = dir.join("a.db");
     {
       let conn = open(&path);
       conn.execute_batch(SCHEMA).unwrap();
@@ -287,7 +286,8 @@ mod tests {
 
   #[test]
   fn checkpoint_empties_the_log() {
-    let path = temp_dir("checkpoint").join("a.db");
+    let dir = TempDir::new("maint-checkpoint");
+    let path = dir.join("a.db");
     let conn = open(&path);
     conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
     conn.execute_batch(SCHEMA).unwrap();
@@ -307,7 +307,8 @@ mod tests {
 
   #[test]
   fn checkpoint_blocked_by_a_writer_is_busy() {
-    let path = temp_dir("checkpoint-busy").join("a.db");
+    let dir = TempDir::new("maint-checkpoint-busy");
+    let path = dir.join("a.db");
     let options = OpenOptions { busy_timeout: std::time::Duration::from_millis(50), ..OpenOptions::default() };
     let conn = open_writer(&Location::File(path.clone()), &options).unwrap();
     conn.execute_batch(SCHEMA).unwrap();

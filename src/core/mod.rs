@@ -17,6 +17,8 @@ pub mod patch;
 pub mod sessions;
 pub mod sql;
 pub mod store;
+#[cfg(test)]
+pub mod test_support;
 
 #[cfg(test)]
 mod tests;

@@ -347,6 +347,7 @@ mod tests {
   use std::sync::mpsc;
 
   use super::*;
+  use crate::core::test_support::TempDir;
 
   /// Runs `work` as exclusive work and waits for its result.
   fn exclusive<T: Send + 'static>(store: &Store, work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
@@ -357,9 +358,7 @@ mod tests {
 
   #[test]
   fn after_close_the_database_file_alone_holds_everything() {
-    let dir = std::env::temp_dir().join(format!("agentdb-store-close-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("store-close");
     let path = dir.join("a.db");
     let store = Store::open(Location::File(path.clone()), OpenOptions { readers: 3, ..OpenOptions::default() }).unwrap();
     exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);")?)).unwrap();
@@ -382,9 +381,7 @@ mod tests {
 
   #[test]
   fn a_panic_in_exclusive_work_leaves_the_writer_as_opened() {
-    let dir = std::env::temp_dir().join(format!("agentdb-store-panic-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("store-panic");
     let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
     exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?)).unwrap();
     let err = exclusive(&store, |conn| -> Result<()> {

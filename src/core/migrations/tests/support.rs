@@ -1,8 +1,7 @@
 //! Helpers shared by the engine tests: temporary files, connections, app-defined migrations
 //! and snapshots of a database's schema and tracking table.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 use crate::core::connection::{open_writer, Location, OpenOptions};
 use crate::core::error::Error;
@@ -10,29 +9,7 @@ use crate::core::migrations::migrator::{self, MigrateFailure, MigrateOptions, Mi
 use crate::core::migrations::source::{AppMigration, Migration, MigrationSet};
 use rusqlite::Connection;
 
-/// A directory of its own under the system's temporary directory, removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-  pub fn new(tag: &str) -> TempDir {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("agentdb-engine-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-  }
-
-  pub fn join(&self, name: &str) -> PathBuf {
-    self.0.join(name)
-  }
-}
-
-impl Drop for TempDir {
-  fn drop(&mut self) {
-    let _ = std::fs::remove_dir_all(&self.0);
-  }
-}
+pub use crate::core::test_support::TempDir;
 
 /// The writer connection the library opens for a file.
 pub fn open(path: &Path) -> Connection {
