@@ -4,7 +4,7 @@ use rusqlite::{named_params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::error::{Error, Result};
 use crate::core::json::{self, Json};
 use crate::core::logs;
 use crate::core::model::{AgentType, PermissionMode, NEW_UUID};
@@ -223,14 +223,7 @@ pub fn create(conn: &Connection, input: &NewAgent) -> Result<Agent> {
       },
       read,
     )
-    .map_err(|e| already_exists(e.into(), input.id.as_deref()))
-}
-
-fn already_exists(err: Error, id: Option<&str>) -> Error {
-  match (err.code, id) {
-    (ErrorCode::AlreadyExists, Some(id)) => Error::new(ErrorCode::AlreadyExists, format!("agent {id:?} already exists")),
-    _ => err,
-  }
+    .map_err(|e| Error::from(e).naming_duplicate("agent", input.id.as_deref()))
 }
 
 /// The agent with this id, if any.

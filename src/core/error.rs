@@ -120,6 +120,17 @@ impl Error {
     Error::internal(format!("the call panicked ({what}); whatever it had changed was rolled back"))
   }
 
+  /// For an `ALREADY_EXISTS` error from inserting a row with a caller-given id, a message
+  /// naming the row (`agent "a1" already exists`); any other error is returned as it is.
+  pub fn naming_duplicate(self, what: &str, id: Option<&str>) -> Self {
+    match id {
+      Some(id) if self.code == ErrorCode::AlreadyExists => {
+        Error::new(ErrorCode::AlreadyExists, format!("{what} {id:?} already exists"))
+      }
+      _ => self,
+    }
+  }
+
   /// The same error with `context: ` put before its message.
   pub fn context(mut self, context: impl fmt::Display) -> Self {
     self.message = format!("{context}: {}", self.message);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::agents::{self, check_id, Agent, AGENT_COLUMNS, AGENT_COLUMN_COUNT, MAX_STEPS_LIMIT};
-use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::error::{Error, Result};
 use crate::core::json::{self, Json};
 use crate::core::logs;
 use crate::core::model::{PermissionMode, SessionStatus, NEW_UUID};
@@ -283,12 +283,7 @@ pub fn create(conn: &Connection, input: &NewSession) -> Result<Session> {
       },
       read,
     )
-    .map_err(|e| match (Error::from(e), &input.id) {
-      (err, Some(id)) if err.code == ErrorCode::AlreadyExists => {
-        Error::new(ErrorCode::AlreadyExists, format!("session {id:?} already exists"))
-      }
-      (err, _) => err,
-    })
+    .map_err(|e| Error::from(e).naming_duplicate("session", input.id.as_deref()))
 }
 
 /// The session with this id, if any.
