@@ -14,6 +14,7 @@ pub mod migrations;
 pub mod model;
 pub mod page;
 pub mod patch;
+pub mod queue;
 pub mod sessions;
 pub mod sql;
 pub mod store;

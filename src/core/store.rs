@@ -10,7 +10,6 @@
 //! and the thread, its connection and the database stay usable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -20,6 +19,7 @@ use rusqlite::Connection;
 use crate::core::connection::{self, Location, OpenOptions};
 use crate::core::copies::{self, FileClaim};
 use crate::core::error::{Error, Result};
+use crate::core::queue::Queue;
 
 /// How many queued writes at most share one transaction.
 const MAX_GROUP: usize = 512;
@@ -95,8 +95,10 @@ struct Threads {
 /// The open database: the writer thread, the reader threads and their queues.
 pub struct Store {
   location: Location,
-  writer: Mutex<Option<Sender<WriterJob>>>,
-  readers: Mutex<Option<Sender<ReadJob>>>,
+  writer: Arc<Queue<WriterJob>>,
+  /// `None` when there are no reader connections (an in-memory database): reads then go
+  /// to the writer.
+  readers: Option<Arc<Queue<ReadJob>>>,
   threads: Mutex<Option<Threads>>,
   /// Set once every connection is closed; a second `close` waits for it.
   released: Arc<(Mutex<bool>, Condvar)>,
@@ -114,23 +116,23 @@ impl Store {
     let mut reader_threads = Vec::new();
     let readers = match &location {
       Location::File(path) if options.readers > 0 => {
-        let (tx, rx) = channel::<ReadJob>();
-        let rx = Arc::new(Mutex::new(rx));
+        let queue = Arc::new(Queue::default());
         for index in 0..options.readers {
           let conn = connection::open_reader(path, &options)?;
-          let rx = Arc::clone(&rx);
-          reader_threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &rx))?);
+          let queue = Arc::clone(&queue);
+          reader_threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &queue))?);
         }
-        Some(tx)
+        Some(queue)
       }
       _ => None,
     };
-    let (tx, rx) = channel::<WriterJob>();
-    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, rx), claim))?;
+    let queue = Arc::new(Queue::default());
+    let writer_queue = Arc::clone(&queue);
+    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &writer_queue), claim))?;
     Ok(Store {
       location,
-      writer: Mutex::new(Some(tx)),
-      readers: Mutex::new(readers),
+      writer: queue,
+      readers,
       threads: Mutex::new(Some(Threads { readers: reader_threads, writer: writer_thread })),
       released: Arc::new((Mutex::new(false), Condvar::new())),
     })
@@ -179,29 +181,17 @@ impl Store {
     W: FnOnce(&Connection) -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
   {
-    if matches!(self.location, Location::Memory) {
+    let Some(readers) = &self.readers else {
       return self.exclusive(move |conn| work(conn), deliver);
-    }
-    let job: ReadJob = Box::new(move |conn: Result<&Connection>| deliver(conn.and_then(|conn| guarded(|| work(conn)))));
-    let readers = self.readers.lock();
-    let refused = match readers.as_ref() {
-      Some(tx) => tx.send(job).err().map(|e| e.0),
-      None => Some(job),
     };
-    drop(readers);
-    if let Some(job) = refused {
+    let job: ReadJob = Box::new(move |conn: Result<&Connection>| deliver(conn.and_then(|conn| guarded(|| work(conn)))));
+    if let Err(job) = readers.push(job) {
       job(Err(Error::closed()));
     }
   }
 
   fn send_to_writer(&self, job: WriterJob) {
-    let writer = self.writer.lock();
-    let refused = match writer.as_ref() {
-      Some(tx) => tx.send(job).err().map(|e| e.0),
-      None => Some(job),
-    };
-    drop(writer);
-    if let Some(job) = refused {
+    if let Err(job) = self.writer.push(job) {
       match job {
         WriterJob::Grouped(job) => job.finish(Some(Error::closed())),
         WriterJob::Exclusive(job) => job(Err(Error::closed())),
@@ -217,9 +207,11 @@ impl Store {
   /// the WAL into the database file and deletes the `-wal` and `-shm` files, which a
   /// read-only connection cannot do. The file is then whole on its own, to move or copy.
   pub fn close(&self, done: impl FnOnce() + Send + 'static) {
-    // Dropping the senders ends each thread's loop once its queue is empty.
-    self.writer.lock().take();
-    self.readers.lock().take();
+    // Closed queues end each thread's loop once they are empty.
+    self.writer.close();
+    if let Some(readers) = &self.readers {
+      readers.close();
+    }
     let threads = self.threads.lock().take();
     let released = Arc::clone(&self.released);
     let joiner = move || {
@@ -248,14 +240,16 @@ impl Store {
 
   /// Whether `close` has been called.
   pub fn is_closed(&self) -> bool {
-    self.writer.lock().is_none()
+    self.writer.is_closed()
   }
 }
 
 impl Drop for Store {
   fn drop(&mut self) {
-    self.writer.get_mut().take();
-    self.readers.get_mut().take();
+    self.writer.close();
+    if let Some(readers) = &self.readers {
+      readers.close();
+    }
     // The threads exit on their own once their queues drain; nothing waits for them here.
   }
 }
@@ -264,41 +258,37 @@ fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'sta
   std::thread::Builder::new().name(name).spawn(body).map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
 }
 
-fn reader_loop(conn: Connection, queue: &Mutex<Receiver<ReadJob>>) {
-  loop {
-    let job = queue.lock().recv();
-    match job {
-      Ok(job) => job(Ok(&conn)),
-      Err(_) => break,
-    }
+fn reader_loop(conn: Connection, queue: &Queue<ReadJob>) {
+  while let Some(job) = queue.pop() {
+    job(Ok(&conn));
   }
   drop(conn);
 }
 
 /// Runs the writer's jobs until its queue is closed and drained, then hands the connection
 /// back to be closed after the readers'.
-fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) -> Connection {
-  let mut next = queue.recv().ok();
+fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
+  let mut next = queue.pop();
   while let Some(job) = next.take() {
     match job {
       WriterJob::Exclusive(job) => job(Ok(&mut conn)),
       WriterJob::Grouped(first) => {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
-          match queue.try_recv() {
-            Ok(WriterJob::Grouped(job)) => group.push(job),
-            Ok(other) => {
+          match queue.try_pop() {
+            Some(WriterJob::Grouped(job)) => group.push(job),
+            Some(other) => {
               next = Some(other);
               break;
             }
-            Err(_) => break,
+            None => break,
           }
         }
         commit_group(&conn, group);
       }
     }
     if next.is_none() {
-      next = queue.recv().ok();
+      next = queue.pop();
     }
   }
   conn
@@ -308,38 +298,46 @@ fn writer_loop(mut conn: Connection, queue: Receiver<WriterJob>) -> Connection {
 /// delivers every result. A lone write needs no savepoint: its error rolls back the whole
 /// transaction, which holds nothing else.
 fn commit_group(conn: &Connection, mut group: Vec<Box<dyn GroupedWrite>>) {
-  if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
-    let err = Error::from(err);
+  if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
     group.into_iter().for_each(|job| job.finish(Some(err.clone())));
     return;
   }
   if group.len() == 1 {
     let outcome = group[0].run(conn);
     let failure = match outcome {
-      Ok(()) => conn.execute_batch("COMMIT").err().map(Error::from),
+      Ok(()) => control(conn, "COMMIT").err(),
       Err(_) => None,
     };
     if !conn.is_autocommit() {
-      let _ = conn.execute_batch("ROLLBACK");
+      let _ = control(conn, "ROLLBACK");
     }
     group.pop().expect("one job").finish(failure);
     return;
   }
   for job in group.iter_mut() {
-    let step = conn.execute_batch("SAVEPOINT grouped_write").map_err(Error::from).and_then(|()| job.run(conn));
-    let end = if step.is_ok() { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write; RELEASE grouped_write" };
-    if let Err(err) = conn.execute_batch(end) {
-      let err = Error::from(err);
-      let _ = conn.execute_batch("ROLLBACK");
+    let step = control(conn, "SAVEPOINT grouped_write").and_then(|()| job.run(conn));
+    let end = match step {
+      Ok(()) => control(conn, "RELEASE grouped_write"),
+      Err(_) => control(conn, "ROLLBACK TO grouped_write").and_then(|()| control(conn, "RELEASE grouped_write")),
+    };
+    if let Err(err) = end {
+      let _ = control(conn, "ROLLBACK");
       group.into_iter().for_each(|job| job.finish(Some(err.clone())));
       return;
     }
   }
-  let failure = conn.execute_batch("COMMIT").err().map(Error::from);
+  let failure = control(conn, "COMMIT").err();
   if failure.is_some() && !conn.is_autocommit() {
-    let _ = conn.execute_batch("ROLLBACK");
+    let _ = control(conn, "ROLLBACK");
   }
   group.into_iter().for_each(|job| job.finish(failure.clone()));
+}
+
+/// Runs one transaction-control statement. It is not put in the statement cache: app SQL
+/// with the same text would be handed the cached statement without passing the checks that
+/// keep transaction statements out of `query` and `execute`.
+fn control(conn: &Connection, sql: &str) -> Result<()> {
+  Ok(conn.execute_batch(sql)?)
 }
 
 #[cfg(test)]
