@@ -2,24 +2,24 @@
 
 use napi::Env;
 use napi_derive::napi;
-use serde_json::Value;
 
 use crate::core::batch::{self, Operation};
 use crate::core::error::{Error, Result};
 use crate::node::database::Database;
 use crate::node::fields::{Fields, Source};
+use crate::node::input_tree::Input;
 use crate::node::inputs::{self, decode};
 use crate::node::js::{JsArg, JsReturn};
 use crate::node::json::JsonText;
 use crate::node::sql::{json_sql_value, params};
 
 /// Reads one `{ op, … }` object.
-fn operation<'a>(value: &'a Value, what: &str) -> Result<Operation> {
+fn operation<'a>(value: &'a Input<'a>, what: &str) -> Result<Operation> {
   let all = ["op", "id", "input", "patch", "status", "inputs", "sessionId", "sql", "params"];
   let kind = Fields::of(value, what, &all, false)?.required_string("op")?;
   let fields = |allowed: &[&str]| Fields::of(value, what, allowed, false);
-  let id = |f: &Fields<&'a Value>| f.required("id", |v, p| v.id(p));
-  let arg = |f: &Fields<&'a Value>, name: &str| -> Result<&'a Value> { f.get(name)?.ok_or_else(|| f.missing(name)) };
+  let id = |f: &Fields<&'a Input<'a>>| f.required("id", |v, p| v.id(p));
+  let arg = |f: &Fields<&'a Input<'a>>, name: &str| -> Result<&'a Input<'a>> { f.get(name)?.ok_or_else(|| f.missing(name)) };
   let path = |name: &str| format!("{what}.{name}");
   Ok(match kind.as_str() {
     "createAgent" => Operation::CreateAgent(inputs::new_agent(arg(&fields(&["op", "input"])?, "input")?, &path("input"))?),
@@ -47,7 +47,10 @@ fn operation<'a>(value: &'a Value, what: &str) -> Result<Operation> {
     "deleteLogs" => Operation::DeleteLogs(fields(&["op", "sessionId"])?.required("sessionId", |v, p| v.id(p))?),
     "execute" => {
       let f = fields(&["op", "sql", "params"])?;
-      Operation::Execute(f.required_string("sql")?, params(f.get("params")?, &path("params"), json_sql_value)?)
+      Operation::Execute(
+        f.required_string("sql")?,
+        params(f.get("params")?, &path("params"), |v, what| json_sql_value(&v.to_value(), what))?,
+      )
     }
     other => {
       return Err(Error::invalid(format!(
@@ -59,7 +62,7 @@ fn operation<'a>(value: &'a Value, what: &str) -> Result<Operation> {
 }
 
 /// Reads the list of operations.
-fn operations(value: &Value, what: &str) -> Result<Vec<Operation>> {
+fn operations(value: &Input, what: &str) -> Result<Vec<Operation>> {
   value.elements(what)?.into_iter().enumerate().map(|(i, item)| operation(item, &format!("{what}[{i}]"))).collect()
 }
 

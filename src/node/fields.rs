@@ -7,8 +7,6 @@
 
 use std::fmt::{self, Display};
 
-use serde_json::Value;
-
 use crate::core::error::{Error, Result};
 use crate::node::js::{JsArg, Kind};
 
@@ -85,37 +83,6 @@ impl Source for JsArg {
   fn property(self, name: &str, what: impl Display) -> Result<Option<Self>> {
     let value = self.get(name, &what.to_string())?;
     Ok(if value.kind() == Kind::Undefined { None } else { Some(value) })
-  }
-}
-
-impl Source for &Value {
-  fn kind(self) -> Kind {
-    match self {
-      Value::Null => Kind::Null,
-      Value::Bool(_) => Kind::Boolean,
-      Value::Number(_) => Kind::Number,
-      Value::String(_) => Kind::String,
-      Value::Array(_) => Kind::Array,
-      Value::Object(_) => Kind::Object,
-    }
-  }
-  fn string(self, what: impl Display) -> Result<String> {
-    self.as_str().map(str::to_string).ok_or_else(|| wrong_kind(what, "a string", self.kind()))
-  }
-  fn number(self, what: impl Display) -> Result<f64> {
-    self.as_f64().ok_or_else(|| wrong_kind(what, "a number", self.kind()))
-  }
-  fn boolean(self, what: impl Display) -> Result<bool> {
-    self.as_bool().ok_or_else(|| wrong_kind(what, "a boolean", self.kind()))
-  }
-  fn elements(self, what: impl Display) -> Result<Vec<Self>> {
-    self.as_array().map(|items| items.iter().collect()).ok_or_else(|| wrong_kind(what, "an array", self.kind()))
-  }
-  fn keys(self, what: impl Display) -> Result<Vec<String>> {
-    self.as_object().map(|map| map.keys().cloned().collect()).ok_or_else(|| wrong_kind(what, "an object", self.kind()))
-  }
-  fn property(self, name: &str, _what: impl Display) -> Result<Option<Self>> {
-    Ok(self.as_object().and_then(|map| map.get(name)))
   }
 }
 

@@ -5,7 +5,6 @@
 
 use std::fmt::Display;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::core::agents::{AgentPatch, NewAgent, MAX_STEPS_LIMIT};
@@ -16,35 +15,25 @@ use crate::core::model::{AgentType, LogRole, LogType, PermissionMode, SessionSta
 use crate::core::page::{Cursor, Order, PageRequest, MAX_LIMIT};
 use crate::core::sessions::{NewSession, OverrideValue, Overrides, SessionPatch};
 use crate::node::fields::{Element, Fields, Source};
+pub use crate::node::input_tree::decode;
+use crate::node::input_tree::Input;
 
 /// The largest log id accepted (JavaScript's largest safe integer).
 const MAX_LOG_ID: u64 = 9_007_199_254_740_991;
 
-/// Reads an argument from the JSON text the encoder made of it, with `read`. The encoder
-/// has bounded the nesting (128 levels per JSON field, a few more for the input around it),
-/// so serde_json's own limit of 128 levels for the whole text is lifted.
-pub fn decode<T>(text: &str, what: &str, read: impl FnOnce(&Value, &str) -> Result<T>) -> Result<T> {
-  let unreadable = |e: serde_json::Error| Error::invalid(format!("{what} cannot be read as JSON: {e}"));
-  let mut deserializer = serde_json::Deserializer::from_str(text);
-  deserializer.disable_recursion_limit();
-  let value = Value::deserialize(&mut deserializer).map_err(unreadable)?;
-  deserializer.end().map_err(unreadable)?;
-  read(&value, what)
-}
-
-fn agent_type(v: &Value, what: &dyn Display) -> Result<AgentType> {
+fn agent_type(v: &Input, what: &dyn Display) -> Result<AgentType> {
   AgentType::parse(&v.string(what)?, what)
 }
 
-fn permission_mode(v: &Value, what: &dyn Display) -> Result<PermissionMode> {
+fn permission_mode(v: &Input, what: &dyn Display) -> Result<PermissionMode> {
   PermissionMode::parse(&v.string(what)?, what)
 }
 
-fn log_role(v: &Value, what: &dyn Display) -> Result<LogRole> {
+fn log_role(v: &Input, what: &dyn Display) -> Result<LogRole> {
   LogRole::parse(&v.string(what)?, what)
 }
 
-fn log_type(v: &Value, what: &dyn Display) -> Result<LogType> {
+fn log_type(v: &Input, what: &dyn Display) -> Result<LogType> {
   LogType::parse(&v.string(what)?, what)
 }
 
@@ -53,7 +42,7 @@ pub fn session_status<S: Source>(v: S, what: &dyn Display) -> Result<SessionStat
   SessionStatus::parse(&v.string(what)?, what)
 }
 
-fn max_steps(v: &Value, what: &dyn Display) -> Result<i64> {
+fn max_steps(v: &Input, what: &dyn Display) -> Result<i64> {
   let steps = v.number(what)?;
   if steps.fract() != 0.0 || !(1.0..=MAX_STEPS_LIMIT as f64).contains(&steps) {
     return Err(Error::invalid(format!("{what} must be a whole number from 1 to {MAX_STEPS_LIMIT}, got {steps}")));
@@ -61,7 +50,7 @@ fn max_steps(v: &Value, what: &dyn Display) -> Result<i64> {
   Ok(steps as i64)
 }
 
-fn non_empty(v: &Value, what: &dyn Display) -> Result<String> {
+fn non_empty(v: &Input, what: &dyn Display) -> Result<String> {
   let text = v.string(what)?;
   if text.trim().is_empty() {
     return Err(Error::invalid(format!("{what} must not be empty")));
@@ -69,20 +58,28 @@ fn non_empty(v: &Value, what: &dyn Display) -> Result<String> {
   Ok(text)
 }
 
-fn id(v: &Value, what: &dyn Display) -> Result<String> {
+fn id(v: &Input, what: &dyn Display) -> Result<String> {
   v.id(what)
 }
 
-fn strings(v: &Value, what: &dyn Display) -> Result<Vec<String>> {
+fn strings(v: &Input, what: &dyn Display) -> Result<Vec<String>> {
   v.strings(what)
 }
 
-fn json(v: &Value, _what: &dyn Display) -> Result<Json> {
-  Ok(json::from_value(v))
+fn json(v: &Input, _what: &dyn Display) -> Result<Json> {
+  Ok(v.json())
 }
 
-fn object(v: &Value, what: &dyn Display) -> Result<Map<String, Value>> {
-  v.as_object().cloned().ok_or_else(|| Error::invalid(format!("{what} must be a plain object")))
+fn object(v: &Input, what: &dyn Display) -> Result<Map<String, Value>> {
+  match v.to_value() {
+    Value::Object(map) => Ok(map),
+    _ => Err(Error::invalid(format!("{what} must be a plain object"))),
+  }
+}
+
+/// A JSON field given as `null`.
+fn null_json() -> Json {
+  json::from_value(&Value::Null)
 }
 
 /// Reads a log id: a positive whole number.
@@ -114,7 +111,7 @@ const AGENT_FIELDS: &[&str] = &[
 ];
 
 /// `createAgent`'s input.
-pub fn new_agent(value: &Value, what: &str) -> Result<NewAgent> {
+pub fn new_agent(value: &Input, what: &str) -> Result<NewAgent> {
   let f = Fields::of(value, what, AGENT_FIELDS, false)?;
   Ok(NewAgent {
     id: f.parsed("id", id)?,
@@ -137,7 +134,7 @@ pub fn new_agent(value: &Value, what: &str) -> Result<NewAgent> {
 }
 
 /// `updateAgent`'s patch. `null` clears a nullable field; the other fields refuse `null`.
-pub fn agent_patch(value: &Value, what: &str) -> Result<AgentPatch> {
+pub fn agent_patch(value: &Input, what: &str) -> Result<AgentPatch> {
   let f = Fields::of(value, what, &AGENT_FIELDS[1..], false)?;
   Ok(AgentPatch {
     agent_type: f.non_null_change("type", agent_type)?,
@@ -159,7 +156,7 @@ pub fn agent_patch(value: &Value, what: &str) -> Result<AgentPatch> {
 }
 
 /// Reads one override field's value.
-fn override_value(name: &str, v: &Value, what: &dyn Display) -> Result<OverrideValue> {
+fn override_value(name: &str, v: &Input, what: &dyn Display) -> Result<OverrideValue> {
   Ok(match name {
     "model" | "planModel" | "smallModel" => OverrideValue::Text(non_empty(v, what)?),
     "configuration" => OverrideValue::Object(object(v, what)?),
@@ -204,7 +201,7 @@ fn session_fields() -> Vec<&'static str> {
 }
 
 /// `createSession`'s input.
-pub fn new_session(value: &Value, what: &str) -> Result<NewSession> {
+pub fn new_session(value: &Input, what: &str) -> Result<NewSession> {
   let f = Fields::of(value, what, &session_fields(), false)?;
   Ok(NewSession {
     id: f.parsed("id", id)?,
@@ -220,7 +217,7 @@ pub fn new_session(value: &Value, what: &str) -> Result<NewSession> {
 
 /// `updateSession`'s patch; `null` on an override goes back to inheriting from the agent,
 /// `null` on `mainAgentId`, `subAgentIds` or `status` is refused.
-pub fn session_patch(value: &Value, what: &str) -> Result<SessionPatch> {
+pub fn session_patch(value: &Input, what: &str) -> Result<SessionPatch> {
   let f = Fields::of(value, what, &session_fields()[1..], false)?;
   Ok(SessionPatch {
     name: f.string_change("name")?,
@@ -234,11 +231,11 @@ pub fn session_patch(value: &Value, what: &str) -> Result<SessionPatch> {
 }
 
 /// `addLog`'s input. `content` is required; `null` is a JSON value like any other.
-pub fn new_log(value: &Value, what: &dyn Display) -> Result<NewLog> {
+pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
   let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata"], false)?;
   let content = match f.change("content")? {
     None => return Err(f.missing("content")),
-    Some(content) => json::from_value(content.unwrap_or(&Value::Null)),
+    Some(content) => content.map_or_else(null_json, Input::json),
   };
   Ok(NewLog {
     session_id: f.required("sessionId", id)?,
@@ -251,7 +248,7 @@ pub fn new_log(value: &Value, what: &dyn Display) -> Result<NewLog> {
 }
 
 /// `addLogs`' inputs: a non-empty array.
-pub fn new_logs(value: &Value, what: &str) -> Result<Vec<NewLog>> {
+pub fn new_logs(value: &Input, what: &str) -> Result<Vec<NewLog>> {
   let items = value.elements(what)?;
   if items.is_empty() {
     return Err(Error::invalid(format!("{what} must hold at least one log")));
@@ -260,12 +257,12 @@ pub fn new_logs(value: &Value, what: &str) -> Result<Vec<NewLog>> {
 }
 
 /// `updateLog`'s patch.
-pub fn log_patch(value: &Value, what: &str) -> Result<LogPatch> {
+pub fn log_patch(value: &Input, what: &str) -> Result<LogPatch> {
   let f = Fields::of(value, what, &["role", "type", "content", "metadata"], false)?;
   Ok(LogPatch {
     role: f.non_null_change("role", log_role)?,
     log_type: f.non_null_change("type", log_type)?,
-    content: f.change("content")?.map(|v| json::from_value(v.unwrap_or(&Value::Null))),
+    content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
     metadata: f.nullable_change("metadata", json)?,
   })
 }

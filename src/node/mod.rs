@@ -12,6 +12,7 @@ pub mod database;
 pub mod encode;
 pub mod errors;
 pub mod fields;
+pub mod input_tree;
 pub mod inputs;
 pub mod js;
 pub mod json;
