@@ -52,10 +52,12 @@ impl<T> Queue<T> {
       return Err(job);
     }
     state.jobs.push_back(job);
-    self.queued.fetch_add(1, Ordering::Release);
+    self.queued.fetch_add(1, Ordering::SeqCst);
     let sleeping = state.sleepers > 0;
     drop(state);
-    if sleeping {
+    // A spinning thread takes the job, and checks the queue under the lock before it
+    // sleeps, so a sleeper is only woken when none spins.
+    if sleeping && !self.spinning.load(Ordering::SeqCst) {
       self.wake.notify_one();
     }
     Ok(())
@@ -63,7 +65,7 @@ impl<T> Queue<T> {
 
   /// The next job without waiting, if one is queued.
   pub fn try_pop(&self) -> Option<T> {
-    if self.queued.load(Ordering::Acquire) == 0 {
+    if self.queued.load(Ordering::SeqCst) == 0 {
       return None;
     }
     self.take(&mut self.state.lock())
@@ -100,24 +102,28 @@ impl<T> Queue<T> {
     self.wake.notify_all();
   }
 
+  /// Takes the first job; should more be waiting, a sleeping thread is woken for them.
   fn take(&self, state: &mut State<T>) -> Option<T> {
     let job = state.jobs.pop_front()?;
-    self.queued.fetch_sub(1, Ordering::Release);
+    self.queued.fetch_sub(1, Ordering::SeqCst);
+    if !state.jobs.is_empty() && state.sleepers > 0 {
+      self.wake.notify_one();
+    }
     Some(job)
   }
 
   /// Waits for a job to be queued for at most [`SPIN`], unless another thread is spinning.
   fn spin(&self) {
-    if self.spinning.swap(true, Ordering::Acquire) {
+    if self.spinning.swap(true, Ordering::SeqCst) {
       return;
     }
     let until = Instant::now() + SPIN;
-    while self.queued.load(Ordering::Acquire) == 0 && Instant::now() < until {
+    while self.queued.load(Ordering::SeqCst) == 0 && Instant::now() < until {
       for _ in 0..64 {
         std::hint::spin_loop();
       }
     }
-    self.spinning.store(false, Ordering::Release);
+    self.spinning.store(false, Ordering::SeqCst);
   }
 }
 
