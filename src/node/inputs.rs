@@ -91,28 +91,16 @@ pub fn log_id<S: Source>(v: S, what: &dyn Display) -> Result<i64> {
   Ok(id as i64)
 }
 
-const AGENT_FIELDS: &[&str] = &[
-  "id",
-  "type",
-  "name",
-  "description",
-  "avatar",
-  "instructions",
-  "model",
-  "planModel",
-  "smallModel",
-  "builtInTools",
-  "mcps",
-  "knowledges",
-  "configuration",
-  "accessiblePaths",
-  "permissionMode",
-  "maxSteps",
-];
+/// An agent's fields: its own, then the configuration a session can override.
+fn agent_fields() -> Vec<&'static str> {
+  let mut fields = vec!["id", "type", "name", "description", "avatar", "instructions"];
+  fields.extend(OVERRIDE_FIELDS);
+  fields
+}
 
 /// `createAgent`'s input.
 pub fn new_agent(value: &Input, what: &str) -> Result<NewAgent> {
-  let f = Fields::of(value, what, AGENT_FIELDS, false)?;
+  let f = Fields::of(value, what, &agent_fields(), false)?;
   Ok(NewAgent {
     id: f.parsed("id", id)?,
     agent_type: f.parsed("type", agent_type)?,
@@ -135,7 +123,7 @@ pub fn new_agent(value: &Input, what: &str) -> Result<NewAgent> {
 
 /// `updateAgent`'s patch. `null` clears a nullable field; the other fields refuse `null`.
 pub fn agent_patch(value: &Input, what: &str) -> Result<AgentPatch> {
-  let f = Fields::of(value, what, &AGENT_FIELDS[1..], false)?;
+  let f = Fields::of(value, what, &agent_fields()[1..], false)?;
   Ok(AgentPatch {
     agent_type: f.non_null_change("type", agent_type)?,
     name: f.non_null_change("name", non_empty)?,
