@@ -113,22 +113,29 @@ impl Store {
       Location::Memory => None,
     };
     let writer = connection::open_writer(&location, &options)?;
-    let mut reader_threads = Vec::new();
-    let readers = match &location {
+    // Should a thread fail to start, the queues of those already started are closed, which
+    // ends them and closes their connections.
+    let (readers, reader_threads) = match &location {
       Location::File(path) if options.readers > 0 => {
+        let conns = (0..options.readers).map(|_| connection::open_reader(path, &options)).collect::<Result<Vec<_>>>()?;
         let queue = Arc::new(Queue::default());
-        for index in 0..options.readers {
-          let conn = connection::open_reader(path, &options)?;
-          let queue = Arc::clone(&queue);
-          reader_threads.push(spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &queue))?);
-        }
-        Some(queue)
+        let threads = conns
+          .into_iter()
+          .enumerate()
+          .map(|(index, conn)| {
+            let queue = Arc::clone(&queue);
+            spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &queue))
+          })
+          .collect::<Result<Vec<_>>>()
+          .inspect_err(|_| queue.close())?;
+        (Some(queue), threads)
       }
-      _ => None,
+      _ => (None, Vec::new()),
     };
     let queue = Arc::new(Queue::default());
     let writer_queue = Arc::clone(&queue);
-    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &writer_queue), claim))?;
+    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &writer_queue), claim))
+      .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
     Ok(Store {
       location,
       writer: queue,
