@@ -1,0 +1,298 @@
+//! Opening connections: where the database lives, the checks made before SQLite touches the
+//! file, and the pragmas every connection gets.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The path that opens a private in-memory database.
+pub const MEMORY_PATH: &str = ":memory:";
+
+/// How many prepared statements each connection keeps ready for reuse.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// Options for [`crate::store::Store::open`].
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+  /// How long a call waits for another process's lock before it fails with `BUSY`.
+  pub busy_timeout: Duration,
+  /// How many read-only connections serve reads in parallel (file databases only).
+  pub readers: usize,
+}
+
+impl Default for OpenOptions {
+  fn default() -> Self {
+    OpenOptions { busy_timeout: Duration::from_millis(5000), readers: default_readers() }
+  }
+}
+
+/// Readers default to the number of cores, between 2 and 4.
+fn default_readers() -> usize {
+  std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 4)
+}
+
+/// Where a database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+  /// A private in-memory database (`':memory:'`), gone when closed.
+  Memory,
+  /// A database file.
+  File(PathBuf),
+}
+
+impl Location {
+  /// Parses the path given to `open`: `':memory:'` or a file path.
+  pub fn parse(path: &str) -> Result<Location> {
+    if path == MEMORY_PATH {
+      return Ok(Location::Memory);
+    }
+    if path.is_empty() {
+      return Err(Error::invalid("path must not be empty (use ':memory:' for an in-memory database)"));
+    }
+    if path.contains('\0') {
+      return Err(Error::invalid("path must not contain a NUL character"));
+    }
+    Ok(Location::File(literal_path(Path::new(path))))
+  }
+}
+
+/// `path` as SQLite must be given it to take it as a file name. This build of SQLite reads a
+/// name that starts with `file:` as a URI, whose options (`mode=memory`, `nolock=1`,
+/// `immutable=1`, …) would change what is opened and how it is locked; such a (relative)
+/// name is given as `./file:…` instead.
+pub fn literal_path(path: &Path) -> PathBuf {
+  if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+    Path::new(".").join(path)
+  } else {
+    path.to_path_buf()
+  }
+}
+
+/// Opens the read-write connection, after checking that the path can hold a database, and
+/// verifies that an existing file is SQLite before anything writes to it: a file that is not
+/// a database is left byte-for-byte as it was.
+pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connection> {
+  let mut conn = match location {
+    Location::Memory => Connection::open_in_memory()?,
+    Location::File(path) => {
+      check_path(path)?;
+      let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+      let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(path.display()))?;
+      if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(Error::new(ErrorCode::Readonly, format!("{}: the file is read-only", path.display())));
+      }
+      conn
+    }
+  };
+  prepare(&mut conn, options).map_err(|e| describe(e, location))?;
+  conn.pragma_update(None, "foreign_keys", true)?;
+  if let Location::File(_) = location {
+    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+      return Err(Error::new(
+        ErrorCode::CantOpen,
+        format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location)),
+      ));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+  }
+  Ok(conn)
+}
+
+/// Puts the writer's connection back as [`open_writer`] left it, after work on it was cut
+/// short by a panic: a transaction left open is rolled back and foreign keys are enforced
+/// again (work may switch them off around a table rebuild). Failures are left for the next
+/// statement on the connection to report.
+pub fn restore_writer(conn: &Connection) {
+  if !conn.is_autocommit() {
+    let _ = conn.execute_batch("ROLLBACK");
+  }
+  let _ = conn.pragma_update(None, "foreign_keys", true);
+}
+
+/// `PRAGMA journal_mode = WAL`, returning the mode in force. When several connections open a
+/// new file at once, each holds a read lock while it asks for the write lock the switch
+/// needs; SQLite answers some of them `SQLITE_BUSY` at once, without calling the busy
+/// handler (waiting could deadlock). They retry, with a growing pause, until `busy_timeout`.
+fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
+  let deadline = Instant::now() + busy_timeout;
+  let mut pause = Duration::from_millis(1);
+  loop {
+    match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+      Ok(mode) => return Ok(mode),
+      Err(err) => {
+        let err = Error::from(err);
+        if err.code != ErrorCode::Busy || Instant::now() >= deadline {
+          return Err(err);
+        }
+      }
+    }
+    std::thread::sleep(pause);
+    pause = (pause * 2).min(Duration::from_millis(50));
+  }
+}
+
+/// Opens a read-only connection to a file database that the writer has already set up.
+pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
+  let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+  let mut conn = Connection::open_with_flags(path, flags)?;
+  prepare(&mut conn, options)?;
+  Ok(conn)
+}
+
+/// Settings shared by every connection, and a first read of the header, which is where a
+/// file that is not a database is caught.
+///
+/// The query planner stability guarantee (QPSG) is switched on so that no plan depends on
+/// the values bound to it. Without it SQLite marks a statement whose plan looked at a bound
+/// value (`LIMIT ?`, and some joins) to be re-prepared whenever its bindings are cleared,
+/// and rusqlite's statement cache clears them every time a statement goes back to the
+/// cache: such statements were parsed and planned again on every call.
+fn prepare(conn: &mut Connection, options: &OpenOptions) -> Result<()> {
+  conn.busy_timeout(options.busy_timeout)?;
+  // No SQL can corrupt the file: no writes to sqlite_master, no schema_version changes, no
+  // journal_mode=OFF, even from app-defined migrations.
+  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+  conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+  crate::sql::guard_connection(conn)?;
+  conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+  Ok(())
+}
+
+/// Rejects paths SQLite would report only vaguely: a directory, a missing parent directory.
+fn check_path(path: &Path) -> Result<()> {
+  if path.is_dir() {
+    return Err(Error::new(ErrorCode::CantOpen, format!("{} is a directory, not a database file", path.display())));
+  }
+  let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+  if !parent.is_dir() {
+    return Err(Error::new(ErrorCode::CantOpen, format!("{}: directory {} does not exist", path.display(), parent.display())));
+  }
+  Ok(())
+}
+
+fn location_name(location: &Location) -> String {
+  match location {
+    Location::Memory => MEMORY_PATH.to_string(),
+    Location::File(path) => path.display().to_string(),
+  }
+}
+
+/// Names the file in an error raised while opening it.
+fn describe(err: Error, location: &Location) -> Error {
+  let name = location_name(location);
+  match err.code {
+    ErrorCode::NotADatabase => Error::new(ErrorCode::NotADatabase, format!("{name} is not an SQLite database ({})", err.message)),
+    _ => err.context(name),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::test_support::TempDir;
+
+  fn open(path: &Path) -> Result<Connection> {
+    open_writer(&Location::File(path.to_path_buf()), &OpenOptions::default())
+  }
+
+  #[test]
+  fn parses_paths() {
+    assert_eq!(Location::parse(":memory:").unwrap(), Location::Memory);
+    assert_eq!(Location::parse("").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(Location::parse("a\0b").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(Location::parse("file:a.db?mode=memory").unwrap(), Location::File(PathBuf::from("./file:a.db?mode=memory")));
+    assert_eq!(Location::parse("/data/file:a.db").unwrap(), Location::File(PathBuf::from("/data/file:a.db")));
+  }
+
+  #[test]
+  fn file_connections_get_wal_normal_and_foreign_keys() {
+    let dir = TempDir::new("conn-pragmas");
+    let conn = open(&dir.join("a.db")).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+  }
+
+  /// Runs the cached statement `sql` once for each pair of `values` bound to `?1, ?2`, and
+  /// says how often SQLite had to prepare it again.
+  fn reprepares(conn: &Connection, sql: &str, values: &[(&str, i64)]) -> i32 {
+    for (text, number) in values {
+      let mut stmt = conn.prepare_cached(sql).unwrap();
+      stmt.query_map(rusqlite::params![text, number], |_| Ok(())).unwrap().for_each(drop);
+    }
+    conn.prepare_cached(sql).unwrap().get_status(rusqlite::StatementStatus::RePrepare)
+  }
+
+  fn migrated() -> Connection {
+    use crate::migrations::{migrator, source::MigrationSet};
+    let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+    migrator::migrate(&mut conn, &MigrationSet::builtin(), &migrator::MigrateOptions::default(), &mut |_| {}).unwrap();
+    conn
+  }
+
+  #[test]
+  fn cached_statements_are_not_prepared_again() {
+    let conn = migrated();
+    let values = [("session-1", 50), ("session-2", 20), ("session-3", 1)];
+    let latest = "SELECT id FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2";
+    let joined = "SELECT s.id, a.id FROM sessions s JOIN agents a ON a.id = s.main_agent_id WHERE s.id = ?1 AND ?2 > 0";
+    assert_eq!(reprepares(&conn, latest, &values), 0);
+    assert_eq!(reprepares(&conn, joined, &values), 0);
+  }
+
+  #[test]
+  fn the_external_id_lookup_still_uses_its_partial_index() {
+    let conn = migrated();
+    let sql = "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE external_session_id = ?1";
+    let plan: Vec<String> = conn.prepare(sql).unwrap().query_map(["x"], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+    assert!(plan.iter().any(|step| step.contains("idx_sessions_external_id")), "{plan:?}");
+  }
+
+  #[test]
+  fn sql_cannot_write_the_schema_table() {
+    let dir = TempDir::new("conn-defensive");
+    let conn = open(&dir.join("a.db")).unwrap();
+    conn.execute_batch("CREATE TABLE t (x)").unwrap();
+    let _ = conn.execute_batch("PRAGMA writable_schema = ON");
+    let err: Error = conn.execute_batch("UPDATE sqlite_master SET sql = 'CREATE TABLE t (y)'").unwrap_err().into();
+    assert_eq!(err.code, ErrorCode::SqlError, "{err}");
+  }
+
+  #[test]
+  fn zero_byte_file_opens_as_new_database() {
+    let dir = TempDir::new("conn-empty");
+    let path = dir.join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    open(&path).unwrap();
+  }
+
+  #[test]
+  fn non_database_is_refused_and_left_untouched() {
+    let dir = TempDir::new("conn-garbage");
+    let path = dir.join("garbage.db");
+    let bytes: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let err = open(&path).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotADatabase, "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(!dir.join("garbage.db-wal").exists());
+  }
+
+  #[test]
+  fn bad_paths_have_clear_codes() {
+    let dir = TempDir::new("conn-paths");
+    let err = open(dir.path()).unwrap_err();
+    assert_eq!(err.code, ErrorCode::CantOpen);
+    assert!(err.message.contains("is a directory"), "{err}");
+    let err = open(&dir.join("missing").join("a.db")).unwrap_err();
+    assert_eq!(err.code, ErrorCode::CantOpen);
+    assert!(err.message.contains("does not exist"), "{err}");
+  }
+}

@@ -1,0 +1,32 @@
+//! The core of `@cherry/agentdb`: everything that touches SQLite and everything that reads
+//! inputs into core types, with no Node-API dependency, so `cargo test -p agentdb-core`
+//! drives it without Node. The addon crate at the repository's root is the Node-API layer
+//! over it.
+//!
+//! A write travels as one [`command::Command`]: read from its input by [`input`], checked
+//! before the writer takes SQLite's write lock, then run by the writer thread of the
+//! [`store`] inside its group transaction. Reads run on the store's reader threads.
+
+pub mod agents;
+pub mod backup;
+pub mod batch;
+pub mod connection;
+pub mod copies;
+pub mod error;
+pub mod input;
+pub mod json;
+pub mod logs;
+pub mod maintenance;
+pub mod migrations;
+pub mod model;
+pub mod page;
+pub mod patch;
+pub mod queue;
+pub mod sessions;
+pub mod sql;
+pub mod store;
+#[cfg(test)]
+pub mod test_support;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,295 @@
+//! Session logs: append (one or many), page through, update, delete, count, and read as a
+//! tree nested by `parent_id`.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::agents::check_id;
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{self, Json};
+use crate::model::{now_iso, LogRole, LogType};
+use crate::page::{ListQuery, Order, Page, PageRequest, MAX_LIMIT};
+use crate::patch::Assignments;
+use crate::sessions;
+
+/// The columns of `session_logs`, in the order [`read`] reads them.
+const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+
+/// `add`'s statement. The row is built from the input, the new rowid and the timestamp
+/// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
+const INSERT_SQL: &str =
+  "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+
+/// `latest`'s statement, built once.
+static LATEST_SQL: LazyLock<String> = LazyLock::new(|| {
+  format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2")
+});
+
+/// One log entry.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLog {
+  /// Unique, increasing id.
+  pub id: i64,
+  /// The session it belongs to.
+  pub session_id: String,
+  /// The entry it answers or belongs under, in the same session.
+  pub parent_id: Option<i64>,
+  /// Who produced it.
+  pub role: LogRole,
+  /// What it records.
+  #[serde(rename = "type")]
+  pub log_type: LogType,
+  /// Any JSON value.
+  pub content: Json,
+  /// Any JSON value, or null.
+  pub metadata: Option<Json>,
+  /// When created (ISO-8601 UTC, ms).
+  pub created_at: String,
+  /// When last changed.
+  pub updated_at: String,
+}
+
+fn read(row: &Row) -> rusqlite::Result<SessionLog> {
+  Ok(SessionLog {
+    id: row.get(0)?,
+    session_id: row.get(1)?,
+    parent_id: row.get(2)?,
+    role: row.get(3)?,
+    log_type: row.get(4)?,
+    content: json::column(row, 5)?,
+    metadata: json::nullable_column(row, 6)?,
+    created_at: row.get(7)?,
+    updated_at: row.get(8)?,
+  })
+}
+
+/// A new log entry.
+#[derive(Clone, Debug)]
+pub struct NewLog {
+  /// Required: an existing session.
+  pub session_id: String,
+  /// Optional: an entry of the same session.
+  pub parent_id: Option<i64>,
+  /// Who produced it.
+  pub role: LogRole,
+  /// What it records.
+  pub log_type: LogType,
+  /// Any JSON value.
+  pub content: Json,
+  /// Any JSON value; `None` stores NULL.
+  pub metadata: Option<Json>,
+}
+
+/// A partial change of a log entry.
+#[derive(Clone, Debug, Default)]
+pub struct LogPatch {
+  /// New role.
+  pub role: Option<LogRole>,
+  /// New type.
+  pub log_type: Option<LogType>,
+  /// New content.
+  pub content: Option<Json>,
+  /// New metadata, or clear it.
+  pub metadata: Option<Option<Json>>,
+}
+
+/// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
+/// parent is not an entry of the same session.
+pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
+  let now = now_iso();
+  let mut stmt = conn.prepare_cached(INSERT_SQL)?;
+  stmt
+    .execute(params![
+      input.session_id,
+      input.parent_id,
+      input.role,
+      input.log_type,
+      input.content.get(),
+      input.metadata.as_deref().map(RawValue::get),
+      now
+    ])
+    .map_err(|e| explain_insert_failure(conn, e.into(), input))?;
+  Ok(SessionLog {
+    id: conn.last_insert_rowid(),
+    session_id: input.session_id.clone(),
+    parent_id: input.parent_id,
+    role: input.role,
+    log_type: input.log_type,
+    content: input.content.clone(),
+    metadata: input.metadata.clone(),
+    created_at: now.clone(),
+    updated_at: now,
+  })
+}
+
+/// Turns a foreign-key failure into `NOT_FOUND` naming the missing session or parent.
+fn explain_insert_failure(conn: &Connection, err: Error, input: &NewLog) -> Error {
+  if err.code != ErrorCode::Constraint {
+    return err;
+  }
+  match sessions::get(conn, &input.session_id) {
+    Ok(None) => Error::not_found(format!("sessionId: session {:?} does not exist", input.session_id)),
+    _ => match input.parent_id {
+      Some(parent) => Error::new(
+        ErrorCode::Constraint,
+        format!("parentId: {parent} is not a log of session {:?} ({})", input.session_id, err.message),
+      ),
+      None => err,
+    },
+  }
+}
+
+/// Appends several entries, all or none: the first failure names its index and nothing is
+/// written (the caller's transaction or savepoint is rolled back).
+pub fn add_many(conn: &Connection, inputs: &[NewLog]) -> Result<Vec<SessionLog>> {
+  inputs.iter().enumerate().map(|(i, input)| add(conn, input).map_err(|e| e.context(format!("logs[{i}]")))).collect()
+}
+
+/// The entry with this id, if any.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
+  let mut stmt = conn.prepare_cached(&format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE id = ?1"))?;
+  Ok(stmt.query_row([id], read).optional()?)
+}
+
+/// A page of a session's entries in `(created_at, id)` order, oldest first unless
+/// `order` is descending.
+pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageRequest) -> Result<Page<SessionLog>> {
+  let mut query = ListQuery::new("logs", order);
+  query.filter("session_id = :session", ":session", session_id.to_string());
+  query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
+}
+
+/// The `limit` newest entries of a session, in chronological order (oldest of them first).
+pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<SessionLog>> {
+  if limit == 0 || limit > MAX_LIMIT {
+    return Err(Error::invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {limit}")));
+  }
+  let mut stmt = conn.prepare_cached(&LATEST_SQL)?;
+  let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  rows.reverse();
+  Ok(rows)
+}
+
+/// Changes the given fields of an entry. `NOT_FOUND` for a missing id.
+pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog> {
+  let mut set = Assignments::default();
+  set.set("role", patch.role.map(|r| r.as_str().to_string()));
+  set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
+  set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
+  set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
+  set
+    .apply(conn, "session_logs", ("id", id.into()), LOG_COLUMNS, read)?
+    .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
+}
+
+/// Deletes every entry of a session; returns how many.
+pub fn delete_for_session(conn: &Connection, session_id: &str) -> Result<u64> {
+  check_id(session_id, "sessionId")?;
+  unlink_session(conn, session_id)?;
+  Ok(conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64)
+}
+
+/// Clears the parent links between a session's entries before they are deleted. With the
+/// links in place, deleting an entry cascades to its replies, theirs, and so on, one nesting
+/// level per generation: SQLite refuses cascades nested more than 1000 deep ("triggers nested
+/// too deep"), so a long chain could never be deleted, and rows removed by a cascade are
+/// missing from the count the delete reports.
+pub fn unlink_session(conn: &Connection, session_id: &str) -> Result<()> {
+  let sql = "UPDATE session_logs SET parent_id = NULL WHERE session_id = ?1 AND parent_id IS NOT NULL";
+  conn.prepare_cached(sql)?.execute([session_id])?;
+  Ok(())
+}
+
+/// [`unlink_session`] for every session of an agent, before the agent is deleted.
+pub fn unlink_agent(conn: &Connection, agent_id: &str) -> Result<()> {
+  let sql = "UPDATE session_logs SET parent_id = NULL \
+     WHERE parent_id IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE main_agent_id = ?1)";
+  conn.prepare_cached(sql)?.execute([agent_id])?;
+  Ok(())
+}
+
+/// How many entries a session has.
+pub fn count(conn: &Connection, session_id: &str) -> Result<i64> {
+  Ok(conn.prepare_cached("SELECT count(*) FROM session_logs WHERE session_id = ?1")?.query_row([session_id], |r| r.get(0))?)
+}
+
+/// A session's entries nested by `parent_id`, as JSON text: an array of the root entries,
+/// each with a `children` array, siblings in `(created_at, id)` order. Built without
+/// recursion, so a chain of any depth is safe.
+pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
+  // One recursive query walks from the roots down the parent links (UNION, not UNION ALL,
+  // so even parent links made into a cycle by hand cannot loop).
+  let sql = format!(
+    "WITH RECURSIVE tree(id) AS ( \
+       SELECT id FROM session_logs WHERE session_id = ?1 AND parent_id IS NULL \
+       UNION \
+       SELECT l.id FROM session_logs l JOIN tree t ON l.parent_id = t.id) \
+     SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY created_at, id"
+  );
+  let mut stmt = conn.prepare_cached(&sql)?;
+  let logs = stmt.query_map([session_id], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
+  for (index, log) in logs.iter().enumerate() {
+    children.entry(log.parent_id).or_default().push(index);
+  }
+  let mut out = String::from("[");
+  // Each frame: the children still to write at one level.
+  let mut stack: Vec<std::vec::IntoIter<usize>> = vec![children.remove(&None).unwrap_or_default().into_iter()];
+  let mut first = true;
+  while let Some(level) = stack.last_mut() {
+    match level.next() {
+      Some(index) => {
+        if !first {
+          out.push(',');
+        }
+        let node = json::text(&logs[index]);
+        out.push_str(&node[..node.len() - 1]);
+        out.push_str(",\"children\":[");
+        first = true;
+        stack.push(children.remove(&Some(logs[index].id)).unwrap_or_default().into_iter());
+      }
+      None => {
+        stack.pop();
+        out.push_str(if stack.is_empty() { "]" } else { "]}" });
+        first = false;
+      }
+    }
+  }
+  Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::connection::{open_writer, Location, OpenOptions};
+  use crate::migrations::{migrator, source::MigrationSet};
+
+  #[test]
+  fn appends_and_reads_back_the_latest_in_order() {
+    let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+    migrator::migrate(&mut conn, &MigrationSet::builtin(), &migrator::MigrateOptions::default(), &mut |_| {}).unwrap();
+    conn.execute_batch("INSERT INTO agents (id, name, model) VALUES ('a1', 'A', 'm'); INSERT INTO sessions (id, main_agent_id) VALUES ('s1', 'a1');").unwrap();
+    let log = |step: i64| NewLog {
+      session_id: "s1".into(),
+      parent_id: None,
+      role: LogRole::User,
+      log_type: LogType::Message,
+      content: json::from_value(&serde_json::json!({ "step": step })),
+      metadata: None,
+    };
+    let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
+    assert_eq!(
+      added.iter().map(|l| l.content.get()).collect::<Vec<_>>(),
+      (0..5).map(|i| format!("{{\"step\":{i}}}")).collect::<Vec<_>>()
+    );
+    let latest_three = latest(&conn, "s1", 3).unwrap();
+    assert_eq!(latest_three.iter().map(|l| l.id).collect::<Vec<_>>(), added[2..].iter().map(|l| l.id).collect::<Vec<_>>());
+    assert_eq!(add(&conn, &NewLog { session_id: "missing".into(), ..log(9) }).unwrap_err().code, ErrorCode::NotFound);
+  }
+}

@@ -1,0 +1,258 @@
+//! The escape hatch: one SQL statement with bound parameters, for what the typed calls do not
+//! cover. `query` runs read-only statements; `execute` runs one write inside the writer's
+//! transaction. Neither may change the connection itself: transaction statements, ATTACH,
+//! DETACH and pragmas given a value are refused while the statement is compiled, because
+//! SQLite applies a pragma assignment as it compiles it (even one in the refused second
+//! statement of a string), and an open transaction or a switched-off foreign-key check would
+//! outlive the call on a connection every later call shares.
+
+use std::cell::Cell;
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::types::Value;
+use rusqlite::{CachedStatement, Connection, Statement};
+use serde::Serialize;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Parameters of a statement: by position (`?`, `?1`) or by name (`:name`, `@name`, `$name`,
+/// given without the prefix).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Params {
+  /// Values for `?` / `?NNN` in order.
+  Positional(Vec<Value>),
+  /// Values by parameter name, without its prefix character.
+  Named(Vec<(String, Value)>),
+}
+
+/// Rows of a query: the column names and each row's values in that order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rows {
+  /// Column names, as SQLite reports them.
+  pub columns: Vec<String>,
+  /// One vector of values per row.
+  pub rows: Vec<Vec<Value>>,
+}
+
+/// What `execute` changed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+  /// Rows changed by the statement.
+  pub changes: u64,
+  /// The rowid of the last row inserted on this connection.
+  pub last_insert_rowid: i64,
+}
+
+thread_local! {
+  /// Whether the statement being compiled on this thread is the application's.
+  static COMPILING_APP_SQL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, on a connection opened by this crate, the authorizer that refuses what would
+/// change the connection rather than its data while [`query`] or [`execute`] compiles the
+/// application's SQL. A pragma given a value is refused even when the value is only an
+/// argument (`table_info(t)`): the authorizer cannot tell the two apart. Reading a pragma
+/// (`PRAGMA name`, `pragma_name(…)`) stays allowed; the crate's own statements are never
+/// refused.
+pub fn guard_connection(conn: &mut Connection) -> Result<()> {
+  conn.authorizer(Some(|context: AuthContext<'_>| {
+    let refused = matches!(
+      context.action,
+      AuthAction::Transaction { .. }
+        | AuthAction::Savepoint { .. }
+        | AuthAction::Attach { .. }
+        | AuthAction::Detach { .. }
+        | AuthAction::Pragma { pragma_value: Some(_), .. }
+    );
+    if refused && COMPILING_APP_SQL.get() {
+      Authorization::Deny
+    } else {
+      Authorization::Allow
+    }
+  }))?;
+  Ok(())
+}
+
+/// Marks the current thread as compiling application SQL until dropped.
+struct AppSql;
+
+impl AppSql {
+  fn begin() -> AppSql {
+    COMPILING_APP_SQL.set(true);
+    AppSql
+  }
+}
+
+impl Drop for AppSql {
+  fn drop(&mut self) {
+    COMPILING_APP_SQL.set(false);
+  }
+}
+
+fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>> {
+  let compiling = AppSql::begin();
+  let prepared = conn.prepare_cached(sql);
+  drop(compiling);
+  prepared.map_err(|e| match e {
+    rusqlite::Error::MultipleStatement => Error::new(ErrorCode::SqlError, "sql must hold exactly one statement"),
+    rusqlite::Error::Empty => Error::new(ErrorCode::SqlError, "sql holds no statement"),
+    rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => {
+      Error::invalid(
+        "sql may not change the connection: transaction statements (BEGIN, COMMIT, SAVEPOINT, …; every call already runs in \
+       its own transaction, use batch() to group writes), ATTACH, DETACH and pragmas given a value (`PRAGMA name = value`, \
+       `PRAGMA name(value)`) are refused; read a pragma as `PRAGMA name` or `SELECT * FROM pragma_name(…)`",
+      )
+    }
+    other => other.into(),
+  })
+}
+
+/// Binds `params`, checking that they match the statement's parameters exactly.
+fn bind(stmt: &mut Statement, params: &Params) -> Result<()> {
+  let expected = stmt.parameter_count();
+  match params {
+    Params::Positional(values) => {
+      if values.len() != expected {
+        return Err(Error::invalid(format!("the statement takes {expected} parameter(s), {} given", values.len())));
+      }
+      for (index, value) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(index + 1, value)?;
+      }
+    }
+    Params::Named(values) => {
+      let mut used = 0;
+      for index in 1..=expected {
+        let name = stmt
+          .parameter_name(index)
+          .ok_or_else(|| Error::invalid(format!("parameter {index} has no name: pass an array for positional parameters")))?
+          .to_string();
+        let key = &name[1..];
+        let value = values
+          .iter()
+          .find(|(n, _)| n == key)
+          .map(|(_, v)| v)
+          .ok_or_else(|| Error::invalid(format!("params: missing a value for {name}")))?;
+        stmt.raw_bind_parameter(index, value)?;
+        used += 1;
+      }
+      if used != values.len() {
+        let known: Vec<String> = (1..=expected).filter_map(|i| stmt.parameter_name(i).map(|n| n[1..].to_string())).collect();
+        let extra: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).filter(|n| !known.iter().any(|k| k == n)).collect();
+        return Err(Error::invalid(format!("params: the statement has no parameter named {}", extra.join(", "))));
+      }
+    }
+  }
+  Ok(())
+}
+
+/// Runs one read-only statement and returns its rows.
+pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
+  let mut stmt = prepare(conn, sql)?;
+  if !stmt.readonly() {
+    return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
+  }
+  bind(&mut stmt, params)?;
+  let columns: Vec<String> = stmt.column_names().map(String::from).collect();
+  let width = columns.len();
+  let mut rows = Vec::new();
+  let mut cursor = stmt.raw_query();
+  while let Some(row) = cursor.next()? {
+    rows.push((0..width).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?);
+  }
+  Ok(Rows { columns, rows })
+}
+
+/// Runs one statement that changes data, inside the caller's transaction.
+pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
+  let mut stmt = prepare(conn, sql)?;
+  bind(&mut stmt, params)?;
+  let total_before = conn.total_changes();
+  let changes = stmt.raw_execute()? as u64;
+  // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
+  // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
+  let changes = if conn.total_changes() == total_before { 0 } else { changes };
+  Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn db() -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    guard_connection(&mut conn).unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)").unwrap();
+    conn
+  }
+
+  #[test]
+  fn execute_and_query_with_both_parameter_styles() {
+    let conn = db();
+    let changes = execute(
+      &conn,
+      "INSERT INTO t (name, data) VALUES (?, ?)",
+      &Params::Positional(vec!["a".to_string().into(), Value::Blob(vec![1, 2])]),
+    )
+    .unwrap();
+    assert_eq!(changes, Changes { changes: 1, last_insert_rowid: 1 });
+    let named = Params::Named(vec![("name".into(), "b".to_string().into())]);
+    execute(&conn, "INSERT INTO t (name) VALUES (:name)", &named).unwrap();
+    let rows =
+      query(&conn, "SELECT id, name, data FROM t WHERE id >= ?1 ORDER BY id", &Params::Positional(vec![1.into()])).unwrap();
+    assert_eq!(rows.columns, ["id", "name", "data"]);
+    assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
+    assert_eq!(rows.rows[1][2], Value::Null);
+    let none = Params::Positional(vec![]);
+    assert_eq!(execute(&conn, "CREATE TABLE u (x)", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "UPDATE t SET name = name WHERE id < 0", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "DELETE FROM t", &none).unwrap().changes, 2);
+  }
+
+  #[test]
+  fn refuses_what_would_break_the_contract() {
+    let conn = db();
+    let none = Params::Positional(vec![]);
+    let code = |r: Result<Changes>| r.unwrap_err().code;
+    assert_eq!(code(execute(&conn, "  /* x */ -- y\n commit", &none)), ErrorCode::InvalidArgument);
+    assert_eq!(code(execute(&conn, "DELETE FROM t; DELETE FROM t", &none)), ErrorCode::SqlError);
+    assert_eq!(code(execute(&conn, "", &none)), ErrorCode::SqlError);
+    assert_eq!(code(execute(&conn, "INSERT INTO t (name) VALUES (?)", &none)), ErrorCode::InvalidArgument);
+    let extra = Params::Named(vec![("name".into(), Value::Null), ("typo".into(), Value::Null)]);
+    let err = execute(&conn, "INSERT INTO t (name) VALUES (:name)", &extra).unwrap_err();
+    assert!(err.message.contains("typo"), "{err}");
+    assert_eq!(query(&conn, "DELETE FROM t", &none).unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(query(&conn, "SELEC 1", &none).unwrap_err().code, ErrorCode::SqlError);
+  }
+
+  #[test]
+  fn application_sql_cannot_change_the_connection() {
+    let conn = db();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let none = Params::Positional(vec![]);
+    for sql in [
+      "BEGIN",
+      "SAVEPOINT s",
+      "EXPLAIN BEGIN",
+      "ATTACH ':memory:' AS other",
+      "PRAGMA foreign_keys = OFF",
+      "PRAGMA ignore_check_constraints(1)",
+    ] {
+      assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "query {sql}");
+      assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "execute {sql}");
+    }
+    // SQLite applies a pragma assignment while compiling it: one hidden in a refused second
+    // statement must not take effect either.
+    assert!(query(&conn, "SELECT 1; PRAGMA foreign_keys = OFF", &none).is_err());
+    assert!(conn.is_autocommit());
+    let foreign_keys = query(&conn, "PRAGMA foreign_keys", &none).unwrap();
+    assert_eq!(foreign_keys.rows, [[Value::Integer(1)]]);
+    let columns =
+      query(&conn, "SELECT name FROM pragma_table_info(?) ORDER BY cid", &Params::Positional(vec!["t".to_string().into()]))
+        .unwrap();
+    assert_eq!(columns.rows.len(), 3);
+    // The crate's own statements are not refused.
+    conn.execute_batch("BEGIN; SAVEPOINT own; RELEASE own; COMMIT").unwrap();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+  }
+}

@@ -1,0 +1,407 @@
+//! The threads that own the connections: one writer fed by a queue, and a pool of readers.
+//!
+//! No SQLite work happens on the caller's thread. Writes are queued to the writer thread,
+//! which coalesces whatever is queued into one transaction (group commit) and gives each
+//! write its own savepoint, so one failing write does not fail its neighbours. Reads go to
+//! read-only connections (WAL), so a long write never delays them. An in-memory database
+//! has only the writer's connection, so its reads are queued to the writer too.
+//!
+//! Every job is run under `catch_unwind`: a panic becomes an `INTERNAL` error for that call
+//! and the thread, its connection and the database stay usable.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+use rusqlite::Connection;
+
+use crate::connection::{self, Location, OpenOptions};
+use crate::copies::{self, FileClaim};
+use crate::error::{Error, Result};
+use crate::queue::Queue;
+
+/// How many queued writes at most share one transaction.
+const MAX_GROUP: usize = 512;
+
+/// A write that runs inside the writer's group transaction, in a savepoint of its own.
+trait GroupedWrite: Send {
+  /// Runs the work; an error rolls back this write's savepoint only.
+  fn run(&mut self, conn: &Connection) -> Result<()>;
+  /// Delivers the output, or `failure` when the group's commit failed.
+  fn finish(self: Box<Self>, failure: Option<Error>);
+}
+
+/// A [`GroupedWrite`] made of a closure and the callback that receives its result.
+struct Grouped<T, W, D> {
+  work: Option<W>,
+  output: Option<Result<T>>,
+  deliver: D,
+}
+
+impl<T, W, D> GroupedWrite for Grouped<T, W, D>
+where
+  T: Send,
+  W: FnOnce(&Connection) -> Result<T> + Send,
+  D: FnOnce(Result<T>) + Send,
+{
+  fn run(&mut self, conn: &Connection) -> Result<()> {
+    let work = self.work.take().expect("a grouped write runs once");
+    let output = guarded(|| work(conn));
+    let status = output.as_ref().map(|_| ()).map_err(Clone::clone);
+    self.output = Some(output);
+    status
+  }
+
+  fn finish(self: Box<Self>, failure: Option<Error>) {
+    let output = match (failure, self.output) {
+      (_, Some(Err(err))) => Err(err),
+      (Some(failure), _) => Err(failure),
+      (None, Some(ok)) => ok,
+      (None, None) => Err(Error::internal("a grouped write finished without running")),
+    };
+    (self.deliver)(output);
+  }
+}
+
+/// What the writer thread is asked to do.
+enum WriterJob {
+  /// A write inside the group transaction.
+  Grouped(Box<dyn GroupedWrite>),
+  /// Work that manages its own transactions (migrations, backups, reads of `:memory:`).
+  /// It is called with `Err(DATABASE_CLOSED)` when the store no longer takes work.
+  Exclusive(ExclusiveJob),
+}
+
+/// Work on the writer's connection outside the group transaction.
+type ExclusiveJob = Box<dyn FnOnce(Result<&mut Connection>) + Send>;
+
+/// A read job for a reader thread, called with `Err(DATABASE_CLOSED)` when refused.
+type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
+
+/// Runs `work`, turning a panic into an `INTERNAL` error.
+fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
+}
+
+/// The threads of an open store, taken by the first `close`.
+struct Threads {
+  readers: Vec<JoinHandle<()>>,
+  /// The writer hands its connection back when its queue is drained, so that it closes last,
+  /// and with it this copy's claim on the file, released once the connection is closed.
+  writer: JoinHandle<(Connection, Option<FileClaim>)>,
+}
+
+/// The open database: the writer thread, the reader threads and their queues.
+pub struct Store {
+  location: Location,
+  writer: Arc<Queue<WriterJob>>,
+  /// `None` when there are no reader connections (an in-memory database): reads then go
+  /// to the writer.
+  readers: Option<Arc<Queue<ReadJob>>>,
+  threads: Mutex<Option<Threads>>,
+  /// Set once every connection is closed; a second `close` waits for it.
+  released: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Store {
+  /// Opens the database on a new writer thread and starts the readers. Blocks the calling
+  /// thread until the file is open and checked, so call it off the JavaScript thread.
+  pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
+    let claim = match &location {
+      Location::File(path) => Some(copies::claim(path)?),
+      Location::Memory => None,
+    };
+    let writer = connection::open_writer(&location, &options)?;
+    // Should a thread fail to start, the queues of those already started are closed, which
+    // ends them and closes their connections.
+    let (readers, reader_threads) = match &location {
+      Location::File(path) if options.readers > 0 => {
+        let conns = (0..options.readers).map(|_| connection::open_reader(path, &options)).collect::<Result<Vec<_>>>()?;
+        let queue = Arc::new(Queue::default());
+        let threads = conns
+          .into_iter()
+          .enumerate()
+          .map(|(index, conn)| {
+            let queue = Arc::clone(&queue);
+            spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &queue))
+          })
+          .collect::<Result<Vec<_>>>()
+          .inspect_err(|_| queue.close())?;
+        (Some(queue), threads)
+      }
+      _ => (None, Vec::new()),
+    };
+    let queue = Arc::new(Queue::default());
+    let writer_queue = Arc::clone(&queue);
+    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &writer_queue), claim))
+      .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
+    Ok(Store {
+      location,
+      writer: queue,
+      readers,
+      threads: Mutex::new(Some(Threads { readers: reader_threads, writer: writer_thread })),
+      released: Arc::new((Mutex::new(false), Condvar::new())),
+    })
+  }
+
+  /// Where the database lives.
+  pub fn location(&self) -> &Location {
+    &self.location
+  }
+
+  /// Queues a write to run inside the writer's group transaction. `deliver` gets the result
+  /// after the transaction commits (or `DATABASE_CLOSED` if the store is closed).
+  pub fn write<T, W, D>(&self, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    let job = Box::new(Grouped { work: Some(work), output: None, deliver });
+    self.send_to_writer(WriterJob::Grouped(job));
+  }
+
+  /// Queues work that manages its own transactions on the writer's connection. Should the
+  /// work panic, the transaction it left open is rolled back and the connection restored
+  /// (see [`connection::restore_writer`]) before the next job.
+  pub fn exclusive<T, W, D>(&self, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    self.send_to_writer(WriterJob::Exclusive(Box::new(move |conn: Result<&mut Connection>| {
+      deliver(conn.and_then(|conn| {
+        catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|panic| {
+          connection::restore_writer(conn);
+          Err(Error::panicked(panic.as_ref()))
+        })
+      }))
+    })));
+  }
+
+  /// Queues a read on a reader connection (the writer's, for an in-memory database).
+  pub fn read<T, W, D>(&self, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    let Some(readers) = &self.readers else {
+      return self.exclusive(move |conn| work(conn), deliver);
+    };
+    let job: ReadJob = Box::new(move |conn: Result<&Connection>| deliver(conn.and_then(|conn| guarded(|| work(conn)))));
+    if let Err(job) = readers.push(job) {
+      job(Err(Error::closed()));
+    }
+  }
+
+  fn send_to_writer(&self, job: WriterJob) {
+    if let Err(job) = self.writer.push(job) {
+      match job {
+        WriterJob::Grouped(job) => job.finish(Some(Error::closed())),
+        WriterJob::Exclusive(job) => job(Err(Error::closed())),
+      }
+    }
+  }
+
+  /// Stops accepting calls; the threads finish what is queued, close their connections and
+  /// exit. `done` runs (on another thread) once every file handle is released. Calling it
+  /// again is harmless: `done` then runs when the first close has finished.
+  ///
+  /// The readers close first and the writer last: the last connection to close checkpoints
+  /// the WAL into the database file and deletes the `-wal` and `-shm` files, which a
+  /// read-only connection cannot do. The file is then whole on its own, to move or copy.
+  pub fn close(&self, done: impl FnOnce() + Send + 'static) {
+    // Closed queues end each thread's loop once they are empty.
+    self.writer.close();
+    if let Some(readers) = &self.readers {
+      readers.close();
+    }
+    let threads = self.threads.lock().take();
+    let released = Arc::clone(&self.released);
+    let joiner = move || {
+      let (closed, condvar) = &*released;
+      match threads {
+        Some(threads) => {
+          for reader in threads.readers {
+            let _ = reader.join();
+          }
+          drop(threads.writer.join());
+          *closed.lock() = true;
+          condvar.notify_all();
+        }
+        None => {
+          let mut closed = closed.lock();
+          while !*closed {
+            condvar.wait(&mut closed);
+          }
+        }
+      }
+      done();
+    };
+    // Should the thread fail to start, `done` is dropped uncalled; the queues drain anyway.
+    let _ = std::thread::Builder::new().name("agentdb-close".into()).spawn(joiner);
+  }
+
+  /// Whether `close` has been called.
+  pub fn is_closed(&self) -> bool {
+    self.writer.is_closed()
+  }
+}
+
+impl Drop for Store {
+  fn drop(&mut self) {
+    self.writer.close();
+    if let Some(readers) = &self.readers {
+      readers.close();
+    }
+    // The threads exit on their own once their queues drain; nothing waits for them here.
+  }
+}
+
+fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'static) -> Result<JoinHandle<T>> {
+  std::thread::Builder::new().name(name).spawn(body).map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
+}
+
+fn reader_loop(conn: Connection, queue: &Queue<ReadJob>) {
+  while let Some(job) = queue.pop() {
+    job(Ok(&conn));
+  }
+  drop(conn);
+}
+
+/// Runs the writer's jobs until its queue is closed and drained, then hands the connection
+/// back to be closed after the readers'.
+fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
+  let mut next = queue.pop();
+  while let Some(job) = next.take() {
+    match job {
+      WriterJob::Exclusive(job) => job(Ok(&mut conn)),
+      WriterJob::Grouped(first) => {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+          match queue.try_pop() {
+            Some(WriterJob::Grouped(job)) => group.push(job),
+            Some(other) => {
+              next = Some(other);
+              break;
+            }
+            None => break,
+          }
+        }
+        commit_group(&conn, group);
+      }
+    }
+    if next.is_none() {
+      next = queue.pop();
+    }
+  }
+  conn
+}
+
+/// Runs a group of writes in one transaction, each in its own savepoint, then commits and
+/// delivers every result. A lone write needs no savepoint: its error rolls back the whole
+/// transaction, which holds nothing else.
+fn commit_group(conn: &Connection, mut group: Vec<Box<dyn GroupedWrite>>) {
+  if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
+    group.into_iter().for_each(|job| job.finish(Some(err.clone())));
+    return;
+  }
+  if group.len() == 1 {
+    let outcome = group[0].run(conn);
+    let failure = match outcome {
+      Ok(()) => control(conn, "COMMIT").err(),
+      Err(_) => None,
+    };
+    if !conn.is_autocommit() {
+      let _ = control(conn, "ROLLBACK");
+    }
+    group.pop().expect("one job").finish(failure);
+    return;
+  }
+  for job in group.iter_mut() {
+    let step = control(conn, "SAVEPOINT grouped_write").and_then(|()| job.run(conn));
+    let end = match step {
+      Ok(()) => control(conn, "RELEASE grouped_write"),
+      Err(_) => control(conn, "ROLLBACK TO grouped_write").and_then(|()| control(conn, "RELEASE grouped_write")),
+    };
+    if let Err(err) = end {
+      let _ = control(conn, "ROLLBACK");
+      group.into_iter().for_each(|job| job.finish(Some(err.clone())));
+      return;
+    }
+  }
+  let failure = control(conn, "COMMIT").err();
+  if failure.is_some() && !conn.is_autocommit() {
+    let _ = control(conn, "ROLLBACK");
+  }
+  group.into_iter().for_each(|job| job.finish(failure.clone()));
+}
+
+/// Runs one transaction-control statement. It is not put in the statement cache: app SQL
+/// with the same text would be handed the cached statement without passing the checks that
+/// keep transaction statements out of `query` and `execute`.
+fn control(conn: &Connection, sql: &str) -> Result<()> {
+  Ok(conn.execute_batch(sql)?)
+}
+
+#[cfg(test)]
+mod tests {
+  use std::sync::mpsc;
+
+  use super::*;
+  use crate::test_support::TempDir;
+
+  /// Runs `work` as exclusive work and waits for its result.
+  fn exclusive<T: Send + 'static>(store: &Store, work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    store.exclusive(work, move |outcome| tx.send(outcome).unwrap());
+    rx.recv().unwrap()
+  }
+
+  #[test]
+  fn after_close_the_database_file_alone_holds_everything() {
+    let dir = TempDir::new("store-close");
+    let path = dir.join("a.db");
+    let store = Store::open(Location::File(path.clone()), OpenOptions { readers: 3, ..OpenOptions::default() }).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);")?)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..6 {
+      let tx = tx.clone();
+      store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?), move |n| tx.send(n).unwrap());
+    }
+    assert!((0..6).all(|_| rx.recv().unwrap() == Ok(3)));
+    let (closed, done) = mpsc::channel();
+    store.close(move || closed.send(()).unwrap());
+    done.recv().unwrap();
+    for sidecar in ["a.db-wal", "a.db-shm"] {
+      assert!(!dir.join(sidecar).exists(), "{sidecar} is left after close");
+    }
+    std::fs::copy(&path, dir.join("copy.db")).unwrap();
+    let copy = Connection::open(dir.join("copy.db")).unwrap();
+    assert_eq!(copy.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+  }
+
+  #[test]
+  fn a_panic_in_exclusive_work_leaves_the_writer_as_opened() {
+    let dir = TempDir::new("store-panic");
+    let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?)).unwrap();
+    let err = exclusive(&store, |conn| -> Result<()> {
+      conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")?;
+      panic!("boom")
+    })
+    .unwrap_err();
+    assert_eq!(err.code, crate::error::ErrorCode::Internal);
+    assert!(err.message.contains("boom"), "{err}");
+    let (autocommit, foreign_keys, rows) = exclusive(&store, |conn| {
+      let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+      let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+      Ok((conn.is_autocommit(), fk, rows))
+    })
+    .unwrap();
+    assert_eq!((autocommit, foreign_keys, rows), (true, 1, 0));
+  }
+}

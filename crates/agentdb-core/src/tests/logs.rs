@@ -1,0 +1,285 @@
+//! Session logs: append, parents, pages over equal timestamps, latest, update, delete, count,
+//! the tree, and JSON values in and out.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use super::support::{code, counts, db, log, new_log, session, set_created_at, snapshot};
+use crate::agents;
+use crate::error::ErrorCode;
+use crate::json::from_value;
+use crate::logs::{self, LogPatch, SessionLog};
+use crate::model::{LogRole, LogType};
+use crate::page::{Cursor, Order, PageRequest};
+use crate::sessions;
+
+fn setup() -> (Connection, String) {
+  let conn = db();
+  let agent = super::support::agent(&conn, "Logger");
+  let session = session(&conn, &agent.id);
+  (conn, session.id)
+}
+
+fn content(log: &SessionLog) -> Value {
+  serde_json::from_str(log.content.get()).unwrap()
+}
+
+/// Reads a whole list page by page with the keyset cursor.
+fn all_pages(conn: &Connection, session_id: &str, order: Order, limit: u64) -> Vec<i64> {
+  let mut ids = Vec::new();
+  let mut after = None;
+  loop {
+    let request = PageRequest::new(Some(limit), None, after.take()).unwrap();
+    let page = logs::list(conn, session_id, order, &request).unwrap();
+    assert!(page.items.len() as u64 <= limit);
+    ids.extend(page.items.iter().map(|l| l.id));
+    match page.next_cursor {
+      Some(cursor) => after = Some(Cursor::decode(&cursor, "logs").unwrap()),
+      None => return ids,
+    }
+  }
+}
+
+/// Ids in `(created_at, id)` order, read straight from the table.
+fn expected_order(conn: &Connection, session_id: &str, order: Order) -> Vec<i64> {
+  let direction = if order == Order::Ascending { "ASC" } else { "DESC" };
+  let sql = format!("SELECT id FROM session_logs WHERE session_id = ?1 ORDER BY created_at {direction}, id {direction}");
+  let mut stmt = conn.prepare(&sql).unwrap();
+  stmt.query_map([session_id], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[test]
+fn add_stores_every_field_and_timestamps() {
+  let (conn, session_id) = setup();
+  let root = log(&conn, &session_id, None);
+  let input = new_log(&session_id, Some(root.id), json!({ "text": "hi" }));
+  let reply = logs::add(
+    &conn,
+    &logs::NewLog { role: LogRole::Tool, log_type: LogType::Observation, metadata: Some(from_value(&json!([1]))), ..input },
+  )
+  .unwrap();
+  assert_eq!((reply.parent_id, reply.role, reply.log_type), (Some(root.id), LogRole::Tool, LogType::Observation));
+  assert_eq!(reply.metadata.as_ref().map(|m| m.get()), Some("[1]"));
+  assert!(reply.id > root.id);
+  assert_eq!(reply.created_at, reply.updated_at);
+  assert_eq!(reply.created_at.len(), 24, "{}", reply.created_at);
+  assert!(reply.created_at.ends_with('Z'));
+  assert_eq!(logs::get(&conn, reply.id).unwrap().unwrap().content.get(), r#"{"text":"hi"}"#);
+  assert!(logs::get(&conn, reply.id + 100).unwrap().is_none());
+}
+
+#[test]
+fn a_parent_must_be_a_log_of_the_same_session() {
+  let (conn, session_id) = setup();
+  let agent_id = sessions::get(&conn, &session_id).unwrap().unwrap().main_agent_id;
+  let other = session(&conn, &agent_id);
+  let foreign = log(&conn, &other.id, None);
+  let before = snapshot(&conn);
+  let err = logs::add(&conn, &new_log(&session_id, Some(foreign.id), json!(1))).unwrap_err();
+  assert_eq!(err.code, ErrorCode::Constraint);
+  assert!(err.message.contains("parentId"), "{err}");
+  assert_eq!(code(logs::add(&conn, &new_log(&session_id, Some(foreign.id + 1000), json!(1)))), ErrorCode::Constraint);
+  let err = logs::add(&conn, &new_log("no-such-session", None, json!(1))).unwrap_err();
+  assert_eq!(err.code, ErrorCode::NotFound);
+  assert!(err.message.contains("no-such-session"), "{err}");
+  assert_eq!(snapshot(&conn), before);
+}
+
+#[test]
+fn add_many_names_the_failing_row_and_the_caller_rolls_back() {
+  let (conn, session_id) = setup();
+  let before = snapshot(&conn);
+  conn.execute_batch("SAVEPOINT batch").unwrap();
+  let inputs =
+    vec![new_log(&session_id, None, json!(0)), new_log(&session_id, None, json!(1)), new_log("missing", None, json!(2))];
+  let err = logs::add_many(&conn, &inputs).unwrap_err();
+  assert_eq!(err.code, ErrorCode::NotFound);
+  assert!(err.message.starts_with("logs[2]"), "{err}");
+  conn.execute_batch("ROLLBACK TO batch; RELEASE batch").unwrap();
+  assert_eq!(snapshot(&conn), before);
+  let added = logs::add_many(&conn, &inputs[..2]).unwrap();
+  assert_eq!(added.iter().map(content).collect::<Vec<_>>(), [json!(0), json!(1)]);
+}
+
+#[test]
+fn pages_cover_every_row_once_across_equal_timestamps() {
+  let (conn, session_id) = setup();
+  let inputs: Vec<_> = (0..40).map(|i| new_log(&session_id, None, json!(i))).collect();
+  let added = logs::add_many(&conn, &inputs).unwrap();
+  // Five timestamps, each shared by eight logs, in an order unlike the ids'.
+  for (i, log) in added.iter().enumerate() {
+    set_created_at(&conn, "session_logs", &[log.id.to_string()], &format!("2026-01-01T00:00:00.00{}Z", (i * 3) % 5));
+  }
+  for order in [Order::Ascending, Order::Descending] {
+    let expected = expected_order(&conn, &session_id, order);
+    assert_eq!(expected.len(), 40);
+    for limit in [1, 3, 7, 8, 40, 100] {
+      assert_eq!(all_pages(&conn, &session_id, order, limit), expected, "{order:?} limit {limit}");
+    }
+  }
+  // Offset pages walk the same order.
+  let mut by_offset = Vec::new();
+  for offset in (0..40).step_by(6) {
+    let page = logs::list(&conn, &session_id, Order::Ascending, &PageRequest::new(Some(6), Some(offset), None).unwrap()).unwrap();
+    by_offset.extend(page.items.iter().map(|l| l.id));
+  }
+  assert_eq!(by_offset, expected_order(&conn, &session_id, Order::Ascending));
+}
+
+#[test]
+fn a_cursor_does_not_leak_into_another_session_or_list() {
+  let (conn, session_id) = setup();
+  let agent_id = sessions::get(&conn, &session_id).unwrap().unwrap().main_agent_id;
+  let other = session(&conn, &agent_id);
+  for _ in 0..3 {
+    log(&conn, &session_id, None);
+    log(&conn, &other.id, None);
+  }
+  let first = logs::list(&conn, &session_id, Order::Ascending, &PageRequest::new(Some(2), None, None).unwrap()).unwrap();
+  let rest = logs::list(
+    &conn,
+    &session_id,
+    Order::Ascending,
+    &PageRequest::new(Some(10), None, Some(Cursor::decode(first.next_cursor.as_deref().unwrap(), "logs").unwrap())).unwrap(),
+  )
+  .unwrap();
+  assert_eq!(rest.items.len(), 1);
+  assert!(rest.items.iter().all(|l| l.session_id == session_id));
+  assert!(rest.next_cursor.is_none());
+  let agent_cursor = Cursor { list: "agents", created_at: "2026-01-01T00:00:00.000Z".into(), id: "x".into() };
+  let request = PageRequest::new(None, None, Some(agent_cursor)).unwrap();
+  assert_eq!(code(logs::list(&conn, &session_id, Order::Ascending, &request)), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn latest_returns_the_newest_in_chronological_order() {
+  let (conn, session_id) = setup();
+  let added = logs::add_many(&conn, &(0..10).map(|i| new_log(&session_id, None, json!(i))).collect::<Vec<_>>()).unwrap();
+  let ids: Vec<String> = added.iter().map(|l| l.id.to_string()).collect();
+  set_created_at(&conn, "session_logs", &ids, "2026-01-01T00:00:00.000Z");
+  let latest = logs::latest(&conn, &session_id, 4).unwrap();
+  assert_eq!(latest.iter().map(|l| l.id).collect::<Vec<_>>(), added[6..].iter().map(|l| l.id).collect::<Vec<_>>());
+  assert_eq!(logs::latest(&conn, &session_id, 1000).unwrap().len(), 10);
+  assert_eq!(code(logs::latest(&conn, &session_id, 0)), ErrorCode::InvalidArgument);
+  assert_eq!(code(logs::latest(&conn, &session_id, 1001)), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn update_changes_only_the_given_fields() {
+  let (conn, session_id) = setup();
+  let input = logs::NewLog { metadata: Some(from_value(&json!({ "tokens": 3 }))), ..new_log(&session_id, None, json!("draft")) };
+  let original = logs::add(&conn, &input).unwrap();
+  let edited =
+    logs::update(&conn, original.id, &LogPatch { content: Some(from_value(&json!({ "final": true }))), ..Default::default() })
+      .unwrap();
+  assert_eq!(content(&edited), json!({ "final": true }));
+  assert_eq!(edited.metadata.as_ref().unwrap().get(), r#"{"tokens":3}"#);
+  assert_eq!((edited.role, edited.log_type, &edited.created_at), (original.role, original.log_type, &original.created_at));
+  assert!(edited.updated_at > original.updated_at);
+  let cleared =
+    logs::update(&conn, original.id, &LogPatch { metadata: Some(None), role: Some(LogRole::Agent), ..Default::default() })
+      .unwrap();
+  assert!(cleared.metadata.is_none());
+  assert_eq!(cleared.role, LogRole::Agent);
+  assert!(cleared.updated_at > edited.updated_at);
+  assert_eq!(code(logs::update(&conn, original.id + 1, &LogPatch::default())), ErrorCode::NotFound);
+}
+
+#[test]
+fn delete_and_count_per_session() {
+  let (conn, session_id) = setup();
+  let agent_id = sessions::get(&conn, &session_id).unwrap().unwrap().main_agent_id;
+  let other = session(&conn, &agent_id);
+  let root = log(&conn, &session_id, None);
+  let child = log(&conn, &session_id, Some(root.id));
+  log(&conn, &session_id, Some(child.id));
+  log(&conn, &session_id, None);
+  log(&conn, &other.id, None);
+  assert_eq!(logs::count(&conn, &session_id).unwrap(), 4);
+  // Every deleted entry is counted, replies included.
+  assert_eq!(logs::delete_for_session(&conn, &session_id).unwrap(), 4);
+  assert_eq!(logs::count(&conn, &session_id).unwrap(), 0);
+  assert_eq!(logs::count(&conn, &other.id).unwrap(), 1);
+  assert_eq!(logs::delete_for_session(&conn, "missing").unwrap(), 0);
+  assert_eq!(code(logs::delete_for_session(&conn, "")), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn the_tree_nests_by_parent_with_siblings_in_time_order() {
+  let (conn, session_id) = setup();
+  let a = log(&conn, &session_id, None);
+  let a1 = log(&conn, &session_id, Some(a.id));
+  let b = log(&conn, &session_id, None);
+  let a1x = log(&conn, &session_id, Some(a1.id));
+  let a2 = log(&conn, &session_id, Some(a.id));
+  let a1xy = log(&conn, &session_id, Some(a1x.id));
+  // a2 gets a1's timestamp: siblings with equal timestamps go by id.
+  let a1_created: String = conn.query_row("SELECT created_at FROM session_logs WHERE id = ?1", [a1.id], |r| r.get(0)).unwrap();
+  set_created_at(&conn, "session_logs", &[a2.id.to_string()], &a1_created);
+  let tree: Value = serde_json::from_str(&logs::tree(&conn, &session_id).unwrap()).unwrap();
+  fn shape(nodes: &Value) -> Value {
+    Value::Array(nodes.as_array().unwrap().iter().map(|n| json!([n["id"], shape(&n["children"])])).collect())
+  }
+  assert_eq!(shape(&tree), json!([[a.id, [[a1.id, [[a1x.id, [[a1xy.id, []]]]]], [a2.id, []]]], [b.id, []]]));
+  let node = &tree[0]["children"][0];
+  assert_eq!(
+    (node["sessionId"].as_str(), node["parentId"].as_i64(), node["content"].as_str()),
+    (Some(session_id.as_str()), Some(a.id), Some("text"))
+  );
+  assert_eq!(logs::tree(&conn, "missing").unwrap(), "[]");
+}
+
+#[test]
+fn a_chain_thousands_deep_reads_as_a_tree_and_deletes_at_every_level() {
+  let (conn, session_id) = setup();
+  let agent_id = sessions::get(&conn, &session_id).unwrap().unwrap().main_agent_id;
+  let depth = 5000;
+  let chain = |session_id: &str| {
+    let mut ids: Vec<i64> = Vec::with_capacity(depth);
+    for _ in 0..depth {
+      ids.push(log(&conn, session_id, ids.last().copied()).id);
+    }
+    ids
+  };
+  let ids = chain(&session_id);
+  // Deeper than serde_json parses: read the ids off the text, each node before its children.
+  let text = logs::tree(&conn, &session_id).unwrap();
+  let in_text: Vec<i64> = text.split("{\"id\":").skip(1).map(|s| s[..s.find(',').unwrap()].parse().unwrap()).collect();
+  assert_eq!(in_text, ids);
+  assert!(text.ends_with(&format!("{}]", "]}".repeat(depth))));
+  // SQLite refuses cascades nested deeper than 1000 levels; each delete must still work.
+  assert_eq!(logs::delete_for_session(&conn, &session_id).unwrap(), depth as u64);
+  chain(&session_id);
+  assert!(sessions::delete(&conn, &session_id).unwrap());
+  let again = session(&conn, &agent_id);
+  chain(&again.id);
+  assert!(agents::delete(&conn, &agent_id).unwrap());
+  assert_eq!(counts(&conn), (0, 0, 0));
+}
+
+#[test]
+fn json_values_come_back_as_they_went_in() {
+  let (conn, session_id) = setup();
+  let values = [
+    json!(null),
+    json!(true),
+    json!(-0.5),
+    json!(9_007_199_254_740_991_i64),
+    json!(-9_007_199_254_740_991_i64),
+    json!(1e300),
+    json!("plain"),
+    json!("emoji 🦀 and NUL \u{0} and quotes \" ' and \\ backslash"),
+    json!([1, [2, [3, []]], {}]),
+    json!({ "zeta": 1, "alpha": { "nested": [null, false] }, "mid": "x", "": "empty key" }),
+  ];
+  for value in values {
+    let stored =
+      logs::add(&conn, &logs::NewLog { metadata: Some(from_value(&value)), ..new_log(&session_id, None, value.clone()) })
+        .unwrap();
+    let read = logs::get(&conn, stored.id).unwrap().unwrap();
+    assert_eq!(content(&read), value);
+    assert_eq!(serde_json::from_str::<Value>(read.metadata.as_ref().unwrap().get()).unwrap(), value);
+    // Key order is kept, not sorted.
+    assert_eq!(read.content.get(), serde_json::to_string(&value).unwrap());
+  }
+}

@@ -1,0 +1,90 @@
+//! The agent methods of `Database`.
+
+use napi::Env;
+use napi_derive::napi;
+
+use crate::database::Database;
+use crate::js::{JsArg, JsReturn};
+use crate::json::JsonText;
+use agentdb_core::agents;
+use agentdb_core::error::Result;
+use agentdb_core::input::fields::{Fields, Source};
+use agentdb_core::input::read::{self as inputs, decode, page};
+use agentdb_core::model::AgentType;
+
+#[napi]
+impl Database {
+  /// Creates an agent. Absent fields take their defaults: a random UUID id, type `custom`,
+  /// permission mode `readOnly`, 10 max steps, empty lists, an empty configuration object.
+  ///
+  /// Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
+  /// id is taken), `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "input: AgentInput", ts_return_type = "Promise<Agent>")]
+  pub fn create_agent(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let text = self.encode(&env, input, "input");
+      self.write(env, text, |conn, text| {
+        let input = decode(&text, "input", inputs::new_agent)?;
+        Ok(JsonText::of(&agents::create(conn, &input)?))
+      })
+    })
+  }
+
+  /// The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Agent | null>")]
+  pub fn get_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&agents::get(conn, &id)?)) }))
+  }
+
+  /// Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
+  /// moves forward, `createdAt` never changes. Resolves with the agent as stored.
+  ///
+  /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string, patch: AgentPatch", ts_return_type = "Promise<Agent>")]
+  pub fn update_agent(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+      self.write(env, args, |conn, (id, patch)| {
+        let patch = decode(&patch, "patch", inputs::agent_patch)?;
+        Ok(JsonText::of(&agents::update(conn, &id, &patch)?))
+      })
+    })
+  }
+
+  /// Agents in creation order, optionally of one type; a page of at most `limit` (default
+  /// 100, at most 1000) with the cursor of the next page.
+  ///
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "options?: ListAgentsOptions", ts_return_type = "Promise<Page<Agent>>")]
+  pub fn list_agents(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {
+        let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
+        Ok((agent_type, page(&f, "agents")?))
+      });
+      self.read(env, args, |conn, (agent_type, page)| -> Result<JsonText> {
+        Ok(JsonText::of(&agents::list(conn, agent_type, &page)?))
+      })
+    })
+  }
+
+  /// Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
+  ///
+  /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
+  pub fn delete_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.write(env, id.id("id"), |conn, id| agents::delete(conn, &id)))
+  }
+
+  /// How many agents there are. Rejects with `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+  pub fn count_agents(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || self.read(env, Ok(()), |conn, ()| agents::count(conn)))
+  }
+
+  /// Whether an agent with this id exists. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
+  pub fn agent_exists(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.read(env, id.id("id"), |conn, id| agents::exists(conn, &id)))
+  }
+}

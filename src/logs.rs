@@ -1,0 +1,126 @@
+//! The session-log methods of `Database`.
+
+use napi::Env;
+use napi_derive::napi;
+
+use crate::database::Database;
+use crate::js::{JsArg, JsReturn};
+use crate::json::JsonText;
+use agentdb_core::error::Result;
+use agentdb_core::input::fields::{Fields, Source};
+use agentdb_core::input::read::{self as inputs, decode, log_id, order, page};
+use agentdb_core::logs;
+use agentdb_core::page::MAX_LIMIT;
+
+#[napi]
+impl Database {
+  /// Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
+  ///
+  /// Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
+  /// a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "input: LogInput", ts_return_type = "Promise<SessionLog>")]
+  pub fn add_log(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let text = self.encode(&env, input, "input");
+      self.write(env, text, |conn, text| {
+        let input = decode(&text, "input", |v, what| inputs::new_log(v, &what))?;
+        Ok(JsonText::of(&logs::add(conn, &input)?))
+      })
+    })
+  }
+
+  /// Appends several log entries, all or none: one bad entry rejects the call (naming its
+  /// index) and writes nothing. Resolves with the entries as stored, in order.
+  ///
+  /// Rejects like `addLog`.
+  #[napi(catch_unwind, ts_args_type = "inputs: LogInput[]", ts_return_type = "Promise<SessionLog[]>")]
+  pub fn add_logs(&self, env: Env, inputs: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let text = self.encode(&env, inputs, "inputs");
+      self.write(env, text, |conn, text| {
+        let inputs = decode(&text, "inputs", inputs::new_logs)?;
+        Ok(JsonText::of(&logs::add_many(conn, &inputs)?))
+      })
+    })
+  }
+
+  /// The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: number", ts_return_type = "Promise<SessionLog | null>")]
+  pub fn get_log(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&logs::get(conn, id)?)) })
+    })
+  }
+
+  /// A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
+  /// first), by `limit`/`offset` or by the keyset cursor `after`.
+  ///
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_args_type = "sessionId: string, options?: GetLogsOptions",
+    ts_return_type = "Promise<Page<SessionLog>>"
+  )]
+  pub fn get_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = session_id.id("sessionId").and_then(|id| {
+        let f = Fields::of(options, "options", &["limit", "offset", "after", "order"], true)?;
+        Ok((id, order(&f)?, page(&f, "logs")?))
+      });
+      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> {
+        Ok(JsonText::of(&logs::list(conn, &id, order, &page)?))
+      })
+    })
+  }
+
+  /// The `limit` newest entries of a session (default 50, at most 1000), oldest of them
+  /// first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "sessionId: string, limit?: number", ts_return_type = "Promise<SessionLog[]>")]
+  pub fn get_latest_logs(&self, env: Env, session_id: JsArg, limit: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = session_id.id("sessionId").and_then(|id| {
+        let limit = if limit.is_nullish() { 50 } else { limit.whole("limit", MAX_LIMIT)? };
+        Ok((id, limit))
+      });
+      self.read(env, args, |conn, (id, limit)| -> Result<JsonText> { Ok(JsonText::of(&logs::latest(conn, &id, limit)?)) })
+    })
+  }
+
+  /// Changes the given fields of a log entry. Resolves with the entry as stored.
+  /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: number, patch: LogPatch", ts_return_type = "Promise<SessionLog>")]
+  pub fn update_log(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = log_id(id, &"id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+      self.write(env, args, |conn, (id, patch)| {
+        let patch = decode(&patch, "patch", inputs::log_patch)?;
+        Ok(JsonText::of(&logs::update(conn, id, &patch)?))
+      })
+    })
+  }
+
+  /// Deletes every log entry of a session; resolves with how many.
+  /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<number>")]
+  pub fn delete_logs(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.write(env, session_id.id("sessionId"), |conn, id| logs::delete_for_session(conn, &id).map(|n| n as i64))
+    })
+  }
+
+  /// How many log entries a session has. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<number>")]
+  pub fn count_logs(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.read(env, session_id.id("sessionId"), |conn, id| logs::count(conn, &id)))
+  }
+
+  /// A session's log nested by `parentId`: the root entries, each with `children`, siblings
+  /// in `(createdAt, id)` order. One recursive query; any depth.
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<LogNode[]>")]
+  pub fn get_log_tree(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { Ok(JsonText(logs::tree(conn, &id)?)) })
+    })
+  }
+}

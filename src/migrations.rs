@@ -1,0 +1,527 @@
+//! The migration methods of `Database` and the objects they return.
+
+use std::path::PathBuf;
+use std::ptr;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::ToNapiValue;
+use napi::{sys, Env};
+use napi_derive::napi;
+
+use crate::completion::{rejected, Deferred, JsQueue, JsRejection};
+use crate::database::Database;
+use crate::errors::{js_error, set};
+use crate::js::{JsArg, JsReturn};
+use agentdb_core::error::{Error, Result};
+use agentdb_core::input::fields::{Fields, Source};
+use agentdb_core::input::Kind;
+use agentdb_core::migrations::migrator::{self, BackupTarget, MigrateFailure, MigrateOptions, Progress};
+use agentdb_core::migrations::source::{parse_id, AppMigration, Migration, Origin};
+use agentdb_core::migrations::tracking;
+
+/// Which migration a result or progress event is about.
+#[napi(object, js_name = "MigrationInfo")]
+pub struct JsMigrationInfo {
+  /// The migration's id, e.g. `"002"`.
+  pub id: String,
+  /// What it does.
+  pub description: String,
+  /// When it was written (ISO-8601), when the migration says.
+  pub created_at: Option<String>,
+}
+
+/// The outcome of applying or rolling back one migration.
+#[napi(object, js_name = "MigrationResult")]
+pub struct JsMigrationResult {
+  /// The migration.
+  pub migration: JsMigrationInfo,
+  /// Whether it succeeded.
+  pub success: bool,
+  /// Why it failed (SQLite's message included).
+  pub error: Option<String>,
+  /// When it started, ISO-8601 UTC with milliseconds.
+  pub executed_at: String,
+  /// How long it took, in milliseconds.
+  pub execution_time: f64,
+  /// True for the entries of a dry run: the plan, not executed.
+  pub dry_run: bool,
+}
+
+/// A progress event of `migrate`, delivered to `onProgress`.
+#[napi(object, js_name = "MigrationProgress")]
+pub struct JsMigrationProgress {
+  /// `'start'` before a migration runs, `'end'` after it ran.
+  #[napi(ts_type = "'start' | 'end'")]
+  pub phase: String,
+  /// The migration.
+  pub migration: JsMigrationInfo,
+  /// Its position in this run, from 0.
+  pub index: u32,
+  /// How many migrations this run applies.
+  pub total: u32,
+  /// The outcome, on `'end'`.
+  pub result: Option<JsMigrationResult>,
+}
+
+/// The migration summary.
+#[napi(object, js_name = "MigrationSummary")]
+pub struct JsMigrationSummary {
+  /// How many migrations this build knows (built-in plus app-defined).
+  pub total_migrations: u32,
+  /// How many are recorded as applied in the database.
+  pub applied_migrations: u32,
+  /// How many known migrations are not applied yet.
+  pub pending_migrations: u32,
+  /// Their ids, in the order they would run.
+  pub pending_migration_ids: Vec<String>,
+  /// The id of the highest applied migration; absent on a new database.
+  pub current_version: Option<String>,
+}
+
+/// One migration and its state, from `listMigrations`.
+#[napi(object, js_name = "MigrationStatus")]
+pub struct JsMigrationStatus {
+  /// The migration's id.
+  pub id: String,
+  /// What it does.
+  pub description: String,
+  /// `applied`; `pending`; `modified` (applied, but this build's SQL differs); `unknown`
+  /// (applied, but this build does not know it: the app was downgraded).
+  #[napi(ts_type = "'applied' | 'pending' | 'modified' | 'unknown'")]
+  pub state: String,
+  /// `builtin` or `app`; absent for an unknown migration.
+  #[napi(ts_type = "'builtin' | 'app'")]
+  pub origin: Option<String>,
+  /// When it was applied.
+  pub applied_at: Option<String>,
+  /// How long it took to apply, in milliseconds.
+  pub execution_time: Option<f64>,
+  /// This build's checksum (SHA-256 hex of the canonical SQL).
+  pub checksum: Option<String>,
+  /// The checksum recorded when it was applied.
+  pub applied_checksum: Option<String>,
+  /// Whether it can be rolled back.
+  pub reversible: bool,
+}
+
+/// One finding of `validateMigrations`.
+#[napi(object, js_name = "ValidationIssue")]
+pub struct JsValidationIssue {
+  /// What was found.
+  #[napi(ts_type = "'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN'")]
+  pub code: String,
+  /// The migration concerned.
+  pub migration_id: String,
+  /// What is wrong and what to do about it.
+  pub message: String,
+}
+
+/// The report of `validateMigrations`.
+#[napi(object, js_name = "ValidationResult")]
+pub struct JsValidationResult {
+  /// True when there are no errors (warnings allowed).
+  pub is_valid: bool,
+  /// Problems that stop `migrate` from running.
+  pub errors: Vec<JsValidationIssue>,
+  /// Things worth knowing that do not.
+  pub warnings: Vec<JsValidationIssue>,
+}
+
+/// A checksum re-recorded by `repairMigrations`.
+#[napi(object, js_name = "RepairedMigration")]
+pub struct JsRepairedMigration {
+  /// The migration's id.
+  pub id: String,
+  /// The checksum that was recorded.
+  pub old_checksum: String,
+  /// The checksum recorded now.
+  pub new_checksum: String,
+}
+
+/// The report of `repairMigrations`.
+#[napi(object, js_name = "RepairResult")]
+pub struct JsRepairResult {
+  /// The migrations whose checksums were re-recorded; empty when nothing had changed.
+  pub repaired: Vec<JsRepairedMigration>,
+}
+
+impl From<migrator::MigrationInfo> for JsMigrationInfo {
+  fn from(info: migrator::MigrationInfo) -> Self {
+    JsMigrationInfo { id: info.id, description: info.description, created_at: info.created_at }
+  }
+}
+
+impl From<&Migration> for JsMigrationInfo {
+  fn from(m: &Migration) -> Self {
+    JsMigrationInfo { id: m.id.clone(), description: m.description.clone(), created_at: m.created_at.clone() }
+  }
+}
+
+impl From<migrator::MigrationResult> for JsMigrationResult {
+  fn from(r: migrator::MigrationResult) -> Self {
+    JsMigrationResult {
+      migration: r.migration.into(),
+      success: r.success,
+      error: r.error,
+      executed_at: r.executed_at,
+      execution_time: r.execution_time_ms,
+      dry_run: r.dry_run,
+    }
+  }
+}
+
+impl From<migrator::Issue> for JsValidationIssue {
+  fn from(issue: migrator::Issue) -> Self {
+    JsValidationIssue { code: issue.code.as_str().to_string(), migration_id: issue.migration_id, message: issue.message }
+  }
+}
+
+fn origin_name(origin: Origin) -> String {
+  match origin {
+    Origin::Builtin => "builtin".into(),
+    Origin::App => "app".into(),
+  }
+}
+
+fn results(list: Vec<migrator::MigrationResult>) -> Vec<JsMigrationResult> {
+  list.into_iter().map(Into::into).collect()
+}
+
+/// A failed migrate or rollback rejects with `MIGRATION_FAILED` (or `BUSY`, or
+/// `MIGRATION_VALIDATION_FAILED`) and carries `results`: what ran before, then the failure.
+impl JsRejection for MigrateFailure {
+  fn into_js_error(self, env: sys::napi_env) -> sys::napi_value {
+    let error = js_error(env, &self.error);
+    if let Ok(list) = unsafe { ToNapiValue::to_napi_value(env, results(self.results)) } {
+      set(env, error, "results", list);
+    }
+    error
+  }
+}
+
+/// The JavaScript `onProgress` callback, held for the duration of one `migrate` call. It is
+/// called on the JavaScript thread through the completion queue; dropping the sink (when the
+/// migration work ends, even by a panic) queues the release of the callback.
+struct ProgressSink {
+  queue: JsQueue,
+  callback: Option<CallbackRef>,
+}
+
+struct CallbackRef(sys::napi_ref);
+unsafe impl Send for CallbackRef {}
+
+impl CallbackRef {
+  /// The raw reference (taking the whole wrapper, so closures capture it as `Send`).
+  fn into_raw(self) -> sys::napi_ref {
+    self.0
+  }
+}
+
+impl ProgressSink {
+  fn new(env: sys::napi_env, queue: &JsQueue, callback: Option<JsArg>) -> Result<ProgressSink> {
+    let callback = match callback {
+      None => None,
+      Some(f) => {
+        let mut reference = ptr::null_mut();
+        crate::js::check(env, unsafe { sys::napi_create_reference(env, f.raw(), 1, &mut reference) }, "options.onProgress")?;
+        Some(CallbackRef(reference))
+      }
+    };
+    Ok(ProgressSink { queue: queue.clone(), callback })
+  }
+
+  /// Sends one event. An exception thrown by the callback is cleared and otherwise ignored:
+  /// a progress display must not be able to break a migration.
+  fn send(&self, event: JsMigrationProgress) {
+    let Some(callback) = &self.callback else { return };
+    let reference = callback.0 as usize;
+    self.queue.post(Box::new(move |env| unsafe {
+      let mut function = ptr::null_mut();
+      let mut receiver = ptr::null_mut();
+      sys::napi_get_reference_value(env, reference as sys::napi_ref, &mut function);
+      sys::napi_get_undefined(env, &mut receiver);
+      if let Ok(argument) = ToNapiValue::to_napi_value(env, event) {
+        let mut ignored = ptr::null_mut();
+        if sys::napi_call_function(env, receiver, function, 1, &argument, &mut ignored) != sys::Status::napi_ok {
+          let mut exception = ptr::null_mut();
+          sys::napi_get_and_clear_last_exception(env, &mut exception);
+        }
+      }
+    }));
+  }
+
+  fn report(&self, progress: Progress) {
+    let event = match progress {
+      Progress::Started { migration, index, total } => JsMigrationProgress {
+        phase: "start".into(),
+        migration: migration.into(),
+        index: index as u32,
+        total: total as u32,
+        result: None,
+      },
+      Progress::Finished { result, index, total } => JsMigrationProgress {
+        phase: "end".into(),
+        migration: result.migration.clone().into(),
+        index: index as u32,
+        total: total as u32,
+        result: Some(result.clone().into()),
+      },
+    };
+    self.send(event);
+  }
+}
+
+impl Drop for ProgressSink {
+  fn drop(&mut self) {
+    if let Some(callback) = self.callback.take() {
+      self.queue.post(Box::new(move |env| {
+        unsafe { sys::napi_delete_reference(env, callback.into_raw()) };
+      }));
+    }
+  }
+}
+
+/// `migrate`'s arguments, read on the JavaScript thread.
+struct MigrateArgs {
+  options: MigrateOptions,
+  progress: ProgressSink,
+}
+
+fn parse_migrate(env: sys::napi_env, queue: &JsQueue, options: JsArg) -> Result<MigrateArgs> {
+  let allowed = ["useTransaction", "validateChecksums", "limit", "dryRun", "to", "backup", "onProgress"];
+  let fields = Fields::of(options, "options", &allowed, true)?;
+  let mut parsed = MigrateOptions::default();
+  if let Some(v) = fields.boolean("useTransaction")? {
+    parsed.use_transaction = v;
+  }
+  if let Some(v) = fields.boolean("validateChecksums")? {
+    parsed.validate_checksums = v;
+  }
+  parsed.limit = fields.whole("limit", u32::MAX as u64)?.map(|n| n as usize);
+  parsed.dry_run = fields.boolean("dryRun")?.unwrap_or(false);
+  parsed.to = fields.string("to")?.map(|id| parse_id(&id).map_err(|e| e.context("options.to"))).transpose()?;
+  parsed.backup = match fields.get("backup")? {
+    None => None,
+    Some(v) if v.kind() == Kind::Boolean => v.boolean("options.backup")?.then_some(BackupTarget::BesideDatabase),
+    Some(v) if v.kind() == Kind::String => {
+      let path = v.string("options.backup")?;
+      if path.is_empty() || path.contains('\0') {
+        return Err(Error::invalid("options.backup must be true or a file path"));
+      }
+      Some(BackupTarget::Path(PathBuf::from(path)))
+    }
+    Some(v) => return Err(Error::invalid(format!("options.backup must be a boolean or a path string, got {}", v.kind().name()))),
+  };
+  let callback = match fields.get("onProgress")? {
+    Some(f) if f.kind() == Kind::Function => Some(f),
+    Some(other) => return Err(Error::invalid(format!("options.onProgress must be a function, got {}", other.kind().name()))),
+    None => None,
+  };
+  Ok(MigrateArgs { options: parsed, progress: ProgressSink::new(env, queue, callback)? })
+}
+
+/// Reads one app-defined migration object.
+fn parse_migration(value: JsArg, what: &str) -> Result<Migration> {
+  let allowed = ["id", "description", "up", "down", "createdAt", "disableForeignKeys"];
+  let fields = Fields::of(value, what, &allowed, false)?;
+  let created_at = match fields.get("createdAt")? {
+    None => None,
+    Some(v) => Some(crate::js::iso_timestamp(v, &fields.path("createdAt").to_string())?),
+  };
+  let app = AppMigration {
+    id: fields.required_string("id")?,
+    description: fields.required_string("description")?,
+    up: fields.strings("up")?.ok_or_else(|| Error::invalid(format!("{} is required", fields.path("up"))))?,
+    down: fields.strings("down")?,
+    created_at,
+    foreign_keys_off: fields.boolean("disableForeignKeys")?.unwrap_or(false),
+  };
+  Migration::from_app(app).map_err(|e| e.context(what))
+}
+
+#[napi]
+impl Database {
+  /// Creates the `migrations` tracking table if it does not exist (`migrate` does this too).
+  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  pub fn initialize(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.exclusive(env, Ok(()), |conn, (), _| -> Result<()> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tracking::ensure_table(&tx)?;
+        Ok(tx.commit()?)
+      })
+    })
+  }
+
+  /// Applies pending migrations in id order, each in its own transaction with its tracking
+  /// row. Resolves with one result per applied migration (the plan, for a dry run).
+  ///
+  /// Rejects with `MIGRATION_VALIDATION_FAILED` (validation found errors; nothing applied),
+  /// `MIGRATION_FAILED` (a migration failed and was rolled back; `error.results` holds the
+  /// results so far and the failure), `BUSY`, `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "options?: MigrateOptions", ts_return_type = "Promise<MigrationResult[]>")]
+  pub fn migrate(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      let args = parse_migrate(env.raw(), &self.queue, options);
+      self.exclusive(env, args, move |conn, args: MigrateArgs, _| {
+        let MigrateArgs { options, progress } = args;
+        migrator::migrate(conn, &set, &options, &mut |event| progress.report(event)).map(results)
+      })
+    })
+  }
+
+  /// Rolls back the last applied migration (its down SQL and its tracking row, in one
+  /// transaction). Resolves with its result, or `null` when nothing is applied.
+  ///
+  /// Rejects with `MIGRATION_IRREVERSIBLE` (no down SQL; nothing changed), `MIGRATION_FAILED`
+  /// (the down SQL failed; nothing changed), `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_return_type = "Promise<MigrationResult | null>")]
+  pub fn rollback_last(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.exclusive(env, Ok(()), move |conn, (), _| migrator::rollback_last(conn, &set).map(|r| r.map(JsMigrationResult::from)))
+    })
+  }
+
+  /// Rolls back, newest first and one transaction each, every applied migration above `id`,
+  /// so that `id` becomes the current version (`'000'` rolls back everything). When any of
+  /// them has no down SQL, nothing is changed.
+  ///
+  /// Rejects with `INVALID_ARGUMENT`, `MIGRATION_IRREVERSIBLE`, `MIGRATION_FAILED` (with
+  /// `error.results`), `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<MigrationResult[]>")]
+  pub fn rollback_to(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      let target = id.string("id").and_then(|id| parse_id(&id));
+      self.exclusive(env, target, move |conn, target, _| migrator::rollback_to(conn, &set, target).map(results))
+    })
+  }
+
+  /// The reference Migrator's summary: totals, pending ids and the current version.
+  #[napi(catch_unwind, ts_return_type = "Promise<MigrationSummary>")]
+  pub fn get_migration_summary(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.read(env, Ok(()), move |conn, ()| -> Result<JsMigrationSummary> {
+        let s = migrator::summary(conn, &set)?;
+        Ok(JsMigrationSummary {
+          total_migrations: s.total_migrations as u32,
+          applied_migrations: s.applied_migrations as u32,
+          pending_migrations: s.pending_migrations as u32,
+          pending_migration_ids: s.pending_migration_ids,
+          current_version: s.current_version,
+        })
+      })
+    })
+  }
+
+  /// Every migration this build knows or the database records, in id order, with its state.
+  #[napi(catch_unwind, ts_return_type = "Promise<MigrationStatus[]>")]
+  pub fn list_migrations(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.read(env, Ok(()), move |conn, ()| -> Result<Vec<JsMigrationStatus>> {
+        Ok(
+          migrator::list(conn, &set)?
+            .into_iter()
+            .map(|m| JsMigrationStatus {
+              id: m.id,
+              description: m.description,
+              state: m.state.as_str().to_string(),
+              origin: m.origin.map(origin_name),
+              applied_at: m.applied_at,
+              execution_time: m.execution_time_ms,
+              checksum: m.checksum,
+              applied_checksum: m.applied_checksum,
+              reversible: m.reversible,
+            })
+            .collect(),
+        )
+      })
+    })
+  }
+
+  /// Compares this build's migrations with the database: modified applied migrations,
+  /// applied migrations unknown to this build, pending migrations older than the current
+  /// version, gaps, migrations without down SQL.
+  #[napi(catch_unwind, ts_return_type = "Promise<ValidationResult>")]
+  pub fn validate_migrations(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.read(env, Ok(()), move |conn, ()| -> Result<JsValidationResult> {
+        let report = migrator::validate(conn, &set)?;
+        Ok(JsValidationResult {
+          is_valid: report.is_valid(),
+          errors: report.errors.into_iter().map(Into::into).collect(),
+          warnings: report.warnings.into_iter().map(Into::into).collect(),
+        })
+      })
+    })
+  }
+
+  /// Re-records this build's checksum for every applied migration whose SQL was changed:
+  /// the explicit act of accepting an edited migration. Resolves with what it changed.
+  #[napi(catch_unwind, ts_return_type = "Promise<RepairResult>")]
+  pub fn repair_migrations(&self, env: Env) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let set = self.migration_set();
+      self.exclusive(env, Ok(()), move |conn, (), _| -> Result<JsRepairResult> {
+        let repaired = migrator::repair(conn, &set)?;
+        Ok(JsRepairResult {
+          repaired: repaired
+            .into_iter()
+            .map(|r| JsRepairedMigration { id: r.id, old_checksum: r.old_checksum, new_checksum: r.new_checksum })
+            .collect(),
+        })
+      })
+    })
+  }
+
+  /// Registers one app-defined migration beside the built-in ones. Rejects with
+  /// `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+  /// nothing is registered then.
+  #[napi(catch_unwind, ts_args_type = "migration: Migration", ts_return_type = "Promise<void>")]
+  pub fn add_migration(&self, env: Env, migration: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let parsed = parse_migration(migration, "migration").map(|m| vec![m]);
+      self.register(env, parsed)
+    })
+  }
+
+  /// Registers several app-defined migrations, all or none.
+  #[napi(catch_unwind, ts_args_type = "migrations: Migration[]", ts_return_type = "Promise<void>")]
+  pub fn add_migrations(&self, env: Env, migrations: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let parsed = migrations
+        .elements("migrations")
+        .and_then(|list| list.iter().enumerate().map(|(i, m)| parse_migration(*m, &format!("migrations[{i}]"))).collect());
+      self.register(env, parsed)
+    })
+  }
+}
+
+impl Database {
+  fn register(&self, env: Env, parsed: Result<Vec<Migration>>) -> napi::Result<JsReturn> {
+    let env = env.raw();
+    let outcome = parsed.and_then(|added| {
+      if self.store.is_closed() {
+        return Err(Error::closed());
+      }
+      let mut current = self.migrations.lock();
+      let mut next = (**current).clone();
+      next.add(added)?;
+      *current = Arc::new(next);
+      Ok(())
+    });
+    match outcome {
+      Err(err) => rejected(env, &self.queue, err).map(JsReturn),
+      Ok(()) => {
+        let (deferred, promise) = Deferred::new(env, &self.queue)?;
+        deferred.settle::<(), Error>(Ok(()));
+        Ok(JsReturn(promise))
+      }
+    }
+  }
+}

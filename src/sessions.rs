@@ -1,0 +1,119 @@
+//! The session methods of `Database`.
+
+use napi::Env;
+use napi_derive::napi;
+
+use crate::database::Database;
+use crate::js::{JsArg, JsReturn};
+use crate::json::JsonText;
+use agentdb_core::error::Result;
+use agentdb_core::input::fields::{Fields, Source};
+use agentdb_core::input::read::{self as inputs, decode, page, session_status};
+use agentdb_core::sessions::{self, SessionPatch};
+
+#[napi]
+impl Database {
+  /// Creates a session for an existing agent. Override fields left out (or `null`) inherit
+  /// the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
+  ///
+  /// Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
+  /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "input: SessionInput", ts_return_type = "Promise<Session>")]
+  pub fn create_session(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let text = self.encode(&env, input, "input");
+      self.write(env, text, |conn, text| {
+        let input = decode(&text, "input", inputs::new_session)?;
+        Ok(JsonText::of(&sessions::create(conn, &input)?))
+      })
+    })
+  }
+
+  /// The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Session | null>")]
+  pub fn get_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self
+      .guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get(conn, &id)?)) }))
+  }
+
+  /// The most recent session with this external id, or `null`.
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "externalSessionId: string", ts_return_type = "Promise<Session | null>")]
+  pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.read(env, external_id.id("externalSessionId"), |conn, id| -> Result<JsonText> {
+        Ok(JsonText::of(&sessions::get_by_external_id(conn, &id)?))
+      })
+    })
+  }
+
+  /// Changes the given fields of a session; `null` on an override makes it inherit from the
+  /// agent again. Resolves with the session as stored.
+  ///
+  /// Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
+  /// `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string, patch: SessionPatch", ts_return_type = "Promise<Session>")]
+  pub fn update_session(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
+      self.write(env, args, |conn, (id, patch)| {
+        let patch = decode(&patch, "patch", inputs::session_patch)?;
+        Ok(JsonText::of(&sessions::update(conn, &id, &patch)?))
+      })
+    })
+  }
+
+  /// Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
+  /// `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string, status: SessionStatus", ts_return_type = "Promise<Session>")]
+  pub fn update_session_status(&self, env: Env, id: JsArg, status: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, session_status(status, &"status")?)));
+      self.write(env, args, |conn, (id, status)| {
+        Ok(JsonText::of(&sessions::update(conn, &id, &SessionPatch { status: Some(status), ..Default::default() })?))
+      })
+    })
+  }
+
+  /// Sessions newest first, optionally by status and by agent, a page at a time.
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "options?: ListSessionsOptions", ts_return_type = "Promise<Page<Session>>")]
+  pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true)
+        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f, "sessions")?)));
+      self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
+        Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?))
+      })
+    })
+  }
+
+  /// How many sessions there are, optionally of one agent.
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "agentId?: string", ts_return_type = "Promise<number>")]
+  pub fn count_sessions(&self, env: Env, agent_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = if agent_id.is_nullish() { Ok(None) } else { agent_id.id("agentId").map(Some) };
+      self.read(env, args, |conn, agent_id| sessions::count(conn, agent_id.as_deref()))
+    })
+  }
+
+  /// Deletes a session and its logs. Resolves `true` if it existed.
+  /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
+  pub fn delete_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.write(env, id.id("id"), |conn, id| sessions::delete(conn, &id)))
+  }
+
+  /// The session, its agent, and the effective configuration: for model, planModel,
+  /// smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
+  /// permissionMode and maxSteps, the session's value where it overrides, else the agent's.
+  /// Read in one statement, so all three come from one snapshot. `null` when the session
+  /// does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<SessionWithAgent | null>")]
+  pub fn get_session_with_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get_with_agent(conn, &id)?)) })
+    })
+  }
+}
