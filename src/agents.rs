@@ -7,9 +7,10 @@ use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use agentdb_core::agents;
+use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{self as inputs, decode, page};
+use agentdb_core::input::read::page;
 use agentdb_core::model::AgentType;
 
 #[napi]
@@ -21,13 +22,7 @@ impl Database {
   /// id is taken), `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: AgentInput", ts_return_type = "Promise<Agent>")]
   pub fn create_agent(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let text = self.encode(&env, input, "input");
-      self.write(env, text, |conn, text| {
-        let input = decode(&text, "input", inputs::new_agent)?;
-        Ok(JsonText::of(&agents::create(conn, &input)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::CreateAgent, &[input]))
   }
 
   /// The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -42,13 +37,7 @@ impl Database {
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, patch: AgentPatch", ts_return_type = "Promise<Agent>")]
   pub fn update_agent(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
-      self.write(env, args, |conn, (id, patch)| {
-        let patch = decode(&patch, "patch", inputs::agent_patch)?;
-        Ok(JsonText::of(&agents::update(conn, &id, &patch)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::UpdateAgent, &[id, patch]))
   }
 
   /// Agents in creation order, optionally of one type; a page of at most `limit` (default
@@ -73,7 +62,7 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.write(env, id.id("id"), |conn, id| agents::delete(conn, &id)))
+    self.guard(env, || self.command(env, Kind::DeleteAgent, &[id]))
   }
 
   /// How many agents there are. Rejects with `DATABASE_CLOSED`.

@@ -117,9 +117,16 @@ impl JsQueue {
     }
   }
 
-  /// Turns an input into JSON text with the encoder (see [`JsHelpers::encode`]).
-  pub fn encode(&self, env: sys::napi_env, value: crate::js::JsArg, what: &str) -> agentdb_core::error::Result<String> {
-    self.0.shared.helpers.encode(env, value, what)
+  /// Turns a call's arguments into JSON text with the encoder (see
+  /// [`JsHelpers::encode_args`]).
+  pub fn encode_args(
+    &self,
+    env: sys::napi_env,
+    call: &str,
+    names: &[&str],
+    values: &[crate::js::JsArg],
+  ) -> agentdb_core::error::Result<String> {
+    self.0.shared.helpers.encode_args(env, call, names, values)
   }
 
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.

@@ -12,6 +12,8 @@ use rusqlite::Connection;
 
 use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
 use crate::js::{JsArg, JsReturn};
+use crate::json::JsonText;
+use agentdb_core::command::{Command, Kind};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::Fields;
@@ -120,10 +122,19 @@ impl Database {
     Arc::clone(&self.migrations.lock())
   }
 
-  /// Turns an input into JSON text on the JavaScript thread (see `encode`); it is read into
-  /// core types by the work, on a database thread.
-  pub(crate) fn encode(&self, env: &Env, value: JsArg, what: &str) -> Result<String> {
-    self.queue.encode(env.raw(), value, what)
+  /// Runs the write command `kind` with these arguments (in the method's order). On the
+  /// JavaScript thread the arguments only become JSON text (see `encode`); the writer thread
+  /// reads them into a [`Command`] before it takes the write lock, so bad input is refused
+  /// without waiting for it, then runs the command inside its group transaction.
+  pub(crate) fn command(&self, env: Env, kind: Kind, args: &[JsArg]) -> napi::Result<JsReturn> {
+    let text = self.queue.encode_args(env.raw(), kind.name(), kind.args(), args);
+    self.write(env, text.map(|text| move || Command::decode(kind, &text)))
+  }
+
+  /// Runs a command read on the JavaScript thread (`execute`, whose parameters can hold
+  /// binary data and bigints, which JSON text cannot carry).
+  pub(crate) fn run_command(&self, env: Env, command: Result<Command>) -> napi::Result<JsReturn> {
+    self.write(env, command.map(|command| move || Ok(command)))
   }
 
   /// Runs `work` on a reader connection and returns its Promise; `args` are the arguments
@@ -140,15 +151,16 @@ impl Database {
     })
   }
 
-  /// Runs `work` inside the writer's group transaction, in a savepoint of its own.
-  pub(crate) fn write<A, T, W>(&self, env: Env, args: Result<A>, work: W) -> napi::Result<JsReturn>
+  /// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
+  /// of its own; `prepare` runs on the writer thread before it takes the write lock.
+  fn write<P>(&self, env: Env, prepare: Result<P>) -> napi::Result<JsReturn>
   where
-    A: Send + 'static,
-    T: JsOutput,
-    W: FnOnce(&Connection, A) -> Result<T> + Send + 'static,
+    P: FnOnce() -> Result<Command> + Send + 'static,
   {
-    self.submit(env, args, |store, args, deferred| {
-      store.write(move |conn| work(conn, args), move |outcome| deferred.settle(outcome))
+    self.submit(env, prepare, |store, prepare, deferred| {
+      let prepare =
+        move || prepare().map(|command| move |conn: &Connection| command.run(conn).map(|outcome| JsonText::of(&outcome)));
+      store.write(prepare, move |outcome| deferred.settle(outcome))
     })
   }
 
@@ -178,7 +190,9 @@ impl Database {
     }
   }
 
-  fn submit<A>(&self, env: Env, args: Result<A>, start: impl FnOnce(&Store, A, Deferred)) -> napi::Result<JsReturn> {
+  /// Reads nothing more: rejects at once when `args` is an error, otherwise creates the
+  /// Promise and lets `start` queue the work that settles it.
+  pub(crate) fn submit<A>(&self, env: Env, args: Result<A>, start: impl FnOnce(&Store, A, Deferred)) -> napi::Result<JsReturn> {
     let env = env.raw();
     let args = match args {
       Ok(args) => args,

@@ -15,7 +15,7 @@ use std::ptr;
 
 use napi::sys;
 
-use crate::js::{create_string, JsArg};
+use crate::js::{check, create_string, JsArg};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::Kind;
 
@@ -29,7 +29,7 @@ const ENCODER: &str = r#"(function () {
   function refuse(root, why) {
     const keys = path.length > 12 ? [...path.slice(0, 8), '…', ...path.slice(-4)] : path;
     let where = root;
-    for (const key of keys) where += typeof key === 'number' ? '[' + key + ']' : key === '…' ? key : '.' + key;
+    for (const key of keys) where += typeof key === 'number' ? '[' + key + ']' : key === '…' ? key : (where === '' ? '' : '.') + key;
     path.length = 0;
     const error = new TypeError(where + ' ' + why);
     error.code = 'INVALID_ARGUMENT';
@@ -149,14 +149,22 @@ impl JsHelpers {
     }
   }
 
-  /// Turns `value` into JSON text, refusing what JSON cannot hold; `what` names the
-  /// argument in errors (`input`, `inputs`).
-  pub fn encode(&self, env: sys::napi_env, value: JsArg, what: &str) -> Result<String> {
-    let text = JsArg::new(env, self.call(env, self.encode, &[value.raw(), create_string(env, what)], what)?);
-    match text.kind() {
-      Kind::String => text.string(what),
-      _ => Err(Error::invalid(format!("{what} must be an object, got {}", value.kind().name()))),
+  /// Turns a call's arguments into the JSON text of one object, `{ name: value, … }`,
+  /// refusing what JSON cannot hold; an argument left `undefined` is absent from it.
+  /// `call` names the method in errors.
+  pub fn encode_args(&self, env: sys::napi_env, call: &str, names: &[&str], values: &[JsArg]) -> Result<String> {
+    let what = format!("the arguments of {call}");
+    let mut object = ptr::null_mut();
+    // SAFETY: `env` is the environment of the JavaScript thread this runs on, and `object`
+    // is a valid place for the new value's handle.
+    check(env, unsafe { sys::napi_create_object(env, &mut object) }, &what)?;
+    for (name, value) in names.iter().zip(values) {
+      // SAFETY: `object` was just created in `env`; the key and the value are live handles
+      // of the same environment, inside the current call's handle scope.
+      check(env, unsafe { sys::napi_set_property(env, object, create_string(env, name), value.raw()) }, &what)?;
     }
+    let text = JsArg::new(env, self.call(env, self.encode, &[object, create_string(env, "")], &what)?);
+    text.string(&what)
   }
 
   /// `JSON.parse(text)`.

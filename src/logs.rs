@@ -6,9 +6,10 @@ use napi_derive::napi;
 use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
+use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{self as inputs, decode, log_id, order, page};
+use agentdb_core::input::read::{log_id, order, page};
 use agentdb_core::logs;
 use agentdb_core::page::MAX_LIMIT;
 
@@ -20,13 +21,7 @@ impl Database {
   /// a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: LogInput", ts_return_type = "Promise<SessionLog>")]
   pub fn add_log(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let text = self.encode(&env, input, "input");
-      self.write(env, text, |conn, text| {
-        let input = decode(&text, "input", |v, what| inputs::new_log(v, &what))?;
-        Ok(JsonText::of(&logs::add(conn, &input)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::AddLog, &[input]))
   }
 
   /// Appends several log entries, all or none: one bad entry rejects the call (naming its
@@ -35,13 +30,7 @@ impl Database {
   /// Rejects like `addLog`.
   #[napi(catch_unwind, ts_args_type = "inputs: LogInput[]", ts_return_type = "Promise<SessionLog[]>")]
   pub fn add_logs(&self, env: Env, inputs: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let text = self.encode(&env, inputs, "inputs");
-      self.write(env, text, |conn, text| {
-        let inputs = decode(&text, "inputs", inputs::new_logs)?;
-        Ok(JsonText::of(&logs::add_many(conn, &inputs)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::AddLogs, &[inputs]))
   }
 
   /// The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -90,22 +79,14 @@ impl Database {
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: number, patch: LogPatch", ts_return_type = "Promise<SessionLog>")]
   pub fn update_log(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let args = log_id(id, &"id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
-      self.write(env, args, |conn, (id, patch)| {
-        let patch = decode(&patch, "patch", inputs::log_patch)?;
-        Ok(JsonText::of(&logs::update(conn, id, &patch)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::UpdateLog, &[id, patch]))
   }
 
   /// Deletes every log entry of a session; resolves with how many.
   /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<number>")]
   pub fn delete_logs(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      self.write(env, session_id.id("sessionId"), |conn, id| logs::delete_for_session(conn, &id).map(|n| n as i64))
-    })
+    self.guard(env, || self.command(env, Kind::DeleteLogs, &[session_id]))
   }
 
   /// How many log entries a session has. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.

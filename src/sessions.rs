@@ -6,10 +6,11 @@ use napi_derive::napi;
 use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
+use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{self as inputs, decode, page, session_status};
-use agentdb_core::sessions::{self, SessionPatch};
+use agentdb_core::input::read::{page, session_status};
+use agentdb_core::sessions;
 
 #[napi]
 impl Database {
@@ -20,13 +21,7 @@ impl Database {
   /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "input: SessionInput", ts_return_type = "Promise<Session>")]
   pub fn create_session(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let text = self.encode(&env, input, "input");
-      self.write(env, text, |conn, text| {
-        let input = decode(&text, "input", inputs::new_session)?;
-        Ok(JsonText::of(&sessions::create(conn, &input)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::CreateSession, &[input]))
   }
 
   /// The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -54,25 +49,14 @@ impl Database {
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, patch: SessionPatch", ts_return_type = "Promise<Session>")]
   pub fn update_session(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let args = id.id("id").and_then(|id| Ok((id, self.encode(&env, patch, "patch")?)));
-      self.write(env, args, |conn, (id, patch)| {
-        let patch = decode(&patch, "patch", inputs::session_patch)?;
-        Ok(JsonText::of(&sessions::update(conn, &id, &patch)?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::UpdateSession, &[id, patch]))
   }
 
   /// Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
   /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string, status: SessionStatus", ts_return_type = "Promise<Session>")]
   pub fn update_session_status(&self, env: Env, id: JsArg, status: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let args = id.id("id").and_then(|id| Ok((id, session_status(status, &"status")?)));
-      self.write(env, args, |conn, (id, status)| {
-        Ok(JsonText::of(&sessions::update(conn, &id, &SessionPatch { status: Some(status), ..Default::default() })?))
-      })
-    })
+    self.guard(env, || self.command(env, Kind::UpdateSessionStatus, &[id, status]))
   }
 
   /// Sessions newest first, optionally by status and by agent, a page at a time.
@@ -102,7 +86,7 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.write(env, id.id("id"), |conn, id| sessions::delete(conn, &id)))
+    self.guard(env, || self.command(env, Kind::DeleteSession, &[id]))
   }
 
   /// The session, its agent, and the effective configuration: for model, planModel,

@@ -12,11 +12,11 @@ use crate::completion::JsOutput;
 use crate::database::Database;
 use crate::encode::JsHelpers;
 use crate::js::{check, create_string, JsArg, JsReturn};
-use crate::json::JsonText;
+use agentdb_core::command::Command;
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::Source;
 use agentdb_core::input::Kind;
-use agentdb_core::sql::{self, Params, Rows};
+use agentdb_core::sql::{self, params, Params, Rows};
 
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
@@ -84,45 +84,6 @@ fn bytes(value: JsArg, what: &str) -> Result<Vec<u8>> {
     return Ok(Vec::new());
   }
   Ok(unsafe { std::slice::from_raw_parts(data as *const u8, length * element) }.to_vec())
-}
-
-/// Reads one parameter value of a batch's `execute`, which arrives as JSON: `null`, a
-/// number, a string or a boolean (stored 1/0).
-pub fn json_sql_value(value: &serde_json::Value, what: &str) -> Result<Value> {
-  Ok(match value {
-    serde_json::Value::Null => Value::Null,
-    serde_json::Value::Bool(b) => Value::Integer(*b as i64),
-    serde_json::Value::String(text) => Value::Text(text.clone()),
-    serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Integer),
-    _ => return Err(Error::invalid(format!("{what} must be null, a number, a string or a boolean"))),
-  })
-}
-
-/// Reads `params` with `value_of`: an array for positional parameters, an object for named
-/// ones, or nothing (absent or `null`).
-pub fn params<S: Source>(value: Option<S>, what: &str, value_of: impl Fn(S, &str) -> Result<Value>) -> Result<Params> {
-  let Some(value) = value.filter(|v| !v.is_nullish()) else { return Ok(Params::Positional(Vec::new())) };
-  match value.kind() {
-    Kind::Array => {
-      let items = value.elements(what)?;
-      items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| value_of(v, &format!("{what}[{i}]")))
-        .collect::<Result<_>>()
-        .map(Params::Positional)
-    }
-    Kind::Object => {
-      let mut named = Vec::new();
-      for key in value.keys(what)? {
-        let path = format!("{what}.{key}");
-        let item = value.property(&key, &path)?.ok_or_else(|| Error::invalid(format!("{path} is undefined")))?;
-        named.push((key, value_of(item, &path)?));
-      }
-      Ok(Params::Named(named))
-    }
-    other => Err(Error::invalid(format!("{what} must be an array or an object, got {}", other.name()))),
-  }
 }
 
 /// Query rows, turned into plain objects on the JavaScript thread.
@@ -224,8 +185,6 @@ impl Database {
   /// match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
   pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      self.write(env, statement(sql, params), |conn, (text, params)| Ok(JsonText::of(&sql::execute(conn, &text, &params)?)))
-    })
+    self.guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params))))
   }
 }

@@ -6,6 +6,7 @@
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{sys, Env};
 use napi_derive::napi;
+use rusqlite::Connection;
 
 use crate::completion::rejected;
 use crate::database::Database;
@@ -67,11 +68,14 @@ impl Database {
           }
           panic!("test panic on a reader thread")
         }),
-        Ok((Place::Write, sql)) => self.write(env, Ok(sql), |conn, sql| -> Result<()> {
-          if let Some(sql) = sql {
-            conn.execute_batch(&sql)?;
-          }
-          panic!("test panic on the writer thread, in the group transaction")
+        Ok((Place::Write, sql)) => self.submit(env, Ok(sql), |store, sql, deferred| {
+          let work = move |conn: &Connection| -> Result<()> {
+            if let Some(sql) = sql {
+              conn.execute_batch(&sql)?;
+            }
+            panic!("test panic on the writer thread, in the group transaction")
+          };
+          store.write(move || Ok(work), move |outcome| deferred.settle(outcome))
         }),
         Ok((Place::Exclusive, sql)) => self.exclusive(env, Ok(sql), |conn, sql, _| -> Result<()> {
           if let Some(sql) = sql {

@@ -9,7 +9,7 @@
 
 pub mod agents;
 pub mod backup;
-pub mod batch;
+pub mod command;
 pub mod connection;
 pub mod copies;
 pub mod error;

@@ -14,6 +14,8 @@ use rusqlite::{CachedStatement, Connection, Statement};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::input::fields::Source;
+use crate::input::Kind;
 
 /// Parameters of a statement: by position (`?`, `?1`) or by name (`:name`, `@name`, `$name`,
 /// given without the prefix).
@@ -173,6 +175,45 @@ pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes>
   // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
   let changes = if conn.total_changes() == total_before { 0 } else { changes };
   Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
+}
+
+/// Reads one parameter value of a batch's `execute`, which arrives as JSON: `null`, a
+/// number, a string or a boolean (stored 1/0).
+pub fn json_sql_value(value: &serde_json::Value, what: &str) -> Result<Value> {
+  Ok(match value {
+    serde_json::Value::Null => Value::Null,
+    serde_json::Value::Bool(b) => Value::Integer(*b as i64),
+    serde_json::Value::String(text) => Value::Text(text.clone()),
+    serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Integer),
+    _ => return Err(Error::invalid(format!("{what} must be null, a number, a string or a boolean"))),
+  })
+}
+
+/// Reads `params` with `value_of`: an array for positional parameters, an object for named
+/// ones, or nothing (absent or `null`).
+pub fn params<S: Source>(value: Option<S>, what: &str, value_of: impl Fn(S, &str) -> Result<Value>) -> Result<Params> {
+  let Some(value) = value.filter(|v| !v.is_nullish()) else { return Ok(Params::Positional(Vec::new())) };
+  match value.kind() {
+    Kind::Array => {
+      let items = value.elements(what)?;
+      items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| value_of(v, &format!("{what}[{i}]")))
+        .collect::<Result<_>>()
+        .map(Params::Positional)
+    }
+    Kind::Object => {
+      let mut named = Vec::new();
+      for key in value.keys(what)? {
+        let path = format!("{what}.{key}");
+        let item = value.property(&key, &path)?.ok_or_else(|| Error::invalid(format!("{path} is undefined")))?;
+        named.push((key, value_of(item, &path)?));
+      }
+      Ok(Params::Named(named))
+    }
+    other => Err(Error::invalid(format!("{what} must be an array or an object, got {}", other.name()))),
+  }
 }
 
 #[cfg(test)]

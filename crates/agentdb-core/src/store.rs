@@ -26,39 +26,70 @@ const MAX_GROUP: usize = 512;
 
 /// A write that runs inside the writer's group transaction, in a savepoint of its own.
 trait GroupedWrite: Send {
-  /// Runs the work; an error rolls back this write's savepoint only.
+  /// Reads and checks the write's input, before the writer takes the write lock; an error
+  /// here is the write's result, and it never reaches the transaction.
+  fn prepare(&mut self) -> Result<()>;
+  /// Runs the prepared work; an error rolls back this write's savepoint only.
   fn run(&mut self, conn: &Connection) -> Result<()>;
   /// Delivers the output, or `failure` when the group's commit failed.
   fn finish(self: Box<Self>, failure: Option<Error>);
 }
 
-/// A [`GroupedWrite`] made of a closure and the callback that receives its result.
-struct Grouped<T, W, D> {
-  work: Option<W>,
-  output: Option<Result<T>>,
+/// Where a [`Grouped`] write is: waiting to be prepared, prepared, or run.
+enum Stage<P, W, T> {
+  Unprepared(P),
+  Prepared(W),
+  Done(Result<T>),
+  /// Between two stages; never seen outside [`GroupedWrite`]'s methods.
+  Taken,
+}
+
+/// A [`GroupedWrite`] made of the closure that prepares its work, and the callback that
+/// receives its result.
+struct Grouped<T, P, W, D> {
+  stage: Stage<P, W, T>,
   deliver: D,
 }
 
-impl<T, W, D> GroupedWrite for Grouped<T, W, D>
+impl<T, P, W, D> GroupedWrite for Grouped<T, P, W, D>
 where
   T: Send,
+  P: FnOnce() -> Result<W> + Send,
   W: FnOnce(&Connection) -> Result<T> + Send,
   D: FnOnce(Result<T>) + Send,
 {
+  fn prepare(&mut self) -> Result<()> {
+    let Stage::Unprepared(prepare) = std::mem::replace(&mut self.stage, Stage::Taken) else {
+      return Err(Error::internal("a grouped write is prepared once"));
+    };
+    match guarded(prepare) {
+      Ok(work) => {
+        self.stage = Stage::Prepared(work);
+        Ok(())
+      }
+      Err(err) => {
+        self.stage = Stage::Done(Err(err.clone()));
+        Err(err)
+      }
+    }
+  }
+
   fn run(&mut self, conn: &Connection) -> Result<()> {
-    let work = self.work.take().expect("a grouped write runs once");
+    let Stage::Prepared(work) = std::mem::replace(&mut self.stage, Stage::Taken) else {
+      return Err(Error::internal("a grouped write runs once, after it is prepared"));
+    };
     let output = guarded(|| work(conn));
     let status = output.as_ref().map(|_| ()).map_err(Clone::clone);
-    self.output = Some(output);
+    self.stage = Stage::Done(output);
     status
   }
 
   fn finish(self: Box<Self>, failure: Option<Error>) {
-    let output = match (failure, self.output) {
-      (_, Some(Err(err))) => Err(err),
+    let output = match (failure, self.stage) {
+      (_, Stage::Done(Err(err))) => Err(err),
       (Some(failure), _) => Err(failure),
-      (None, Some(ok)) => ok,
-      (None, None) => Err(Error::internal("a grouped write finished without running")),
+      (None, Stage::Done(ok)) => ok,
+      (None, _) => Err(Error::internal("a grouped write finished without running")),
     };
     (self.deliver)(output);
   }
@@ -150,15 +181,19 @@ impl Store {
     &self.location
   }
 
-  /// Queues a write to run inside the writer's group transaction. `deliver` gets the result
-  /// after the transaction commits (or `DATABASE_CLOSED` if the store is closed).
-  pub fn write<T, W, D>(&self, work: W, deliver: D)
+  /// Queues a write to run inside the writer's group transaction. The writer thread first
+  /// calls `prepare`, before it takes the write lock, to read and check the write's input
+  /// into the work to run; an error from it is delivered at once and the work never runs.
+  /// `deliver` gets the result after the transaction commits (or `DATABASE_CLOSED` if the
+  /// store is closed).
+  pub fn write<T, P, W, D>(&self, prepare: P, deliver: D)
   where
     T: Send + 'static,
+    P: FnOnce() -> Result<W> + Send + 'static,
     W: FnOnce(&Connection) -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
   {
-    let job = Box::new(Grouped { work: Some(work), output: None, deliver });
+    let job = Box::new(Grouped { stage: Stage::Unprepared(prepare), deliver });
     self.send_to_writer(WriterJob::Grouped(job));
   }
 
@@ -301,10 +336,24 @@ fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
   conn
 }
 
-/// Runs a group of writes in one transaction, each in its own savepoint, then commits and
-/// delivers every result. A lone write needs no savepoint: its error rolls back the whole
-/// transaction, which holds nothing else.
-fn commit_group(conn: &Connection, mut group: Vec<Box<dyn GroupedWrite>>) {
+/// Prepares a group of writes, delivering at once those whose input is refused, then runs
+/// the rest in one transaction, each in its own savepoint, commits and delivers every
+/// result. A lone write needs no savepoint: its error rolls back the whole transaction,
+/// which holds nothing else.
+fn commit_group(conn: &Connection, group: Vec<Box<dyn GroupedWrite>>) {
+  let mut group: Vec<_> = group
+    .into_iter()
+    .filter_map(|mut job| match job.prepare() {
+      Ok(()) => Some(job),
+      Err(_) => {
+        job.finish(None);
+        None
+      }
+    })
+    .collect();
+  if group.is_empty() {
+    return;
+  }
   if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
     group.into_iter().for_each(|job| job.finish(Some(err.clone())));
     return;

@@ -60,7 +60,8 @@ pub fn wrong_kind(what: impl Display, expected: &str, got: Kind) -> Error {
   Error::invalid(format!("{what} must be {expected}, got {}", got.name()))
 }
 
-/// `parent.name`, rendered when displayed.
+/// `parent.name` (just `name` when the parent is a call's arguments, which have no name),
+/// rendered when displayed.
 #[derive(Clone, Copy)]
 pub struct Field<'a> {
   parent: &'a str,
@@ -69,7 +70,10 @@ pub struct Field<'a> {
 
 impl Display for Field<'_> {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(f, "{}.{}", self.parent, self.name)
+    match self.parent {
+      "" => f.write_str(self.name),
+      parent => write!(f, "{parent}.{}", self.name),
+    }
   }
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::support::{agent, counts, new_log, session, snapshot};
 use crate::agents::NewAgent;
-use crate::batch::{self, Operation, Outcome};
+use crate::command::{Command, Outcome};
 use crate::connection::{Location, OpenOptions};
 use crate::error::{ErrorCode, Result};
 use crate::migrations::migrator::{migrate, MigrateOptions};
@@ -30,12 +30,15 @@ fn store() -> Store {
 /// Runs `work` as one write of the store and waits for its result.
 fn write<T: Send + 'static>(store: &Store, work: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static) -> Result<T> {
   let (tx, rx) = channel();
-  store.write(work, move |r| tx.send(r).unwrap());
+  store.write(move || Ok(work), move |r| tx.send(r).unwrap());
   rx.recv().unwrap()
 }
 
-fn run(store: &Store, operations: Vec<Operation>) -> Result<Vec<Outcome>> {
-  write(store, move |conn| batch::run(conn, &operations))
+fn run(store: &Store, operations: Vec<Command>) -> Result<Vec<Outcome>> {
+  write(store, move |conn| match Command::Batch(operations).run(conn)? {
+    Outcome::Batch(outcomes) => Ok(outcomes),
+    other => panic!("a batch gave {other:?}"),
+  })
 }
 
 #[test]
@@ -43,13 +46,13 @@ fn a_session_and_its_first_message_are_created_together() {
   let store = store();
   let agent_id = write(&store, |conn| Ok(agent(conn, "A").id)).unwrap();
   let operations = vec![
-    Operation::CreateSession(NewSession {
+    Command::CreateSession(NewSession {
       id: Some("s1".into()),
       main_agent_id: agent_id.clone(),
       status: Some(SessionStatus::Running),
       ..Default::default()
     }),
-    Operation::AddLog(new_log("s1", None, json!({ "text": "first" }))),
+    Command::AddLog(new_log("s1", None, json!({ "text": "first" }))),
   ];
   let outcomes = run(&store, operations).unwrap();
   assert!(matches!(&outcomes[0], Outcome::Session(s) if s.id == "s1" && s.status == SessionStatus::Running));
@@ -68,17 +71,17 @@ fn a_failing_operation_undoes_the_ones_before_it() {
   let before = write(&store, |conn| Ok(snapshot(conn))).unwrap();
   // Completing a session and appending its final log, where the log is refused.
   let operations = vec![
-    Operation::CreateAgent(NewAgent { id: Some("fresh".into()), name: "n".into(), model: "m".into(), ..Default::default() }),
-    Operation::UpdateSessionStatus(session_id.clone(), SessionStatus::Completed),
-    Operation::AddLogs(vec![new_log(&session_id, None, json!("ok")), new_log(&session_id, Some(i64::MAX), json!("bad parent"))]),
+    Command::CreateAgent(NewAgent { id: Some("fresh".into()), name: "n".into(), model: "m".into(), ..Default::default() }),
+    Command::UpdateSessionStatus(session_id.clone(), SessionStatus::Completed),
+    Command::AddLogs(vec![new_log(&session_id, None, json!("ok")), new_log(&session_id, Some(i64::MAX), json!("bad parent"))]),
   ];
   let err = run(&store, operations).unwrap_err();
   assert_eq!(err.code, ErrorCode::Constraint);
   assert!(err.message.starts_with("operations[2]: logs[1]"), "{err}");
   assert_eq!(write(&store, |conn| Ok(snapshot(conn))).unwrap(), before);
   let failing_execute = vec![
-    Operation::DeleteSession(session_id.clone()),
-    Operation::Execute(
+    Command::DeleteSession(session_id.clone()),
+    Command::Execute(
       "INSERT INTO agents (id, name, model) VALUES (?, 'n', 'm')".into(),
       Params::Positional(vec![agent_id.clone().into()]),
     ),
@@ -87,9 +90,9 @@ fn a_failing_operation_undoes_the_ones_before_it() {
   assert_eq!(write(&store, |conn| Ok(snapshot(conn))).unwrap(), before);
   // The same completion with a good log goes through whole.
   let operations = vec![
-    Operation::UpdateSessionStatus(session_id.clone(), SessionStatus::Completed),
-    Operation::AddLog(new_log(&session_id, None, json!("done"))),
-    Operation::DeleteLogs("nothing-here".into()),
+    Command::UpdateSessionStatus(session_id.clone(), SessionStatus::Completed),
+    Command::AddLog(new_log(&session_id, None, json!("done"))),
+    Command::DeleteLogs("nothing-here".into()),
   ];
   let outcomes = run(&store, operations).unwrap();
   assert!(matches!(outcomes[2], Outcome::Count(0)));
@@ -107,22 +110,19 @@ fn writes_queued_together_are_not_undone_by_a_failing_batch() {
   for i in 0..6 {
     let tx = tx.clone();
     let operations = if i % 2 == 0 {
-      vec![Operation::CreateSession(NewSession {
+      vec![Command::CreateSession(NewSession {
         id: Some(format!("ok{i}")),
         main_agent_id: agent_id.clone(),
         ..Default::default()
       })]
     } else {
       vec![
-        Operation::CreateSession(NewSession {
-          id: Some(format!("bad{i}")),
-          main_agent_id: agent_id.clone(),
-          ..Default::default()
-        }),
-        Operation::CreateSession(NewSession { main_agent_id: "ghost".into(), ..Default::default() }),
+        Command::CreateSession(NewSession { id: Some(format!("bad{i}")), main_agent_id: agent_id.clone(), ..Default::default() }),
+        Command::CreateSession(NewSession { main_agent_id: "ghost".into(), ..Default::default() }),
       ]
     };
-    store.write(move |conn| batch::run(conn, &operations), move |r| tx.send((i, r.map(|_| ()))).unwrap());
+    let command = Command::Batch(operations);
+    store.write(move || Ok(move |conn: &rusqlite::Connection| command.run(conn)), move |r| tx.send((i, r.map(|_| ()))).unwrap());
   }
   drop(tx);
   let mut results: Vec<_> = rx.iter().collect();

@@ -1,0 +1,225 @@
+//! Every write the typed API can perform, as one value of [`Command`].
+//!
+//! A command is read once from its arguments, the same way whether it arrives as a method
+//! call (`updateAgent(id, patch)`, whose arguments the addon hands over as the object
+//! `{ id, patch }`) or as an operation of a batch (`{ op: 'updateAgent', id, patch }`): both
+//! go through [`Command::read`]. It is read and validated before the writer takes SQLite's
+//! write lock, so bad input is refused at once even while another process holds the lock,
+//! and the lock is held only while the command's SQL runs ([`Command::run`]).
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::agents::{self, Agent, AgentPatch, NewAgent};
+use crate::error::{Error, Result};
+use crate::input::fields::{Fields, Source};
+use crate::input::read as inputs;
+use crate::input::tree::{decode, Input};
+use crate::logs::{self, LogPatch, NewLog, SessionLog};
+use crate::model::SessionStatus;
+use crate::sessions::{self, NewSession, Session, SessionPatch};
+use crate::sql::{self, json_sql_value, Changes, Params};
+
+/// The kinds of command, each named as its `Database` method (and its batch `op`), with its
+/// arguments in the method's order. The one list the batch `op` names, the argument objects
+/// and the error messages are built from.
+const KINDS: [(Kind, &str, &[&str]); 13] = [
+  (Kind::CreateAgent, "createAgent", &["input"]),
+  (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
+  (Kind::DeleteAgent, "deleteAgent", &["id"]),
+  (Kind::CreateSession, "createSession", &["input"]),
+  (Kind::UpdateSession, "updateSession", &["id", "patch"]),
+  (Kind::UpdateSessionStatus, "updateSessionStatus", &["id", "status"]),
+  (Kind::DeleteSession, "deleteSession", &["id"]),
+  (Kind::AddLog, "addLog", &["input"]),
+  (Kind::AddLogs, "addLogs", &["inputs"]),
+  (Kind::UpdateLog, "updateLog", &["id", "patch"]),
+  (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
+  (Kind::Execute, "execute", &["sql", "params"]),
+  (Kind::Batch, "batch", &["operations"]),
+];
+
+/// Which command: one per write method of `Database`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+  /// `createAgent(input)`
+  CreateAgent,
+  /// `updateAgent(id, patch)`
+  UpdateAgent,
+  /// `deleteAgent(id)`
+  DeleteAgent,
+  /// `createSession(input)`
+  CreateSession,
+  /// `updateSession(id, patch)`
+  UpdateSession,
+  /// `updateSessionStatus(id, status)`
+  UpdateSessionStatus,
+  /// `deleteSession(id)`
+  DeleteSession,
+  /// `addLog(input)`
+  AddLog,
+  /// `addLogs(inputs)`
+  AddLogs,
+  /// `updateLog(id, patch)`
+  UpdateLog,
+  /// `deleteLogs(sessionId)`
+  DeleteLogs,
+  /// `execute(sql, params)`
+  Execute,
+  /// `batch(operations)`
+  Batch,
+}
+
+impl Kind {
+  fn entry(self) -> &'static (Kind, &'static str, &'static [&'static str]) {
+    KINDS.iter().find(|(kind, _, _)| *kind == self).unwrap_or_else(|| unreachable!("every kind is in KINDS"))
+  }
+
+  /// The method's name, which is also the batch `op`.
+  pub fn name(self) -> &'static str {
+    self.entry().1
+  }
+
+  /// The names of the method's arguments, in order.
+  pub fn args(self) -> &'static [&'static str] {
+    self.entry().2
+  }
+
+  /// The kind named `op` in a batch; a batch cannot nest another.
+  fn of_operation(op: &str, what: &dyn std::fmt::Display) -> Result<Kind> {
+    KINDS.iter().find(|(kind, name, _)| *name == op && *kind != Kind::Batch).map(|(kind, _, _)| *kind).ok_or_else(|| {
+      let names: Vec<&str> = KINDS.iter().filter(|(kind, _, _)| *kind != Kind::Batch).map(|(_, name, _)| *name).collect();
+      Error::invalid(format!("{what} {op:?} is not a batch operation ({})", names.join(", ")))
+    })
+  }
+}
+
+/// One write, read and validated, ready to run.
+#[derive(Clone, Debug)]
+pub enum Command {
+  /// `createAgent(input)`
+  CreateAgent(NewAgent),
+  /// `updateAgent(id, patch)`
+  UpdateAgent(String, AgentPatch),
+  /// `deleteAgent(id)`
+  DeleteAgent(String),
+  /// `createSession(input)`
+  CreateSession(NewSession),
+  /// `updateSession(id, patch)`
+  UpdateSession(String, SessionPatch),
+  /// `updateSessionStatus(id, status)`
+  UpdateSessionStatus(String, SessionStatus),
+  /// `deleteSession(id)`
+  DeleteSession(String),
+  /// `addLog(input)`
+  AddLog(NewLog),
+  /// `addLogs(inputs)`
+  AddLogs(Vec<NewLog>),
+  /// `updateLog(id, patch)`
+  UpdateLog(i64, LogPatch),
+  /// `deleteLogs(sessionId)`
+  DeleteLogs(String),
+  /// `execute(sql, params)`
+  Execute(String, Params),
+  /// `batch(operations)`: every command happens, or none.
+  Batch(Vec<Command>),
+}
+
+/// The result of a command: what its method resolves with.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+  /// From createAgent / updateAgent.
+  Agent(Agent),
+  /// From createSession / updateSession / updateSessionStatus.
+  Session(Session),
+  /// From addLog / updateLog.
+  Log(SessionLog),
+  /// From addLogs.
+  Logs(Vec<SessionLog>),
+  /// From deleteAgent / deleteSession: whether the row existed.
+  Deleted(bool),
+  /// From deleteLogs: how many entries were deleted.
+  Count(u64),
+  /// From execute.
+  Changes(Changes),
+  /// From batch: each operation's outcome, in order.
+  Batch(Vec<Outcome>),
+}
+
+impl Command {
+  /// Reads a command of `kind` from the JSON text of its arguments object (`{ id, patch }`
+  /// for `updateAgent`), as the addon hands a method call over.
+  pub fn decode(kind: Kind, text: &str) -> Result<Command> {
+    decode(text, "", |args, what| Command::read(kind, &Fields::of(args, what, kind.args(), false)?))
+  }
+
+  /// Reads a command of `kind` from its arguments, by name: the fields of a method call's
+  /// arguments object or of a batch operation. Every error names the argument's path.
+  pub fn read<'a>(kind: Kind, f: &Fields<&'a Input<'a>>) -> Result<Command> {
+    let arg = |name: &str| -> Result<&'a Input<'a>> { f.get(name)?.ok_or_else(|| f.missing(name)) };
+    let path = |name: &str| f.path(name).to_string();
+    let id = || f.required("id", |v, p| v.id(p));
+    Ok(match kind {
+      Kind::CreateAgent => Command::CreateAgent(inputs::new_agent(arg("input")?, &path("input"))?),
+      Kind::UpdateAgent => Command::UpdateAgent(id()?, inputs::agent_patch(arg("patch")?, &path("patch"))?),
+      Kind::DeleteAgent => Command::DeleteAgent(id()?),
+      Kind::CreateSession => Command::CreateSession(inputs::new_session(arg("input")?, &path("input"))?),
+      Kind::UpdateSession => Command::UpdateSession(id()?, inputs::session_patch(arg("patch")?, &path("patch"))?),
+      Kind::UpdateSessionStatus => Command::UpdateSessionStatus(id()?, f.required("status", inputs::session_status)?),
+      Kind::DeleteSession => Command::DeleteSession(id()?),
+      Kind::AddLog => Command::AddLog(inputs::new_log(arg("input")?, &path("input"))?),
+      Kind::AddLogs => Command::AddLogs(inputs::new_logs(arg("inputs")?, &path("inputs"))?),
+      Kind::UpdateLog => Command::UpdateLog(f.required("id", inputs::log_id)?, inputs::log_patch(arg("patch")?, &path("patch"))?),
+      Kind::DeleteLogs => Command::DeleteLogs(f.required("sessionId", |v, p| v.id(p))?),
+      Kind::Execute => Command::Execute(
+        f.required_string("sql")?,
+        sql::params(f.get("params")?, &path("params"), |v, what| json_sql_value(&v.to_value(), what))?,
+      ),
+      Kind::Batch => Command::Batch(operations(arg("operations")?, &path("operations"))?),
+    })
+  }
+
+  /// Runs the command on the writer's connection, inside the transaction (or savepoint) the
+  /// writer opened for it.
+  pub fn run(&self, conn: &Connection) -> Result<Outcome> {
+    Ok(match self {
+      Command::CreateAgent(input) => Outcome::Agent(agents::create(conn, input)?),
+      Command::UpdateAgent(id, patch) => Outcome::Agent(agents::update(conn, id, patch)?),
+      Command::DeleteAgent(id) => Outcome::Deleted(agents::delete(conn, id)?),
+      Command::CreateSession(input) => Outcome::Session(sessions::create(conn, input)?),
+      Command::UpdateSession(id, patch) => Outcome::Session(sessions::update(conn, id, patch)?),
+      Command::UpdateSessionStatus(id, status) => {
+        Outcome::Session(sessions::update(conn, id, &SessionPatch { status: Some(*status), ..Default::default() })?)
+      }
+      Command::DeleteSession(id) => Outcome::Deleted(sessions::delete(conn, id)?),
+      Command::AddLog(input) => Outcome::Log(logs::add(conn, input)?),
+      Command::AddLogs(inputs) => Outcome::Logs(logs::add_many(conn, inputs)?),
+      Command::UpdateLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
+      Command::DeleteLogs(session_id) => Outcome::Count(logs::delete_for_session(conn, session_id)?),
+      Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
+      Command::Batch(commands) => Outcome::Batch(
+        commands
+          .iter()
+          .enumerate()
+          .map(|(i, command)| command.run(conn).map_err(|e| e.context(format!("operations[{i}]"))))
+          .collect::<Result<_>>()?,
+      ),
+    })
+  }
+}
+
+/// Reads a batch's operations: each `{ op, …arguments }`, read as the method `op` names.
+fn operations(value: &Input, what: &str) -> Result<Vec<Command>> {
+  let mut every_field = vec!["op"];
+  every_field.extend(KINDS.iter().flat_map(|(_, _, args)| args.iter()).filter(|&&name| name != "operations"));
+  let read = |(i, item): (usize, &Input)| {
+    let what = format!("{what}[{i}]");
+    let op = Fields::of(item, &what, &every_field, false)?.required_string("op")?;
+    let kind = Kind::of_operation(&op, &format!("{what}.op"))?;
+    let mut allowed = vec!["op"];
+    allowed.extend(kind.args());
+    Command::read(kind, &Fields::of(item, &what, &allowed, false)?)
+  };
+  value.elements(what)?.into_iter().enumerate().map(read).collect()
+}
