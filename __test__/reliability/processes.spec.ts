@@ -79,4 +79,31 @@ describe('a lock held too long', () => {
     await db.close()
     figure('lock held by another process past the 200 ms busy timeout: 2 writes rejected with BUSY, 1 read served; after release the same write succeeded, 0 rows lost')
   })
+
+  it('refuses bad input at once while another process holds the lock, without waiting for it', async () => {
+    const file = join(tempDir('held-lock-bad-input'), 'held.db')
+    // A busy timeout far longer than the test's own: a call that waited for the lock would
+    // make the test time out instead of settling.
+    const db = await Database.open(file, { busyTimeoutMs: 600_000 })
+    await db.migrate()
+    const holder = new Child(join(FIXTURES, 'hold-lock.js'), [file])
+    await holder.waitFor('locked')
+
+    const refused = await Promise.all([
+      rejection(db.createAgent({} as never)),
+      rejection(db.updateAgent('held', { maxSteps: -1 })),
+      rejection(db.addLogs([])),
+      rejection(db.updateLog(0, { content: 'x' })),
+      rejection(db.batch([{ op: 'createAgent', input: { name: '', model: 'm' } }])),
+    ])
+    expect(refused.map((e) => e.code)).toEqual(Array(refused.length).fill('INVALID_ARGUMENT'))
+    // A good write queued meanwhile waits for the lock and lands once it is released.
+    const queued = db.createAgent({ id: 'queued', name: 'queued behind the lock', model: 'm' })
+    holder.send({ event: 'release' })
+    await holder.waitFor('released')
+    expect((await holder.exited).code).toBe(0)
+    expect((await queued).id).toBe('queued')
+    expect(await db.countAgents()).toBe(2)
+    await db.close()
+  })
 })

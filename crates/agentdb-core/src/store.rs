@@ -453,4 +453,40 @@ mod tests {
     .unwrap();
     assert_eq!((autocommit, foreign_keys, rows), (true, 1, 0));
   }
+
+  #[test]
+  fn refused_input_is_delivered_without_waiting_for_the_write_lock() {
+    let dir = TempDir::new("store-prepare");
+    let path = dir.join("a.db");
+    let options = OpenOptions { busy_timeout: std::time::Duration::from_secs(600), ..OpenOptions::default() };
+    let store = Store::open(Location::File(path.clone()), options).unwrap();
+    exclusive(&store, |conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?)).unwrap();
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+
+    let (tx, rx) = mpsc::channel();
+    let refused = tx.clone();
+    store.write(
+      || -> Result<fn(&Connection) -> Result<()>> { Err(Error::invalid("input.name must not be empty")) },
+      move |outcome| refused.send(("refused", outcome)).unwrap(),
+    );
+    let (which, outcome) = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the refusal waited for the lock");
+    assert_eq!((which, outcome.unwrap_err().code), ("refused", crate::error::ErrorCode::InvalidArgument));
+
+    // A write that was prepared waits for the lock, and lands once it is released.
+    store.write(
+      || Ok(|conn: &Connection| Ok(conn.execute_batch("INSERT INTO t VALUES (2)")?)),
+      move |outcome| tx.send(("written", outcome)).unwrap(),
+    );
+    assert!(
+      rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(),
+      "the write ran while another connection held the lock"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    let (which, outcome) = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(which, "written");
+    outcome.unwrap();
+    let rows = exclusive(&store, |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?)).unwrap();
+    assert_eq!(rows, 2);
+  }
 }
