@@ -81,10 +81,10 @@ describe('help and usage', () => {
     expect(viaHelp.stdout).toMatch(/^Usage: agentdb logs <sessionId> \[db\]/)
   })
 
-  it('documents the same exit codes in the README as in the help', async () => {
+  it('documents the same exit codes in docs/cli.md as in the help', async () => {
     const help = (await agentdb(['--help'])).stdout
     const fromHelp = [...help.matchAll(/^ {2}(\d) {2}(.+)$/gm)].map((m) => [m[1], m[2]])
-    const docs = readFileSync(path.resolve(__dirname, '../README.md'), 'utf8')
+    const docs = readFileSync(path.resolve(__dirname, '../docs/cli.md'), 'utf8')
     const fromDocs = [...docs.matchAll(/^\| (\d) \| (.+) \|$/gm)].map((m) => [m[1], m[2].replaceAll('`', '')])
     expect(fromDocs.map(([code]) => code)).toEqual(fromHelp.map(([code]) => code))
     fromHelp.forEach(([, text], i) => expect(fromDocs[i][1].startsWith(text)).toBe(true))
