@@ -87,7 +87,9 @@ describe('help and usage', () => {
     const docs = readFileSync(path.resolve(__dirname, '../docs/cli.md'), 'utf8')
     const fromDocs = [...docs.matchAll(/^\| (\d) \| (.+) \|$/gm)].map((m) => [m[1], m[2].replaceAll('`', '')])
     expect(fromDocs.map(([code]) => code)).toEqual(fromHelp.map(([code]) => code))
-    fromHelp.forEach(([, text], i) => expect(fromDocs[i][1].startsWith(text)).toBe(true))
+    fromHelp.forEach(([, text], i) => {
+      expect(fromDocs[i][1].startsWith(text)).toBe(true)
+    })
   })
 
   it('prints the package version', async () => {
@@ -455,7 +457,8 @@ describe('output', () => {
 describe('the progress line', () => {
   it('writes nothing but results when stdout is not a terminal', async () => {
     const run = await agentdb(['migrate'])
-    expect(run.stdout).not.toMatch(/[\r\x1b]/)
+    expect(run.stdout).not.toContain('\r')
+    expect(run.stdout).not.toContain('\x1b')
     expect(run.stdout).not.toContain('Migrating')
   })
 

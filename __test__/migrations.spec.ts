@@ -311,7 +311,7 @@ describe('validation across builds', () => {
 
   test('CRLF and BOM copies of a migration validate against a database migrated from LF', async () => {
     const lf = 'CREATE TABLE t3 (\n  x\n);\nCREATE INDEX i3 ON t3 (x);\n'
-    const crlf = '\uFEFF' + lf.replaceAll('\n', '\r\n')
+    const crlf = `\uFEFF${lf.replaceAll('\n', '\r\n')}`
     await session([app('003', [lf], ['DROP TABLE t3'])], (db) => db.migrate())
     await session([app('003', [crlf], ['DROP TABLE t3'])], async (db) => {
       expect(await db.validateMigrations()).toEqual({ isValid: true, errors: [], warnings: [] })

@@ -144,7 +144,9 @@ async function main() {
         if (item.trial === 'rss-calls') params.calls = size.callsByDriver[driver] ?? size.calls
         const result = trialProcess(driver, item.trial, params)
         if (item.db === 'write') for (const suffix of ['', '-wal', '-shm']) fs.rmSync(params.db + suffix, { force: true })
-        ;((raw[item.key] ??= {})[driver] ??= []).push(result)
+        raw[item.key] ??= {}
+        raw[item.key][driver] ??= []
+        raw[item.key][driver].push(result)
         const shown = result.error ? `error: ${result.error}` : summary(result)
         log(`[round ${round + 1}/${rounds}] ${item.label} · ${driver}: ${shown}`)
       }

@@ -94,8 +94,7 @@ export class Child {
     let buffered = ''
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk
-      let newline: number
-      while ((newline = buffered.indexOf('\n')) >= 0) {
+      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
         const line = buffered.slice(0, newline)
         buffered = buffered.slice(newline + 1)
         if (line.trim()) this.receive(JSON.parse(line))

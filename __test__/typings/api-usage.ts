@@ -30,7 +30,7 @@ import {
 
 /** Compiles only when `T` and `U` are the same type. */
 type Equal<T, U> = (<V>() => V extends T ? 1 : 2) extends <V>() => V extends U ? 1 : 2 ? true : false
-function assertType<T extends true>(): T | void {}
+function assertType<_T extends true>(): void {}
 
 export async function useTheWholeApi(): Promise<void> {
   const db: Database = await Database.open(':memory:', { busyTimeoutMs: 5000, readers: 2 })

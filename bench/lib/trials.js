@@ -38,7 +38,10 @@ const trials = {
   async append(driver, p) {
     const db = await driver.open(p.db)
     const session = sessionId(0)
-    const result = await throughput(p.warmup, p.seconds, async (i) => (await db.addLog(makeLog(i, session)), 1))
+    const result = await throughput(p.warmup, p.seconds, async (i) => {
+      await db.addLog(makeLog(i, session))
+      return 1
+    })
     await db.close()
     return result
   },
@@ -78,7 +81,10 @@ const trials = {
     const session = sessionId(0)
     const batchOf = (call) => Array.from({ length: p.batch }, (_, i) => makeLog(call * p.batch + i, session))
     let call = 0
-    await throughput(p.warmup, 0, async () => (await db.addLogs(batchOf(call++)), p.batch))
+    await throughput(p.warmup, 0, async () => {
+      await db.addLogs(batchOf(call++))
+      return p.batch
+    })
     const result = await watchEventLoop((timeCall) =>
       throughput(0, p.seconds, async () => {
         const logs = batchOf(call++)
@@ -102,7 +108,10 @@ const trials = {
   async 'point-read'(driver, p) {
     const db = await driver.open(p.db)
     const next = rng(6)
-    const result = await throughput(p.warmup, p.seconds, async () => ((await db.sessionWithAgent(sessionId(next(p.sessions)))), 1))
+    const result = await throughput(p.warmup, p.seconds, async () => {
+      await db.sessionWithAgent(sessionId(next(p.sessions)))
+      return 1
+    })
     await db.close()
     return result
   },
