@@ -18,12 +18,8 @@ use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::Fields;
 use agentdb_core::migrations::source::MigrationSet;
+use agentdb_core::rules;
 use agentdb_core::store::Store;
-
-/// Longest busy timeout accepted by `open` (one hour).
-const MAX_BUSY_TIMEOUT_MS: u64 = 3_600_000;
-/// Most reader connections accepted by `open`.
-const MAX_READERS: u64 = 64;
 
 /// An open agents database. Create one with `Database.open(path, options?)`; every method
 /// returns a Promise and runs its SQLite work off the JavaScript thread.
@@ -103,14 +99,10 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   let location = Location::parse(&path)?;
   let fields = Fields::of(options, "options", &["busyTimeoutMs", "readers"], true)?;
   let mut open = OpenOptions::default();
-  if let Some(ms) = fields.whole("busyTimeoutMs", MAX_BUSY_TIMEOUT_MS)? {
+  if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);
   }
-  if let Some(readers) = fields.whole("readers", MAX_READERS)? {
-    if readers == 0 {
-      // Reads of a file database go to the readers only: with none, every read was refused.
-      return Err(Error::invalid(format!("options.readers must be a whole number from 1 to {MAX_READERS}, got 0")));
-    }
+  if let Some(readers) = fields.whole("readers", &rules::READERS)? {
     open.readers = readers as usize;
   }
   Ok((path, location, open))

@@ -11,7 +11,7 @@ use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::read::{log_id, order, page};
 use agentdb_core::logs;
-use agentdb_core::page::MAX_LIMIT;
+use agentdb_core::rules::PAGE_LIMIT;
 
 #[napi]
 impl Database {
@@ -68,7 +68,7 @@ impl Database {
   pub fn get_latest_logs(&self, env: Env, session_id: JsArg, limit: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
-        let limit = if limit.is_nullish() { 50 } else { limit.whole("limit", MAX_LIMIT)? };
+        let limit = if limit.is_nullish() { 50 } else { limit.whole("limit", &PAGE_LIMIT)? };
         Ok((id, limit))
       });
       self.read(env, args, |conn, (id, limit)| -> Result<JsonText> { Ok(JsonText::of(&logs::latest(conn, &id, limit)?)) })

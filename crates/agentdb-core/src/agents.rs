@@ -1,25 +1,23 @@
 //! Agents: create, read, update, list, delete, count.
 
-use rusqlite::{named_params, Connection, OptionalExtension, Row};
+use std::sync::LazyLock;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::json::{self, Json};
-use crate::logs;
-use crate::model::{AgentType, PermissionMode, NEW_UUID};
+use crate::model::{AgentType, NEW_UUID};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
+use crate::settings::{self, AgentDefault, Settings, Stored, Value, SETTINGS};
 
 /// The columns of `agents`, in the order [`agent_from_row`] reads them.
-pub const AGENT_COLUMNS: &str = "id, type, name, description, avatar, instructions, model, plan_model, small_model, \
-  built_in_tools, mcps, knowledges, configuration, accessible_paths, permission_mode, max_steps, created_at, updated_at";
+pub static AGENT_COLUMNS: LazyLock<String> =
+  LazyLock::new(|| format!("id, type, name, description, avatar, instructions, {}, created_at, updated_at", *settings::COLUMNS));
 
 /// How many columns [`AGENT_COLUMNS`] has.
-pub const AGENT_COLUMN_COUNT: usize = 18;
-
-/// The largest `maxSteps` accepted.
-pub const MAX_STEPS_LIMIT: i64 = 1_000_000;
+pub const AGENT_COLUMN_COUNT: usize = 8 + settings::COUNT;
 
 /// An agent as stored.
 #[derive(Clone, Debug, Serialize)]
@@ -38,26 +36,9 @@ pub struct Agent {
   pub avatar: Option<String>,
   /// System instructions.
   pub instructions: Option<String>,
-  /// Main model id.
-  pub model: String,
-  /// Planning model id.
-  pub plan_model: Option<String>,
-  /// Small, fast model id.
-  pub small_model: Option<String>,
-  /// Built-in tool ids (JSON array of strings).
-  pub built_in_tools: Json,
-  /// MCP server ids (JSON array of strings).
-  pub mcps: Json,
-  /// Knowledge base ids (JSON array of strings).
-  pub knowledges: Json,
-  /// Free-form settings (JSON object).
-  pub configuration: Json,
-  /// Directories it may touch (JSON array of strings).
-  pub accessible_paths: Json,
-  /// What it may do without asking.
-  pub permission_mode: PermissionMode,
-  /// Most steps per run.
-  pub max_steps: i64,
+  /// Its settings (models, tools, permissions, step limit); `None` where it has none.
+  #[serde(flatten)]
+  pub settings: Stored,
   /// When created (ISO-8601 UTC, ms).
   pub created_at: String,
   /// When last changed.
@@ -73,18 +54,9 @@ pub fn agent_from_row(row: &Row, at: usize) -> rusqlite::Result<Agent> {
     description: row.get(at + 3)?,
     avatar: row.get(at + 4)?,
     instructions: row.get(at + 5)?,
-    model: row.get(at + 6)?,
-    plan_model: row.get(at + 7)?,
-    small_model: row.get(at + 8)?,
-    built_in_tools: json::column(row, at + 9)?,
-    mcps: json::column(row, at + 10)?,
-    knowledges: json::column(row, at + 11)?,
-    configuration: json::column(row, at + 12)?,
-    accessible_paths: json::column(row, at + 13)?,
-    permission_mode: row.get(at + 14)?,
-    max_steps: row.get(at + 15)?,
-    created_at: row.get(at + 16)?,
-    updated_at: row.get(at + 17)?,
+    settings: Stored::read(row, at + 6)?,
+    created_at: row.get(at + 6 + settings::COUNT)?,
+    updated_at: row.get(at + 7 + settings::COUNT)?,
   })
 }
 
@@ -92,14 +64,15 @@ fn read(row: &Row) -> rusqlite::Result<Agent> {
   agent_from_row(row, 0)
 }
 
-/// The fields of a new agent; absent ones take the documented defaults.
+/// The fields of a new agent, as [`crate::input::read::new_agent`] checked them; absent ones
+/// take the documented defaults.
 #[derive(Clone, Debug, Default)]
 pub struct NewAgent {
   /// Id; a random UUID when absent.
   pub id: Option<String>,
   /// Default `custom`.
   pub agent_type: Option<AgentType>,
-  /// Required, non-empty.
+  /// Required, not blank.
   pub name: String,
   /// Optional.
   pub description: Option<String>,
@@ -107,26 +80,8 @@ pub struct NewAgent {
   pub avatar: Option<String>,
   /// Optional.
   pub instructions: Option<String>,
-  /// Required, non-empty.
-  pub model: String,
-  /// Optional.
-  pub plan_model: Option<String>,
-  /// Optional.
-  pub small_model: Option<String>,
-  /// Default `[]`.
-  pub built_in_tools: Option<Vec<String>>,
-  /// Default `[]`.
-  pub mcps: Option<Vec<String>>,
-  /// Default `[]`.
-  pub knowledges: Option<Vec<String>>,
-  /// Default `{}`.
-  pub configuration: Option<Map<String, Value>>,
-  /// Default `[]`.
-  pub accessible_paths: Option<Vec<String>>,
-  /// Default `readOnly`.
-  pub permission_mode: Option<PermissionMode>,
-  /// Default 10.
-  pub max_steps: Option<i64>,
+  /// The settings given; one left out takes its [`settings::AgentDefault`].
+  pub settings: Stored,
 }
 
 /// A partial change: `None` keeps a field; for nullable fields `Some(None)` clears it.
@@ -134,101 +89,56 @@ pub struct NewAgent {
 pub struct AgentPatch {
   /// New type.
   pub agent_type: Option<AgentType>,
-  /// New name (non-empty).
+  /// New name (not blank).
   pub name: Option<String>,
   /// New description, or clear it.
   pub description: Option<Option<String>>,
   /// New avatar, or clear it.
   pub avatar: Option<Option<String>>,
-  /// New instructions, or clear them.
+  /// New instructions, or clear it.
   pub instructions: Option<Option<String>>,
-  /// New main model (non-empty).
-  pub model: Option<String>,
-  /// New planning model, or clear it.
-  pub plan_model: Option<Option<String>>,
-  /// New small model, or clear it.
-  pub small_model: Option<Option<String>>,
-  /// New built-in tools.
-  pub built_in_tools: Option<Vec<String>>,
-  /// New MCP ids.
-  pub mcps: Option<Vec<String>>,
-  /// New knowledge ids.
-  pub knowledges: Option<Vec<String>>,
-  /// New configuration (replaces the old object).
-  pub configuration: Option<Map<String, Value>>,
-  /// New accessible paths.
-  pub accessible_paths: Option<Vec<String>>,
-  /// New permission mode.
-  pub permission_mode: Option<PermissionMode>,
-  /// New step limit.
-  pub max_steps: Option<i64>,
+  /// New settings; `Some(None)` clears one that may be cleared.
+  pub settings: Settings<Option<Option<Value>>>,
 }
 
-/// Checks what SQL cannot say well: non-empty required strings, the step range.
-fn check_fields(name: Option<&str>, model: Option<&str>, max_steps: Option<i64>, what: &str) -> Result<()> {
-  if name.is_some_and(|n| n.trim().is_empty()) {
-    return Err(Error::invalid(format!("{what}.name must not be empty")));
-  }
-  if model.is_some_and(|m| m.trim().is_empty()) {
-    return Err(Error::invalid(format!("{what}.model must not be empty")));
-  }
-  if max_steps.is_some_and(|s| !(1..=MAX_STEPS_LIMIT).contains(&s)) {
-    return Err(Error::invalid(format!("{what}.maxSteps must be a whole number from 1 to {MAX_STEPS_LIMIT}")));
-  }
-  Ok(())
-}
-
-/// Checks an id given by the caller.
-pub fn check_id(id: &str, what: &str) -> Result<()> {
-  if id.is_empty() {
-    return Err(Error::invalid(format!("{what} must not be empty")));
-  }
-  Ok(())
-}
+/// `create`'s statement, built once from the settings list (it is also the key of the
+/// statement cache).
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+  let values: Vec<String> = SETTINGS
+    .iter()
+    .enumerate()
+    .map(|(i, setting)| match setting.agent_default {
+      AgentDefault::Sql(default) => format!("coalesce(?{}, {default})", i + 7),
+      AgentDefault::Required | AgentDefault::Null => format!("?{}", i + 7),
+    })
+    .collect();
+  format!(
+    "INSERT INTO agents (id, type, name, description, avatar, instructions, {}) \
+     VALUES (coalesce(?1, {NEW_UUID}), ?2, ?3, ?4, ?5, ?6, {}) RETURNING {}",
+    *settings::COLUMNS,
+    values.join(", "),
+    *AGENT_COLUMNS
+  )
+});
 
 /// Inserts an agent and returns it as stored. `ALREADY_EXISTS` when the id is taken.
 pub fn create(conn: &Connection, input: &NewAgent) -> Result<Agent> {
-  check_fields(Some(&input.name), Some(&input.model), input.max_steps, "input")?;
-  if let Some(id) = &input.id {
-    check_id(id, "input.id")?;
-  }
-  let empty = Vec::<String>::new();
-  let sql = format!(
-    "INSERT INTO agents (id, type, name, description, avatar, instructions, model, plan_model, small_model, \
-       built_in_tools, mcps, knowledges, configuration, accessible_paths, permission_mode, max_steps) \
-     VALUES (coalesce(:id, {NEW_UUID}), :type, :name, :description, :avatar, :instructions, :model, :plan_model, :small_model, \
-       :built_in_tools, :mcps, :knowledges, :configuration, :accessible_paths, :permission_mode, :max_steps) \
-     RETURNING {AGENT_COLUMNS}"
-  );
-  let mut stmt = conn.prepare_cached(&sql)?;
-  stmt
-    .query_row(
-      named_params! {
-        ":id": input.id,
-        ":type": input.agent_type.unwrap_or(AgentType::Custom),
-        ":name": input.name,
-        ":description": input.description,
-        ":avatar": input.avatar,
-        ":instructions": input.instructions,
-        ":model": input.model,
-        ":plan_model": input.plan_model,
-        ":small_model": input.small_model,
-        ":built_in_tools": json::text(input.built_in_tools.as_ref().unwrap_or(&empty)),
-        ":mcps": json::text(input.mcps.as_ref().unwrap_or(&empty)),
-        ":knowledges": json::text(input.knowledges.as_ref().unwrap_or(&empty)),
-        ":configuration": json::text(&input.configuration.clone().unwrap_or_default()),
-        ":accessible_paths": json::text(input.accessible_paths.as_ref().unwrap_or(&empty)),
-        ":permission_mode": input.permission_mode.unwrap_or(PermissionMode::ReadOnly),
-        ":max_steps": input.max_steps.unwrap_or(10),
-      },
-      read,
-    )
-    .map_err(|e| Error::from(e).naming_duplicate("agent", input.id.as_deref()))
+  let mut values: Vec<SqlValue> = vec![
+    input.id.clone().into(),
+    input.agent_type.unwrap_or(AgentType::Custom).as_str().to_string().into(),
+    input.name.clone().into(),
+    input.description.clone().into(),
+    input.avatar.clone().into(),
+    input.instructions.clone().into(),
+  ];
+  values.extend(input.settings.iter().map(|(_, value)| value.as_ref().map_or(SqlValue::Null, Value::sql)));
+  let mut stmt = conn.prepare_cached(&INSERT_SQL)?;
+  stmt.query_row(params_from_iter(values), read).map_err(|e| Error::from(e).naming_duplicate("agent", input.id.as_deref()))
 }
 
 /// The agent with this id, if any.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Agent>> {
-  let mut stmt = conn.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1"))?;
+  let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM agents WHERE id = ?1", *AGENT_COLUMNS))?;
   Ok(stmt.query_row([id], read).optional()?)
 }
 
@@ -241,34 +151,18 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
 /// Changes the given fields; `updatedAt` moves forward, `createdAt` never changes.
 /// `NOT_FOUND` for a missing id.
 pub fn update(conn: &Connection, id: &str, patch: &AgentPatch) -> Result<Agent> {
-  check_fields(patch.name.as_deref(), patch.model.as_deref(), patch.max_steps, "patch")?;
   let mut set = Assignments::default();
   set.set("type", patch.agent_type.map(|t| t.as_str().to_string()));
   set.set("name", patch.name.clone());
   set.set_nullable("description", patch.description.clone());
   set.set_nullable("avatar", patch.avatar.clone());
   set.set_nullable("instructions", patch.instructions.clone());
-  set.set("model", patch.model.clone());
-  set.set_nullable("plan_model", patch.plan_model.clone());
-  set.set_nullable("small_model", patch.small_model.clone());
-  set.set("built_in_tools", patch.built_in_tools.as_ref().map(json::text));
-  set.set("mcps", patch.mcps.as_ref().map(json::text));
-  set.set("knowledges", patch.knowledges.as_ref().map(json::text));
-  set.set("configuration", patch.configuration.as_ref().map(json::text));
-  set.set("accessible_paths", patch.accessible_paths.as_ref().map(json::text));
-  set.set("permission_mode", patch.permission_mode.map(|m| m.as_str().to_string()));
-  set.set("max_steps", patch.max_steps);
+  for (setting, change) in patch.settings.iter() {
+    set.set_nullable(setting.column, change.as_ref().map(|v| v.as_ref().map(Value::sql)));
+  }
   set
-    .apply(conn, "agents", ("id", id.to_string().into()), AGENT_COLUMNS, read)?
+    .apply(conn, "agents", ("id", id.to_string().into()), &AGENT_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("agent {id:?} does not exist")))
-}
-
-/// Deletes an agent, its sessions and their logs (foreign-key cascade). Returns whether it
-/// existed.
-pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
-  logs::unlink_agent(conn, id)?;
-  let mut stmt = conn.prepare_cached("DELETE FROM agents WHERE id = ?1")?;
-  Ok(stmt.execute([id])? > 0)
 }
 
 /// How many agents there are.
@@ -282,5 +176,5 @@ pub fn list(conn: &Connection, agent_type: Option<AgentType>, page: &PageRequest
   if let Some(agent_type) = agent_type {
     query.filter("type = :type", ":type", agent_type.as_str().to_string());
   }
-  query.run(conn, &format!("SELECT {AGENT_COLUMNS} FROM agents"), page, read, |a| (a.created_at.clone(), a.id.clone()))
+  query.run(conn, &format!("SELECT {} FROM agents", *AGENT_COLUMNS), page, read, |a| (a.created_at.clone(), a.id.clone()))
 }

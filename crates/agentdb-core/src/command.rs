@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::agents::{self, Agent, AgentPatch, NewAgent};
+use crate::cascade;
 use crate::error::{Error, Result};
 use crate::input::fields::{Fields, Source};
 use crate::input::read as inputs;
@@ -83,6 +84,11 @@ impl Kind {
   /// The names of the method's arguments, in order.
   pub fn args(self) -> &'static [&'static str] {
     self.entry().2
+  }
+
+  /// Every kind, in the order of the `BatchOperation` union in the typings, `Batch` last.
+  pub fn all() -> impl Iterator<Item = Kind> {
+    KINDS.iter().map(|(kind, _, _)| *kind)
   }
 
   /// The kind named `op` in a batch; a batch cannot nest another.
@@ -186,17 +192,17 @@ impl Command {
     Ok(match self {
       Command::CreateAgent(input) => Outcome::Agent(agents::create(conn, input)?),
       Command::UpdateAgent(id, patch) => Outcome::Agent(agents::update(conn, id, patch)?),
-      Command::DeleteAgent(id) => Outcome::Deleted(agents::delete(conn, id)?),
+      Command::DeleteAgent(id) => Outcome::Deleted(cascade::delete_agent(conn, id)?),
       Command::CreateSession(input) => Outcome::Session(sessions::create(conn, input)?),
       Command::UpdateSession(id, patch) => Outcome::Session(sessions::update(conn, id, patch)?),
       Command::UpdateSessionStatus(id, status) => {
         Outcome::Session(sessions::update(conn, id, &SessionPatch { status: Some(*status), ..Default::default() })?)
       }
-      Command::DeleteSession(id) => Outcome::Deleted(sessions::delete(conn, id)?),
+      Command::DeleteSession(id) => Outcome::Deleted(cascade::delete_session(conn, id)?),
       Command::AddLog(input) => Outcome::Log(logs::add(conn, input)?),
       Command::AddLogs(inputs) => Outcome::Logs(logs::add_many(conn, inputs)?),
       Command::UpdateLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
-      Command::DeleteLogs(session_id) => Outcome::Count(logs::delete_for_session(conn, session_id)?),
+      Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(commands) => Outcome::Batch(
         commands

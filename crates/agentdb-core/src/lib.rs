@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod backup;
+pub mod cascade;
 pub mod command;
 pub mod connection;
 pub mod copies;
@@ -22,7 +23,9 @@ pub mod model;
 pub mod page;
 pub mod patch;
 pub mod queue;
+pub mod rules;
 pub mod sessions;
+pub mod settings;
 pub mod sql;
 pub mod store;
 #[cfg(test)]

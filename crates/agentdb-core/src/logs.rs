@@ -8,13 +8,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::agents::check_id;
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Json};
 use crate::model::{now_iso, LogRole, LogType};
-use crate::page::{ListQuery, Order, Page, PageRequest, MAX_LIMIT};
+use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
-use crate::sessions;
+use crate::rules::{self, PAGE_LIMIT};
 
 /// The columns of `session_logs`, in the order [`read`] reads them.
 const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
@@ -133,8 +132,10 @@ fn explain_insert_failure(conn: &Connection, err: Error, input: &NewLog) -> Erro
   if err.code != ErrorCode::Constraint {
     return err;
   }
-  match sessions::get(conn, &input.session_id) {
-    Ok(None) => Error::not_found(format!("sessionId: session {:?} does not exist", input.session_id)),
+  let session_exists =
+    conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1").and_then(|mut s| s.exists([&input.session_id]));
+  match session_exists {
+    Ok(false) => Error::not_found(format!("sessionId: session {:?} does not exist", input.session_id)),
     _ => match input.parent_id {
       Some(parent) => Error::new(
         ErrorCode::Constraint,
@@ -167,8 +168,8 @@ pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageReques
 
 /// The `limit` newest entries of a session, in chronological order (oldest of them first).
 pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<SessionLog>> {
-  if limit == 0 || limit > MAX_LIMIT {
-    return Err(Error::invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {limit}")));
+  if !PAGE_LIMIT.contains(&limit) {
+    return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
   }
   let mut stmt = conn.prepare_cached(&LATEST_SQL)?;
   let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -186,32 +187,6 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set
     .apply(conn, "session_logs", ("id", id.into()), LOG_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
-}
-
-/// Deletes every entry of a session; returns how many.
-pub fn delete_for_session(conn: &Connection, session_id: &str) -> Result<u64> {
-  check_id(session_id, "sessionId")?;
-  unlink_session(conn, session_id)?;
-  Ok(conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64)
-}
-
-/// Clears the parent links between a session's entries before they are deleted. With the
-/// links in place, deleting an entry cascades to its replies, theirs, and so on, one nesting
-/// level per generation: SQLite refuses cascades nested more than 1000 deep ("triggers nested
-/// too deep"), so a long chain could never be deleted, and rows removed by a cascade are
-/// missing from the count the delete reports.
-pub fn unlink_session(conn: &Connection, session_id: &str) -> Result<()> {
-  let sql = "UPDATE session_logs SET parent_id = NULL WHERE session_id = ?1 AND parent_id IS NOT NULL";
-  conn.prepare_cached(sql)?.execute([session_id])?;
-  Ok(())
-}
-
-/// [`unlink_session`] for every session of an agent, before the agent is deleted.
-pub fn unlink_agent(conn: &Connection, agent_id: &str) -> Result<()> {
-  let sql = "UPDATE session_logs SET parent_id = NULL \
-     WHERE parent_id IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE main_agent_id = ?1)";
-  conn.prepare_cached(sql)?.execute([agent_id])?;
-  Ok(())
 }
 
 /// How many entries a session has.

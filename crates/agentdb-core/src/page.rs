@@ -6,9 +6,8 @@ use rusqlite::{Connection, Row, ToSql};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::rules::{self, PAGE_LIMIT};
 
-/// The largest page any list returns.
-pub const MAX_LIMIT: u64 = 1000;
 /// The page size when none is given.
 pub const DEFAULT_LIMIT: u64 = 100;
 
@@ -69,12 +68,12 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-  /// Checks the combination: a limit from 1 to [`MAX_LIMIT`], and not both an offset and a
+  /// Checks the combination: a limit in [`PAGE_LIMIT`], and not both an offset and a
   /// cursor.
   pub fn new(limit: Option<u64>, offset: Option<u64>, after: Option<Cursor>) -> Result<PageRequest> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-      return Err(Error::invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {limit}")));
+    if !PAGE_LIMIT.contains(&limit) {
+      return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
     }
     if after.is_some() && offset.is_some_and(|o| o > 0) {
       return Err(Error::invalid("give either offset or after, not both"));
@@ -185,7 +184,7 @@ mod tests {
   #[test]
   fn page_requests_are_checked() {
     assert!(PageRequest::new(Some(0), None, None).is_err());
-    assert!(PageRequest::new(Some(MAX_LIMIT + 1), None, None).is_err());
+    assert!(PageRequest::new(Some(PAGE_LIMIT.end() + 1), None, None).is_err());
     let cursor = Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: "1".into() };
     assert!(PageRequest::new(None, Some(5), Some(cursor)).is_err());
     let request = PageRequest::new(Some(2), None, None).unwrap();

@@ -5,9 +5,11 @@
 //! rendered when an error needs them.
 
 use std::fmt::{self, Display};
+use std::ops::RangeInclusive;
 
 use crate::error::{Error, Result};
 use crate::input::Kind;
+use crate::rules;
 
 /// A value to read: a JavaScript value or a JSON value.
 pub trait Source: Copy {
@@ -31,22 +33,16 @@ pub trait Source: Copy {
     matches!(self.kind(), Kind::Undefined | Kind::Null)
   }
 
-  /// A non-empty string, as ids are.
+  /// An id: a string that is not empty ([`rules::id`]).
   fn id(self, what: impl Display) -> Result<String> {
     let id = self.string(&what)?;
-    if id.is_empty() {
-      return Err(Error::invalid(format!("{what} must not be empty")));
-    }
+    rules::id(&id, what)?;
     Ok(id)
   }
 
-  /// A whole number in `0..=max`.
-  fn whole(self, what: impl Display, max: u64) -> Result<u64> {
-    let n = self.number(&what)?;
-    if !n.is_finite() || n.fract() != 0.0 || n < 0.0 || n > max as f64 {
-      return Err(Error::invalid(format!("{what} must be a whole number from 0 to {max}, got {n}")));
-    }
-    Ok(n as u64)
+  /// A whole number in `range` ([`rules::whole`]).
+  fn whole(self, what: impl Display, range: &RangeInclusive<u64>) -> Result<u64> {
+    rules::whole(self.number(&what)?, range, what)
   }
 
   /// An array of strings.
@@ -176,9 +172,9 @@ impl<S: Source> Fields<S> {
     self.parsed(name, |v, p| v.boolean(p))
   }
 
-  /// An optional whole-number field in `0..=max`.
-  pub fn whole(&self, name: &str, max: u64) -> Result<Option<u64>> {
-    self.parsed(name, |v, p| v.whole(p, max))
+  /// An optional whole-number field in `range`.
+  pub fn whole(&self, name: &str, range: &RangeInclusive<u64>) -> Result<Option<u64>> {
+    self.parsed(name, |v, p| v.whole(p, range))
   }
 
   /// An optional array-of-strings field.

@@ -1,32 +1,27 @@
 //! Reading the typed calls' inputs into core types, field by field, each error naming its
-//! field. Inputs arrive as JSON (see `encode`) and are read on a database thread; the few
-//! scalar arguments and list options read on the JavaScript thread share the same readers.
-//! Shared by the methods and by `batch`.
+//! field and every value checked against [`crate::rules`]. Inputs arrive as JSON text and
+//! are read on the writer thread before it takes the write lock (see [`crate::command`]);
+//! the few scalar arguments and list options of reads, read on the JavaScript thread, go
+//! through the same readers.
 
 use std::fmt::Display;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::agents::{AgentPatch, NewAgent, MAX_STEPS_LIMIT};
+use crate::agents::{AgentPatch, NewAgent};
 use crate::error::{Error, Result};
 use crate::input::fields::{Element, Fields, Source};
-pub use crate::input::tree::decode;
 use crate::input::tree::Input;
 use crate::json::{self, Json};
 use crate::logs::{LogPatch, NewLog};
 use crate::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
-use crate::page::{Cursor, Order, PageRequest, MAX_LIMIT};
-use crate::sessions::{NewSession, OverrideValue, Overrides, SessionPatch};
-
-/// The largest log id accepted (JavaScript's largest safe integer).
-const MAX_LOG_ID: u64 = 9_007_199_254_740_991;
+use crate::page::{Cursor, Order, PageRequest};
+use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
+use crate::sessions::{NewSession, SessionPatch};
+use crate::settings::{self, AgentDefault, Setting, SettingKind, Settings};
 
 fn agent_type(v: &Input, what: &dyn Display) -> Result<AgentType> {
   AgentType::parse(&v.string(what)?, what)
-}
-
-fn permission_mode(v: &Input, what: &dyn Display) -> Result<PermissionMode> {
-  PermissionMode::parse(&v.string(what)?, what)
 }
 
 fn log_role(v: &Input, what: &dyn Display) -> Result<LogRole> {
@@ -42,19 +37,10 @@ pub fn session_status<S: Source>(v: S, what: &dyn Display) -> Result<SessionStat
   SessionStatus::parse(&v.string(what)?, what)
 }
 
-fn max_steps(v: &Input, what: &dyn Display) -> Result<i64> {
-  let steps = v.number(what)?;
-  if steps.fract() != 0.0 || !(1.0..=MAX_STEPS_LIMIT as f64).contains(&steps) {
-    return Err(Error::invalid(format!("{what} must be a whole number from 1 to {MAX_STEPS_LIMIT}, got {steps}")));
-  }
-  Ok(steps as i64)
-}
-
-fn non_empty(v: &Input, what: &dyn Display) -> Result<String> {
+/// A required text: a name or a model, not blank.
+fn text(v: &Input, what: &dyn Display) -> Result<String> {
   let text = v.string(what)?;
-  if text.trim().is_empty() {
-    return Err(Error::invalid(format!("{what} must not be empty")));
-  }
+  rules::text(&text, what)?;
   Ok(text)
 }
 
@@ -70,31 +56,62 @@ fn json(v: &Input, _what: &dyn Display) -> Result<Json> {
   Ok(v.json())
 }
 
-fn object(v: &Input, what: &dyn Display) -> Result<Map<String, Value>> {
-  match v.to_value() {
-    Value::Object(map) => Ok(map),
-    _ => Err(Error::invalid(format!("{what} must be a plain object"))),
-  }
-}
-
 /// A JSON field given as `null`.
 fn null_json() -> Json {
   json::from_value(&Value::Null)
 }
 
-/// Reads a log id: a positive whole number.
+/// Reads a log id: a positive whole number JavaScript holds exactly.
 pub fn log_id<S: Source>(v: S, what: &dyn Display) -> Result<i64> {
-  let id = v.whole(what, MAX_LOG_ID)?;
-  if id == 0 {
-    return Err(Error::invalid(format!("{what} must be a positive whole number")));
-  }
-  Ok(id as i64)
+  Ok(v.whole(what, &LOG_ID)? as i64)
 }
 
-/// An agent's fields: its own, then the configuration a session can override.
+/// Reads one setting's value, as its kind says.
+fn setting(setting: &Setting, v: &Input, what: &dyn Display) -> Result<settings::Value> {
+  Ok(match setting.kind {
+    SettingKind::Model => settings::Value::Text(text(v, what)?),
+    SettingKind::Strings => settings::Value::Json(json::from_value(&Value::from(v.strings(what)?))),
+    SettingKind::Object => match v.to_value() {
+      object @ Value::Object(_) => settings::Value::Json(json::from_value(&object)),
+      _ => return Err(Error::invalid(format!("{what} must be a plain object"))),
+    },
+    SettingKind::Mode => settings::Value::Mode(PermissionMode::parse(&v.string(what)?, what)?),
+    SettingKind::Steps => settings::Value::Steps(v.whole(what, &MAX_STEPS)? as i64),
+  })
+}
+
+/// The settings of a new agent or session: each read when given, else `None`.
+fn given_settings(f: &Fields<&Input>, required: impl Fn(&Setting) -> bool) -> Result<settings::Stored> {
+  Settings::try_from_fn(|s| {
+    let read = |v: &Input, p: &dyn Display| setting(s, v, p);
+    if required(s) {
+      f.required(s.name, read).map(Some)
+    } else {
+      f.parsed(s.name, read)
+    }
+  })
+}
+
+/// The settings a patch changes: `None` keeps one, `Some(None)` clears one where `nullable`
+/// says it may be cleared (`null` is refused elsewhere, naming the field).
+fn changed_settings(
+  f: &Fields<&Input>,
+  nullable: impl Fn(&Setting) -> bool,
+) -> Result<Settings<Option<Option<settings::Value>>>> {
+  Settings::try_from_fn(|s| {
+    let read = |v: &Input, p: &dyn Display| setting(s, v, p);
+    if nullable(s) {
+      f.nullable_change(s.name, read)
+    } else {
+      f.non_null_change(s.name, read).map(|change| change.map(Some))
+    }
+  })
+}
+
+/// An agent's fields: its own, then its settings.
 fn agent_fields() -> Vec<&'static str> {
   let mut fields = vec!["id", "type", "name", "description", "avatar", "instructions"];
-  fields.extend(OVERRIDE_FIELDS);
+  fields.extend(settings::names());
   fields
 }
 
@@ -104,20 +121,11 @@ pub fn new_agent(value: &Input, what: &str) -> Result<NewAgent> {
   Ok(NewAgent {
     id: f.parsed("id", id)?,
     agent_type: f.parsed("type", agent_type)?,
-    name: f.required("name", non_empty)?,
+    name: f.required("name", text)?,
     description: f.string("description")?,
     avatar: f.string("avatar")?,
     instructions: f.string("instructions")?,
-    model: f.required("model", non_empty)?,
-    plan_model: f.string("planModel")?,
-    small_model: f.string("smallModel")?,
-    built_in_tools: f.strings("builtInTools")?,
-    mcps: f.strings("mcps")?,
-    knowledges: f.strings("knowledges")?,
-    configuration: f.parsed("configuration", object)?,
-    accessible_paths: f.strings("accessiblePaths")?,
-    permission_mode: f.parsed("permissionMode", permission_mode)?,
-    max_steps: f.parsed("maxSteps", max_steps)?,
+    settings: given_settings(&f, |s| s.agent_default == AgentDefault::Required)?,
   })
 }
 
@@ -126,65 +134,18 @@ pub fn agent_patch(value: &Input, what: &str) -> Result<AgentPatch> {
   let f = Fields::of(value, what, &agent_fields()[1..], false)?;
   Ok(AgentPatch {
     agent_type: f.non_null_change("type", agent_type)?,
-    name: f.non_null_change("name", non_empty)?,
+    name: f.non_null_change("name", text)?,
     description: f.string_change("description")?,
     avatar: f.string_change("avatar")?,
     instructions: f.string_change("instructions")?,
-    model: f.non_null_change("model", non_empty)?,
-    plan_model: f.string_change("planModel")?,
-    small_model: f.string_change("smallModel")?,
-    built_in_tools: f.non_null_change("builtInTools", strings)?,
-    mcps: f.non_null_change("mcps", strings)?,
-    knowledges: f.non_null_change("knowledges", strings)?,
-    configuration: f.non_null_change("configuration", object)?,
-    accessible_paths: f.non_null_change("accessiblePaths", strings)?,
-    permission_mode: f.non_null_change("permissionMode", permission_mode)?,
-    max_steps: f.non_null_change("maxSteps", max_steps)?,
+    settings: changed_settings(&f, |s| s.agent_default == AgentDefault::Null)?,
   })
 }
 
-/// Reads one override field's value.
-fn override_value(name: &str, v: &Input, what: &dyn Display) -> Result<OverrideValue> {
-  Ok(match name {
-    "model" | "planModel" | "smallModel" => OverrideValue::Text(non_empty(v, what)?),
-    "configuration" => OverrideValue::Object(object(v, what)?),
-    "permissionMode" => OverrideValue::Mode(permission_mode(v, what)?),
-    "maxSteps" => OverrideValue::Steps(max_steps(v, what)?),
-    _ => OverrideValue::Strings(v.strings(what)?),
-  })
-}
-
-const OVERRIDE_FIELDS: [&str; 10] = [
-  "model",
-  "planModel",
-  "smallModel",
-  "builtInTools",
-  "mcps",
-  "knowledges",
-  "configuration",
-  "accessiblePaths",
-  "permissionMode",
-  "maxSteps",
-];
-
-fn overrides<T>(mut read: impl FnMut(&'static str) -> Result<T>) -> Result<Overrides<T>> {
-  Ok(Overrides {
-    model: read(OVERRIDE_FIELDS[0])?,
-    plan_model: read(OVERRIDE_FIELDS[1])?,
-    small_model: read(OVERRIDE_FIELDS[2])?,
-    built_in_tools: read(OVERRIDE_FIELDS[3])?,
-    mcps: read(OVERRIDE_FIELDS[4])?,
-    knowledges: read(OVERRIDE_FIELDS[5])?,
-    configuration: read(OVERRIDE_FIELDS[6])?,
-    accessible_paths: read(OVERRIDE_FIELDS[7])?,
-    permission_mode: read(OVERRIDE_FIELDS[8])?,
-    max_steps: read(OVERRIDE_FIELDS[9])?,
-  })
-}
-
+/// A session's fields: its own, then the settings it may override.
 fn session_fields() -> Vec<&'static str> {
   let mut fields = vec!["id", "name", "mainAgentId", "subAgentIds", "userGoal", "status", "externalSessionId"];
-  fields.extend(OVERRIDE_FIELDS);
+  fields.extend(settings::names());
   fields
 }
 
@@ -199,7 +160,7 @@ pub fn new_session(value: &Input, what: &str) -> Result<NewSession> {
     user_goal: f.string("userGoal")?,
     status: f.parsed("status", session_status)?,
     external_session_id: f.string("externalSessionId")?,
-    overrides: overrides(|name| f.parsed(name, |v, p| override_value(name, v, p)))?,
+    settings: given_settings(&f, |_| false)?,
   })
 }
 
@@ -214,7 +175,7 @@ pub fn session_patch(value: &Input, what: &str) -> Result<SessionPatch> {
     user_goal: f.string_change("userGoal")?,
     status: f.non_null_change("status", session_status)?,
     external_session_id: f.string_change("externalSessionId")?,
-    overrides: overrides(|name| f.nullable_change(name, |v, p| override_value(name, v, p)))?,
+    settings: changed_settings(&f, |_| true)?,
   })
 }
 
@@ -257,8 +218,8 @@ pub fn log_patch(value: &Input, what: &str) -> Result<LogPatch> {
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.
 pub fn page<S: Source>(f: &Fields<S>, list: &'static str) -> Result<PageRequest> {
-  let limit = f.whole("limit", MAX_LIMIT)?;
-  let offset = f.whole("offset", u32::MAX as u64)?;
+  let limit = f.whole("limit", &PAGE_LIMIT)?;
+  let offset = f.whole("offset", &PAGE_OFFSET)?;
   let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?, list))?;
   PageRequest::new(limit, offset, after)
 }

@@ -1,24 +1,36 @@
 //! Agents: defaults, partial updates, listing with both kinds of paging, delete, count.
 
-use serde_json::{json, Map};
+use serde_json::json;
 
-use super::support::{agent, code, counts, db, log, session, set_created_at, snapshot};
+use super::support::{
+  agent, counts, db, json_setting, json_text, log, model, read, refused_when_read, session, set_created_at, snapshot, text,
+};
 use crate::agents::{self, AgentPatch, NewAgent};
+use crate::cascade;
+use crate::command::Kind;
 use crate::error::ErrorCode;
 use crate::model::{AgentType, PermissionMode};
 use crate::page::{Cursor, PageRequest};
+use crate::rules::MAX_STEPS;
+use crate::settings::{Field, Settings, Value};
 
 #[test]
 fn create_fills_in_the_documented_defaults() {
   let conn = db();
   let a = agent(&conn, "Reviewer");
   assert_eq!(a.id.len(), 36, "{}", a.id);
-  assert_eq!((a.agent_type, a.permission_mode, a.max_steps), (AgentType::Custom, PermissionMode::ReadOnly, 10));
-  for list in [&a.built_in_tools, &a.mcps, &a.knowledges, &a.accessible_paths] {
-    assert_eq!(list.get(), "[]");
+  assert_eq!(
+    (a.agent_type, &a.settings[Field::PermissionMode], &a.settings[Field::MaxSteps]),
+    (AgentType::Custom, &Some(Value::Mode(PermissionMode::ReadOnly)), &Some(Value::Steps(10)))
+  );
+  for list in [Field::BuiltInTools, Field::Mcps, Field::Knowledges, Field::AccessiblePaths] {
+    assert_eq!(json_text(&a.settings[list]), "[]", "{list:?}");
   }
-  assert_eq!(a.configuration.get(), "{}");
-  assert_eq!((&a.description, &a.avatar, &a.instructions, &a.plan_model, &a.small_model), (&None, &None, &None, &None, &None));
+  assert_eq!(json_text(&a.settings[Field::Configuration]), "{}");
+  assert_eq!(
+    (&a.description, &a.avatar, &a.instructions, &a.settings[Field::PlanModel], &a.settings[Field::SmallModel]),
+    (&None, &None, &None, &None, &None)
+  );
   assert_eq!(a.created_at, a.updated_at);
   assert_ne!(agent(&conn, "Other").id, a.id);
 }
@@ -26,8 +38,6 @@ fn create_fills_in_the_documented_defaults() {
 #[test]
 fn create_stores_every_given_field() {
   let conn = db();
-  let mut configuration = Map::new();
-  configuration.insert("temperature".into(), json!(0.2));
   let input = NewAgent {
     id: Some("agent-1".into()),
     agent_type: Some(AgentType::ClaudeCode),
@@ -35,16 +45,17 @@ fn create_stores_every_given_field() {
     description: Some("writes code".into()),
     avatar: Some("🤖".into()),
     instructions: Some("be brief".into()),
-    model: "big".into(),
-    plan_model: Some("plan".into()),
-    small_model: Some("small".into()),
-    built_in_tools: Some(vec!["file_search".into()]),
-    mcps: Some(vec!["mcp-a".into(), "mcp-b".into()]),
-    knowledges: Some(vec!["kb".into()]),
-    configuration: Some(configuration),
-    accessible_paths: Some(vec!["/src".into()]),
-    permission_mode: Some(PermissionMode::AcceptEdits),
-    max_steps: Some(42),
+    settings: Settings::default()
+      .with(Field::Model, Some(text("big")))
+      .with(Field::PlanModel, Some(text("plan")))
+      .with(Field::SmallModel, Some(text("small")))
+      .with(Field::BuiltInTools, Some(json_setting(json!(["file_search"]))))
+      .with(Field::Mcps, Some(json_setting(json!(["mcp-a", "mcp-b"]))))
+      .with(Field::Knowledges, Some(json_setting(json!(["kb"]))))
+      .with(Field::Configuration, Some(json_setting(json!({ "temperature": 0.2 }))))
+      .with(Field::AccessiblePaths, Some(json_setting(json!(["/src"]))))
+      .with(Field::PermissionMode, Some(Value::Mode(PermissionMode::AcceptEdits)))
+      .with(Field::MaxSteps, Some(Value::Steps(42))),
   };
   let a = agents::create(&conn, &input).unwrap();
   assert_eq!(serde_json::to_value(&a).unwrap()["builtInTools"], json!(["file_search"]));
@@ -67,20 +78,25 @@ fn create_stores_every_given_field() {
 }
 
 #[test]
-fn create_refuses_bad_fields_and_writes_nothing() {
+fn create_input_with_bad_fields_is_refused_when_read_and_writes_nothing() {
   let conn = db();
   agent(&conn, "Existing");
   let before = snapshot(&conn);
-  let valid = NewAgent { name: "n".into(), model: "m".into(), ..Default::default() };
+  let valid = json!({ "name": "n", "model": "m" });
+  read(Kind::CreateAgent, &json!({ "input": valid }));
   let cases = [
-    NewAgent { name: "  ".into(), ..valid.clone() },
-    NewAgent { model: String::new(), ..valid.clone() },
-    NewAgent { max_steps: Some(0), ..valid.clone() },
-    NewAgent { max_steps: Some(agents::MAX_STEPS_LIMIT + 1), ..valid.clone() },
-    NewAgent { id: Some(String::new()), ..valid.clone() },
+    ("name", json!("  ")),
+    ("model", json!("")),
+    ("maxSteps", json!(0)),
+    ("maxSteps", json!(MAX_STEPS.end() + 1)),
+    ("id", json!("")),
   ];
-  for input in cases {
-    assert_eq!(code(agents::create(&conn, &input)), ErrorCode::InvalidArgument, "{input:?}");
+  for (field, value) in cases {
+    let mut input = valid.clone();
+    input[field] = value;
+    let err = refused_when_read(&conn, Kind::CreateAgent, &json!({ "input": input }));
+    assert_eq!(err.code, ErrorCode::InvalidArgument, "{input}: {err}");
+    assert!(err.message.contains(&format!("input.{field}")), "{input}: {err}");
   }
   assert_eq!(snapshot(&conn), before);
 }
@@ -90,27 +106,32 @@ fn update_changes_only_the_given_fields_and_moves_updated_at() {
   let conn = db();
   let input = NewAgent {
     name: "A".into(),
-    model: "m".into(),
     description: Some("d".into()),
-    plan_model: Some("p".into()),
+    settings: model("m").with(Field::PlanModel, Some(text("p"))),
     ..Default::default()
   };
   let original = agents::create(&conn, &input).unwrap();
-  let patch = AgentPatch { name: Some("B".into()), mcps: Some(vec!["x".into()]), ..Default::default() };
+  let patch = AgentPatch {
+    name: Some("B".into()),
+    settings: Settings::default().with(Field::Mcps, Some(Some(json_setting(json!(["x"]))))),
+    ..Default::default()
+  };
   let updated = agents::update(&conn, &original.id, &patch).unwrap();
-  assert_eq!((updated.name.as_str(), updated.mcps.get()), ("B", r#"["x"]"#));
+  assert_eq!((updated.name.as_str(), json_text(&updated.settings[Field::Mcps])), ("B", r#"["x"]"#));
   assert_eq!(
-    (updated.description.as_deref(), updated.plan_model.as_deref(), updated.model.as_str()),
-    (Some("d"), Some("p"), "m")
+    (updated.description.as_deref(), &updated.settings[Field::PlanModel], &updated.settings[Field::Model]),
+    (Some("d"), &Some(text("p")), &Some(text("m")))
   );
   assert_eq!(updated.created_at, original.created_at);
   assert!(updated.updated_at > original.updated_at, "{} > {}", updated.updated_at, original.updated_at);
   // Some(None) clears a nullable field; every update moves updated_at, even back to back.
   let cleared = agents::update(&conn, &original.id, &AgentPatch { description: Some(None), ..Default::default() }).unwrap();
-  assert_eq!((cleared.description, cleared.plan_model.as_deref()), (None, Some("p")));
+  assert_eq!((cleared.description, cleared.settings[Field::PlanModel].clone()), (None, Some(text("p"))));
   let mut last = cleared.updated_at;
   for steps in 1..=5 {
-    let next = agents::update(&conn, &original.id, &AgentPatch { max_steps: Some(steps), ..Default::default() }).unwrap();
+    let patch =
+      AgentPatch { settings: Settings::default().with(Field::MaxSteps, Some(Some(Value::Steps(steps)))), ..Default::default() };
+    let next = agents::update(&conn, &original.id, &patch).unwrap();
     assert!(next.updated_at > last);
     assert_eq!(next.created_at, original.created_at);
     last = next.updated_at;
@@ -121,14 +142,13 @@ fn update_changes_only_the_given_fields_and_moves_updated_at() {
   let err = agents::update(&conn, "missing", &patch).unwrap_err();
   assert_eq!(err.code, ErrorCode::NotFound);
   assert!(err.message.contains("missing"), "{err}");
-  assert_eq!(
-    code(agents::update(&conn, &original.id, &AgentPatch { name: Some(String::new()), ..Default::default() })),
-    ErrorCode::InvalidArgument
-  );
-  assert_eq!(
-    code(agents::update(&conn, &original.id, &AgentPatch { max_steps: Some(-1), ..Default::default() })),
-    ErrorCode::InvalidArgument
-  );
+  // A blank name or a maxSteps out of range is refused when the patch is read, before anything runs.
+  read(Kind::UpdateAgent, &json!({ "id": original.id, "patch": { "name": "C", "maxSteps": 1 } }));
+  for (field, value) in [("name", json!("")), ("maxSteps", json!(-1))] {
+    let err = refused_when_read(&conn, Kind::UpdateAgent, &json!({ "id": original.id, "patch": { field: value } }));
+    assert_eq!(err.code, ErrorCode::InvalidArgument, "{field}: {err}");
+    assert!(err.message.contains(&format!("patch.{field}")), "{err}");
+  }
   assert_eq!(snapshot(&conn), before);
 }
 
@@ -143,8 +163,8 @@ fn delete_cascades_through_sessions_to_their_logs() {
     log(&conn, &s.id, Some(root.id));
   }
   assert_eq!(counts(&conn), (2, 2, 4));
-  assert!(agents::delete(&conn, &doomed.id).unwrap());
-  assert!(!agents::delete(&conn, &doomed.id).unwrap());
+  assert!(cascade::delete_agent(&conn, &doomed.id).unwrap());
+  assert!(!cascade::delete_agent(&conn, &doomed.id).unwrap());
   assert_eq!(counts(&conn), (1, 1, 2));
   let orphans: i64 = conn
     .query_row(
@@ -170,7 +190,7 @@ fn list_pages_in_creation_order_across_equal_timestamps() {
       id: Some(format!("a{:02}", 11 - i)),
       agent_type: Some(agent_type),
       name: "n".into(),
-      model: "m".into(),
+      settings: model("m"),
       ..Default::default()
     };
     ids.push(agents::create(&conn, &input).unwrap().id);

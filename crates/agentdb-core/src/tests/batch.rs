@@ -4,7 +4,7 @@ use std::sync::mpsc::channel;
 
 use serde_json::json;
 
-use super::support::{agent, counts, new_log, session, snapshot};
+use super::support::{agent, counts, model, new_log, session, snapshot};
 use crate::agents::NewAgent;
 use crate::command::{Command, Outcome};
 use crate::connection::{Location, OpenOptions};
@@ -71,7 +71,7 @@ fn a_failing_operation_undoes_the_ones_before_it() {
   let before = write(&store, |conn| Ok(snapshot(conn))).unwrap();
   // Completing a session and appending its final log, where the log is refused.
   let operations = vec![
-    Command::CreateAgent(NewAgent { id: Some("fresh".into()), name: "n".into(), model: "m".into(), ..Default::default() }),
+    Command::CreateAgent(NewAgent { id: Some("fresh".into()), name: "n".into(), settings: model("m"), ..Default::default() }),
     Command::UpdateSessionStatus(session_id.clone(), SessionStatus::Completed),
     Command::AddLogs(vec![new_log(&session_id, None, json!("ok")), new_log(&session_id, Some(i64::MAX), json!("bad parent"))]),
   ];

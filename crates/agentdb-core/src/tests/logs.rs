@@ -4,8 +4,9 @@
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::support::{code, counts, db, log, new_log, session, set_created_at, snapshot};
-use crate::agents;
+use super::support::{code, counts, db, log, new_log, read, refused_when_read, session, set_created_at, snapshot};
+use crate::cascade;
+use crate::command::Kind;
 use crate::error::ErrorCode;
 use crate::json::from_value;
 use crate::logs::{self, LogPatch, SessionLog};
@@ -197,11 +198,17 @@ fn delete_and_count_per_session() {
   log(&conn, &other.id, None);
   assert_eq!(logs::count(&conn, &session_id).unwrap(), 4);
   // Every deleted entry is counted, replies included.
-  assert_eq!(logs::delete_for_session(&conn, &session_id).unwrap(), 4);
+  assert_eq!(cascade::delete_session_logs(&conn, &session_id).unwrap(), 4);
   assert_eq!(logs::count(&conn, &session_id).unwrap(), 0);
   assert_eq!(logs::count(&conn, &other.id).unwrap(), 1);
-  assert_eq!(logs::delete_for_session(&conn, "missing").unwrap(), 0);
-  assert_eq!(code(logs::delete_for_session(&conn, "")), ErrorCode::InvalidArgument);
+  assert_eq!(cascade::delete_session_logs(&conn, "missing").unwrap(), 0);
+  // An empty session id is refused when the call is read, before anything runs.
+  let before = snapshot(&conn);
+  read(Kind::DeleteLogs, &json!({ "sessionId": "missing" }));
+  let err = refused_when_read(&conn, Kind::DeleteLogs, &json!({ "sessionId": "" }));
+  assert_eq!(err.code, ErrorCode::InvalidArgument);
+  assert!(err.message.contains("sessionId"), "{err}");
+  assert_eq!(snapshot(&conn), before);
 }
 
 #[test]
@@ -248,12 +255,12 @@ fn a_chain_thousands_deep_reads_as_a_tree_and_deletes_at_every_level() {
   assert_eq!(in_text, ids);
   assert!(text.ends_with(&format!("{}]", "]}".repeat(depth))));
   // SQLite refuses cascades nested deeper than 1000 levels; each delete must still work.
-  assert_eq!(logs::delete_for_session(&conn, &session_id).unwrap(), depth as u64);
+  assert_eq!(cascade::delete_session_logs(&conn, &session_id).unwrap(), depth as u64);
   chain(&session_id);
-  assert!(sessions::delete(&conn, &session_id).unwrap());
+  assert!(cascade::delete_session(&conn, &session_id).unwrap());
   let again = session(&conn, &agent_id);
   chain(&again.id);
-  assert!(agents::delete(&conn, &agent_id).unwrap());
+  assert!(cascade::delete_agent(&conn, &agent_id).unwrap());
   assert_eq!(counts(&conn), (0, 0, 0));
 }
 

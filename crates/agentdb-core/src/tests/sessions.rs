@@ -1,31 +1,35 @@
 //! Sessions: the agent they need, overrides and what they inherit, partial updates, lists
 //! newest first, lookups by external id, delete.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::support::{agent, code, counts, db, log, session, set_created_at, snapshot};
+use super::support::{
+  agent, code, counts, db, json_setting, log, read, refused_when_read, session, set_created_at, snapshot, text,
+};
 use crate::agents::{self, NewAgent};
+use crate::cascade;
+use crate::command::Kind;
 use crate::error::ErrorCode;
 use crate::model::{PermissionMode, SessionStatus};
 use crate::page::{Cursor, PageRequest};
-use crate::sessions::{self, NewSession, OverrideValue, Overrides, SessionPatch};
+use crate::sessions::{self, NewSession, SessionPatch};
+use crate::settings::{self as setting, Field, Settings, Stored};
 
 /// An agent with a value in every field a session can override.
 fn configured_agent(conn: &rusqlite::Connection) -> String {
-  let mut configuration = Map::new();
-  configuration.insert("from".into(), json!("agent"));
   let input = NewAgent {
     name: "Base".into(),
-    model: "agent-model".into(),
-    plan_model: Some("agent-plan".into()),
-    small_model: Some("agent-small".into()),
-    built_in_tools: Some(vec!["agent-tool".into()]),
-    mcps: Some(vec!["agent-mcp".into()]),
-    knowledges: Some(vec!["agent-kb".into()]),
-    configuration: Some(configuration),
-    accessible_paths: Some(vec!["/agent".into()]),
-    permission_mode: Some(PermissionMode::AcceptEdits),
-    max_steps: Some(7),
+    settings: Settings::default()
+      .with(Field::Model, Some(text("agent-model")))
+      .with(Field::PlanModel, Some(text("agent-plan")))
+      .with(Field::SmallModel, Some(text("agent-small")))
+      .with(Field::BuiltInTools, Some(json_setting(json!(["agent-tool"]))))
+      .with(Field::Mcps, Some(json_setting(json!(["agent-mcp"]))))
+      .with(Field::Knowledges, Some(json_setting(json!(["agent-kb"]))))
+      .with(Field::Configuration, Some(json_setting(json!({ "from": "agent" }))))
+      .with(Field::AccessiblePaths, Some(json_setting(json!(["/agent"]))))
+      .with(Field::PermissionMode, Some(setting::Value::Mode(PermissionMode::AcceptEdits)))
+      .with(Field::MaxSteps, Some(setting::Value::Steps(7))),
     ..Default::default()
   };
   agents::create(conn, &input).unwrap().id
@@ -35,21 +39,18 @@ fn effective(conn: &rusqlite::Connection, id: &str) -> Value {
   serde_json::to_value(sessions::get_with_agent(conn, id).unwrap().unwrap().effective).unwrap()
 }
 
-fn every_override() -> Overrides<Option<OverrideValue>> {
-  let mut configuration = Map::new();
-  configuration.insert("from".into(), json!("session"));
-  Overrides {
-    model: Some(OverrideValue::Text("session-model".into())),
-    plan_model: Some(OverrideValue::Text("session-plan".into())),
-    small_model: Some(OverrideValue::Text("session-small".into())),
-    built_in_tools: Some(OverrideValue::Strings(vec![])),
-    mcps: Some(OverrideValue::Strings(vec!["session-mcp".into()])),
-    knowledges: Some(OverrideValue::Strings(vec!["session-kb".into()])),
-    configuration: Some(OverrideValue::Object(configuration)),
-    accessible_paths: Some(OverrideValue::Strings(vec!["/session".into()])),
-    permission_mode: Some(OverrideValue::Mode(PermissionMode::BypassPermissions)),
-    max_steps: Some(OverrideValue::Steps(99)),
-  }
+fn every_override() -> Stored {
+  Settings::default()
+    .with(Field::Model, Some(text("session-model")))
+    .with(Field::PlanModel, Some(text("session-plan")))
+    .with(Field::SmallModel, Some(text("session-small")))
+    .with(Field::BuiltInTools, Some(json_setting(json!([]))))
+    .with(Field::Mcps, Some(json_setting(json!(["session-mcp"]))))
+    .with(Field::Knowledges, Some(json_setting(json!(["session-kb"]))))
+    .with(Field::Configuration, Some(json_setting(json!({ "from": "session" }))))
+    .with(Field::AccessiblePaths, Some(json_setting(json!(["/session"]))))
+    .with(Field::PermissionMode, Some(setting::Value::Mode(PermissionMode::BypassPermissions)))
+    .with(Field::MaxSteps, Some(setting::Value::Steps(99)))
 }
 
 const AGENT_VALUES: &str = r#"{"model":"agent-model","planModel":"agent-plan","smallModel":"agent-small","builtInTools":["agent-tool"],
@@ -90,18 +91,15 @@ fn create_needs_an_existing_agent_and_fills_in_defaults() {
   }
   let dup = NewSession { id: Some(s.id.clone()), main_agent_id: a.id.clone(), ..Default::default() };
   assert_eq!(code(sessions::create(&conn, &dup)), ErrorCode::AlreadyExists);
-  let bad = NewSession {
-    main_agent_id: a.id.clone(),
-    overrides: Overrides { max_steps: Some(OverrideValue::Steps(0)), ..Default::default() },
-    ..Default::default()
-  };
-  assert_eq!(code(sessions::create(&conn, &bad)), ErrorCode::InvalidArgument);
-  let blank = NewSession {
-    main_agent_id: a.id.clone(),
-    overrides: Overrides { model: Some(OverrideValue::Text(" ".into())), ..Default::default() },
-    ..Default::default()
-  };
-  assert_eq!(code(sessions::create(&conn, &blank)), ErrorCode::InvalidArgument);
+  // A maxSteps override of 0 or a blank model override is refused when the input is read.
+  let before = snapshot(&conn);
+  read(Kind::CreateSession, &json!({ "input": { "mainAgentId": a.id, "maxSteps": 1, "model": "m" } }));
+  for (field, value) in [("maxSteps", json!(0)), ("model", json!(" "))] {
+    let err = refused_when_read(&conn, Kind::CreateSession, &json!({ "input": { "mainAgentId": a.id, field: value } }));
+    assert_eq!(err.code, ErrorCode::InvalidArgument, "{field}: {err}");
+    assert!(err.message.contains(&format!("input.{field}")), "{err}");
+  }
+  assert_eq!(snapshot(&conn), before);
   assert_eq!(counts(&conn), (1, 1, 0));
 }
 
@@ -112,7 +110,7 @@ fn effective_configuration_takes_each_override_or_inherits() {
   let inherits = session(&conn, &agent_id);
   assert_eq!(effective(&conn, &inherits.id), serde_json::from_str::<Value>(AGENT_VALUES).unwrap());
   let overrides =
-    sessions::create(&conn, &NewSession { main_agent_id: agent_id.clone(), overrides: every_override(), ..Default::default() })
+    sessions::create(&conn, &NewSession { main_agent_id: agent_id.clone(), settings: every_override(), ..Default::default() })
       .unwrap();
   // An empty list is an override, not "inherit".
   assert_eq!(effective(&conn, &overrides.id), serde_json::from_str::<Value>(SESSION_VALUES).unwrap());
@@ -136,40 +134,24 @@ fn effective_configuration_takes_each_override_or_inherits() {
     "maxSteps",
   ];
   let all = every_override();
-  let values = [
-    &all.model,
-    &all.plan_model,
-    &all.small_model,
-    &all.built_in_tools,
-    &all.mcps,
-    &all.knowledges,
-    &all.configuration,
-    &all.accessible_paths,
-    &all.permission_mode,
-    &all.max_steps,
+  let settings_of = [
+    Field::Model,
+    Field::PlanModel,
+    Field::SmallModel,
+    Field::BuiltInTools,
+    Field::Mcps,
+    Field::Knowledges,
+    Field::Configuration,
+    Field::AccessiblePaths,
+    Field::PermissionMode,
+    Field::MaxSteps,
   ];
   for (index, field) in fields.iter().enumerate() {
-    let set = |value: Option<Option<OverrideValue>>| {
-      let mut overrides = Overrides::<Option<Option<OverrideValue>>>::default();
-      let slot = [
-        &mut overrides.model,
-        &mut overrides.plan_model,
-        &mut overrides.small_model,
-        &mut overrides.built_in_tools,
-        &mut overrides.mcps,
-        &mut overrides.knowledges,
-        &mut overrides.configuration,
-        &mut overrides.accessible_paths,
-        &mut overrides.permission_mode,
-        &mut overrides.max_steps,
-      ]
-      .into_iter()
-      .nth(index)
-      .unwrap();
-      *slot = value;
-      sessions::update(&conn, &inherits.id, &SessionPatch { overrides, ..Default::default() }).unwrap()
+    let set = |value: Option<Option<setting::Value>>| {
+      let settings = Settings::default().with(settings_of[index], value);
+      sessions::update(&conn, &inherits.id, &SessionPatch { settings, ..Default::default() }).unwrap()
     };
-    let updated = set(Some(values[index].clone()));
+    let updated = set(Some(all[settings_of[index]].clone()));
     assert_ne!(serde_json::to_value(&updated).unwrap()[field], Value::Null, "{field}");
     let mut expected = agent_values.clone();
     expected[field] = session_values[field].clone();
@@ -183,7 +165,12 @@ fn effective_configuration_takes_each_override_or_inherits() {
   agents::update(
     &conn,
     &agent_id,
-    &agents::AgentPatch { model: Some("agent-model-2".into()), max_steps: Some(8), ..Default::default() },
+    &agents::AgentPatch {
+      settings: Settings::default()
+        .with(Field::Model, Some(Some(text("agent-model-2"))))
+        .with(Field::MaxSteps, Some(Some(setting::Value::Steps(8)))),
+      ..Default::default()
+    },
   )
   .unwrap();
   assert_eq!(effective(&conn, &inherits.id)["model"], json!("agent-model-2"));
@@ -323,8 +310,8 @@ fn delete_removes_the_session_and_its_logs_only() {
     let root = log(&conn, &s.id, None);
     log(&conn, &s.id, Some(root.id));
   }
-  assert!(sessions::delete(&conn, &doomed.id).unwrap());
-  assert!(!sessions::delete(&conn, &doomed.id).unwrap());
+  assert!(cascade::delete_session(&conn, &doomed.id).unwrap());
+  assert!(!cascade::delete_session(&conn, &doomed.id).unwrap());
   assert_eq!(counts(&conn), (1, 1, 2));
   let orphans: i64 = conn
     .query_row("SELECT count(*) FROM session_logs WHERE session_id NOT IN (SELECT id FROM sessions)", [], |r| r.get(0))

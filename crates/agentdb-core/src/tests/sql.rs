@@ -3,9 +3,10 @@
 
 use rusqlite::types::Value;
 
-use super::support::{agent, code, db, snapshot};
+use super::support::{agent, code, db, model, snapshot, text as model_text};
 use crate::agents::{self, NewAgent};
 use crate::error::ErrorCode;
+use crate::settings::Field;
 use crate::sql::{execute, query, Params};
 
 const INJECTIONS: [&str; 4] = [
@@ -22,11 +23,11 @@ fn injection_strings_are_stored_and_returned_verbatim() {
     let id = format!("{text}{i}");
     let created = agents::create(
       &conn,
-      &NewAgent { id: Some(id.clone()), name: text.to_string(), model: text.to_string(), ..Default::default() },
+      &NewAgent { id: Some(id.clone()), name: text.to_string(), settings: model(text), ..Default::default() },
     )
     .unwrap();
     assert_eq!((created.id.as_str(), created.name.as_str()), (id.as_str(), *text));
-    assert_eq!(agents::get(&conn, &id).unwrap().unwrap().model, *text);
+    assert_eq!(agents::get(&conn, &id).unwrap().unwrap().settings[Field::Model], Some(model_text(text)));
     let rows =
       query(&conn, "SELECT name FROM agents WHERE id = :id", &Params::Named(vec![("id".into(), id.clone().into())])).unwrap();
     assert_eq!(rows.rows, [[Value::Text(text.to_string())]]);

@@ -4,13 +4,15 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::agents::{self, Agent, NewAgent};
+use crate::command::{Command, Kind};
 use crate::connection::{open_writer, Location, OpenOptions};
-use crate::error::{ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::logs::{self, NewLog, SessionLog};
 use crate::migrations::migrator::{migrate, MigrateOptions};
 use crate::migrations::source::MigrationSet;
 use crate::model::{LogRole, LogType};
 use crate::sessions::{self, NewSession, Session};
+use crate::settings::{Field, Settings, Stored, Value as Setting};
 
 /// An in-memory database with foreign keys on and the built-in migrations applied.
 pub fn db() -> Connection {
@@ -21,7 +23,50 @@ pub fn db() -> Connection {
 
 /// Creates an agent with only the required fields.
 pub fn agent(conn: &Connection, name: &str) -> Agent {
-  agents::create(conn, &NewAgent { name: name.into(), model: "model-a".into(), ..Default::default() }).unwrap()
+  agents::create(conn, &NewAgent { name: name.into(), settings: model("model-a"), ..Default::default() }).unwrap()
+}
+
+/// Settings that give only the model (all a new agent needs).
+pub fn model(model: &str) -> Stored {
+  Settings::default().with(Field::Model, Some(text(model)))
+}
+
+/// A model setting's value.
+pub fn text(text: &str) -> Setting {
+  Setting::Text(text.into())
+}
+
+/// A list or object setting's value.
+pub fn json_setting(value: Value) -> Setting {
+  Setting::Json(crate::json::from_value(&value))
+}
+
+/// The JSON text of a list or object setting; panics on any other value.
+pub fn json_text(value: &Option<Setting>) -> &str {
+  match value {
+    Some(Setting::Json(json)) => json.get(),
+    other => panic!("not a JSON setting: {other:?}"),
+  }
+}
+
+/// Reads a command of `kind` from the JSON text of its arguments object, as the addon hands a
+/// call over, and returns the error the read refused it with. A command that is read after
+/// all is run before the test fails, as the addon would run it.
+pub fn refused_when_read(conn: &Connection, kind: Kind, args: &Value) -> Error {
+  let text = args.to_string();
+  match Command::decode(kind, &text) {
+    Err(err) => err,
+    Ok(command) => {
+      let outcome = command.run(conn);
+      panic!("{text} was read as {command:?} and ran: {outcome:?}")
+    }
+  }
+}
+
+/// Checks that the arguments a refusal test starts from are read, so that each refusal is
+/// down to the one field the test changes.
+pub fn read(kind: Kind, args: &Value) -> Command {
+  Command::decode(kind, &args.to_string()).unwrap_or_else(|err| panic!("{args}: {err}"))
 }
 
 /// Creates a session of `agent_id` with no overrides.

@@ -1,0 +1,40 @@
+//! Deletes that reach what belongs to the deleted row: an agent with its sessions and their
+//! logs, a session with its logs, a session's logs. The one owner of every cascade, so the
+//! entity modules never call each other to delete.
+//!
+//! Parent links between the logs concerned are cleared first. With the links in place,
+//! deleting an entry cascades to its replies, theirs, and so on, one nesting level per
+//! generation: SQLite refuses cascades nested more than 1000 deep ("triggers nested too
+//! deep"), so a long chain could never be deleted, and rows removed by a cascade are missing
+//! from the count the delete reports.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+/// Deletes an agent, its sessions and their logs (the foreign keys cascade from the agent).
+/// Returns whether it existed.
+pub fn delete_agent(conn: &Connection, id: &str) -> Result<bool> {
+  let unlink = "UPDATE session_logs SET parent_id = NULL \
+     WHERE parent_id IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE main_agent_id = ?1)";
+  conn.prepare_cached(unlink)?.execute([id])?;
+  Ok(conn.prepare_cached("DELETE FROM agents WHERE id = ?1")?.execute([id])? > 0)
+}
+
+/// Deletes a session and its logs. Returns whether it existed.
+pub fn delete_session(conn: &Connection, id: &str) -> Result<bool> {
+  unlink_session_logs(conn, id)?;
+  Ok(conn.prepare_cached("DELETE FROM sessions WHERE id = ?1")?.execute([id])? > 0)
+}
+
+/// Deletes every log entry of a session; returns how many.
+pub fn delete_session_logs(conn: &Connection, session_id: &str) -> Result<u64> {
+  unlink_session_logs(conn, session_id)?;
+  Ok(conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64)
+}
+
+fn unlink_session_logs(conn: &Connection, session_id: &str) -> Result<()> {
+  let unlink = "UPDATE session_logs SET parent_id = NULL WHERE session_id = ?1 AND parent_id IS NOT NULL";
+  conn.prepare_cached(unlink)?.execute([session_id])?;
+  Ok(())
+}
