@@ -6,69 +6,65 @@ use std::fmt;
 
 use rusqlite::ffi;
 
-/// A stable, documented error code. JavaScript sees it as the `code` property of the `Error`
-/// a call rejects with; the strings never change meaning between releases.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-  /// An argument has the wrong type, shape or value; nothing was written.
-  InvalidArgument,
-  /// The agent, session, log or migration named by the call does not exist.
-  NotFound,
-  /// A row with that id (or unique key) exists already.
-  AlreadyExists,
-  /// A CHECK, NOT NULL, foreign key or trigger constraint refused the write.
-  Constraint,
-  /// Another connection held the lock for longer than the busy timeout.
-  Busy,
-  /// The call was made after `close()`, or was still queued when the database closed.
-  DatabaseClosed,
-  /// The file exists but is not an SQLite database.
-  NotADatabase,
-  /// The database file is damaged.
-  Corrupt,
-  /// The file or its directory cannot be written.
-  Readonly,
-  /// The file cannot be opened (missing directory, a directory path, no permission).
-  CantOpen,
-  /// The disk or the database's size limit is full.
-  Full,
-  /// The operating system reported an I/O error.
-  Io,
-  /// SQL given by the application (raw queries, app-defined migrations) is not valid here.
-  SqlError,
-  /// A migration failed and was rolled back; the database is as it was before it.
-  MigrationFailed,
-  /// Migration validation found errors, so nothing was applied.
-  MigrationValidationFailed,
-  /// The migration to roll back has no down SQL, so nothing was changed.
-  MigrationIrreversible,
-  /// A bug in this library (a panic, or a state that should be impossible).
-  Internal,
+/// Declares [`ErrorCode`] from one list: each variant with the string JavaScript sees.
+macro_rules! error_codes {
+  ($($(#[$doc:meta])* $variant:ident = $text:literal,)+) => {
+    /// A stable, documented error code. JavaScript sees it as the `code` property of the
+    /// `Error` a call rejects with; the strings never change meaning between releases.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum ErrorCode {
+      $($(#[$doc])* $variant,)+
+    }
+
+    impl ErrorCode {
+      /// Every code, in declaration order (the order of the `ErrorCode` union in the typings).
+      pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+      /// The string JavaScript sees as `error.code`.
+      pub fn as_str(self) -> &'static str {
+        match self {
+          $(ErrorCode::$variant => $text,)+
+        }
+      }
+    }
+  };
 }
 
-impl ErrorCode {
-  /// The string JavaScript sees as `error.code`.
-  pub fn as_str(self) -> &'static str {
-    match self {
-      ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
-      ErrorCode::NotFound => "NOT_FOUND",
-      ErrorCode::AlreadyExists => "ALREADY_EXISTS",
-      ErrorCode::Constraint => "CONSTRAINT",
-      ErrorCode::Busy => "BUSY",
-      ErrorCode::DatabaseClosed => "DATABASE_CLOSED",
-      ErrorCode::NotADatabase => "NOT_A_DATABASE",
-      ErrorCode::Corrupt => "CORRUPT",
-      ErrorCode::Readonly => "READONLY",
-      ErrorCode::CantOpen => "CANT_OPEN",
-      ErrorCode::Full => "FULL",
-      ErrorCode::Io => "IO",
-      ErrorCode::SqlError => "SQL_ERROR",
-      ErrorCode::MigrationFailed => "MIGRATION_FAILED",
-      ErrorCode::MigrationValidationFailed => "MIGRATION_VALIDATION_FAILED",
-      ErrorCode::MigrationIrreversible => "MIGRATION_IRREVERSIBLE",
-      ErrorCode::Internal => "INTERNAL",
-    }
-  }
+error_codes! {
+  /// An argument has the wrong type, shape or value; nothing was written.
+  InvalidArgument = "INVALID_ARGUMENT",
+  /// The agent, session, log or migration named by the call does not exist.
+  NotFound = "NOT_FOUND",
+  /// A row with that id (or unique key) exists already.
+  AlreadyExists = "ALREADY_EXISTS",
+  /// A CHECK, NOT NULL, foreign key or trigger constraint refused the write.
+  Constraint = "CONSTRAINT",
+  /// Another connection held the lock for longer than the busy timeout.
+  Busy = "BUSY",
+  /// The call was made after `close()`, or was still queued when the database closed.
+  DatabaseClosed = "DATABASE_CLOSED",
+  /// The file exists but is not an SQLite database.
+  NotADatabase = "NOT_A_DATABASE",
+  /// The database file is damaged.
+  Corrupt = "CORRUPT",
+  /// The file or its directory cannot be written.
+  Readonly = "READONLY",
+  /// The file cannot be opened (missing directory, a directory path, no permission).
+  CantOpen = "CANT_OPEN",
+  /// The disk or the database's size limit is full.
+  Full = "FULL",
+  /// The operating system reported an I/O error.
+  Io = "IO",
+  /// SQL given by the application (raw queries, app-defined migrations) is not valid here.
+  SqlError = "SQL_ERROR",
+  /// A migration failed and was rolled back; the database is as it was before it.
+  MigrationFailed = "MIGRATION_FAILED",
+  /// Migration validation found errors, so nothing was applied.
+  MigrationValidationFailed = "MIGRATION_VALIDATION_FAILED",
+  /// The migration to roll back has no down SQL, so nothing was changed.
+  MigrationIrreversible = "MIGRATION_IRREVERSIBLE",
+  /// A bug in this library (a panic, or a state that should be impossible).
+  Internal = "INTERNAL",
 }
 
 /// An error with a stable [`ErrorCode`] and a message that names the offending field, id or
