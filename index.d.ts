@@ -639,8 +639,8 @@ export interface CheckpointResult {
 export interface ForeignKeyViolation {
   /** The table holding the orphan row. */
   table: string
-  /** The orphan row's rowid. */
-  rowid?: number
+  /** The orphan row's rowid; `null` for a table without rowids. */
+  rowid: number | null
   /** The table the row should reference. */
   parent: string
   /** The referencing columns of the broken foreign key. */
@@ -670,8 +670,8 @@ export interface MigrationInfo {
   id: string
   /** What it does. */
   description: string
-  /** When it was written (ISO-8601), when the migration says. */
-  createdAt?: string
+  /** When it was written (ISO-8601), when the migration says; `null` otherwise. */
+  createdAt: string | null
 }
 
 /** A progress event of `migrate`, delivered to `onProgress`. */
@@ -684,8 +684,8 @@ export interface MigrationProgress {
   index: number
   /** How many migrations this run applies. */
   total: number
-  /** The outcome, on `'end'`. */
-  result?: MigrationResult
+  /** The outcome, on `'end'`; `null` on `'start'`. */
+  result: MigrationResult | null
 }
 
 /** The outcome of applying or rolling back one migration. */
@@ -694,11 +694,15 @@ export interface MigrationResult {
   migration: MigrationInfo
   /** Whether it succeeded. */
   success: boolean
-  /** Why it failed (SQLite's message included). */
-  error?: string
+  /** Why it failed (SQLite's message included); `null` when it succeeded. */
+  error: string | null
   /** When it started, ISO-8601 UTC with milliseconds. */
   executedAt: string
-  /** How long it took, in milliseconds. */
+  /**
+   * How long its SQL ran, in milliseconds: for an applied migration, the number the
+   * tracking table records (and `listMigrations` reports); for a rollback, its down SQL; 0 in
+   * a dry run.
+   */
   executionTime: number
   /** True for the entries of a dry run: the plan, not executed. */
   dryRun: boolean
@@ -715,16 +719,22 @@ export interface MigrationStatus {
    * (applied, but this build does not know it: the app was downgraded).
    */
   state: 'applied' | 'pending' | 'modified' | 'unknown'
-  /** `builtin` or `app`; absent for an unknown migration. */
-  origin?: 'builtin' | 'app'
-  /** When it was applied. */
-  appliedAt?: string
-  /** How long it took to apply, in milliseconds. */
-  executionTime?: number
-  /** This build's checksum (SHA-256 hex of the canonical SQL). */
-  checksum?: string
-  /** The checksum recorded when it was applied. */
-  appliedChecksum?: string
+  /** `builtin` or `app`; `null` for an unknown migration. */
+  origin: 'builtin' | 'app' | null
+  /** When it was applied; `null` when pending. */
+  appliedAt: string | null
+  /**
+   * How long its SQL ran when it was applied, in milliseconds, as recorded; `null` when
+   * pending.
+   */
+  executionTime: number | null
+  /**
+   * This build's checksum (SHA-256 hex of the canonical SQL); `null` for an unknown
+   * migration.
+   */
+  checksum: string | null
+  /** The checksum recorded when it was applied; `null` when pending. */
+  appliedChecksum: string | null
   /** Whether it can be rolled back. */
   reversible: boolean
 }
@@ -739,8 +749,8 @@ export interface MigrationSummary {
   pendingMigrations: number
   /** Their ids, in the order they would run. */
   pendingMigrationIds: Array<string>
-  /** The id of the highest applied migration; absent on a new database. */
-  currentVersion?: string
+  /** The id of the highest applied migration; `null` on a new database. */
+  currentVersion: string | null
 }
 
 /** A checksum re-recorded by `repairMigrations`. */

@@ -40,7 +40,7 @@ describe('migrate', () => {
     expect(ids(results)).toEqual(['001', '002'])
     for (const r of results) {
       expect(r).toMatchObject({ success: true, dryRun: false })
-      expect(r.error).toBeUndefined()
+      expect(r.error).toBeNull()
       expect(r.executedAt).toMatch(ISO_MILLIS)
       expect(r.executionTime).toBeGreaterThanOrEqual(0)
       expect(r.migration.description).not.toBe('')
@@ -49,6 +49,9 @@ describe('migrate', () => {
     const rows = await trackingRows(db)
     const listed = await db.listMigrations()
     expect(rows.map((r) => r.checksum)).toEqual(listed.map((m) => m.checksum))
+    // executionTime means the same in both places: how long the migration's SQL ran, as recorded.
+    expect(listed.map((m) => m.executionTime)).toEqual(results.map((r) => r.executionTime))
+    expect(rows.map((r) => r.execution_time)).toEqual(results.map((r) => r.executionTime))
     expect(rows.every((r) => typeof r.applied_at === 'string' && ISO_MILLIS.test(r.applied_at))).toBe(true)
     expect(JSON.parse(rows[1].down_sql as string)[0]).toContain('DROP TABLE sessions')
     expect(listed.map((m) => [m.id, m.state, m.origin, m.reversible])).toEqual([
@@ -112,7 +115,7 @@ describe('migrate', () => {
       ['start', '002', 1, 2],
       ['end', '002', 1, 2],
     ])
-    expect(events[0].result).toBeUndefined()
+    expect(events[0].result).toBeNull()
     expect(events[1].result).toEqual(results[0])
   })
 
@@ -278,7 +281,7 @@ describe('validation across builds', () => {
       expect(report.warnings.map((w) => [w.code, w.migrationId])).toEqual([['UNKNOWN_MIGRATION', '003']])
       const unknown = (await db.listMigrations()).find((m) => m.id === '003')
       expect(unknown).toMatchObject({ state: 'unknown', reversible: true, description: 'app migration 003' })
-      expect(unknown?.origin).toBeUndefined()
+      expect(unknown?.origin).toBeNull()
       expect(await db.migrate()).toEqual([])
       expect(ids(await db.rollbackTo('002'))).toEqual(['003'])
       expect(await exists(db, 't3')).toBe(false)

@@ -14,11 +14,11 @@ use agentdb_core::input::fields::Fields;
 use agentdb_core::maintenance::{self, Checkpoint, ForeignKeyViolation, IntegrityReport};
 
 /// A row whose foreign key points at a parent row that does not exist.
-#[napi(object, js_name = "ForeignKeyViolation")]
+#[napi(object, js_name = "ForeignKeyViolation", use_nullable = true)]
 pub struct JsForeignKeyViolation {
   /// The table holding the orphan row.
   pub table: String,
-  /// The orphan row's rowid.
+  /// The orphan row's rowid; `null` for a table without rowids.
   pub rowid: Option<i64>,
   /// The table the row should reference.
   pub parent: String,
@@ -27,7 +27,7 @@ pub struct JsForeignKeyViolation {
 }
 
 /// The report of `integrityCheck`.
-#[napi(object, js_name = "IntegrityReport")]
+#[napi(object, js_name = "IntegrityReport", use_nullable = true)]
 pub struct JsIntegrityReport {
   /// True when the check found nothing wrong and no foreign key is violated.
   pub ok: bool,
@@ -44,7 +44,7 @@ pub struct JsIntegrityReport {
 }
 
 /// What `checkpoint` did.
-#[napi(object, js_name = "CheckpointResult")]
+#[napi(object, js_name = "CheckpointResult", use_nullable = true)]
 pub struct JsCheckpointResult {
   /// How many frames the write-ahead log held when the checkpoint began; all of them are now
   /// in the database file.

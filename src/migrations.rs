@@ -18,37 +18,40 @@ use agentdb_core::input::Kind;
 use agentdb_core::migrations::migrator::{self, BackupTarget, MigrateFailure, MigrateOptions, Progress};
 use agentdb_core::migrations::source::{parse_id, AppMigration, Migration, Origin};
 use agentdb_core::migrations::tracking;
+use agentdb_core::rules;
 
 /// Which migration a result or progress event is about.
-#[napi(object, js_name = "MigrationInfo")]
+#[napi(object, js_name = "MigrationInfo", use_nullable = true)]
 pub struct JsMigrationInfo {
   /// The migration's id, e.g. `"002"`.
   pub id: String,
   /// What it does.
   pub description: String,
-  /// When it was written (ISO-8601), when the migration says.
+  /// When it was written (ISO-8601), when the migration says; `null` otherwise.
   pub created_at: Option<String>,
 }
 
 /// The outcome of applying or rolling back one migration.
-#[napi(object, js_name = "MigrationResult")]
+#[napi(object, js_name = "MigrationResult", use_nullable = true)]
 pub struct JsMigrationResult {
   /// The migration.
   pub migration: JsMigrationInfo,
   /// Whether it succeeded.
   pub success: bool,
-  /// Why it failed (SQLite's message included).
+  /// Why it failed (SQLite's message included); `null` when it succeeded.
   pub error: Option<String>,
   /// When it started, ISO-8601 UTC with milliseconds.
   pub executed_at: String,
-  /// How long it took, in milliseconds.
+  /// How long its SQL ran, in milliseconds: for an applied migration, the number the
+  /// tracking table records (and `listMigrations` reports); for a rollback, its down SQL; 0 in
+  /// a dry run.
   pub execution_time: f64,
   /// True for the entries of a dry run: the plan, not executed.
   pub dry_run: bool,
 }
 
 /// A progress event of `migrate`, delivered to `onProgress`.
-#[napi(object, js_name = "MigrationProgress")]
+#[napi(object, js_name = "MigrationProgress", use_nullable = true)]
 pub struct JsMigrationProgress {
   /// `'start'` before a migration runs, `'end'` after it ran.
   #[napi(ts_type = "'start' | 'end'")]
@@ -59,12 +62,12 @@ pub struct JsMigrationProgress {
   pub index: u32,
   /// How many migrations this run applies.
   pub total: u32,
-  /// The outcome, on `'end'`.
+  /// The outcome, on `'end'`; `null` on `'start'`.
   pub result: Option<JsMigrationResult>,
 }
 
 /// The migration summary.
-#[napi(object, js_name = "MigrationSummary")]
+#[napi(object, js_name = "MigrationSummary", use_nullable = true)]
 pub struct JsMigrationSummary {
   /// How many migrations this build knows (built-in plus app-defined).
   pub total_migrations: u32,
@@ -74,12 +77,12 @@ pub struct JsMigrationSummary {
   pub pending_migrations: u32,
   /// Their ids, in the order they would run.
   pub pending_migration_ids: Vec<String>,
-  /// The id of the highest applied migration; absent on a new database.
+  /// The id of the highest applied migration; `null` on a new database.
   pub current_version: Option<String>,
 }
 
 /// One migration and its state, from `listMigrations`.
-#[napi(object, js_name = "MigrationStatus")]
+#[napi(object, js_name = "MigrationStatus", use_nullable = true)]
 pub struct JsMigrationStatus {
   /// The migration's id.
   pub id: String,
@@ -89,23 +92,25 @@ pub struct JsMigrationStatus {
   /// (applied, but this build does not know it: the app was downgraded).
   #[napi(ts_type = "'applied' | 'pending' | 'modified' | 'unknown'")]
   pub state: String,
-  /// `builtin` or `app`; absent for an unknown migration.
+  /// `builtin` or `app`; `null` for an unknown migration.
   #[napi(ts_type = "'builtin' | 'app'")]
   pub origin: Option<String>,
-  /// When it was applied.
+  /// When it was applied; `null` when pending.
   pub applied_at: Option<String>,
-  /// How long it took to apply, in milliseconds.
+  /// How long its SQL ran when it was applied, in milliseconds, as recorded; `null` when
+  /// pending.
   pub execution_time: Option<f64>,
-  /// This build's checksum (SHA-256 hex of the canonical SQL).
+  /// This build's checksum (SHA-256 hex of the canonical SQL); `null` for an unknown
+  /// migration.
   pub checksum: Option<String>,
-  /// The checksum recorded when it was applied.
+  /// The checksum recorded when it was applied; `null` when pending.
   pub applied_checksum: Option<String>,
   /// Whether it can be rolled back.
   pub reversible: bool,
 }
 
 /// One finding of `validateMigrations`.
-#[napi(object, js_name = "ValidationIssue")]
+#[napi(object, js_name = "ValidationIssue", use_nullable = true)]
 pub struct JsValidationIssue {
   /// What was found.
   #[napi(ts_type = "'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN'")]
@@ -117,7 +122,7 @@ pub struct JsValidationIssue {
 }
 
 /// The report of `validateMigrations`.
-#[napi(object, js_name = "ValidationResult")]
+#[napi(object, js_name = "ValidationResult", use_nullable = true)]
 pub struct JsValidationResult {
   /// True when there are no errors (warnings allowed).
   pub is_valid: bool,
@@ -128,7 +133,7 @@ pub struct JsValidationResult {
 }
 
 /// A checksum re-recorded by `repairMigrations`.
-#[napi(object, js_name = "RepairedMigration")]
+#[napi(object, js_name = "RepairedMigration", use_nullable = true)]
 pub struct JsRepairedMigration {
   /// The migration's id.
   pub id: String,
@@ -139,7 +144,7 @@ pub struct JsRepairedMigration {
 }
 
 /// The report of `repairMigrations`.
-#[napi(object, js_name = "RepairResult")]
+#[napi(object, js_name = "RepairResult", use_nullable = true)]
 pub struct JsRepairResult {
   /// The migrations whose checksums were re-recorded; empty when nothing had changed.
   pub repaired: Vec<JsRepairedMigration>,
@@ -297,7 +302,7 @@ fn parse_migrate(env: sys::napi_env, queue: &JsQueue, options: JsArg) -> Result<
   if let Some(v) = fields.boolean("validateChecksums")? {
     parsed.validate_checksums = v;
   }
-  parsed.limit = fields.whole("limit", u32::MAX as u64)?.map(|n| n as usize);
+  parsed.limit = fields.whole("limit", &rules::MIGRATION_LIMIT)?.map(|n| n as usize);
   parsed.dry_run = fields.boolean("dryRun")?.unwrap_or(false);
   parsed.to = fields.string("to")?.map(|id| parse_id(&id).map_err(|e| e.context("options.to"))).transpose()?;
   parsed.backup = match fields.get("backup")? {

@@ -89,7 +89,7 @@ const status = {
         ['ID', (m) => m.id],
         ['STATE', (m) => m.state],
         ['APPLIED AT', (m) => m.appliedAt ?? ''],
-        ['TIME', (m) => (m.executionTime === undefined ? '' : formatMs(m.executionTime)), 'right'],
+        ['TIME', (m) => (m.executionTime === null ? '' : formatMs(m.executionTime)), 'right'],
         ['DESCRIPTION', (m) => m.description],
       ],
       report.migrations,

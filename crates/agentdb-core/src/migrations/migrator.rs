@@ -447,12 +447,12 @@ pub fn migrate(
     });
     let result = match outcome {
       Ok(None) => continue, // another connection applied it first
-      Ok(Some(executed_at)) => MigrationResult {
+      Ok(Some((executed_at, execution_time_ms))) => MigrationResult {
         migration: MigrationInfo::of(migration),
         success: true,
         error: None,
         executed_at,
-        execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+        execution_time_ms,
         dry_run: false,
       },
       Err(error) => {
@@ -488,9 +488,10 @@ pub fn migrate(
 }
 
 /// Runs `up` and records it, unless the tracking table (re-read under the lock) says it is
-/// applied already; `announce` is called just before `up` runs. Returns when it started, or
-/// `None` when it was skipped.
-fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()) -> Result<Option<String>> {
+/// applied already; `announce` is called just before `up` runs. Returns when it started and
+/// how long its SQL ran (the execution time the tracking table records), or `None` when it
+/// was skipped.
+fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()) -> Result<Option<(String, f64)>> {
   tracking::ensure_table(conn)?;
   if tracking::read_applied(conn)?.iter().any(|a| a.version == Some(migration.version)) {
     return Ok(None);
@@ -502,7 +503,7 @@ fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()
   // Microsecond resolution is plenty, and keeps the stored number short.
   let execution_time_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
   tracking::record(conn, migration, &executed_at, execution_time_ms)?;
-  Ok(Some(executed_at))
+  Ok(Some((executed_at, execution_time_ms)))
 }
 
 /// Runs `statements`. When they run with foreign-key enforcement off, fails if they leave a
