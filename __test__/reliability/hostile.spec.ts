@@ -362,9 +362,21 @@ describe('hostile input', () => {
             expect(await digest(checker), `${method}(${JSON.stringify(sql)}) rejected but changed rows`).toBe(before)
           }
         }
-        // Whatever the statements did, typed writes still honour every constraint.
-        await outcome(db.createAgent({ name: 'probe', model: 'm', maxSteps: -1 } as never))
-        await outcome(db.addLog({ sessionId: 'no such session', role: 'user', type: 'message', content: 1 }))
+        // Whatever the statements did, the database still enforces its constraints: a CHECK
+        // (raw SQL cannot store a step limit below 1), a foreign key (a typed write for a
+        // session that does not exist), and the trigger that keeps a log's parent in its own
+        // session (a log of another session cannot be a parent).
+        expect(await outcome(db.execute("INSERT INTO agents (id, name, model, max_steps) VALUES ('probe-neg', 'n', 'm', -1)"))).toBe('CONSTRAINT')
+        // (`DROP TABLE session_logs` among the fragments removes what the last two need.)
+        const tables = (await checker.query("SELECT name FROM sqlite_master WHERE type = 'table'")).map((row) => row.name)
+        if (tables.includes('session_logs')) {
+          expect(await outcome(db.addLog({ sessionId: 'no such session', role: 'user', type: 'message', content: 1 }))).toBe('NOT_FOUND')
+          const probe = await db.createAgent({ name: 'probe', model: 'm' })
+          const [home1, home2] = [await db.createSession({ mainAgentId: probe.id }), await db.createSession({ mainAgentId: probe.id })]
+          const parent = await db.addLog({ sessionId: home1.id, role: 'user', type: 'message', content: 'parent' })
+          const reply = { sessionId: home2.id, parentId: parent.id, role: 'agent' as const, type: 'message' as const, content: 'reply' }
+          expect(await outcome(db.addLog(reply))).toBe('CONSTRAINT')
+        }
         const report = await checker.integrityCheck({ full: true })
         expect(report.integrityErrors).toEqual([])
         expect(report.foreignKeyViolations).toEqual([])
