@@ -19,8 +19,12 @@ export interface MigrateOptions {
   limit?: number
   /** Report the plan and change nothing (default false). */
   dryRun?: boolean
-  /** Apply migrations up to and including this id. */
+  /** Apply migrations up to and including this one, in run order (the library's, then each
+   *  other namespace in the order it was registered). Without `namespace`, the id must name a
+   *  migration of exactly one namespace. */
   to?: string
+  /** The namespace of `to`. */
+  namespace?: string
   /** Back the database up first when there is something to apply: `true` writes
    *  `<path>.before-<first pending id>.bak`, a string names the file. */
   backup?: boolean | string
@@ -30,8 +34,18 @@ export interface MigrateOptions {
 
 /** An app-defined migration, in the reference module's object form. */
 export interface Migration {
-  /** A string of digits, continuing the sequence after the built-in migrations (`'003'`, …). */
+  /** A string of digits, compared as a number: `'001'`, `'002'`, … or a timestamp such as
+   *  `'20240101120000'`. Unique within its namespace; the library's own migrations live in a
+   *  namespace of their own and never collide with it. */
   id: string
+  /** Whose migration it is: `'app'` (the default) or a name of the app's choosing, such as a
+   *  plugin's (`'@acme/notes'`); each namespace has its own sequence. `'agentdb'` is the
+   *  library's own. */
+  namespace?: string
+  /** The id of the library migration this one was written against (it relies on the
+   *  library's schema at that version or later); a build whose library migrations stop
+   *  short of it refuses to migrate (`REQUIREMENT_UNMET`). */
+  requires?: string
   /** What the migration does. */
   description: string
   /** Forward SQL, one or more statements per string. */
@@ -43,6 +57,30 @@ export interface Migration {
   /** Switch foreign-key enforcement off around this migration (for table rebuilds); the
    *  engine runs `foreign_key_check` before committing and rolls back on new violations. */
   disableForeignKeys?: boolean
+}
+
+/** Options of `rollbackLast`. */
+export interface RollbackOptions {
+  /** Undo a migration this build does not know with the down SQL recorded in the database
+   *  (default false). The tracking table comes with the file, so its SQL is only run when
+   *  asked for, and then under the same checks as migration SQL. */
+  allowRecordedSql?: boolean
+}
+
+/** Options of `rollbackTo`. */
+export interface RollbackToOptions extends RollbackOptions {
+  /** The namespace of the target id; needed when the id exists in several. */
+  namespace?: string
+}
+
+/** Options of `repairMigrations`. */
+export interface RepairOptions {
+  /** The ids of the changed migrations to accept (see `validateMigrations`). */
+  ids: string[]
+  /** Their namespace; needed when an id is changed in several. */
+  namespace?: string
+  /** Report what would be re-recorded and change nothing (default false). */
+  dryRun?: boolean
 }
 
 /** Options of `integrityCheck`. */
@@ -498,8 +536,9 @@ export declare class Database {
   /** Creates the `migrations` tracking table if it does not exist (`migrate` does this too). */
   initialize(): Promise<void>
   /**
-   * Applies pending migrations in id order, each in its own transaction with its tracking
-   * row. Resolves with one result per applied migration (the plan, for a dry run).
+   * Applies pending migrations in run order (the library's first, then each other namespace
+   * in the order it was registered, each in id order), each in its own transaction with its
+   * tracking row. Resolves with one result per applied migration (the plan, for a dry run).
    *
    * Rejects with `MIGRATION_VALIDATION_FAILED` (validation found errors; nothing applied),
    * `MIGRATION_FAILED` (a migration failed and was rolled back; `error.results` holds the
@@ -507,22 +546,28 @@ export declare class Database {
    */
   migrate(options?: MigrateOptions): Promise<MigrationResult[]>
   /**
-   * Rolls back the last applied migration (its down SQL and its tracking row, in one
-   * transaction). Resolves with its result, or `null` when nothing is applied.
+   * Rolls back the applied migration that runs last (in run order: the library's
+   * namespace, then the others in the order they were registered): its down SQL and its
+   * tracking row, in one transaction. Resolves with its result, or `null` when nothing is
+   * applied. A migration this build does not know is undone with the down SQL recorded in
+   * the database only with `allowRecordedSql: true`.
    *
-   * Rejects with `MIGRATION_IRREVERSIBLE` (no down SQL; nothing changed), `MIGRATION_FAILED`
-   * (the down SQL failed; nothing changed), `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `MIGRATION_IRREVERSIBLE` (no down SQL, or only recorded SQL without the
+   * option; nothing changed), `MIGRATION_FAILED` (the down SQL failed; nothing changed),
+   * `BUSY`, `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  rollbackLast(): Promise<MigrationResult | null>
+  rollbackLast(options?: RollbackOptions): Promise<MigrationResult | null>
   /**
-   * Rolls back, newest first and one transaction each, every applied migration above `id`,
-   * so that `id` becomes the current version (`'000'` rolls back everything). When any of
-   * them has no down SQL, nothing is changed.
+   * Rolls back, newest first and one transaction each, every applied migration that runs
+   * after migration `id`: the later ones of its namespace and every one of the namespaces
+   * that run after it (the app's run after the library's). `'000'` rolls back everything
+   * (of `namespace` and those after it, when given). Without `namespace`, `id` must name a
+   * migration of exactly one namespace. When any of them cannot be undone, nothing changes.
    *
    * Rejects with `INVALID_ARGUMENT`, `MIGRATION_IRREVERSIBLE`, `MIGRATION_FAILED` (with
    * `error.results`), `BUSY` or `DATABASE_CLOSED`.
    */
-  rollbackTo(id: string): Promise<MigrationResult[]>
+  rollbackTo(id: string, options?: RollbackToOptions): Promise<MigrationResult[]>
   /** The reference Migrator's summary: totals, pending ids and the current version. */
   getMigrationSummary(): Promise<MigrationSummary>
   /** Every migration this build knows or the database records, in id order, with its state. */
@@ -534,12 +579,19 @@ export declare class Database {
    */
   validateMigrations(): Promise<ValidationResult>
   /**
-   * Re-records this build's checksum for every applied migration whose SQL was changed:
-   * the explicit act of accepting an edited migration. Resolves with what it changed.
+   * Accepts this build's SQL for the changed applied migrations `ids` (of `namespace`, or
+   * of the one namespace where each is changed): re-records their checksums and down SQL,
+   * all or none, and resolves with what was recorded before and after. With `dryRun`
+   * nothing is written. It never accepts a migration recorded under another description (a
+   * different migration under the same id), one this build does not know, or one that did
+   * not change.
+   *
+   * Rejects with `INVALID_ARGUMENT` (such an id, or no ids), `BUSY` or `DATABASE_CLOSED`.
    */
-  repairMigrations(): Promise<RepairResult>
+  repairMigrations(options: RepairOptions): Promise<RepairResult>
   /**
-   * Registers one app-defined migration beside the built-in ones. Rejects with
+   * Registers one app-defined migration in its namespace (`'app'` unless it names one); each
+   * namespace has its own id sequence, so the library's migrations never collide with it. Rejects with
    * `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
    * nothing is registered then.
    */
@@ -666,6 +718,8 @@ export interface IntegrityReport {
 
 /** Which migration a result or progress event is about. */
 export interface MigrationInfo {
+  /** Whose migration it is: `'agentdb'` (the library's), `'app'` or a plugin's namespace. */
+  namespace: string
   /** The migration's id, e.g. `"002"`. */
   id: string
   /** What it does. */
@@ -710,16 +764,24 @@ export interface MigrationResult {
 
 /** One migration and its state, from `listMigrations`. */
 export interface MigrationStatus {
+  /** Whose migration it is. */
+  namespace: string
   /** The migration's id. */
   id: string
-  /** What it does. */
+  /** What it does (this build's description; the recorded one for an unknown migration). */
   description: string
+  /** The description recorded when it was applied; `null` when pending. */
+  recordedDescription: string | null
   /**
    * `applied`; `pending`; `modified` (applied, but this build's SQL differs); `unknown`
-   * (applied, but this build does not know it: the app was downgraded).
+   * (applied, but this build does not know it: a newer build applied it, or it is an app
+   * migration that was not registered).
    */
   state: 'applied' | 'pending' | 'modified' | 'unknown'
-  /** `builtin` or `app`; `null` for an unknown migration. */
+  /**
+   * `builtin` (the library's) or `app` (registered with `addMigration(s)`, in any
+   * namespace); `null` for an unknown migration.
+   */
   origin: 'builtin' | 'app' | null
   /** When it was applied; `null` when pending. */
   appliedAt: string | null
@@ -735,8 +797,13 @@ export interface MigrationStatus {
   checksum: string | null
   /** The checksum recorded when it was applied; `null` when pending. */
   appliedChecksum: string | null
-  /** Whether it can be rolled back. */
+  /** Whether this build can roll it back with its own down SQL. */
   reversible: boolean
+  /**
+   * Whether the database records down SQL for it, which runs only with the
+   * `allowRecordedSql` option of `rollbackTo`/`rollbackLast`.
+   */
+  recordedDown: boolean
 }
 
 /** The migration summary. */
@@ -749,31 +816,63 @@ export interface MigrationSummary {
   pendingMigrations: number
   /** Their ids, in the order they would run. */
   pendingMigrationIds: Array<string>
-  /** The id of the highest applied migration; `null` on a new database. */
+  /**
+   * The id of the library's highest applied migration (its schema version); `null` on a
+   * new database.
+   */
   currentVersion: string | null
+  /** Each namespace this build or the database knows, in the order they run. */
+  namespaces: Array<JsNamespaceSummary>
 }
 
-/** A checksum re-recorded by `repairMigrations`. */
+/** One namespace's line of the migration summary. */
+export interface NamespaceSummary {
+  /** The namespace: `'agentdb'` (the library's), `'app'` or a plugin's. */
+  namespace: string
+  /** The id of its highest applied migration; `null` when none is applied. */
+  currentVersion: string | null
+  /** How many of its migrations are applied. */
+  appliedMigrations: number
+  /** How many of its known migrations are pending. */
+  pendingMigrations: number
+}
+
+/**
+ * A changed migration accepted by `repairMigrations`: what was recorded, and what is (or,
+ * in a dry run, would be) recorded now.
+ */
 export interface RepairedMigration {
+  /** Whose migration it is. */
+  namespace: string
   /** The migration's id. */
   id: string
+  /** Its description, the same recorded and in this build. */
+  description: string
   /** The checksum that was recorded. */
   oldChecksum: string
-  /** The checksum recorded now. */
+  /** This build's checksum, recorded now. */
   newChecksum: string
+  /** This build's up SQL, whose checksum is recorded now. */
+  up: Array<string>
+  /** The down SQL that was recorded; `null` when none. */
+  oldDown: Array<string> | null
+  /** This build's down SQL, recorded now; `null` when none. */
+  newDown: Array<string> | null
 }
 
 /** The report of `repairMigrations`. */
 export interface RepairResult {
-  /** The migrations whose checksums were re-recorded; empty when nothing had changed. */
+  /** The migrations accepted, in the order their ids were given. */
   repaired: Array<RepairedMigration>
 }
 
 /** One finding of `validateMigrations`. */
 export interface ValidationIssue {
   /** What was found. */
-  code: 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN'
-  /** The migration concerned. */
+  code: 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET'
+  /** The namespace of the migration concerned. */
+  namespace: string
+  /** The migration concerned (for a gap, the first missing id). */
   migrationId: string
   /** What is wrong and what to do about it. */
   message: string

@@ -15,14 +15,17 @@ use crate::js::{JsArg, JsReturn};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::Kind;
-use agentdb_core::migrations::migrator::{self, BackupTarget, MigrateFailure, MigrateOptions, Progress};
-use agentdb_core::migrations::source::{parse_id, AppMigration, Migration, Origin};
+use agentdb_core::migrations::migrator::{self, BackupTarget, MigrateFailure, MigrateOptions, Progress, RollbackOptions, Target};
+use agentdb_core::migrations::source::{AppMigration, Migration};
 use agentdb_core::migrations::tracking;
+use agentdb_core::migrations::validation::Issue;
 use agentdb_core::rules;
 
 /// Which migration a result or progress event is about.
 #[napi(object, js_name = "MigrationInfo", use_nullable = true)]
 pub struct JsMigrationInfo {
+  /// Whose migration it is: `'agentdb'` (the library's), `'app'` or a plugin's namespace.
+  pub namespace: String,
   /// The migration's id, e.g. `"002"`.
   pub id: String,
   /// What it does.
@@ -77,22 +80,44 @@ pub struct JsMigrationSummary {
   pub pending_migrations: u32,
   /// Their ids, in the order they would run.
   pub pending_migration_ids: Vec<String>,
-  /// The id of the highest applied migration; `null` on a new database.
+  /// The id of the library's highest applied migration (its schema version); `null` on a
+  /// new database.
   pub current_version: Option<String>,
+  /// Each namespace this build or the database knows, in the order they run.
+  pub namespaces: Vec<JsNamespaceSummary>,
+}
+
+/// One namespace's line of the migration summary.
+#[napi(object, js_name = "NamespaceSummary", use_nullable = true)]
+pub struct JsNamespaceSummary {
+  /// The namespace: `'agentdb'` (the library's), `'app'` or a plugin's.
+  pub namespace: String,
+  /// The id of its highest applied migration; `null` when none is applied.
+  pub current_version: Option<String>,
+  /// How many of its migrations are applied.
+  pub applied_migrations: u32,
+  /// How many of its known migrations are pending.
+  pub pending_migrations: u32,
 }
 
 /// One migration and its state, from `listMigrations`.
 #[napi(object, js_name = "MigrationStatus", use_nullable = true)]
 pub struct JsMigrationStatus {
+  /// Whose migration it is.
+  pub namespace: String,
   /// The migration's id.
   pub id: String,
-  /// What it does.
+  /// What it does (this build's description; the recorded one for an unknown migration).
   pub description: String,
+  /// The description recorded when it was applied; `null` when pending.
+  pub recorded_description: Option<String>,
   /// `applied`; `pending`; `modified` (applied, but this build's SQL differs); `unknown`
-  /// (applied, but this build does not know it: the app was downgraded).
+  /// (applied, but this build does not know it: a newer build applied it, or it is an app
+  /// migration that was not registered).
   #[napi(ts_type = "'applied' | 'pending' | 'modified' | 'unknown'")]
   pub state: String,
-  /// `builtin` or `app`; `null` for an unknown migration.
+  /// `builtin` (the library's) or `app` (registered with `addMigration(s)`, in any
+  /// namespace); `null` for an unknown migration.
   #[napi(ts_type = "'builtin' | 'app'")]
   pub origin: Option<String>,
   /// When it was applied; `null` when pending.
@@ -105,17 +130,25 @@ pub struct JsMigrationStatus {
   pub checksum: Option<String>,
   /// The checksum recorded when it was applied; `null` when pending.
   pub applied_checksum: Option<String>,
-  /// Whether it can be rolled back.
+  /// Whether this build can roll it back with its own down SQL.
   pub reversible: bool,
+  /// Whether the database records down SQL for it, which runs only with the
+  /// `allowRecordedSql` option of `rollbackTo`/`rollbackLast`.
+  pub recorded_down: bool,
 }
 
 /// One finding of `validateMigrations`.
 #[napi(object, js_name = "ValidationIssue", use_nullable = true)]
 pub struct JsValidationIssue {
   /// What was found.
-  #[napi(ts_type = "'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN'")]
+  #[napi(
+    ts_type = "'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET' | 'SCHEMA_DRIFT'"
+  )]
   pub code: String,
-  /// The migration concerned.
+  /// The namespace of the migration concerned (empty for `SCHEMA_DRIFT`, which concerns the
+  /// schema).
+  pub namespace: String,
+  /// The migration concerned (for a gap, the first missing id; empty for `SCHEMA_DRIFT`).
   pub migration_id: String,
   /// What is wrong and what to do about it.
   pub message: String,
@@ -132,33 +165,49 @@ pub struct JsValidationResult {
   pub warnings: Vec<JsValidationIssue>,
 }
 
-/// A checksum re-recorded by `repairMigrations`.
+/// A changed migration accepted by `repairMigrations`: what was recorded, and what is (or,
+/// in a dry run, would be) recorded now.
 #[napi(object, js_name = "RepairedMigration", use_nullable = true)]
 pub struct JsRepairedMigration {
+  /// Whose migration it is.
+  pub namespace: String,
   /// The migration's id.
   pub id: String,
+  /// Its description, the same recorded and in this build.
+  pub description: String,
   /// The checksum that was recorded.
   pub old_checksum: String,
-  /// The checksum recorded now.
+  /// This build's checksum, recorded now.
   pub new_checksum: String,
+  /// This build's up SQL, whose checksum is recorded now.
+  pub up: Vec<String>,
+  /// The down SQL that was recorded; `null` when none.
+  pub old_down: Option<Vec<String>>,
+  /// This build's down SQL, recorded now; `null` when none.
+  pub new_down: Option<Vec<String>>,
 }
 
 /// The report of `repairMigrations`.
 #[napi(object, js_name = "RepairResult", use_nullable = true)]
 pub struct JsRepairResult {
-  /// The migrations whose checksums were re-recorded; empty when nothing had changed.
+  /// The migrations accepted, in the order their ids were given.
   pub repaired: Vec<JsRepairedMigration>,
 }
 
 impl From<migrator::MigrationInfo> for JsMigrationInfo {
   fn from(info: migrator::MigrationInfo) -> Self {
-    JsMigrationInfo { id: info.id, description: info.description, created_at: info.created_at }
+    JsMigrationInfo { namespace: info.namespace, id: info.id, description: info.description, created_at: info.created_at }
   }
 }
 
 impl From<&Migration> for JsMigrationInfo {
   fn from(m: &Migration) -> Self {
-    JsMigrationInfo { id: m.id.clone(), description: m.description.clone(), created_at: m.created_at.clone() }
+    JsMigrationInfo {
+      namespace: m.namespace.clone(),
+      id: m.id.clone(),
+      description: m.description.clone(),
+      created_at: m.created_at.clone(),
+    }
   }
 }
 
@@ -175,16 +224,14 @@ impl From<migrator::MigrationResult> for JsMigrationResult {
   }
 }
 
-impl From<migrator::Issue> for JsValidationIssue {
-  fn from(issue: migrator::Issue) -> Self {
-    JsValidationIssue { code: issue.code.as_str().to_string(), migration_id: issue.migration_id, message: issue.message }
-  }
-}
-
-fn origin_name(origin: Origin) -> String {
-  match origin {
-    Origin::Builtin => "builtin".into(),
-    Origin::App => "app".into(),
+impl From<Issue> for JsValidationIssue {
+  fn from(issue: Issue) -> Self {
+    JsValidationIssue {
+      code: issue.code.as_str().to_string(),
+      namespace: issue.namespace,
+      migration_id: issue.migration_id,
+      message: issue.message,
+    }
   }
 }
 
@@ -293,7 +340,7 @@ struct MigrateArgs {
 }
 
 fn parse_migrate(env: sys::napi_env, queue: &JsQueue, options: JsArg) -> Result<MigrateArgs> {
-  let allowed = ["useTransaction", "validateChecksums", "limit", "dryRun", "to", "backup", "onProgress"];
+  let allowed = ["useTransaction", "validateChecksums", "limit", "dryRun", "to", "namespace", "backup", "onProgress"];
   let fields = Fields::of(options, "options", &allowed, true)?;
   let mut parsed = MigrateOptions::default();
   if let Some(v) = fields.boolean("useTransaction")? {
@@ -304,7 +351,11 @@ fn parse_migrate(env: sys::napi_env, queue: &JsQueue, options: JsArg) -> Result<
   }
   parsed.limit = fields.whole("limit", &rules::MIGRATION_LIMIT)?.map(|n| n as usize);
   parsed.dry_run = fields.boolean("dryRun")?.unwrap_or(false);
-  parsed.to = fields.string("to")?.map(|id| parse_id(&id).map_err(|e| e.context("options.to"))).transpose()?;
+  let namespace = fields.string("namespace")?;
+  parsed.to = fields.string("to")?.map(|id| Target { namespace: namespace.clone(), id });
+  if namespace.is_some() && parsed.to.is_none() {
+    return Err(Error::invalid("options.namespace names the namespace of options.to, which is missing"));
+  }
   parsed.backup = match fields.get("backup")? {
     None => None,
     Some(v) if v.kind() == Kind::Boolean => v.boolean("options.backup")?.then_some(BackupTarget::BesideDatabase),
@@ -327,13 +378,15 @@ fn parse_migrate(env: sys::napi_env, queue: &JsQueue, options: JsArg) -> Result<
 
 /// Reads one app-defined migration object.
 fn parse_migration(value: JsArg, what: &str) -> Result<Migration> {
-  let allowed = ["id", "description", "up", "down", "createdAt", "disableForeignKeys"];
+  let allowed = ["id", "description", "up", "down", "createdAt", "disableForeignKeys", "namespace", "requires"];
   let fields = Fields::of(value, what, &allowed, false)?;
   let created_at = match fields.get("createdAt")? {
     None => None,
     Some(v) => Some(crate::js::iso_timestamp(v, &fields.path("createdAt").to_string())?),
   };
   let app = AppMigration {
+    namespace: fields.string("namespace")?,
+    requires: fields.string("requires")?,
     id: fields.required_string("id")?,
     description: fields.required_string("description")?,
     up: fields.strings("up")?.ok_or_else(|| Error::invalid(format!("{} is required", fields.path("up"))))?,
@@ -342,6 +395,11 @@ fn parse_migration(value: JsArg, what: &str) -> Result<Migration> {
     foreign_keys_off: fields.boolean("disableForeignKeys")?.unwrap_or(false),
   };
   Migration::from_app(app).map_err(|e| e.context(what))
+}
+
+/// Reads the `allowRecordedSql` option of the rollback calls.
+fn rollback_options(fields: &Fields<JsArg>) -> Result<RollbackOptions> {
+  Ok(RollbackOptions { allow_recorded_sql: fields.boolean("allowRecordedSql")?.unwrap_or(false) })
 }
 
 #[napi]
@@ -358,8 +416,9 @@ impl Database {
     })
   }
 
-  /// Applies pending migrations in id order, each in its own transaction with its tracking
-  /// row. Resolves with one result per applied migration (the plan, for a dry run).
+  /// Applies pending migrations in run order (the library's first, then each other namespace
+  /// in the order it was registered, each in id order), each in its own transaction with its
+  /// tracking row. Resolves with one result per applied migration (the plan, for a dry run).
   ///
   /// Rejects with `MIGRATION_VALIDATION_FAILED` (validation found errors; nothing applied),
   /// `MIGRATION_FAILED` (a migration failed and was rolled back; `error.results` holds the
@@ -376,31 +435,44 @@ impl Database {
     })
   }
 
-  /// Rolls back the last applied migration (its down SQL and its tracking row, in one
-  /// transaction). Resolves with its result, or `null` when nothing is applied.
+  /// Rolls back the applied migration that runs last (in run order: the library's
+  /// namespace, then the others in the order they were registered): its down SQL and its
+  /// tracking row, in one transaction. Resolves with its result, or `null` when nothing is
+  /// applied. A migration this build does not know is undone with the down SQL recorded in
+  /// the database only with `allowRecordedSql: true`.
   ///
-  /// Rejects with `MIGRATION_IRREVERSIBLE` (no down SQL; nothing changed), `MIGRATION_FAILED`
-  /// (the down SQL failed; nothing changed), `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_return_type = "Promise<MigrationResult | null>")]
-  pub fn rollback_last(&self, env: Env) -> napi::Result<JsReturn> {
+  /// Rejects with `MIGRATION_IRREVERSIBLE` (no down SQL, or only recorded SQL without the
+  /// option; nothing changed), `MIGRATION_FAILED` (the down SQL failed; nothing changed),
+  /// `BUSY`, `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "options?: RollbackOptions", ts_return_type = "Promise<MigrationResult | null>")]
+  pub fn rollback_last(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let set = self.migration_set();
-      self.exclusive(env, Ok(()), move |conn, (), _| migrator::rollback_last(conn, &set).map(|r| r.map(JsMigrationResult::from)))
+      let args = Fields::of(options, "options", &["allowRecordedSql"], true).and_then(|f| rollback_options(&f));
+      self.exclusive(env, args, move |conn, options, _| {
+        migrator::rollback_last(conn, &set, &options).map(|r| r.map(JsMigrationResult::from))
+      })
     })
   }
 
-  /// Rolls back, newest first and one transaction each, every applied migration above `id`,
-  /// so that `id` becomes the current version (`'000'` rolls back everything). When any of
-  /// them has no down SQL, nothing is changed.
+  /// Rolls back, newest first and one transaction each, every applied migration that runs
+  /// after migration `id`: the later ones of its namespace and every one of the namespaces
+  /// that run after it (the app's run after the library's). `'000'` rolls back everything
+  /// (of `namespace` and those after it, when given). Without `namespace`, `id` must name a
+  /// migration of exactly one namespace. When any of them cannot be undone, nothing changes.
   ///
   /// Rejects with `INVALID_ARGUMENT`, `MIGRATION_IRREVERSIBLE`, `MIGRATION_FAILED` (with
   /// `error.results`), `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<MigrationResult[]>")]
-  pub fn rollback_to(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+  #[napi(catch_unwind, ts_args_type = "id: string, options?: RollbackToOptions", ts_return_type = "Promise<MigrationResult[]>")]
+  pub fn rollback_to(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let set = self.migration_set();
-      let target = id.string("id").and_then(|id| parse_id(&id));
-      self.exclusive(env, target, move |conn, target, _| migrator::rollback_to(conn, &set, target).map(results))
+      let args = id.string("id").and_then(|id| {
+        let f = Fields::of(options, "options", &["namespace", "allowRecordedSql"], true)?;
+        Ok((Target { namespace: f.string("namespace")?, id }, rollback_options(&f)?))
+      });
+      self
+        .exclusive(env, args, move |conn, (target, options), _| migrator::rollback_to(conn, &set, &target, &options).map(results))
     })
   }
 
@@ -417,6 +489,16 @@ impl Database {
           pending_migrations: s.pending_migrations as u32,
           pending_migration_ids: s.pending_migration_ids,
           current_version: s.current_version,
+          namespaces: s
+            .namespaces
+            .into_iter()
+            .map(|n| JsNamespaceSummary {
+              namespace: n.namespace,
+              current_version: n.current_version,
+              applied_migrations: n.applied_migrations as u32,
+              pending_migrations: n.pending_migrations as u32,
+            })
+            .collect(),
         })
       })
     })
@@ -432,15 +514,18 @@ impl Database {
           migrator::list(conn, &set)?
             .into_iter()
             .map(|m| JsMigrationStatus {
+              namespace: m.namespace,
               id: m.id,
               description: m.description,
+              recorded_description: m.recorded_description,
               state: m.state.as_str().to_string(),
-              origin: m.origin.map(origin_name),
+              origin: m.builtin.map(|builtin| if builtin { "builtin" } else { "app" }.to_string()),
               applied_at: m.applied_at,
               execution_time: m.execution_time_ms,
               checksum: m.checksum,
               applied_checksum: m.applied_checksum,
               reversible: m.reversible,
+              recorded_down: m.recorded_down,
             })
             .collect(),
         )
@@ -466,25 +551,45 @@ impl Database {
     })
   }
 
-  /// Re-records this build's checksum for every applied migration whose SQL was changed:
-  /// the explicit act of accepting an edited migration. Resolves with what it changed.
-  #[napi(catch_unwind, ts_return_type = "Promise<RepairResult>")]
-  pub fn repair_migrations(&self, env: Env) -> napi::Result<JsReturn> {
+  /// Accepts this build's SQL for the changed applied migrations `ids` (of `namespace`, or
+  /// of the one namespace where each is changed): re-records their checksums and down SQL,
+  /// all or none, and resolves with what was recorded before and after. With `dryRun`
+  /// nothing is written. It never accepts a migration recorded under another description (a
+  /// different migration under the same id), one this build does not know, or one that did
+  /// not change.
+  ///
+  /// Rejects with `INVALID_ARGUMENT` (such an id, or no ids), `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "options: RepairOptions", ts_return_type = "Promise<RepairResult>")]
+  pub fn repair_migrations(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let set = self.migration_set();
-      self.exclusive(env, Ok(()), move |conn, (), _| -> Result<JsRepairResult> {
-        let repaired = migrator::repair(conn, &set)?;
+      let args = Fields::of(options, "options", &["ids", "namespace", "dryRun"], false).and_then(|f| {
+        let ids = f.strings("ids")?.ok_or_else(|| f.missing("ids"))?;
+        Ok((ids, f.string("namespace")?, f.boolean("dryRun")?.unwrap_or(false)))
+      });
+      self.exclusive(env, args, move |conn, (ids, namespace, dry_run), _| -> Result<JsRepairResult> {
+        let repaired = migrator::repair(conn, &set, &ids, namespace.as_deref(), dry_run)?;
         Ok(JsRepairResult {
           repaired: repaired
             .into_iter()
-            .map(|r| JsRepairedMigration { id: r.id, old_checksum: r.old_checksum, new_checksum: r.new_checksum })
+            .map(|r| JsRepairedMigration {
+              namespace: r.namespace,
+              id: r.id,
+              description: r.description,
+              old_checksum: r.old_checksum,
+              new_checksum: r.new_checksum,
+              up: r.up,
+              old_down: r.old_down,
+              new_down: r.new_down,
+            })
             .collect(),
         })
       })
     })
   }
 
-  /// Registers one app-defined migration beside the built-in ones. Rejects with
+  /// Registers one app-defined migration in its namespace (`'app'` unless it names one); each
+  /// namespace has its own id sequence, so the library's migrations never collide with it. Rejects with
   /// `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
   /// nothing is registered then.
   #[napi(catch_unwind, ts_args_type = "migration: Migration", ts_return_type = "Promise<void>")]

@@ -19,8 +19,12 @@ export interface MigrateOptions {
   limit?: number
   /** Report the plan and change nothing (default false). */
   dryRun?: boolean
-  /** Apply migrations up to and including this id. */
+  /** Apply migrations up to and including this one, in run order (the library's, then each
+   *  other namespace in the order it was registered). Without `namespace`, the id must name a
+   *  migration of exactly one namespace. */
   to?: string
+  /** The namespace of `to`. */
+  namespace?: string
   /** Back the database up first when there is something to apply: `true` writes
    *  `<path>.before-<first pending id>.bak`, a string names the file. */
   backup?: boolean | string
@@ -30,8 +34,18 @@ export interface MigrateOptions {
 
 /** An app-defined migration, in the reference module's object form. */
 export interface Migration {
-  /** A string of digits, continuing the sequence after the built-in migrations (`'003'`, …). */
+  /** A string of digits, compared as a number: `'001'`, `'002'`, … or a timestamp such as
+   *  `'20240101120000'`. Unique within its namespace; the library's own migrations live in a
+   *  namespace of their own and never collide with it. */
   id: string
+  /** Whose migration it is: `'app'` (the default) or a name of the app's choosing, such as a
+   *  plugin's (`'@acme/notes'`); each namespace has its own sequence. `'agentdb'` is the
+   *  library's own. */
+  namespace?: string
+  /** The id of the library migration this one was written against (it relies on the
+   *  library's schema at that version or later); a build whose library migrations stop
+   *  short of it refuses to migrate (`REQUIREMENT_UNMET`). */
+  requires?: string
   /** What the migration does. */
   description: string
   /** Forward SQL, one or more statements per string. */
@@ -43,6 +57,30 @@ export interface Migration {
   /** Switch foreign-key enforcement off around this migration (for table rebuilds); the
    *  engine runs `foreign_key_check` before committing and rolls back on new violations. */
   disableForeignKeys?: boolean
+}
+
+/** Options of `rollbackLast`. */
+export interface RollbackOptions {
+  /** Undo a migration this build does not know with the down SQL recorded in the database
+   *  (default false). The tracking table comes with the file, so its SQL is only run when
+   *  asked for, and then under the same checks as migration SQL. */
+  allowRecordedSql?: boolean
+}
+
+/** Options of `rollbackTo`. */
+export interface RollbackToOptions extends RollbackOptions {
+  /** The namespace of the target id; needed when the id exists in several. */
+  namespace?: string
+}
+
+/** Options of `repairMigrations`. */
+export interface RepairOptions {
+  /** The ids of the changed migrations to accept (see `validateMigrations`). */
+  ids: string[]
+  /** Their namespace; needed when an id is changed in several. */
+  namespace?: string
+  /** Report what would be re-recorded and change nothing (default false). */
+  dryRun?: boolean
 }
 
 /** Options of `integrityCheck`. */

@@ -1,8 +1,9 @@
 //! Build script: embeds every file of the repository's `migrations/` folder into the crate.
 //!
 //! Each migration is a pair `NNN_name.up.sql` / `NNN_name.down.sql`. The up file starts with
-//! header comments: `-- description: <text>` (required) and optionally
-//! `-- foreign_keys: off` for a migration that rebuilds tables. The build fails, naming the
+//! header comments: `-- description: <text>` (required), optionally `-- foreign_keys: off`
+//! for a migration that rebuilds tables, and `-- rebuilds: <table>, …` naming the tables it
+//! rebuilds (the migrator then keeps what an app added to them, or refuses and names it). The build fails, naming the
 //! file, on a duplicate id, a gap in the sequence, an up file without its down file or the
 //! reverse, a file name of another shape, or an up file without a description.
 
@@ -99,9 +100,17 @@ fn render(found: &BTreeMap<u64, (String, Found)>) -> Result<String, String> {
       Some((_, v)) if v == "off" => true,
       Some((_, v)) => return Err(format!("{file}.up.sql: `-- foreign_keys:` takes `off`, not `{v}`")),
     };
+    let rebuilds: Vec<String> = headers
+      .iter()
+      .find(|(k, _)| k == "rebuilds")
+      .map(|(_, v)| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect())
+      .unwrap_or_default();
+    if !rebuilds.is_empty() && !foreign_keys_off {
+      return Err(format!("{file}.up.sql: `-- rebuilds:` tables are rebuilt with foreign keys off; add `-- foreign_keys: off`"));
+    }
     writeln!(
       out,
-      "  BuiltinMigration {{ id: {id_text:?}, name: {name:?}, description: {description:?}, foreign_keys_off: {foreign_keys_off}, up: include_str!({up:?}), down: include_str!({down:?}) }},",
+      "  BuiltinMigration {{ id: {id_text:?}, name: {name:?}, description: {description:?}, foreign_keys_off: {foreign_keys_off}, rebuilds: &{rebuilds:?}, up: include_str!({up:?}), down: include_str!({down:?}) }},",
       name = entry.name,
       up = up.display().to_string(),
       down = down.display().to_string(),

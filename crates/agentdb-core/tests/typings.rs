@@ -4,6 +4,7 @@
 
 use agentdb_core::command::Kind;
 use agentdb_core::error::ErrorCode;
+use agentdb_core::migrations::validation::IssueCode;
 use agentdb_core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use agentdb_core::settings;
 
@@ -85,4 +86,15 @@ fn agent_and_session_inputs_declare_every_setting() {
       assert!(declared, "{interface} does not declare the setting `{name}`");
     }
   }
+}
+
+#[test]
+fn validation_issue_codes_are_the_engine_s() {
+  let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../index.d.ts");
+  let typings = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+  let start = typings.find("export interface ValidationIssue ").expect("ValidationIssue in index.d.ts");
+  let body = &typings[start..start + typings[start..].find("\n}").expect("its end")];
+  let line = body.lines().find(|l| l.trim_start().starts_with("code:")).expect("a code field");
+  let codes: Vec<&str> = IssueCode::ALL.iter().map(|c| c.as_str()).collect();
+  assert_eq!(quoted(line), codes);
 }

@@ -1,10 +1,12 @@
-//! Applying migrations to a database: validation, planning, migrate, rollback, repair and the
-//! read-only views (summary, list).
+//! Applying migrations to a database: planning, migrate, rollback, repair and the read-only
+//! views (summary, list). Validation is [`crate::migrations::validation`].
 //!
-//! Every write takes SQLite's write lock (`BEGIN IMMEDIATE`) and then re-reads the tracking
-//! table, so two processes migrating one file at once apply each migration exactly once.
+//! Migrations run in one order: the library's namespace first, then each other namespace in
+//! the order it was registered, each in id order. Every write takes SQLite's write lock
+//! (`BEGIN IMMEDIATE`) and then re-reads the tracking table, so two processes migrating one
+//! file at once apply each migration exactly once.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,12 +15,17 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::backup;
 use crate::error::{Error, ErrorCode, Result};
 use crate::maintenance;
-use crate::migrations::source::{Migration, MigrationSet, Origin};
+use crate::migrations::drift;
+use crate::migrations::rebuild::{self, Direction};
+use crate::migrations::source::{Migration, MigrationSet, Version, LIBRARY};
 use crate::migrations::tracking::{self, AppliedMigration};
+use crate::migrations::validation::{self, Validation};
 
 /// The identity of a migration, as results and progress events report it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MigrationInfo {
+  /// Whose migration it is.
+  pub namespace: String,
   /// The migration's id.
   pub id: String,
   /// What it does.
@@ -30,9 +37,19 @@ pub struct MigrationInfo {
 impl MigrationInfo {
   fn of(migration: &Migration) -> Self {
     MigrationInfo {
+      namespace: migration.namespace.clone(),
       id: migration.id.clone(),
       description: migration.description.clone(),
       created_at: migration.created_at.clone(),
+    }
+  }
+
+  fn of_record(record: &AppliedMigration) -> Self {
+    MigrationInfo {
+      namespace: record.namespace.clone(),
+      id: record.id.clone(),
+      description: record.description.clone(),
+      created_at: None,
     }
   }
 }
@@ -88,6 +105,17 @@ pub enum BackupTarget {
   Path(PathBuf),
 }
 
+/// A migration named by the caller (`to` of migrate, the target of rollbackTo): an id, and
+/// the namespace it belongs to. Without a namespace, the id must name a migration of exactly
+/// one namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+  /// The namespace, when the caller gives one.
+  pub namespace: Option<String>,
+  /// The id as given.
+  pub id: String,
+}
+
 /// Options of [`migrate`]; the defaults match the reference Migrator.
 #[derive(Clone, Debug)]
 pub struct MigrateOptions {
@@ -100,8 +128,8 @@ pub struct MigrateOptions {
   pub limit: Option<usize>,
   /// Report the plan and change nothing.
   pub dry_run: bool,
-  /// Apply migrations up to and including this version.
-  pub to: Option<u64>,
+  /// Apply migrations up to and including this one (in run order).
+  pub to: Option<Target>,
   /// Write a backup first, when there is something to apply.
   pub backup: Option<BackupTarget>,
 }
@@ -112,7 +140,28 @@ impl Default for MigrateOptions {
   }
 }
 
-/// The migration summary of the reference Migrator.
+/// Options of [`rollback_to`] and [`rollback_last`].
+#[derive(Clone, Debug, Default)]
+pub struct RollbackOptions {
+  /// Run the down SQL recorded in the tracking table for migrations this build does not
+  /// know. Off by default: the table came with the file, and its SQL could do anything.
+  pub allow_recorded_sql: bool,
+}
+
+/// One namespace's line of the [`Summary`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamespaceSummary {
+  /// The namespace.
+  pub namespace: String,
+  /// The id of its highest applied migration, if any.
+  pub current_version: Option<String>,
+  /// How many of its migrations are applied.
+  pub applied_migrations: usize,
+  /// How many of its known migrations are pending.
+  pub pending_migrations: usize,
+}
+
+/// The migration summary of the reference Migrator, with one line per namespace.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
   /// How many migrations this build knows.
@@ -121,10 +170,12 @@ pub struct Summary {
   pub applied_migrations: usize,
   /// How many known migrations are not applied.
   pub pending_migrations: usize,
-  /// Their ids, in order.
+  /// Their ids, in run order.
   pub pending_migration_ids: Vec<String>,
-  /// The id of the highest applied migration, if any.
+  /// The id of the library's highest applied migration (the library's schema version).
   pub current_version: Option<String>,
+  /// Each namespace the build or the database knows, in run order.
+  pub namespaces: Vec<NamespaceSummary>,
 }
 
 /// The state of one migration in [`list`].
@@ -136,7 +187,7 @@ pub enum MigrationState {
   Pending,
   /// Applied, but this build's SQL has a different checksum.
   Modified,
-  /// Applied, but this build does not know it (the database is newer than the app).
+  /// Applied, but this build does not know it.
   Unknown,
 }
 
@@ -155,14 +206,18 @@ impl MigrationState {
 /// One row of [`list`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct MigrationStatus {
+  /// Whose migration it is.
+  pub namespace: String,
   /// The migration's id.
   pub id: String,
   /// Its description (this build's, else the recorded one).
   pub description: String,
+  /// The description recorded when it was applied, if it is applied.
+  pub recorded_description: Option<String>,
   /// Its state.
   pub state: MigrationState,
-  /// Built-in or app-defined; `None` when this build does not know it.
-  pub origin: Option<Origin>,
+  /// Whether it is one of the library's own; `None` when this build does not know it.
+  pub builtin: Option<bool>,
   /// When it was applied.
   pub applied_at: Option<String>,
   /// How long it took, in milliseconds.
@@ -171,221 +226,165 @@ pub struct MigrationStatus {
   pub checksum: Option<String>,
   /// The checksum recorded when it was applied.
   pub applied_checksum: Option<String>,
-  /// Whether it can be rolled back (down SQL from this build or from the tracking table).
+  /// Whether this build can roll it back with its own down SQL.
   pub reversible: bool,
+  /// Whether the tracking table holds down SQL for it (which runs only on request).
+  pub recorded_down: bool,
 }
 
-/// What validation can find.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IssueCode {
-  /// An applied migration's SQL was changed after it was applied (error).
-  ChecksumMismatch,
-  /// An applied migration is unknown to this build: the app was downgraded (warning).
-  UnknownMigration,
-  /// A pending migration is older than the current version (error).
-  OutOfOrder,
-  /// An id is missing from the sequence (error).
-  Gap,
-  /// A migration has no down SQL and cannot be rolled back (warning).
-  NoDown,
-}
-
-impl IssueCode {
-  /// The string JavaScript sees.
-  pub fn as_str(self) -> &'static str {
-    match self {
-      IssueCode::ChecksumMismatch => "CHECKSUM_MISMATCH",
-      IssueCode::UnknownMigration => "UNKNOWN_MIGRATION",
-      IssueCode::OutOfOrder => "OUT_OF_ORDER",
-      IssueCode::Gap => "GAP",
-      IssueCode::NoDown => "NO_DOWN",
-    }
-  }
-}
-
-/// One finding of [`validate`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Issue {
-  /// What was found.
-  pub code: IssueCode,
-  /// Which migration it concerns.
-  pub migration_id: String,
-  /// A sentence saying what is wrong and what to do.
-  pub message: String,
-}
-
-/// The report of [`validate`]: valid when there are no errors.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Validation {
-  /// Problems that stop `migrate` (when it validates).
-  pub errors: Vec<Issue>,
-  /// Things worth knowing that do not stop it.
-  pub warnings: Vec<Issue>,
-}
-
-impl Validation {
-  /// True when there are no errors.
-  pub fn is_valid(&self) -> bool {
-    self.errors.is_empty()
-  }
-}
-
-/// One checksum re-recorded by [`repair`].
+/// One migration accepted by [`repair`]: what was recorded and what is recorded now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Repaired {
+  /// Whose migration it is.
+  pub namespace: String,
   /// The migration's id.
   pub id: String,
+  /// Its description (the recorded one and this build's are the same).
+  pub description: String,
   /// The checksum that was recorded.
   pub old_checksum: String,
   /// The checksum recorded now (this build's).
   pub new_checksum: String,
+  /// This build's up SQL, whose checksum is now recorded.
+  pub up: Vec<String>,
+  /// The down SQL that was recorded.
+  pub old_down: Option<Vec<String>>,
+  /// The down SQL recorded now (this build's).
+  pub new_down: Option<Vec<String>>,
 }
 
-/// The known migrations that are not applied, in order.
+/// Where a migration runs: its namespace's place (known ones in run order, unknown ones
+/// after them by name), then its version.
+type Position<'a> = (usize, &'a str, &'a Version);
+
+fn position<'a>(set: &MigrationSet, namespace: &'a str, version: &'a Version) -> Position<'a> {
+  (set.rank(namespace).unwrap_or(usize::MAX), namespace, version)
+}
+
+fn is_applied(applied: &[AppliedMigration], migration: &Migration) -> bool {
+  applied.iter().any(|a| a.namespace == migration.namespace && a.version.as_ref() == Some(&migration.version))
+}
+
+/// The known migrations that are not applied, in run order.
 fn pending<'a>(set: &'a MigrationSet, applied: &[AppliedMigration]) -> Vec<&'a Migration> {
-  let done: HashSet<u64> = applied.iter().filter_map(|a| a.version).collect();
-  set.iter().filter(|m| !done.contains(&m.version)).collect()
+  set.iter().filter(|m| !is_applied(applied, m)).collect()
 }
 
-fn current(applied: &[AppliedMigration]) -> Option<&AppliedMigration> {
-  applied.iter().filter(|a| a.version.is_some()).max_by_key(|a| a.version)
+/// The namespace `target` names: the one given, else the only one with a migration of that
+/// id among `known` (namespace, version) pairs.
+fn resolve<'a>(target: &'a Target, known: impl Iterator<Item = (&'a str, &'a Version)>) -> Result<(Option<&'a str>, Version)> {
+  let version = Version::parse(&target.id)?;
+  if let Some(namespace) = &target.namespace {
+    return Ok((Some(namespace), version));
+  }
+  let namespaces: BTreeSet<&str> = known.filter(|(_, v)| **v == version).map(|(n, _)| n).collect();
+  match namespaces.len() {
+    0 if version.is_zero() => Ok((None, version)),
+    0 => Err(Error::invalid(format!("no migration {} is known; give its namespace if it has one", target.id))),
+    1 => Ok((namespaces.into_iter().next(), version)),
+    _ => Err(Error::invalid(format!(
+      "migration {} exists in the namespaces {}: give the namespace",
+      target.id,
+      namespaces.into_iter().collect::<Vec<_>>().join(" and ")
+    ))),
+  }
 }
 
-/// The reference Migrator's summary.
+/// The reference Migrator's summary, with one line per namespace.
 pub fn summary(conn: &Connection, set: &MigrationSet) -> Result<Summary> {
   let applied = tracking::read_applied(conn)?;
   let pending = pending(set, &applied);
+  let mut names: Vec<String> = set.namespaces().to_vec();
+  let unknown: BTreeSet<&str> = applied.iter().map(|a| a.namespace.as_str()).filter(|n| set.rank(n).is_none()).collect();
+  names.extend(unknown.into_iter().map(str::to_string));
+  let namespaces = names
+    .into_iter()
+    .map(|namespace| NamespaceSummary {
+      current_version: validation::current(&applied, &namespace).map(|a| a.id.clone()),
+      applied_migrations: applied.iter().filter(|a| a.namespace == namespace).count(),
+      pending_migrations: pending.iter().filter(|m| m.namespace == namespace).count(),
+      namespace,
+    })
+    .collect();
   Ok(Summary {
     total_migrations: set.len(),
     applied_migrations: applied.len(),
     pending_migrations: pending.len(),
     pending_migration_ids: pending.iter().map(|m| m.id.clone()).collect(),
-    current_version: current(&applied).map(|a| a.id.clone()),
+    current_version: validation::current(&applied, LIBRARY).map(|a| a.id.clone()),
+    namespaces,
   })
 }
 
-/// Every migration known to this build or recorded in the database, in version order, with
-/// its state.
+/// Every migration known to this build or recorded in the database, in run order, with its
+/// state.
 pub fn list(conn: &Connection, set: &MigrationSet) -> Result<Vec<MigrationStatus>> {
   let applied = tracking::read_applied(conn)?;
-  let mut rows: Vec<(Option<u64>, MigrationStatus)> = Vec::new();
+  let mut rows: Vec<(usize, String, Option<Version>, MigrationStatus)> = Vec::new();
   for migration in set.iter() {
-    let record = applied.iter().find(|a| a.version == Some(migration.version));
+    let record = applied.iter().find(|a| a.namespace == migration.namespace && a.version.as_ref() == Some(&migration.version));
     let state = match record {
       None => MigrationState::Pending,
       Some(a) if a.checksum == migration.checksum => MigrationState::Applied,
       Some(_) => MigrationState::Modified,
     };
+    let (rank, namespace, version) = position(set, &migration.namespace, &migration.version);
     rows.push((
-      Some(migration.version),
+      rank,
+      namespace.to_string(),
+      Some(version.clone()),
       MigrationStatus {
+        namespace: migration.namespace.clone(),
         id: migration.id.clone(),
         description: migration.description.clone(),
+        recorded_description: record.map(|a| a.description.clone()),
         state,
-        origin: Some(migration.origin),
+        builtin: Some(migration.is_builtin()),
         applied_at: record.map(|a| a.applied_at.clone()),
         execution_time_ms: record.map(|a| a.execution_time_ms),
         checksum: Some(migration.checksum.clone()),
         applied_checksum: record.map(|a| a.checksum.clone()),
-        reversible: migration.down.is_some() || record.is_some_and(|a| a.down.is_some()),
+        reversible: migration.down.is_some(),
+        recorded_down: record.is_some_and(|a| a.down.is_some()),
       },
     ));
   }
-  for record in applied.iter().filter(|a| a.version.is_none_or(|v| set.get(v).is_none())) {
+  let unknown = applied.iter().filter(|a| a.version.as_ref().is_none_or(|v| set.get(&a.namespace, v).is_none()));
+  for record in unknown {
     rows.push((
-      record.version,
+      set.rank(&record.namespace).unwrap_or(usize::MAX),
+      record.namespace.clone(),
+      record.version.clone(),
       MigrationStatus {
+        namespace: record.namespace.clone(),
         id: record.id.clone(),
         description: record.description.clone(),
+        recorded_description: Some(record.description.clone()),
         state: MigrationState::Unknown,
-        origin: None,
+        builtin: None,
         applied_at: Some(record.applied_at.clone()),
         execution_time_ms: Some(record.execution_time_ms),
         checksum: None,
         applied_checksum: Some(record.checksum.clone()),
-        reversible: record.down.is_some(),
+        reversible: false,
+        recorded_down: record.down.is_some(),
       },
     ));
   }
-  rows.sort_by_key(|(version, _)| (version.is_none(), *version));
-  Ok(rows.into_iter().map(|(_, row)| row).collect())
+  rows.sort_by(|a, b| (a.0, &a.1, a.2.is_none(), &a.2).cmp(&(b.0, &b.1, b.2.is_none(), &b.2)));
+  Ok(rows.into_iter().map(|(_, _, _, row)| row).collect())
 }
 
-/// Compares the build's migrations with the tracking table.
+/// Compares the build's migrations with the tracking table, and the live schema with what
+/// the applied migrations create (drift, as warnings).
 pub fn validate(conn: &Connection, set: &MigrationSet) -> Result<Validation> {
-  Ok(validate_against(set, &tracking::read_applied(conn)?))
+  let applied = tracking::read_applied(conn)?;
+  let mut report = validation::validate(set, &applied);
+  report.warnings.extend(drift::check(conn, set, &applied)?);
+  Ok(report)
 }
 
-fn validate_against(set: &MigrationSet, applied: &[AppliedMigration]) -> Validation {
-  let mut report = Validation::default();
-  for record in applied {
-    match record.version.and_then(|v| set.get(v)) {
-      Some(migration) if migration.checksum != record.checksum => report.errors.push(Issue {
-        code: IssueCode::ChecksumMismatch,
-        migration_id: record.id.clone(),
-        message: format!(
-          "migration {} ({}) was changed after it was applied: recorded checksum {}, this build has {}; \
-           restore its original SQL and add a new migration, or call repairMigrations() to accept the change",
-          record.id, migration.description, record.checksum, migration.checksum
-        ),
-      }),
-      Some(_) => {}
-      None => report.warnings.push(Issue {
-        code: IssueCode::UnknownMigration,
-        migration_id: record.id.clone(),
-        message: format!(
-          "migration {} ({}) is applied but unknown to this build: the database was migrated by a newer version of the app{}",
-          record.id,
-          record.description,
-          if record.down.is_some() { "; rollbackTo() can undo it with its recorded down SQL" } else { "" }
-        ),
-      }),
-    }
-  }
-  let current_version = current(applied).and_then(|a| a.version);
-  for migration in pending(set, applied) {
-    if current_version.is_some_and(|v| migration.version < v) {
-      report.errors.push(Issue {
-        code: IssueCode::OutOfOrder,
-        migration_id: migration.id.clone(),
-        message: format!(
-          "migration {} ({}) is pending but older than the current version {}: it would run after newer migrations; give it a new id",
-          migration.id,
-          migration.description,
-          current(applied).map(|a| a.id.as_str()).unwrap_or_default()
-        ),
-      });
-    }
-  }
-  let versions: BTreeSet<u64> = set.iter().map(|m| m.version).chain(applied.iter().filter_map(|a| a.version)).collect();
-  if let Some(&last) = versions.last() {
-    for missing in (1..last).filter(|v| !versions.contains(v)) {
-      report.errors.push(Issue {
-        code: IssueCode::Gap,
-        migration_id: format!("{missing:03}"),
-        message: format!("migration {missing:03} is missing: ids must run 001, 002, … without gaps"),
-      });
-    }
-  }
-  for migration in set.iter().filter(|m| m.down.is_none()) {
-    report.warnings.push(Issue {
-      code: IssueCode::NoDown,
-      migration_id: migration.id.clone(),
-      message: format!("migration {} ({}) has no down SQL and cannot be rolled back", migration.id, migration.description),
-    });
-  }
-  report
-}
-
-fn validation_error(report: &Validation) -> Error {
-  let details: Vec<String> = report.errors.iter().map(|i| format!("{}: {}", i.code.as_str(), i.message)).collect();
-  Error::new(
-    ErrorCode::MigrationValidationFailed,
-    format!("migration validation failed, nothing was applied: {}", details.join("; ")),
-  )
-}
-
-/// Applies pending migrations in id order. Each migration and its tracking row commit
+/// Applies pending migrations in run order. Each migration and its tracking row commit
 /// together; a failing one is rolled back whole and nothing after it runs.
 pub fn migrate(
   conn: &mut Connection,
@@ -395,14 +394,24 @@ pub fn migrate(
 ) -> Result<Vec<MigrationResult>, MigrateFailure> {
   let applied = tracking::read_applied(conn)?;
   if options.validate_checksums {
-    let report = validate_against(set, &applied);
+    let report = validation::validate(set, &applied);
     if !report.is_valid() {
-      return Err(validation_error(&report).into());
+      return Err(report.failure().into());
     }
   }
+  let bound = match &options.to {
+    None => None,
+    Some(target) => {
+      let (namespace, version) = resolve(target, set.iter().map(|m| (m.namespace.as_str(), &m.version)))?;
+      let namespace = namespace.map(str::to_string).unwrap_or_else(|| LIBRARY.to_string());
+      Some((set.rank(&namespace).unwrap_or(usize::MAX), version))
+    }
+  };
   let plan: Vec<&Migration> = pending(set, &applied)
     .into_iter()
-    .filter(|m| options.to.is_none_or(|to| m.version <= to))
+    .filter(|m| {
+      bound.as_ref().is_none_or(|(rank, version)| (set.rank(&m.namespace).unwrap_or(usize::MAX), &m.version) <= (*rank, version))
+    })
     .take(options.limit.unwrap_or(usize::MAX))
     .collect();
   if options.dry_run {
@@ -436,7 +445,9 @@ pub fn migrate(
         progress(Progress::Started { migration, index, total });
         announced = true;
       };
-      if options.use_transaction {
+      // A rebuild of the library's tables always runs in a transaction: it drops and creates
+      // again what an app added to them, which must never be left half done.
+      if options.use_transaction || !migration.rebuilds.is_empty() {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = apply_up(&tx, migration, &mut announce)?;
         tx.commit()?;
@@ -463,7 +474,7 @@ pub fn migrate(
         };
         let error = Error::new(
           if error.code == ErrorCode::Busy { ErrorCode::Busy } else { ErrorCode::MigrationFailed },
-          format!("migration {} ({}) {what}: {}", migration.id, migration.description, error.message),
+          format!("migration {} ({}) {what}: {}", migration.name(), migration.description, error.message),
         );
         let result = MigrationResult {
           migration: MigrationInfo::of(migration),
@@ -493,13 +504,15 @@ pub fn migrate(
 /// was skipped.
 fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()) -> Result<Option<(String, f64)>> {
   tracking::ensure_table(conn)?;
-  if tracking::read_applied(conn)?.iter().any(|a| a.version == Some(migration.version)) {
+  if is_applied(&tracking::read_applied(conn)?, migration) {
     return Ok(None);
   }
   announce();
   let executed_at = tracking::now(conn)?;
   let started = Instant::now();
+  let additions = rebuild::prepare(conn, migration, Direction::Up)?;
   run_checked(conn, &migration.up, migration.foreign_keys_off)?;
+  rebuild::restore(conn, migration, additions)?;
   // Microsecond resolution is plenty, and keeps the stored number short.
   let execution_time_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
   tracking::record(conn, migration, &executed_at, execution_time_ms)?;
@@ -560,65 +573,115 @@ fn backup_path(conn: &Connection, target: &BackupTarget, first: &Migration) -> R
   match target {
     BackupTarget::Path(path) => Ok(path.clone()),
     BackupTarget::BesideDatabase => match conn.path().filter(|p| !p.is_empty()) {
-      Some(db) => Ok(PathBuf::from(format!("{db}.before-{}.bak", first.id))),
+      Some(db) => {
+        let namespace: String = first.namespace.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let label = if first.is_builtin() { first.id.clone() } else { format!("{namespace}-{}", first.id) };
+        Ok(PathBuf::from(format!("{db}.before-{label}.bak")))
+      }
       None => Err(Error::invalid("backup: an in-memory database has no file to back up beside; give a path")),
     },
   }
 }
 
-/// Rolls back the last applied migration: its down SQL and the removal of its row, in one
-/// transaction. `Ok(None)` when nothing is applied.
-pub fn rollback_last(conn: &mut Connection, set: &MigrationSet) -> Result<Option<MigrationResult>, MigrateFailure> {
+/// Rolls back the applied migration that runs last: its down SQL and the removal of its
+/// row, in one transaction. `Ok(None)` when nothing is applied.
+pub fn rollback_last(
+  conn: &mut Connection,
+  set: &MigrationSet,
+  options: &RollbackOptions,
+) -> Result<Option<MigrationResult>, MigrateFailure> {
   let applied = tracking::read_applied(conn)?;
-  let Some(last) = current(&applied) else { return Ok(None) };
-  let id = last.id.clone();
-  Ok(rollback(conn, set, |record| record.id == id)?.pop())
+  let last = applied
+    .iter()
+    .filter_map(|a| a.version.as_ref().map(|v| (position(set, &a.namespace, v), a)))
+    .max_by(|a, b| a.0.cmp(&b.0))
+    .map(|(_, a)| (a.namespace.clone(), a.id.clone()));
+  let Some((namespace, id)) = last else { return Ok(None) };
+  Ok(rollback(conn, set, options, |record| record.namespace == namespace && record.id == id)?.pop())
 }
 
-/// Rolls back, one transaction each, every applied migration above `target`, newest first.
-/// When any of them has no down SQL, nothing is changed (`MIGRATION_IRREVERSIBLE`).
-pub fn rollback_to(conn: &mut Connection, set: &MigrationSet, target: u64) -> Result<Vec<MigrationResult>, MigrateFailure> {
-  rollback(conn, set, |record| record.version.is_some_and(|v| v > target))
+/// Rolls back, one transaction each and newest first, every applied migration that runs
+/// after `target` (in run order: later migrations of its namespace, and every migration of
+/// the namespaces that run after it). `'000'` without a namespace rolls back everything;
+/// with one, everything of that namespace and those after it. When any of them cannot be
+/// undone, nothing is changed.
+pub fn rollback_to(
+  conn: &mut Connection,
+  set: &MigrationSet,
+  target: &Target,
+  options: &RollbackOptions,
+) -> Result<Vec<MigrationResult>, MigrateFailure> {
+  let applied = tracking::read_applied(conn)?;
+  let known = set.iter().map(|m| (m.namespace.as_str(), &m.version));
+  let recorded = applied.iter().filter_map(|a| a.version.as_ref().map(|v| (a.namespace.as_str(), v)));
+  let (namespace, version) = resolve(target, known.chain(recorded))?;
+  let bound = namespace.map(|n| (set.rank(n).unwrap_or(usize::MAX), n.to_string(), version.clone()));
+  rollback(conn, set, options, |record| {
+    let Some(v) = &record.version else { return false };
+    match &bound {
+      None => true,
+      Some((rank, namespace, version)) => position(set, &record.namespace, v) > (*rank, namespace.as_str(), version),
+    }
+  })
 }
 
-/// Rolls back, newest first, the applied migrations `selected` picks.
+/// Rolls back, newest first in run order, the applied migrations `selected` picks.
 fn rollback(
   conn: &mut Connection,
   set: &MigrationSet,
+  options: &RollbackOptions,
   selected: impl Fn(&AppliedMigration) -> bool,
 ) -> Result<Vec<MigrationResult>, MigrateFailure> {
   let applied = tracking::read_applied(conn)?;
+  let mut chosen: Vec<&AppliedMigration> = applied.iter().filter(|a| a.version.is_some() && selected(a)).collect();
+  chosen.sort_by(|a, b| {
+    let key = |r: &&AppliedMigration| (set.rank(&r.namespace).unwrap_or(usize::MAX), r.namespace.clone(), r.version.clone());
+    key(b).cmp(&key(a))
+  });
   // Every one must be reversible before the first is touched.
-  let doomed: Vec<(&AppliedMigration, bool)> = applied
-    .iter()
-    .rev()
-    .filter(|a| a.version.is_some() && selected(a))
-    .map(|a| undo_plan(set, a).map(|(_, foreign_keys_off)| (a, foreign_keys_off)).ok_or_else(|| irreversible(a)))
-    .collect::<Result<_>>()?;
+  for record in &chosen {
+    undo_plan(set, record, options)?;
+  }
   let mut results = Vec::new();
-  for (record, foreign_keys_off) in doomed {
-    let info = match record.version.and_then(|v| set.get(v)) {
+  for record in chosen {
+    let info = match record.version.as_ref().and_then(|v| set.get(&record.namespace, v)) {
       Some(m) => MigrationInfo::of(m),
-      None => MigrationInfo { id: record.id.clone(), description: record.description.clone(), created_at: None },
+      None => MigrationInfo::of_record(record),
     };
-    let started = Instant::now();
     let executed_at = tracking::now(conn)?;
-    let outcome = with_foreign_keys(conn, foreign_keys_off, |conn| {
-      let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-      // Re-read under the lock: another connection may have rolled it back already.
-      let Some(still) = tracking::read_applied(&tx)?.into_iter().find(|a| a.id == record.id) else { return Ok(false) };
-      let (down, foreign_keys_off) = undo_plan(set, &still).ok_or_else(|| irreversible(&still))?;
-      run_checked(&tx, &down, foreign_keys_off)?;
-      tracking::remove(&tx, &still.id)?;
-      tx.commit()?;
-      Ok(true)
-    });
+    let mut elapsed = 0.0;
+    let outcome = (|| {
+      let (_, foreign_keys_off) = undo_plan(set, record, options)?;
+      with_foreign_keys(conn, foreign_keys_off, |conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read under the lock: another connection may have rolled it back already.
+        let Some(still) = tracking::read_applied(&tx)?.into_iter().find(|a| a.namespace == record.namespace && a.id == record.id)
+        else {
+          return Ok(false);
+        };
+        let (down, foreign_keys_off) = undo_plan(set, &still, options)?;
+        let started = Instant::now();
+        let known = still.version.as_ref().and_then(|v| set.get(&still.namespace, v));
+        let additions = match known {
+          Some(migration) => Some((migration, rebuild::prepare(&tx, migration, Direction::Down)?)),
+          None => None,
+        };
+        run_checked(&tx, &down, foreign_keys_off)?;
+        if let Some((migration, additions)) = additions {
+          rebuild::restore(&tx, migration, additions)?;
+        }
+        elapsed = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        tracking::remove(&tx, &still)?;
+        tx.commit()?;
+        Ok(true)
+      })
+    })();
     let mut result = MigrationResult {
       migration: info,
       success: outcome.is_ok(),
       error: None,
       executed_at,
-      execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+      execution_time_ms: elapsed,
       dry_run: false,
     };
     match outcome {
@@ -629,8 +692,10 @@ fn rollback(
           ErrorCode::Busy | ErrorCode::MigrationIrreversible => error.code,
           _ => ErrorCode::MigrationFailed,
         };
-        let error =
-          Error::new(code, format!("rolling back migration {} failed, it is still applied: {}", record.id, error.message));
+        let error = Error::new(
+          code,
+          format!("rolling back migration {} {} failed, it is still applied: {}", record.namespace, record.id, error.message),
+        );
         result.error = Some(error.message.clone());
         results.push(result);
         return Err(MigrateFailure { error, results });
@@ -640,35 +705,107 @@ fn rollback(
   Ok(results)
 }
 
-fn irreversible(record: &AppliedMigration) -> Error {
-  Error::new(
-    ErrorCode::MigrationIrreversible,
-    format!("migration {} ({}) has no down SQL, so nothing was rolled back", record.id, record.description),
-  )
-}
-
 /// How to undo `record`: its down SQL and whether it runs with foreign-key enforcement off.
-/// This build's when it knows the migration, else what was recorded when it was applied.
-fn undo_plan(set: &MigrationSet, record: &AppliedMigration) -> Option<(Vec<String>, bool)> {
-  match record.version.and_then(|v| set.get(v)) {
-    Some(known) if known.down.is_some() => known.down.clone().map(|down| (down, known.foreign_keys_off)),
-    _ => record.down.clone().map(|down| (down, record.foreign_keys_off)),
+/// This build's when it knows the migration; what was recorded when it was applied only
+/// when the caller allows recorded SQL.
+fn undo_plan(set: &MigrationSet, record: &AppliedMigration, options: &RollbackOptions) -> Result<(Vec<String>, bool)> {
+  let known = record.version.as_ref().and_then(|v| set.get(&record.namespace, v));
+  let name = format!("{} {} ({})", record.namespace, record.id, record.description);
+  match known {
+    Some(migration) => match &migration.down {
+      Some(down) => Ok((down.clone(), migration.foreign_keys_off)),
+      None => {
+        Err(Error::new(ErrorCode::MigrationIrreversible, format!("migration {name} has no down SQL, so nothing was rolled back")))
+      }
+    },
+    None => match &record.down {
+      Some(down) if options.allow_recorded_sql => Ok((down.clone(), record.foreign_keys_off)),
+      Some(_) => Err(Error::new(
+        ErrorCode::MigrationIrreversible,
+        format!(
+          "migration {name} is not known to this build: only the down SQL recorded in the database could undo it, and it runs \
+           only with the allowRecordedSql option (the tracking table came with the file and may hold any SQL); nothing was \
+           rolled back"
+        ),
+      )),
+      None => Err(Error::new(
+        ErrorCode::MigrationIrreversible,
+        format!("migration {name} is not known to this build and has no recorded down SQL, so nothing was rolled back"),
+      )),
+    },
   }
 }
 
-/// Re-records this build's checksum (and description and down SQL) for every applied
-/// migration whose SQL changed. An explicit act for the day an edited migration is blessed.
-pub fn repair(conn: &mut Connection, set: &MigrationSet) -> Result<Vec<Repaired>> {
-  let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-  let mut repaired = Vec::new();
-  for record in tracking::read_applied(&tx)? {
-    if let Some(migration) = record.version.and_then(|v| set.get(v)) {
-      if migration.checksum != record.checksum {
-        tracking::rewrite(&tx, &record.id, migration)?;
-        repaired.push(Repaired { id: record.id, old_checksum: record.checksum, new_checksum: migration.checksum.clone() });
-      }
-    }
+/// Accepts this build's SQL for the applied migrations `ids` of `namespace` whose SQL
+/// changed: re-records their checksums and down SQL, all or none, and reports what was
+/// recorded before and after (`dry_run`: reports it and writes nothing). Refuses an id that
+/// is not applied, not known to this build, not changed, or recorded under another
+/// description: a different migration under the same id is never accepted.
+pub fn repair(
+  conn: &mut Connection,
+  set: &MigrationSet,
+  ids: &[String],
+  namespace: Option<&str>,
+  dry_run: bool,
+) -> Result<Vec<Repaired>> {
+  if ids.is_empty() {
+    return Err(Error::invalid("repairMigrations: give the ids of the changed migrations to accept (see validateMigrations)"));
   }
-  tx.commit()?;
+  let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+  let applied = tracking::read_applied(&tx)?;
+  let mut repaired = Vec::new();
+  for id in ids {
+    let version = Version::parse(id)?;
+    let candidates: Vec<&AppliedMigration> = applied
+      .iter()
+      .filter(|a| a.version.as_ref() == Some(&version) && namespace.is_none_or(|n| a.namespace == n))
+      .filter(|a| set.get(&a.namespace, &version).is_some_and(|m| m.checksum != a.checksum) || namespace.is_some())
+      .collect();
+    let record = match candidates.as_slice() {
+      [record] => *record,
+      [] => {
+        return Err(Error::invalid(format!("repairMigrations: no changed migration {id} is applied{}", in_namespace(namespace))))
+      }
+      _ => {
+        return Err(Error::invalid(format!(
+          "repairMigrations: migration {id} is changed in several namespaces: give the namespace"
+        )))
+      }
+    };
+    let name = format!("{} {}", record.namespace, record.id);
+    let migration = set.get(&record.namespace, &version).ok_or_else(|| {
+      Error::invalid(format!("repairMigrations: {name} is not known to this build: there is nothing to accept"))
+    })?;
+    if migration.checksum == record.checksum {
+      return Err(Error::invalid(format!("repairMigrations: {name} is not changed: there is nothing to accept")));
+    }
+    if !validation::same_migration(&record.description, migration) {
+      return Err(Error::invalid(format!(
+        "repairMigrations: {name} is recorded as {:?} but this build's is {:?}: a different migration under the same id \
+         cannot be accepted; give this build's migration an id of its own",
+        record.description, migration.description
+      )));
+    }
+    if !dry_run {
+      tracking::rewrite(&tx, record, migration)?;
+    }
+    repaired.push(Repaired {
+      namespace: record.namespace.clone(),
+      id: record.id.clone(),
+      description: migration.description.clone(),
+      old_checksum: record.checksum.clone(),
+      new_checksum: migration.checksum.clone(),
+      up: migration.up.clone(),
+      old_down: record.down.clone(),
+      new_down: migration.down.clone(),
+    });
+  }
+  if !dry_run {
+    tx.commit()?;
+  }
   Ok(repaired)
+}
+
+fn in_namespace(namespace: Option<&str>) -> String {
+  namespace.map_or(String::new(), |n| format!(" in the namespace {n:?}"))
 }

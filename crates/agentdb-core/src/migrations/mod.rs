@@ -1,9 +1,13 @@
-//! The migration engine: where migrations come from ([`source`]), the tracking table
-//! ([`tracking`]) and how they are applied ([`migrator`]).
+//! The migration engine: where migrations come from and their namespaces ([`source`]), the
+//! tracking table ([`tracking`]), validation ([`validation`]), how they are applied and rolled
+//! back ([`migrator`]), what the library's table rebuilds keep ([`rebuild`]) and schema drift ([`drift`]).
 
+pub mod drift;
 pub mod migrator;
+pub mod rebuild;
 pub mod source;
 pub mod tracking;
+pub mod validation;
 
 #[cfg(test)]
 mod tests;
