@@ -240,11 +240,6 @@ impl Deferred {
       shared.end(env);
     }));
   }
-
-  /// Queues `task` to run on the JavaScript thread before this Promise settles.
-  pub fn post(&self, task: JsTask) {
-    self.queue.post(task);
-  }
 }
 
 impl Drop for Deferred {
