@@ -4,6 +4,11 @@
 //! This crate is the Node-API layer only: it reads JavaScript arguments, hands work to the
 //! threads of the core crate (`agentdb_core`, which holds everything that touches SQLite)
 //! and settles Promises.
+//!
+//! Each unsafe block or implementation has a safety comment above it saying why it holds
+//! (the lint below checks that there is one); most rest on the handle invariant described in
+//! the `js` module.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod agents;
 mod batch;
