@@ -19,15 +19,20 @@ use napi::sys;
 use parking_lot::Mutex;
 
 use crate::encode::JsHelpers;
-use crate::js::create_string;
+use crate::js::{create_string, take_exception, undefined};
 use agentdb_core::error::Error;
 
 /// Work to run on the JavaScript thread.
-pub type JsTask = Box<dyn FnOnce(sys::napi_env) + Send>;
+pub(crate) type JsTask = Box<dyn FnOnce(sys::napi_env) + Send>;
 
 /// A raw threadsafe-function handle; Node-API allows calling it from any thread.
 #[derive(Clone, Copy)]
 struct Tsfn(sys::napi_threadsafe_function);
+// SAFETY: a threadsafe function exists to be used from other threads: Node-API allows
+// `napi_call_threadsafe_function` and `napi_release_threadsafe_function` on any thread, and
+// the calls that need the environment (ref and unref) are made on the JavaScript thread only.
+// The handle is used only while `State::tsfn` holds it, under the state's lock, which
+// `finalize` clears before Node-API frees the function.
 unsafe impl Send for Tsfn {}
 
 struct State {
@@ -53,30 +58,47 @@ impl Drop for Owner {
   fn drop(&mut self) {
     let mut state = self.shared.state.lock();
     if let Some(tsfn) = state.tsfn.take() {
-      // Calls already queued are still dispatched before Node finalizes it.
-      unsafe { sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::release) };
+      // Calls already queued are still dispatched before Node finalizes it. A failure cannot
+      // be reported from a drop, and cannot happen: this is the one release of the one
+      // acquisition (the creation), and the function is live (`finalize` has not cleared it).
+      // SAFETY: the handle is live while `state.tsfn` holds it, and this thread holds the
+      // lock `finalize` takes to clear it; releasing is allowed from any thread.
+      let _ = unsafe { sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::release) };
     }
   }
 }
 
 /// The queue from database threads to one JavaScript environment's thread.
 #[derive(Clone)]
-pub struct JsQueue(Arc<Owner>);
+pub(crate) struct JsQueue(Arc<Owner>);
 
 impl JsQueue {
   /// Creates the queue; must run on the JavaScript thread.
-  pub fn new(env: sys::napi_env) -> napi::Result<JsQueue> {
+  pub(crate) fn new(env: sys::napi_env) -> napi::Result<JsQueue> {
     let helpers = JsHelpers::new(env)?;
+    let name = match create_string(env, "agentdb") {
+      Ok(name) => name,
+      Err(err) => {
+        helpers.release(env);
+        return Err(napi::Error::from_reason(format!("cannot create the completion queue: {}", err.message)));
+      }
+    };
     let shared =
       Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
+    // One count of the `Arc` belongs to Node-API from here: `drain` borrows it, `finalize`
+    // gives it back.
     let data = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
     let mut tsfn = ptr::null_mut();
+    // SAFETY: the handle invariant (see `crate::js`) holds for `env` and `name`; no function
+    // is given, so `drain` (a `call_js` callback of the signature Node-API expects) does the
+    // work, with `data` as its context; `finalize` (a finalizer of the expected signature)
+    // gets the same `data` once, after the last `drain`; `tsfn` is a live local the call writes.
     let status = unsafe {
       sys::napi_create_threadsafe_function(
         env,
         ptr::null_mut(),
         ptr::null_mut(),
-        create_string(env, "agentdb"),
+        name,
         0,
         1,
         data,
@@ -88,17 +110,27 @@ impl JsQueue {
     };
     if status != sys::Status::napi_ok {
       shared.helpers.release(env);
+      // SAFETY: the creation failed, so Node-API never calls `finalize` with `data`: the count
+      // `Arc::into_raw` handed over comes back here, once.
       drop(unsafe { Arc::from_raw(data as *const Shared) });
       return Err(napi::Error::from_reason(format!("cannot create the completion queue (status {status})")));
     }
-    unsafe { sys::napi_unref_threadsafe_function(env, tsfn) };
+    // An idle queue must not keep the event loop alive (see `begin`).
+    // SAFETY: the handle invariant holds for `env`; `tsfn` was just created in it.
+    let status = unsafe { sys::napi_unref_threadsafe_function(env, tsfn) };
+    if status != sys::Status::napi_ok {
+      // Releasing it makes Node-API call `finalize`, which frees the rest.
+      // SAFETY: `tsfn` was just created and is released once, here, never stored.
+      let _ = unsafe { sys::napi_release_threadsafe_function(tsfn, sys::ThreadsafeFunctionReleaseMode::release) };
+      return Err(napi::Error::from_reason(format!("cannot create the completion queue (status {status})")));
+    }
     shared.state.lock().tsfn = Some(Tsfn(tsfn));
     Ok(JsQueue(Arc::new(Owner { shared })))
   }
 
   /// Queues `task` to run on the JavaScript thread. Dropped unrun when the environment is
   /// gone (a terminated worker): there is nobody left to tell.
-  pub fn post(&self, task: JsTask) {
+  pub(crate) fn post(&self, task: JsTask) {
     let mut state = self.0.shared.state.lock();
     let Some(tsfn) = state.tsfn else {
       drop(state);
@@ -107,6 +139,8 @@ impl JsQueue {
     };
     state.tasks.push(task);
     if state.tasks.len() == 1 {
+      // SAFETY: the handle is live while `state.tsfn` holds it, and the lock `finalize` takes
+      // to clear it is held; calling is allowed from any thread.
       let status =
         unsafe { sys::napi_call_threadsafe_function(tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
       if status != sys::Status::napi_ok {
@@ -119,7 +153,7 @@ impl JsQueue {
 
   /// Turns a call's arguments into JSON text with the encoder (see
   /// [`JsHelpers::encode_args`]).
-  pub fn encode_args(
+  pub(crate) fn encode_args(
     &self,
     env: sys::napi_env,
     call: &str,
@@ -130,12 +164,20 @@ impl JsQueue {
   }
 
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.
-  fn begin(&self, env: sys::napi_env) {
-    if self.0.shared.pending.fetch_add(1, Ordering::Relaxed) == 0 {
-      if let Some(tsfn) = self.0.shared.state.lock().tsfn {
-        unsafe { sys::napi_ref_threadsafe_function(env, tsfn.0) };
+  fn begin(&self, env: sys::napi_env) -> napi::Result<()> {
+    let shared = &self.0.shared;
+    if shared.pending.fetch_add(1, Ordering::Relaxed) == 0 {
+      if let Some(tsfn) = shared.state.lock().tsfn {
+        // SAFETY: the handle invariant holds for `env`, the environment of the function,
+        // which is live while `state.tsfn` holds it (the lock is held).
+        let status = unsafe { sys::napi_ref_threadsafe_function(env, tsfn.0) };
+        if status != sys::Status::napi_ok {
+          shared.pending.fetch_sub(1, Ordering::Relaxed);
+          return Err(napi::Error::from_reason(format!("cannot keep the event loop alive for a Promise (status {status})")));
+        }
       }
     }
+    Ok(())
   }
 }
 
@@ -144,32 +186,62 @@ impl Shared {
   fn end(&self, env: sys::napi_env) {
     if self.pending.fetch_sub(1, Ordering::Relaxed) == 1 {
       if let Some(tsfn) = self.state.lock().tsfn {
-        unsafe { sys::napi_unref_threadsafe_function(env, tsfn.0) };
+        // A failure cannot be reported (no call waits for it; with a live function it does
+        // not happen) and only keeps the event loop alive until the database is dropped.
+        // SAFETY: as in `JsQueue::begin`.
+        let _ = unsafe { sys::napi_unref_threadsafe_function(env, tsfn.0) };
       }
     }
   }
 }
 
 /// Runs on the JavaScript thread: settles everything queued so far.
+///
+/// # Safety
+///
+/// Only for Node-API, as the `call_js` callback of the function `JsQueue::new` creates:
+/// `env` is null (the environment is going away) or the environment of the JavaScript thread
+/// this runs on, and `context` is the pointer `JsQueue::new` made with `Arc::into_raw`, whose
+/// count `finalize` gives back only after the last call of this callback.
 unsafe extern "C" fn drain(env: sys::napi_env, _callback: sys::napi_value, context: *mut c_void, _data: *mut c_void) {
-  if env.is_null() {
+  if env.is_null() || context.is_null() {
     return;
   }
+  // SAFETY: by this function's contract `context` points to a live `Shared` (its `Arc`
+  // count is still held for Node-API), only ever shared, never mutated but through its lock
+  // and atomics.
   let shared = unsafe { &*(context as *const Shared) };
   let tasks = std::mem::take(&mut shared.state.lock().tasks);
   for task in tasks {
     let mut scope = ptr::null_mut();
-    unsafe { sys::napi_open_handle_scope(env, &mut scope) };
+    // SAFETY: `env` is the environment of this thread, inside the callback Node-API is
+    // running; `scope` is a live local the call writes.
+    let opened = unsafe { sys::napi_open_handle_scope(env, &mut scope) } == sys::Status::napi_ok;
+    // Without a scope of its own the task still runs, in the scope Node-API opened around
+    // this callback: its handles then live until the callback returns, which costs only memory.
     // A panic must not unwind into Node (this is an `extern "C"` callback: it would abort
     // the process); a settlement turns its own panics into rejections, see `settle_now`.
     let _ = catch_unwind(AssertUnwindSafe(|| task(env)));
-    unsafe { sys::napi_close_handle_scope(env, scope) };
+    if opened {
+      // Closing the innermost scope, opened above, does not fail.
+      // SAFETY: `scope` was opened above in `env` and is the innermost open scope: tasks
+      // open none that they leave open.
+      let _ = unsafe { sys::napi_close_handle_scope(env, scope) };
+    }
   }
 }
 
 /// Runs on the JavaScript thread when the threadsafe function is released or its
 /// environment is torn down.
+///
+/// # Safety
+///
+/// Only for Node-API, as the finalizer of the function `JsQueue::new` creates, which calls it
+/// once, after the last `drain`: `env` is null or the environment of the JavaScript thread,
+/// and `data` the pointer `JsQueue::new` made with `Arc::into_raw`.
 unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: by this function's contract `data` came from `Arc::into_raw` and this is the one
+  // place its count is given back; `drain` is not called after this.
   let shared = unsafe { Arc::from_raw(data as *const Shared) };
   if !env.is_null() {
     shared.helpers.release(env);
@@ -184,28 +256,34 @@ unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut
 
 /// A raw deferred; only ever used on the JavaScript thread, but carried across threads.
 struct RawDeferred(sys::napi_deferred);
+// SAFETY: the deferred is created on the JavaScript thread and used only there: database
+// threads move it inside a task for the completion queue, which runs the task on the
+// JavaScript thread (`drain`) or drops it unrun; dropping it does nothing with the handle.
 unsafe impl Send for RawDeferred {}
 
 /// Something a Promise can resolve with.
-pub trait JsOutput: Send + 'static {
+pub(crate) trait JsOutput: Send + 'static {
   /// Builds the JavaScript value, on the JavaScript thread.
   fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> napi::Result<sys::napi_value>;
 }
 
 impl<T: napi::bindgen_prelude::ToNapiValue + Send + 'static> JsOutput for T {
   fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> napi::Result<sys::napi_value> {
+    // SAFETY: `into_js` runs on the JavaScript thread with its environment, inside the handle
+    // scope `drain` opened (the handle invariant, see `crate::js`), which is what
+    // `to_napi_value` requires.
     unsafe { T::to_napi_value(env, self) }
   }
 }
 
 /// Something a Promise can reject with: an `Error` with a stable `code`.
-pub trait JsRejection: Send + 'static {
+pub(crate) trait JsRejection: Send + 'static {
   /// Builds the JavaScript error, on the JavaScript thread.
-  fn into_js_error(self, env: sys::napi_env) -> sys::napi_value;
+  fn into_js_error(self, env: sys::napi_env) -> agentdb_core::error::Result<sys::napi_value>;
 }
 
 impl JsRejection for Error {
-  fn into_js_error(self, env: sys::napi_env) -> sys::napi_value {
+  fn into_js_error(self, env: sys::napi_env) -> agentdb_core::error::Result<sys::napi_value> {
     crate::errors::js_error(env, &self)
   }
 }
@@ -213,37 +291,35 @@ impl JsRejection for Error {
 /// One pending Promise. Settling it from any thread queues the settlement for the
 /// JavaScript thread; dropping it unsettled (its work was discarded when the database
 /// closed) rejects it with `DATABASE_CLOSED`, so no Promise is ever left hanging.
-pub struct Deferred {
+pub(crate) struct Deferred {
   queue: JsQueue,
   raw: Option<RawDeferred>,
 }
 
 impl Deferred {
   /// Creates a Promise; must run on the JavaScript thread.
-  pub fn new(env: sys::napi_env, queue: &JsQueue) -> napi::Result<(Deferred, sys::napi_value)> {
+  pub(crate) fn new(env: sys::napi_env, queue: &JsQueue) -> napi::Result<(Deferred, sys::napi_value)> {
+    queue.begin(env)?;
     let mut raw = ptr::null_mut();
     let mut promise = ptr::null_mut();
+    // SAFETY: the handle invariant (see `crate::js`) holds for `env`; `raw` and `promise` are
+    // live locals the call writes.
     let status = unsafe { sys::napi_create_promise(env, &mut raw, &mut promise) };
     if status != sys::Status::napi_ok {
+      queue.0.shared.end(env);
       return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
     }
-    queue.begin(env);
     Ok((Deferred { queue: queue.clone(), raw: Some(RawDeferred(raw)) }, promise))
   }
 
   /// Settles the Promise with `outcome`, from any thread.
-  pub fn settle<T: JsOutput, E: JsRejection>(mut self, outcome: Result<T, E>) {
+  pub(crate) fn settle<T: JsOutput, E: JsRejection>(mut self, outcome: Result<T, E>) {
     let raw = self.raw.take().expect("settled once");
     let shared = Arc::clone(&self.queue.0.shared);
     self.queue.post(Box::new(move |env| {
       settle_now(env, &shared.helpers, raw, outcome);
       shared.end(env);
     }));
-  }
-
-  /// Queues `task` to run on the JavaScript thread before this Promise settles.
-  pub fn post(&self, task: JsTask) {
-    self.queue.post(task);
   }
 }
 
@@ -263,28 +339,49 @@ impl Drop for Deferred {
 /// that failure instead, and a panic while building it with `INTERNAL`.
 fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpers, raw: RawDeferred, outcome: Result<T, E>) {
   let rejection = match outcome {
-    Ok(value) => match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers)))
-      .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())))
-    {
-      Ok(js) => {
-        unsafe { sys::napi_resolve_deferred(env, raw.0, js) };
-        return;
-      }
-      Err(err) => {
-        let mut pending = false;
-        unsafe { sys::napi_is_exception_pending(env, &mut pending) };
-        let mut exception = ptr::null_mut();
-        if pending {
-          unsafe { sys::napi_get_and_clear_last_exception(env, &mut exception) };
-          exception
-        } else {
-          Error::internal(format!("cannot build the result: {err}")).into_js_error(env)
+    Ok(value) => {
+      let failure = match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers)))
+        .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())))
+      {
+        Ok(js) => {
+          // SAFETY: the handle invariant holds for `env` and `js`; `raw` was made in `env`
+          // by `Deferred::new` and is concluded once: here, or by the rejection below.
+          let status = unsafe { sys::napi_resolve_deferred(env, raw.0, js) };
+          if status == sys::Status::napi_ok {
+            return;
+          }
+          // A refused resolution leaves the deferred open: it is rejected below instead.
+          napi::Error::from_reason(format!("cannot resolve the Promise (status {status})"))
         }
+        Err(err) => err,
+      };
+      match take_exception(env) {
+        Some(exception) => Ok(exception),
+        None => Error::internal(format!("cannot build the result: {failure}")).into_js_error(env),
       }
-    },
+    }
     Err(err) => err.into_js_error(env),
   };
-  unsafe { sys::napi_reject_deferred(env, raw.0, rejection) };
+  reject(env, raw, rejection);
+}
+
+/// Rejects with `rejection`, or, when that could not be built, with an `INTERNAL` error
+/// saying why (or, should even that fail, with `undefined`). A rejection Node-API refuses
+/// cannot be reported to anyone: the Promise then stays pending, with nothing unsafe done.
+fn reject(env: sys::napi_env, raw: RawDeferred, rejection: agentdb_core::error::Result<sys::napi_value>) {
+  let rejection = rejection
+    .or_else(|err| {
+      take_exception(env);
+      Error::internal(format!("cannot build the rejection: {}", err.message)).into_js_error(env)
+    })
+    .or_else(|_| undefined(env));
+  // An exception still pending (one thrown while building the value, already replaced by
+  // the rejection) would make Node-API refuse to reject.
+  take_exception(env);
+  let Ok(rejection) = rejection else { return };
+  // SAFETY: the handle invariant holds for `env` and `rejection`; `raw` was made in `env` by
+  // `Deferred::new` and has not been concluded (a resolution that succeeded returned early).
+  let _ = unsafe { sys::napi_reject_deferred(env, raw.0, rejection) };
 }
 
 /// A panic while building a result, as the error the result fails with (then `INTERNAL`).
@@ -293,7 +390,7 @@ fn panic_error(payload: &(dyn std::any::Any + Send)) -> napi::Error {
 }
 
 /// A Promise already rejected with `error`, for arguments refused on the JavaScript thread.
-pub fn rejected(env: sys::napi_env, queue: &JsQueue, error: Error) -> napi::Result<sys::napi_value> {
+pub(crate) fn rejected(env: sys::napi_env, queue: &JsQueue, error: Error) -> napi::Result<sys::napi_value> {
   let (deferred, promise) = Deferred::new(env, queue)?;
   deferred.settle::<(), Error>(Err(error));
   Ok(promise)

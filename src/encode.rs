@@ -15,9 +15,8 @@ use std::ptr;
 
 use napi::sys;
 
-use crate::js::{check, create_string, JsArg};
+use crate::js::{check, create_string, take_exception, undefined, JsArg};
 use agentdb_core::error::{Error, Result};
-use agentdb_core::input::Kind;
 
 /// The encoder's source. `JSON_FIELDS` are the input fields whose value is free-form JSON
 /// (and a batch's SQL parameters), where `undefined` cannot mean "not given".
@@ -85,90 +84,126 @@ const ENCODER: &str = r#"(function () {
 
 /// References to `JSON.parse` and the encoder in one JavaScript environment. Used only on
 /// that environment's thread.
-pub struct JsHelpers {
+pub(crate) struct JsHelpers {
   parse: sys::napi_ref,
   encode: sys::napi_ref,
 }
 
-// The references are only dereferenced on the JavaScript thread that created them; the
-// struct travels with the completion queue, which database threads hold.
+// SAFETY: the two references are created, dereferenced and deleted only on the JavaScript
+// thread of their environment: every method takes that thread's `napi_env` (the handle
+// invariant, see `crate::js`), which a database thread never has. Database threads only move
+// and share the struct, as part of the completion queue's state, without reading its fields.
 unsafe impl Send for JsHelpers {}
+// SAFETY: as for `Send`: a shared `&JsHelpers` is only used through methods that run on the
+// JavaScript thread.
 unsafe impl Sync for JsHelpers {}
+
+/// Creates a strong reference to `value`, which keeps it alive until it is deleted.
+fn reference(env: sys::napi_env, value: sys::napi_value, what: &str) -> Result<sys::napi_ref> {
+  let mut reference = ptr::null_mut();
+  // SAFETY: the handle invariant holds for `env` and `value`; `reference` is a live local
+  // the call writes.
+  check(env, unsafe { sys::napi_create_reference(env, value, 1, &mut reference) }, what)?;
+  Ok(reference)
+}
+
+/// Deletes a reference made by [`reference`]. A failure cannot be reported (this runs while
+/// tearing down) and only leaves the value alive until the environment goes.
+fn delete_reference(env: sys::napi_env, reference: sys::napi_ref) {
+  // SAFETY: the handle invariant holds for `env`; `reference` was made in it by `reference`
+  // and is deleted once (by `JsHelpers::release` or on a failed `JsHelpers::new`).
+  let _ = unsafe { sys::napi_delete_reference(env, reference) };
+}
 
 impl JsHelpers {
   /// Creates both functions; must run on the JavaScript thread.
-  pub fn new(env: sys::napi_env) -> napi::Result<JsHelpers> {
-    let failed = |what: &str| napi::Error::from_reason(format!("cannot set up {what}"));
-    unsafe {
-      let mut global = ptr::null_mut();
-      sys::napi_get_global(env, &mut global);
-      let json = JsArg::new(env, global).get("JSON", "JSON").map_err(|_| failed("JSON"))?;
-      let parse = json.get("parse", "JSON.parse").map_err(|_| failed("JSON.parse"))?;
-      let mut encode = ptr::null_mut();
-      if sys::napi_run_script(env, create_string(env, ENCODER), &mut encode) != sys::Status::napi_ok {
-        let mut exception = ptr::null_mut();
-        sys::napi_get_and_clear_last_exception(env, &mut exception);
-        return Err(failed("the input encoder"));
+  pub(crate) fn new(env: sys::napi_env) -> napi::Result<JsHelpers> {
+    let failed = |what: &str, err: Error| napi::Error::from_reason(format!("cannot set up {what}: {}", err.message));
+    let mut global = ptr::null_mut();
+    // SAFETY: the handle invariant holds for `env`; `global` is a live local the call writes.
+    check(env, unsafe { sys::napi_get_global(env, &mut global) }, "the global object").map_err(|e| failed("JSON", e))?;
+    let json = JsArg::new(env, global).get("JSON", "JSON").map_err(|e| failed("JSON", e))?;
+    let parse = json.get("parse", "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
+    let source = create_string(env, ENCODER).map_err(|e| failed("the input encoder", e))?;
+    let mut encode = ptr::null_mut();
+    // SAFETY: the handle invariant holds for `env` and `source` (a string, as the call
+    // requires); `encode` is a live local the call writes. An exception thrown by the script
+    // is cleared by `check`.
+    check(env, unsafe { sys::napi_run_script(env, source, &mut encode) }, "the input encoder")
+      .map_err(|e| failed("the input encoder", e))?;
+    let parse = reference(env, parse.raw(), "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
+    let encode = match reference(env, encode, "the input encoder") {
+      Ok(encode) => encode,
+      Err(err) => {
+        delete_reference(env, parse);
+        return Err(failed("the input encoder", err));
       }
-      let (mut parse_ref, mut encode_ref) = (ptr::null_mut(), ptr::null_mut());
-      sys::napi_create_reference(env, parse.raw(), 1, &mut parse_ref);
-      sys::napi_create_reference(env, encode, 1, &mut encode_ref);
-      Ok(JsHelpers { parse: parse_ref, encode: encode_ref })
-    }
+    };
+    Ok(JsHelpers { parse, encode })
   }
 
   /// Releases the references; called on the JavaScript thread when the queue is finalized.
-  pub fn release(&self, env: sys::napi_env) {
-    unsafe {
-      sys::napi_delete_reference(env, self.parse);
-      sys::napi_delete_reference(env, self.encode);
-    }
+  pub(crate) fn release(&self, env: sys::napi_env) {
+    delete_reference(env, self.parse);
+    delete_reference(env, self.encode);
   }
 
   /// Calls `function(...args)`. A thrown exception is cleared and returned: the encoder's
   /// own refusals (code `INVALID_ARGUMENT`) keep their message, anything else thrown while
   /// reading the input (a getter, a Proxy trap) is reported as such.
   fn call(&self, env: sys::napi_env, function: sys::napi_ref, args: &[sys::napi_value], what: &str) -> Result<sys::napi_value> {
-    unsafe {
-      let (mut callee, mut receiver, mut result) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-      sys::napi_get_reference_value(env, function, &mut callee);
-      sys::napi_get_undefined(env, &mut receiver);
-      if sys::napi_call_function(env, receiver, callee, args.len(), args.as_ptr(), &mut result) == sys::Status::napi_ok {
-        return Ok(result);
-      }
-      let mut exception = ptr::null_mut();
-      sys::napi_get_and_clear_last_exception(env, &mut exception);
-      let exception = JsArg::new(env, exception);
-      let text =
-        |name: &str| exception.get(name, name).ok().filter(|v| v.kind() == Kind::String).and_then(|v| v.string(name).ok());
-      let message = text("message").unwrap_or_else(|| format!("a thrown {}", exception.kind().name()));
-      Err(match text("code").as_deref() {
-        Some("INVALID_ARGUMENT") => Error::invalid(message),
-        _ => Error::invalid(format!("reading {what} threw: {message}")),
-      })
+    let mut callee = ptr::null_mut();
+    // SAFETY: the handle invariant holds for `env`; `function` is one of this struct's
+    // references, made in `env` and deleted only by `release`, in the queue's finalizer,
+    // which Node-API runs once the database holds the queue no more or the environment is
+    // torn down, when no method can call this any more; `callee` is a live local the call
+    // writes.
+    check(env, unsafe { sys::napi_get_reference_value(env, function, &mut callee) }, what)?;
+    if callee.is_null() {
+      // A strong reference (count 1) keeps its function alive: this does not happen.
+      return Err(Error::invalid(format!("reading {what}: the function to call is gone")));
     }
+    let receiver = undefined(env)?;
+    let mut result = ptr::null_mut();
+    // SAFETY: the handle invariant holds for `env`, `receiver`, `callee` and every handle in
+    // `args`, whose pointer is valid for reads of `args.len()` values; `result` is a live
+    // local the call writes.
+    let status = unsafe { sys::napi_call_function(env, receiver, callee, args.len(), args.as_ptr(), &mut result) };
+    if status == sys::Status::napi_ok {
+      return Ok(result);
+    }
+    let Some(exception) = take_exception(env) else {
+      return Err(Error::invalid(format!("reading {what} failed: Node-API status {status}")));
+    };
+    let exception = JsArg::new(env, exception);
+    let message = exception.string_property("message").unwrap_or_else(|| format!("a thrown {}", exception.kind().name()));
+    Err(match exception.string_property("code").as_deref() {
+      Some("INVALID_ARGUMENT") => Error::invalid(message),
+      _ => Error::invalid(format!("reading {what} threw: {message}")),
+    })
   }
 
   /// Turns a call's arguments into the JSON text of one object, `{ name: value, … }`,
   /// refusing what JSON cannot hold; an argument left `undefined` is absent from it.
   /// `call` names the method in errors.
-  pub fn encode_args(&self, env: sys::napi_env, call: &str, names: &[&str], values: &[JsArg]) -> Result<String> {
+  pub(crate) fn encode_args(&self, env: sys::napi_env, call: &str, names: &[&str], values: &[JsArg]) -> Result<String> {
     let what = format!("the arguments of {call}");
     let mut object = ptr::null_mut();
-    // SAFETY: `env` is the environment of the JavaScript thread this runs on, and `object`
-    // is a valid place for the new value's handle.
+    // SAFETY: the handle invariant holds for `env`; `object` is a live local the call writes.
     check(env, unsafe { sys::napi_create_object(env, &mut object) }, &what)?;
     for (name, value) in names.iter().zip(values) {
-      // SAFETY: `object` was just created in `env`; the key and the value are live handles
-      // of the same environment, inside the current call's handle scope.
-      check(env, unsafe { sys::napi_set_property(env, object, create_string(env, name), value.raw()) }, &what)?;
+      let key = create_string(env, name)?;
+      // SAFETY: the handle invariant holds for `env`, `object` (just created), `key` and the
+      // argument's value.
+      check(env, unsafe { sys::napi_set_property(env, object, key, value.raw()) }, &what)?;
     }
-    let text = JsArg::new(env, self.call(env, self.encode, &[object, create_string(env, "")], &what)?);
+    let text = JsArg::new(env, self.call(env, self.encode, &[object, create_string(env, "")?], &what)?);
     text.string(&what)
   }
 
   /// `JSON.parse(text)`.
-  pub fn parse(&self, env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
-    self.call(env, self.parse, &[create_string(env, text)], "JSON.parse").map_err(|e| napi::Error::from_reason(e.message))
+  pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
+    let to_napi = |e: Error| napi::Error::from_reason(e.message);
+    self.call(env, self.parse, &[create_string(env, text).map_err(to_napi)?], "JSON.parse").map_err(to_napi)
   }
 }

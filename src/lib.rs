@@ -4,26 +4,27 @@
 //! This crate is the Node-API layer only: it reads JavaScript arguments, hands work to the
 //! threads of the core crate (`agentdb_core`, which holds everything that touches SQLite)
 //! and settles Promises.
+//!
+//! Each unsafe block or implementation has a safety comment above it saying why it holds
+//! (the lint below checks that there is one); most rest on the handle invariant described in
+//! the `js` module.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
-// Functions here take `napi_env` and `napi_value` handles: opaque tokens that only Node-API
-// itself dereferences (and checks), never this code, so they are not `unsafe` to call.
-#![allow(clippy::not_unsafe_ptr_arg_deref)]
-
-pub mod agents;
-pub mod batch;
-pub mod completion;
-pub mod database;
-pub mod encode;
-pub mod errors;
-pub mod js;
-pub mod json;
-pub mod logs;
-pub mod maintenance;
-pub mod migrations;
-pub mod sessions;
-pub mod sql;
+mod agents;
+mod batch;
+mod completion;
+mod database;
+mod encode;
+mod errors;
+mod js;
+mod json;
+mod logs;
+mod maintenance;
+mod migrations;
+mod sessions;
+mod sql;
 #[cfg(feature = "test-hooks")]
-pub mod test_hooks;
+mod test_hooks;
 
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]
 compile_error!("the test-hooks feature is for the debug build npm test makes, never for a release build");

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use crate::completion::{rejected, Deferred, JsQueue, JsRejection};
 use crate::database::Database;
 use crate::errors::{js_error, set};
-use crate::js::{JsArg, JsReturn};
+use crate::js::{check, take_exception, undefined, JsArg, JsReturn};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::Kind;
@@ -241,13 +241,23 @@ fn results(list: Vec<migrator::MigrationResult>) -> Vec<JsMigrationResult> {
 
 /// A failed migrate or rollback rejects with `MIGRATION_FAILED` (or `BUSY`, or
 /// `MIGRATION_VALIDATION_FAILED`) and carries `results`: what ran before, then the failure.
+/// Should the results fail to convert or attach (a setter on `Object.prototype` that throws),
+/// the error is given without them, its code and message being what matters; what was thrown
+/// is cleared.
 impl JsRejection for MigrateFailure {
-  fn into_js_error(self, env: sys::napi_env) -> sys::napi_value {
-    let error = js_error(env, &self.error);
-    if let Ok(list) = unsafe { ToNapiValue::to_napi_value(env, results(self.results)) } {
-      set(env, error, "results", list);
+  fn into_js_error(self, env: sys::napi_env) -> Result<sys::napi_value> {
+    let error = js_error(env, &self.error)?;
+    // SAFETY: this runs on the JavaScript thread with its environment, inside the handle
+    // scope of the settlement (the handle invariant, see `crate::js`), which is what
+    // `to_napi_value` requires.
+    let attached = match unsafe { ToNapiValue::to_napi_value(env, results(self.results)) } {
+      Ok(list) => set(env, error, "results", list).is_ok(),
+      Err(_) => false,
+    };
+    if !attached {
+      take_exception(env);
     }
-    error
+    Ok(error)
   }
 }
 
@@ -260,6 +270,10 @@ struct ProgressSink {
 }
 
 struct CallbackRef(sys::napi_ref);
+// SAFETY: the reference is created on the JavaScript thread (`ProgressSink::new`) and used
+// only there: the writer thread holds it inside the sink and moves it into tasks for the
+// completion queue, which run on the JavaScript thread (or are dropped unrun, which does
+// nothing with the handle).
 unsafe impl Send for CallbackRef {}
 
 impl CallbackRef {
@@ -275,29 +289,25 @@ impl ProgressSink {
       None => None,
       Some(f) => {
         let mut reference = ptr::null_mut();
-        crate::js::check(env, unsafe { sys::napi_create_reference(env, f.raw(), 1, &mut reference) }, "options.onProgress")?;
+        // SAFETY: the handle invariant holds for `env` and the callback's value; `reference`
+        // is a live local the call writes.
+        check(env, unsafe { sys::napi_create_reference(env, f.raw(), 1, &mut reference) }, "options.onProgress")?;
         Some(CallbackRef(reference))
       }
     };
     Ok(ProgressSink { queue: queue.clone(), callback })
   }
 
-  /// Sends one event. An exception thrown by the callback is cleared and otherwise ignored:
-  /// a progress display must not be able to break a migration.
+  /// Sends one event. An exception thrown by the callback, or any failure to call it, is
+  /// cleared and otherwise ignored: a progress display must not be able to break a migration.
   fn send(&self, event: JsMigrationProgress) {
     let Some(callback) = &self.callback else { return };
-    let reference = callback.0 as usize;
-    self.queue.post(Box::new(move |env| unsafe {
-      let mut function = ptr::null_mut();
-      let mut receiver = ptr::null_mut();
-      sys::napi_get_reference_value(env, reference as sys::napi_ref, &mut function);
-      sys::napi_get_undefined(env, &mut receiver);
-      if let Ok(argument) = ToNapiValue::to_napi_value(env, event) {
-        let mut ignored = ptr::null_mut();
-        if sys::napi_call_function(env, receiver, function, 1, &argument, &mut ignored) != sys::Status::napi_ok {
-          let mut exception = ptr::null_mut();
-          sys::napi_get_and_clear_last_exception(env, &mut exception);
-        }
+    // The sink keeps the reference until it is dropped, and its deletion is queued after
+    // this event, so the copy is live when the event is delivered.
+    let callback = CallbackRef(callback.0);
+    self.queue.post(Box::new(move |env| {
+      if call_progress(env, callback.into_raw(), event).is_err() {
+        take_exception(env);
       }
     }));
   }
@@ -323,11 +333,35 @@ impl ProgressSink {
   }
 }
 
+/// Calls `onProgress(event)` on the JavaScript thread.
+fn call_progress(env: sys::napi_env, callback: sys::napi_ref, event: JsMigrationProgress) -> Result<()> {
+  let what = "options.onProgress";
+  let mut function = ptr::null_mut();
+  // SAFETY: the handle invariant holds for `env`; `callback` was made in it and is not yet
+  // deleted (see `ProgressSink::send`); `function` is a live local the call writes.
+  check(env, unsafe { sys::napi_get_reference_value(env, callback, &mut function) }, what)?;
+  if function.is_null() {
+    return Err(Error::invalid(format!("{what} is gone")));
+  }
+  let receiver = undefined(env)?;
+  // SAFETY: as above: on the JavaScript thread, in the scope of the task, which is what
+  // `to_napi_value` requires.
+  let argument = unsafe { ToNapiValue::to_napi_value(env, event) }.map_err(|e| Error::invalid(e.reason))?;
+  let mut ignored = ptr::null_mut();
+  // SAFETY: the handle invariant holds for `env`, `receiver`, `function` and `argument`,
+  // which is one value, as the count says; `ignored` is a live local the call writes.
+  check(env, unsafe { sys::napi_call_function(env, receiver, function, 1, &argument, &mut ignored) }, what)
+}
+
 impl Drop for ProgressSink {
   fn drop(&mut self) {
     if let Some(callback) = self.callback.take() {
       self.queue.post(Box::new(move |env| {
-        unsafe { sys::napi_delete_reference(env, callback.into_raw()) };
+        // A failure cannot be reported (the migration is over) and only leaves the
+        // callback alive until the environment goes.
+        // SAFETY: the handle invariant holds for `env`; the reference was made in it and is
+        // deleted once, here, after every event that uses it (they were queued earlier).
+        let _ = unsafe { sys::napi_delete_reference(env, callback.into_raw()) };
       }));
     }
   }

@@ -43,6 +43,12 @@ fn parse_place(place: JsArg) -> Result<Place> {
 struct PanicsWhenConverted;
 
 impl ToNapiValue for PanicsWhenConverted {
+  /// Panics, touching no handle.
+  ///
+  /// # Safety
+  ///
+  /// None beyond the trait's (the environment of the current JavaScript thread): this reads
+  /// neither argument.
   unsafe fn to_napi_value(_env: sys::napi_env, _value: Self) -> napi::Result<sys::napi_value> {
     panic!("test panic while converting a result on the JavaScript thread")
   }

@@ -1,0 +1,50 @@
+// What a rejection says when reading an argument throws: the thrown value's `message`, read
+// once. A thrown value whose `message` getter throws (itself, or something else) is described
+// by its kind, without reading the new exception's `message` in turn.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { Database, rejection } from './support'
+
+let db: Database
+
+beforeAll(async () => {
+  db = await Database.open(':memory:')
+})
+
+afterAll(async () => {
+  await db.close()
+})
+
+/** An object every read of which throws `thrown`. */
+const throwing = (thrown: unknown) => new Proxy({}, { get: () => { throw thrown }, ownKeys: () => { throw thrown } })
+
+describe('a throwing argument', () => {
+  it('rejects with the message of the error it threw', async () => {
+    const err = await rejection(db.addMigration(throwing(new Error('trap says no')) as never))
+    expect(err.code).toBe('INVALID_ARGUMENT')
+    expect(err.message).toBe('migration: reading it threw: trap says no')
+  })
+
+  it('reads the message of a thrown value once, even when reading it throws that value again', async () => {
+    let reads = 0
+    const evil = {
+      get message(): string {
+        reads++
+        throw evil
+      },
+    }
+    const err = await rejection(db.addMigration(throwing(evil) as never))
+    expect(err.code).toBe('INVALID_ARGUMENT')
+    expect(err.message).toBe('migration: reading it threw: a thrown an object')
+    expect(reads).toBe(1)
+    // Nothing is left pending: the next call works.
+    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }])
+  })
+
+  it('describes a thrown primitive by its kind', async () => {
+    for (const [thrown, kind] of [[null, 'null'], [undefined, 'undefined'], ['text', 'a string'], [7, 'a number']] as const) {
+      const err = await rejection(db.addMigration(throwing(thrown) as never))
+      expect(err.message).toBe(`migration: reading it threw: a thrown ${kind}`)
+    }
+  })
+})
