@@ -869,10 +869,13 @@ export interface RepairResult {
 /** One finding of `validateMigrations`. */
 export interface ValidationIssue {
   /** What was found. */
-  code: 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET'
-  /** The namespace of the migration concerned. */
+  code: 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET' | 'SCHEMA_DRIFT'
+  /**
+   * The namespace of the migration concerned (empty for `SCHEMA_DRIFT`, which concerns the
+   * schema).
+   */
   namespace: string
-  /** The migration concerned (for a gap, the first missing id). */
+  /** The migration concerned (for a gap, the first missing id; empty for `SCHEMA_DRIFT`). */
   migrationId: string
   /** What is wrong and what to do about it. */
   message: string

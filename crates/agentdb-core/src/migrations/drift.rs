@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::migrations::source::MigrationSet;
+use crate::migrations::source::{canonical, MigrationSet};
 use crate::migrations::tracking::AppliedMigration;
 use crate::migrations::validation::{Issue, IssueCode};
 
@@ -17,8 +17,9 @@ use crate::migrations::validation::{Issue, IssueCode};
 type Objects = BTreeMap<(String, String), Option<String>>;
 
 /// The schema objects of `conn`'s main database, leaving out SQLite's own and the tracking
-/// table. A table renamed by a rebuild is stored as `CREATE TABLE "name"`; the quotes are
-/// taken off so that a rebuilt table compares equal to one created under its name.
+/// table, their SQL in canonical form (line endings, as checksums see them). A table renamed
+/// by a rebuild is stored as `CREATE TABLE "name"`; the quotes are taken off so that a
+/// rebuilt table compares equal to one created under its name.
 fn objects(conn: &Connection) -> Result<Objects> {
   let sql = "SELECT type, name, sql FROM main.sqlite_master \
      WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name <> 'migrations'";
@@ -27,7 +28,7 @@ fn objects(conn: &Connection) -> Result<Objects> {
   let mut objects = Objects::new();
   for row in rows {
     let (kind, name, sql) = row?;
-    let sql = sql.map(|s| s.replacen(&format!("CREATE TABLE \"{name}\""), &format!("CREATE TABLE {name}"), 1));
+    let sql = sql.map(|s| canonical(&s).replacen(&format!("CREATE TABLE \"{name}\""), &format!("CREATE TABLE {name}"), 1));
     objects.insert((kind, name), sql);
   }
   Ok(objects)

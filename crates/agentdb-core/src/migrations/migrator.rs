@@ -270,13 +270,18 @@ fn pending<'a>(set: &'a MigrationSet, applied: &[AppliedMigration]) -> Vec<&'a M
   set.iter().filter(|m| !is_applied(applied, m)).collect()
 }
 
-/// The namespace `target` names: the one given, else the only one with a migration of that
-/// id among `known` (namespace, version) pairs.
+/// The namespace `target` names: the one given (which must be among the `known`
+/// (namespace, version) pairs), else the only one with a migration of that id.
 fn resolve<'a>(target: &'a Target, known: impl Iterator<Item = (&'a str, &'a Version)>) -> Result<(Option<&'a str>, Version)> {
   let version = Version::parse(&target.id)?;
+  let known: Vec<(&str, &Version)> = known.collect();
   if let Some(namespace) = &target.namespace {
+    if !known.iter().any(|(n, _)| n == namespace) {
+      return Err(Error::invalid(format!("no migration of the namespace {namespace:?} is known")));
+    }
     return Ok((Some(namespace), version));
   }
+  let known = known.into_iter();
   let namespaces: BTreeSet<&str> = known.filter(|(_, v)| **v == version).map(|(n, _)| n).collect();
   match namespaces.len() {
     0 if version.is_zero() => Ok((None, version)),
@@ -416,6 +421,7 @@ pub fn migrate(
     .collect();
   if options.dry_run {
     let executed_at = tracking::now(conn)?;
+    // (A dry run writes nothing, not even the upgrade of an old tracking table.)
     return Ok(
       plan
         .iter()
@@ -429,6 +435,11 @@ pub fn migrate(
         })
         .collect(),
     );
+  }
+  if tracking::needs_upgrade(conn)? {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::from)?;
+    tracking::ensure_table(&tx)?;
+    tx.commit().map_err(Error::from)?;
   }
   if let (Some(target), Some(first)) = (&options.backup, plan.first()) {
     let dest = backup_path(conn, target, first)?;
@@ -654,6 +665,7 @@ fn rollback(
       let (_, foreign_keys_off) = undo_plan(set, record, options)?;
       with_foreign_keys(conn, foreign_keys_off, |conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tracking::ensure_table(&tx)?;
         // Re-read under the lock: another connection may have rolled it back already.
         let Some(still) = tracking::read_applied(&tx)?.into_iter().find(|a| a.namespace == record.namespace && a.id == record.id)
         else {
@@ -752,8 +764,9 @@ pub fn repair(
     return Err(Error::invalid("repairMigrations: give the ids of the changed migrations to accept (see validateMigrations)"));
   }
   let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+  tracking::ensure_table(&tx)?;
   let applied = tracking::read_applied(&tx)?;
-  let mut repaired = Vec::new();
+  let mut repaired: Vec<Repaired> = Vec::new();
   for id in ids {
     let version = Version::parse(id)?;
     let candidates: Vec<&AppliedMigration> = applied
@@ -785,6 +798,9 @@ pub fn repair(
          cannot be accepted; give this build's migration an id of its own",
         record.description, migration.description
       )));
+    }
+    if repaired.iter().any(|r| r.namespace == record.namespace && r.id == record.id) {
+      continue;
     }
     if !dry_run {
       tracking::rewrite(&tx, record, migration)?;

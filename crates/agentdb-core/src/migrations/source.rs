@@ -257,6 +257,9 @@ impl Migration {
       None => None,
       Some(id) => {
         let version = Version::parse(&id).map_err(|e| e.context(format!("{name}: requires")))?;
+        if version.is_zero() {
+          return Err(Error::invalid(format!("{name}: requires names a library migration, and their ids start at 1")));
+        }
         Some((id, version))
       }
     };

@@ -89,6 +89,11 @@ pub fn ensure_table(conn: &Connection) -> Result<()> {
   Ok(())
 }
 
+/// Whether the tracking table is one without namespaces, which [`ensure_table`] upgrades.
+pub fn needs_upgrade(conn: &Connection) -> Result<bool> {
+  Ok(table_exists(conn)? && !has_column(conn, "namespace")?)
+}
+
 fn table_exists(conn: &Connection) -> Result<bool> {
   let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'";
   Ok(conn.query_row(sql, [], |_| Ok(())).optional()?.is_some())
@@ -113,10 +118,13 @@ pub fn read_applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
 
 fn read_namespaced(conn: &Connection) -> Result<Vec<(i64, AppliedMigration)>> {
   let sql = format!("SELECT {LEGACY_SELECT}, down_sql, foreign_keys_off, namespace FROM migrations ORDER BY rowid");
-  read_rows(conn, &sql, |_, _, namespace| Ok(namespace.unwrap_or_default()))
+  read_rows(conn, &sql, |_, _, _, namespace| Ok(namespace.unwrap_or_default()))
 }
 
-/// Rows of a table without namespaces, each given the namespace it belongs to.
+/// Rows of a table without namespaces, each given the namespace it belongs to: the
+/// library's when its id is one of the library's migrations and its checksum or its
+/// description matches that migration (a matching description with another checksum is the
+/// library's migration, changed, which validation reports), else the app's.
 fn read_legacy(conn: &Connection) -> Result<Vec<(i64, AppliedMigration)>> {
   let mut optional = Vec::new();
   for (name, absent) in OPTIONAL_COLUMNS {
@@ -124,19 +132,20 @@ fn read_legacy(conn: &Connection) -> Result<Vec<(i64, AppliedMigration)>> {
   }
   let sql = format!("SELECT {LEGACY_SELECT}, {}, NULL FROM migrations ORDER BY rowid", optional.join(", "));
   let library = MigrationSet::builtin();
-  read_rows(conn, &sql, |id, checksum, _| {
+  read_rows(conn, &sql, |id, checksum, description, _| {
     let builtin = Version::parse(id).ok().and_then(|version| library.get(LIBRARY, &version));
-    Ok(if builtin.is_some_and(|m| m.checksum == checksum) { LIBRARY } else { APP }.to_string())
+    let ours = builtin.is_some_and(|m| m.checksum == checksum || m.description.trim() == description.trim());
+    Ok(if ours { LIBRARY } else { APP }.to_string())
   })
 }
 
 /// Runs `sql` (the columns of [`LEGACY_SELECT`], then down SQL, the foreign-key switch and
 /// the namespace) and reads each row, `namespace` deciding its namespace from the id, the
-/// checksum and the stored namespace.
+/// checksum, the description and the stored namespace.
 fn read_rows(
   conn: &Connection,
   sql: &str,
-  namespace: impl Fn(&str, &str, Option<String>) -> Result<String>,
+  namespace: impl Fn(&str, &str, &str, Option<String>) -> Result<String>,
 ) -> Result<Vec<(i64, AppliedMigration)>> {
   let mut stmt = conn.prepare(sql)?;
   let mut rows = stmt.query([])?;
@@ -153,12 +162,13 @@ fn read_rows(
       }
     };
     let stored: Option<String> = row.get(8).map_err(|_| unreadable(&what("namespace"), "text"))?;
+    let description = text(row, 2, "description")?;
     applied.push((
       row.get(0)?,
       AppliedMigration {
-        namespace: namespace(&id, &checksum, stored)?,
+        namespace: namespace(&id, &checksum, &description, stored)?,
         version: Version::parse(&id).ok(),
-        description: text(row, 2, "description")?,
+        description,
         applied_at: text(row, 3, "applied_at")?,
         execution_time_ms: row.get(4).map_err(|_| unreadable(&what("execution_time"), "a number"))?,
         checksum,

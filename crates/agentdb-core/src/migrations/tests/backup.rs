@@ -27,7 +27,7 @@ fn backup_beside_the_database_holds_the_state_before_the_run() {
   let db = dir.join("a.db");
   let mut conn = open(&db);
   let set = MigrationSet::builtin();
-  migrate(&mut conn, &set, &MigrateOptions { to: Some(1), ..MigrateOptions::default() }).unwrap();
+  migrate(&mut conn, &set, &up_to("001")).unwrap();
   conn.execute_batch("INSERT INTO agents (id, name, model) VALUES ('a1', 'Reviewer', 'm')").unwrap();
 
   let dry = MigrateOptions { dry_run: true, ..with_backup(BackupTarget::BesideDatabase) };
@@ -35,7 +35,7 @@ fn backup_beside_the_database_holds_the_state_before_the_run() {
   let copy_path = dir.join("a.db.before-002.bak");
   assert!(!copy_path.exists(), "a dry run writes no backup");
 
-  assert_eq!(ids(&migrate(&mut conn, &set, &with_backup(BackupTarget::BesideDatabase)).unwrap()), ["002"]);
+  assert_eq!(ids(&migrate(&mut conn, &set, &with_backup(BackupTarget::BesideDatabase)).unwrap()), builtin_ids()[1..]);
   let copy = open_copy(&copy_path);
   assert!(has_object(&copy, "agents") && !has_object(&copy, "sessions"));
   assert_eq!(applied_ids(&copy), ["001"]);
@@ -59,7 +59,7 @@ fn backup_to_a_path_works_for_an_in_memory_database() {
   assert_eq!(failed.error.code, ErrorCode::InvalidArgument);
   assert!(schema(&conn).is_empty(), "nothing is applied when the backup cannot be written");
 
-  migrate(&mut conn, &set, &MigrateOptions { to: Some(1), ..MigrateOptions::default() }).unwrap();
+  migrate(&mut conn, &set, &up_to("001")).unwrap();
   let path = dir.join("memory.bak");
   migrate(&mut conn, &set, &with_backup(BackupTarget::Path(path.clone()))).unwrap();
   assert_eq!(applied_ids(&open_copy(&path)), ["001"]);
@@ -86,4 +86,26 @@ fn a_backup_that_cannot_be_written_stops_the_run() {
   let failed = failure(migrate(&mut conn, &set, &with_backup(BackupTarget::Path(dir.join("missing").join("a.bak")))));
   assert_eq!(failed.error.code, ErrorCode::CantOpen, "{}", failed.error.message);
   assert!(schema(&conn).is_empty(), "nothing was applied");
+}
+
+#[test]
+fn a_backup_before_an_app_migration_is_named_after_its_namespace_and_id() {
+  let dir = TempDir::new("backup-app");
+  let db = dir.join("a.db");
+  let mut conn = open(&db);
+  let set =
+    set_with(vec![app("003", &["CREATE TABLE t3 (x)"], None), app_in("@acme/notes", "001", &["CREATE TABLE notes (x)"], None)]);
+  migrate_all(&mut conn, &MigrationSet::builtin());
+
+  assert_eq!(
+    names(&migrate(&mut conn, &set, &MigrateOptions { limit: Some(1), ..with_backup(BackupTarget::BesideDatabase) }).unwrap()),
+    ["app 003"]
+  );
+  let copy = open_copy(&dir.join("a.db.before-app-003.bak"));
+  assert!(has_object(&copy, "sessions") && !has_object(&copy, "t3"));
+
+  assert_eq!(names(&migrate(&mut conn, &set, &with_backup(BackupTarget::BesideDatabase)).unwrap()), ["@acme/notes 001"]);
+  let copy = open_copy(&dir.join("a.db.before--acme-notes-001.bak"));
+  assert!(has_object(&copy, "t3") && !has_object(&copy, "notes"));
+  assert!(!dir.join("a.db.before-001.bak").exists(), "a plugin's 001 is not named like the library's");
 }

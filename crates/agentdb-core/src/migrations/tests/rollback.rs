@@ -2,16 +2,16 @@
 //! unknown to this build.
 
 use crate::error::ErrorCode;
-use crate::migrations::migrator::{self, MigrateOptions};
-use crate::migrations::source::MigrationSet;
+use crate::migrations::migrator;
+use crate::migrations::source::{MigrationSet, APP, BUILTIN, LIBRARY};
 use rusqlite::Connection;
 
 use super::support::*;
 
-/// The schema of a new database migrated up to `to`.
-fn schema_at(to: u64) -> Vec<SchemaObject> {
+/// The schema of a new database migrated up to the library's `to`.
+fn schema_at(to: &str) -> Vec<SchemaObject> {
   let mut conn = memory();
-  migrate(&mut conn, &MigrationSet::builtin(), &MigrateOptions { to: Some(to), ..MigrateOptions::default() }).unwrap();
+  migrate(&mut conn, &MigrationSet::builtin(), &up_to(to)).unwrap();
   app_schema(&conn)
 }
 
@@ -34,8 +34,11 @@ fn sequence_rows(conn: &Connection) -> i64 {
 
 #[test]
 fn rollback_last_and_rollback_to_round_trip_the_schema() {
-  let (at_1, at_2) = (schema_at(1), schema_at(2));
-  assert_ne!(at_1, at_2);
+  let all = builtin_ids();
+  let n = all.len();
+  let at: Vec<Vec<SchemaObject>> = all.iter().map(|id| schema_at(id)).collect();
+  assert!(at.windows(2).all(|pair| pair[0] != pair[1]), "every built-in migration changes the schema");
+  let (at_1, at_before_last, at_last) = (&at[0], &at[n - 2], &at[n - 1]);
   let dir = TempDir::new("roundtrip");
   let mut conn = open(&dir.join("a.db"));
   let set = MigrationSet::builtin();
@@ -43,28 +46,44 @@ fn rollback_last_and_rollback_to_round_trip_the_schema() {
   add_rows(&conn);
   assert_eq!(sequence_rows(&conn), 1);
 
-  let undone = migrator::rollback_last(&mut conn, &set).unwrap().unwrap();
-  assert_eq!((undone.migration.id.as_str(), undone.success), ("002", true));
+  let undone = migrator::rollback_last(&mut conn, &set, &BUILD_SQL_ONLY).unwrap().unwrap();
+  assert_eq!(
+    (undone.migration.namespace.as_str(), undone.migration.id.as_str(), undone.success),
+    (LIBRARY, last_builtin(), true)
+  );
   assert!(is_iso_millis(&undone.executed_at));
-  assert_eq!(app_schema(&conn), at_1);
+  assert_eq!(&app_schema(&conn), at_before_last);
+  assert_eq!(applied_ids(&conn), all[..n - 1]);
+
+  assert_eq!(ids(&migrate_all(&mut conn, &set)), [last_builtin()]);
+  assert_eq!(&app_schema(&conn), at_last);
+
+  let undone = migrator::rollback_to(&mut conn, &set, &target("001"), &BUILD_SQL_ONLY).unwrap();
+  assert_eq!(ids(&undone), all[1..].iter().rev().cloned().collect::<Vec<_>>());
+  assert_eq!(&app_schema(&conn), at_1);
   assert_eq!(applied_ids(&conn), ["001"]);
-  assert_eq!(sequence_rows(&conn), 0, "the down migration clears session_logs' row in sqlite_sequence");
-
-  assert_eq!(ids(&migrate_all(&mut conn, &set)), ["002"]);
-  assert_eq!(app_schema(&conn), at_2);
-
-  let undone = migrator::rollback_to(&mut conn, &set, 0).unwrap();
-  assert_eq!(ids(&undone), ["002", "001"]);
-  assert!(app_schema(&conn).is_empty(), "{:?}", app_schema(&conn));
-  assert!(applied_ids(&conn).is_empty());
-  assert_eq!(migrator::rollback_last(&mut conn, &set).unwrap(), None, "nothing left to roll back");
+  assert_eq!(sequence_rows(&conn), 0, "the down migrations clear session_logs' row in sqlite_sequence");
 
   migrate_all(&mut conn, &set);
-  assert_eq!(app_schema(&conn), at_2);
-  assert_eq!(migrator::rollback_to(&mut conn, &set, 1).unwrap().len(), 1);
-  assert_eq!(app_schema(&conn), at_1);
-  assert!(migrator::rollback_to(&mut conn, &set, 1).unwrap().is_empty(), "already at 001");
-  assert!(migrator::rollback_to(&mut conn, &set, 7).unwrap().is_empty(), "above the current version");
+  let undone = migrator::rollback_to(&mut conn, &set, &target("000"), &BUILD_SQL_ONLY).unwrap();
+  assert_eq!(ids(&undone), all.iter().rev().cloned().collect::<Vec<_>>());
+  assert!(app_schema(&conn).is_empty(), "{:?}", app_schema(&conn));
+  assert!(applied_ids(&conn).is_empty());
+  assert_eq!(migrator::rollback_last(&mut conn, &set, &BUILD_SQL_ONLY).unwrap(), None, "nothing left to roll back");
+
+  migrate_all(&mut conn, &set);
+  assert_eq!(&app_schema(&conn), at_last);
+  let before_last = target(&all[n - 2]);
+  assert_eq!(migrator::rollback_to(&mut conn, &set, &before_last, &BUILD_SQL_ONLY).unwrap().len(), 1);
+  assert_eq!(&app_schema(&conn), at_before_last);
+  assert!(migrator::rollback_to(&mut conn, &set, &before_last, &BUILD_SQL_ONLY).unwrap().is_empty(), "already there");
+  let above = target_in(LIBRARY, "999");
+  assert!(migrator::rollback_to(&mut conn, &set, &above, &BUILD_SQL_ONLY).unwrap().is_empty(), "above the current version");
+  // Without a namespace, the id must name a migration that is known or applied (it used to
+  // mean "above the current version": nothing to do).
+  let unknown = failure(migrator::rollback_to(&mut conn, &set, &target("999"), &BUILD_SQL_ONLY));
+  assert_eq!(unknown.error.code, ErrorCode::InvalidArgument, "{}", unknown.error.message);
+  assert_eq!(&app_schema(&conn), at_before_last);
 }
 
 #[test]
@@ -74,15 +93,19 @@ fn rolling_back_a_migration_without_down_sql_changes_nothing() {
   let mut conn = memory();
   migrate_all(&mut conn, &set);
   let before = (schema(&conn), tracking_rows(&conn));
-  let failed = failure(migrator::rollback_to(&mut conn, &set, 2));
+  // The library's last migration: every app migration runs after it.
+  let failed = failure(migrator::rollback_to(&mut conn, &set, &target_in(LIBRARY, last_builtin()), &BUILD_SQL_ONLY));
   assert_eq!(failed.error.code, ErrorCode::MigrationIrreversible);
-  assert!(failed.error.message.contains("003"), "{}", failed.error.message);
+  assert!(failed.error.message.contains("app 003"), "{}", failed.error.message);
   assert_eq!((schema(&conn), tracking_rows(&conn)), before, "004, which has down SQL, was not rolled back either");
 
-  migrator::rollback_last(&mut conn, &set).unwrap().unwrap();
+  migrator::rollback_last(&mut conn, &set, &BUILD_SQL_ONLY).unwrap().unwrap();
   assert!(!has_object(&conn, "t4"));
   let before = (schema(&conn), tracking_rows(&conn));
-  assert_eq!(failure(migrator::rollback_last(&mut conn, &set)).error.code, ErrorCode::MigrationIrreversible);
+  // The recorded down SQL does not help: this build knows 003, and knows it has none.
+  for options in [BUILD_SQL_ONLY, RECORDED_SQL_ALLOWED] {
+    assert_eq!(failure(migrator::rollback_last(&mut conn, &set, &options)).error.code, ErrorCode::MigrationIrreversible);
+  }
   assert_eq!((schema(&conn), tracking_rows(&conn)), before);
 }
 
@@ -92,7 +115,7 @@ fn a_failing_down_migration_is_rolled_back_and_stays_applied() {
   let mut conn = memory();
   migrate_all(&mut conn, &set);
   let before = (schema(&conn), tracking_rows(&conn));
-  let failed = failure(migrator::rollback_last(&mut conn, &set));
+  let failed = failure(migrator::rollback_last(&mut conn, &set, &BUILD_SQL_ONLY));
   assert_eq!(failed.error.code, ErrorCode::MigrationFailed);
   assert!(failed.error.message.contains("no such table: no_such_table"), "{}", failed.error.message);
   assert_eq!(ids(&failed.results), ["003"]);
@@ -101,7 +124,7 @@ fn a_failing_down_migration_is_rolled_back_and_stays_applied() {
 }
 
 #[test]
-fn a_build_that_does_not_know_a_migration_rolls_it_back_with_the_recorded_down_sql() {
+fn a_build_that_does_not_know_a_migration_rolls_it_back_with_the_recorded_down_sql_only_when_allowed() {
   let newer = set_with(vec![
     app("003", &["CREATE TABLE t3 (x)"], Some(&["DROP TABLE t3"])),
     app("004", &["ALTER TABLE t3 ADD COLUMN y"], Some(&["ALTER TABLE t3 DROP COLUMN y"])),
@@ -109,12 +132,75 @@ fn a_build_that_does_not_know_a_migration_rolls_it_back_with_the_recorded_down_s
   let mut conn = memory();
   migrate_all(&mut conn, &newer);
   let older = MigrationSet::builtin();
-  let undone = migrator::rollback_last(&mut conn, &older).unwrap().unwrap();
-  assert_eq!(undone.migration.id, "004");
+
+  // The recorded down SQL came with the file: without the option it does not run.
+  let before = (schema(&conn), tracking_rows(&conn));
+  let refused = failure(migrator::rollback_last(&mut conn, &older, &BUILD_SQL_ONLY));
+  assert_eq!(refused.error.code, ErrorCode::MigrationIrreversible);
+  assert!(refused.error.message.contains("allowRecordedSql"), "{}", refused.error.message);
+  assert!(refused.error.message.contains("app 004"), "{}", refused.error.message);
+  let library_end = target_in(LIBRARY, last_builtin());
+  let refused = failure(migrator::rollback_to(&mut conn, &older, &library_end, &BUILD_SQL_ONLY));
+  assert_eq!(refused.error.code, ErrorCode::MigrationIrreversible);
+  assert_eq!((schema(&conn), tracking_rows(&conn)), before, "nothing was rolled back");
+
+  let undone = migrator::rollback_last(&mut conn, &older, &RECORDED_SQL_ALLOWED).unwrap().unwrap();
+  assert_eq!((undone.migration.namespace.as_str(), undone.migration.id.as_str()), (APP, "004"));
   assert_eq!(undone.migration.description, "app migration 004", "the recorded description");
-  let undone = migrator::rollback_to(&mut conn, &older, 2).unwrap();
-  assert_eq!(ids(&undone), ["003"]);
+  assert!(undone.success);
+  let undone = migrator::rollback_to(&mut conn, &older, &library_end, &RECORDED_SQL_ALLOWED).unwrap();
+  assert_eq!(names(&undone), ["app 003"]);
   assert!(!has_object(&conn, "t3"));
-  assert_eq!(applied_ids(&conn), ["001", "002"]);
-  assert_eq!(app_schema(&conn), schema_at(2));
+  assert_eq!(applied_keys(&conn), builtins_then(&[]));
+  assert_eq!(app_schema(&conn), schema_at(last_builtin()));
+}
+
+#[test]
+fn allowing_recorded_sql_changes_nothing_for_migrations_this_build_knows() {
+  // The build's own down SQL is used even when the recorded one differs.
+  let set = set_with(vec![app("003", &["CREATE TABLE t3 (x)"], Some(&["DROP TABLE t3"]))]);
+  let mut conn = memory();
+  migrate_all(&mut conn, &set);
+  conn.execute_batch(r#"UPDATE migrations SET down_sql = '["DROP TABLE agents"]' WHERE namespace = 'app'"#).unwrap();
+  let undone = migrator::rollback_last(&mut conn, &set, &RECORDED_SQL_ALLOWED).unwrap().unwrap();
+  assert_eq!(names(&[undone]), ["app 003"]);
+  assert!(!has_object(&conn, "t3") && has_object(&conn, "agents"), "this build's down SQL ran, not the recorded one");
+}
+
+#[test]
+fn rollback_targets_follow_the_run_order_across_namespaces() {
+  let set = set_with(vec![
+    app("001", &["CREATE TABLE a1 (x)"], Some(&["DROP TABLE a1"])),
+    app("002", &["CREATE TABLE a2 (x)"], Some(&["DROP TABLE a2"])),
+    app_in("plugin", "001", &["CREATE TABLE p1 (x)"], Some(&["DROP TABLE p1"])),
+  ]);
+  let mut conn = memory();
+  assert_eq!(names(&migrate_all(&mut conn, &set)), builtins_then(&["app 001", "app 002", "plugin 001"]));
+  // "002" is in two namespaces: ambiguous without one.
+  let ambiguous = failure(migrator::rollback_to(&mut conn, &set, &target("002"), &BUILD_SQL_ONLY));
+  assert_eq!(ambiguous.error.code, ErrorCode::InvalidArgument);
+  assert!(ambiguous.error.message.contains("agentdb") && ambiguous.error.message.contains("app"), "{}", ambiguous.error.message);
+
+  // rollbackLast undoes the migration that runs last: the plugin's.
+  assert_eq!(names(&[migrator::rollback_last(&mut conn, &set, &BUILD_SQL_ONLY).unwrap().unwrap()]), ["plugin 001"]);
+  migrate_all(&mut conn, &set);
+  // The app's 001: its later migrations and every namespace after it.
+  let undone = migrator::rollback_to(&mut conn, &set, &target_in(APP, "001"), &BUILD_SQL_ONLY).unwrap();
+  assert_eq!(names(&undone), ["plugin 001", "app 002"]);
+  migrate_all(&mut conn, &set);
+  // '000' of the app: the whole app namespace and those after it; the library stays.
+  let undone = migrator::rollback_to(&mut conn, &set, &target_in(APP, "000"), &BUILD_SQL_ONLY).unwrap();
+  assert_eq!(names(&undone), ["plugin 001", "app 002", "app 001"]);
+  assert_eq!(applied_keys(&conn), builtins_then(&[]));
+  migrate_all(&mut conn, &set);
+  // The library's 001: the app's migrations run after it, so they go too.
+  let undone = migrator::rollback_to(&mut conn, &set, &target_in(LIBRARY, "001"), &BUILD_SQL_ONLY).unwrap();
+  let mut expected = vec!["plugin 001".to_string(), "app 002".into(), "app 001".into()];
+  expected.extend(builtins_then(&[])[1..].iter().rev().cloned());
+  assert_eq!(names(&undone), expected);
+  migrate_all(&mut conn, &set);
+  // '000' without a namespace: everything.
+  let undone = migrator::rollback_to(&mut conn, &set, &target("000"), &BUILD_SQL_ONLY).unwrap();
+  assert_eq!(undone.len(), BUILTIN.len() + 3);
+  assert!(applied_keys(&conn).is_empty() && app_schema(&conn).is_empty());
 }

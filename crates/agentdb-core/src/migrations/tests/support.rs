@@ -1,12 +1,14 @@
 //! Helpers shared by the engine tests: temporary files, connections, app-defined migrations
 //! and snapshots of a database's schema and tracking table.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::connection::{open_writer, Location, OpenOptions};
 use crate::error::Error;
-use crate::migrations::migrator::{self, MigrateFailure, MigrateOptions, MigrationResult};
-use crate::migrations::source::{AppMigration, Migration, MigrationSet};
+use crate::migrations::migrator::{self, MigrateFailure, MigrateOptions, MigrationResult, RollbackOptions, Target};
+use crate::migrations::source::{AppMigration, Migration, MigrationSet, BUILTIN, LIBRARY};
+use crate::migrations::validation::{Issue, IssueCode};
 use rusqlite::Connection;
 
 pub use crate::test_support::TempDir;
@@ -21,16 +23,67 @@ pub fn memory() -> Connection {
   open_writer(&Location::Memory, &OpenOptions::default()).unwrap()
 }
 
-/// An app-defined migration.
+/// An app-defined migration, in the app's namespace (none given).
 pub fn app(id: &str, up: &[&str], down: Option<&[&str]>) -> Migration {
-  Migration::from_app(AppMigration {
+  Migration::from_app(app_fields(id, up, down)).unwrap()
+}
+
+/// An app-defined migration of a named namespace (a plugin's).
+pub fn app_in(namespace: &str, id: &str, up: &[&str], down: Option<&[&str]>) -> Migration {
+  Migration::from_app(AppMigration { namespace: Some(namespace.into()), ..app_fields(id, up, down) }).unwrap()
+}
+
+/// The fields `app` gives an app migration, described as `app migration <id>`.
+pub fn app_fields(id: &str, up: &[&str], down: Option<&[&str]>) -> AppMigration {
+  AppMigration {
     id: id.into(),
     description: format!("app migration {id}"),
     up: up.iter().map(|s| s.to_string()).collect(),
     down: down.map(|d| d.iter().map(|s| s.to_string()).collect()),
     ..AppMigration::default()
-  })
-  .unwrap()
+  }
+}
+
+/// A target named by its id alone (it must name a migration of exactly one namespace).
+pub fn target(id: &str) -> Target {
+  Target { namespace: None, id: id.into() }
+}
+
+/// A target in a given namespace.
+pub fn target_in(namespace: &str, id: &str) -> Target {
+  Target { namespace: Some(namespace.into()), id: id.into() }
+}
+
+/// `migrate` options that apply up to and including `id` (named without a namespace).
+pub fn up_to(id: &str) -> MigrateOptions {
+  MigrateOptions { to: Some(target(id)), ..MigrateOptions::default() }
+}
+
+/// Rollback options that run only this build's down SQL (the default).
+pub const BUILD_SQL_ONLY: RollbackOptions = RollbackOptions { allow_recorded_sql: false };
+
+/// Rollback options that also run the down SQL recorded for migrations this build does not
+/// know.
+pub const RECORDED_SQL_ALLOWED: RollbackOptions = RollbackOptions { allow_recorded_sql: true };
+
+/// The ids of the built-in migrations, in order.
+pub fn builtin_ids() -> Vec<String> {
+  BUILTIN.iter().map(|b| b.id.to_string()).collect()
+}
+
+/// The id of the last built-in migration (the library's schema version once migrated).
+pub fn last_builtin() -> &'static str {
+  BUILTIN.last().expect("there are built-in migrations").id
+}
+
+/// The built-in migrations as `agentdb 001`, …, followed by `then` (as `app 003`).
+pub fn builtins_then(then: &[&str]) -> Vec<String> {
+  BUILTIN.iter().map(|b| format!("{LIBRARY} {}", b.id)).chain(then.iter().map(|s| s.to_string())).collect()
+}
+
+/// `migrate` options that apply the library's migrations only (up to its last one).
+pub fn library_only() -> MigrateOptions {
+  MigrateOptions { to: Some(target_in(LIBRARY, last_builtin())), ..MigrateOptions::default() }
 }
 
 /// The built-in migrations plus `added`.
@@ -59,13 +112,38 @@ pub fn ids(results: &[MigrationResult]) -> Vec<String> {
   results.iter().map(|r| r.migration.id.clone()).collect()
 }
 
+/// The namespaces and ids of a list of results, as `agentdb 001`.
+pub fn names(results: &[MigrationResult]) -> Vec<String> {
+  results.iter().map(|r| format!("{} {}", r.migration.namespace, r.migration.id)).collect()
+}
+
+/// The code, namespace and id of each issue of a validation report.
+pub fn issues(issues: &[Issue]) -> Vec<(IssueCode, String, String)> {
+  issues.iter().map(|i| (i.code, i.namespace.clone(), i.migration_id.clone())).collect()
+}
+
+/// One issue, as [`issues`] lists it.
+pub fn issue(code: IssueCode, namespace: &str, id: &str) -> (IssueCode, String, String) {
+  (code, namespace.to_string(), id.to_string())
+}
+
 /// One row of `sqlite_master`: type, name, table name and SQL.
 pub type SchemaObject = (String, String, String, Option<String>);
 
-/// Every schema object, in a stable order.
+/// Every schema object, in a stable order. A table renamed into place by a rebuild is
+/// stored as `CREATE TABLE "name"`; the quotes are taken off, so that it compares equal to
+/// the same table created under its name.
 pub fn schema(conn: &Connection) -> Vec<SchemaObject> {
   let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").unwrap();
-  stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
+  stmt
+    .query_map([], |r| {
+      let (kind, name, table, sql): (String, String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+      let sql = sql.map(|s| s.replacen(&format!("CREATE TABLE \"{name}\""), &format!("CREATE TABLE {name}"), 1));
+      Ok((kind, name, table, sql))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 /// The schema without the `sqlite_sequence` table, which SQLite never drops once created,
@@ -74,19 +152,31 @@ pub fn app_schema(conn: &Connection) -> Vec<SchemaObject> {
   schema(conn).into_iter().filter(|(_, _, table, _)| table != "sqlite_sequence" && table != "migrations").collect()
 }
 
-/// Every row of the tracking table, every column as text; empty when there is no table.
-pub fn tracking_rows(conn: &Connection) -> Vec<Vec<Option<String>>> {
+/// One row of the tracking table: each column's value as text, by column name (so that
+/// tests do not depend on the column order, which changed when `namespace` came first).
+pub type TrackingRow = BTreeMap<String, Option<String>>;
+
+/// Every row of the tracking table, in the order they were recorded (rowid), every column
+/// as text; empty when there is no table.
+pub fn tracking_rows(conn: &Connection) -> Vec<TrackingRow> {
   let exists: bool = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'migrations'", [], |r| r.get(0)).unwrap();
   if !exists {
     return Vec::new();
   }
-  let mut stmt = conn.prepare("SELECT * FROM migrations ORDER BY id").unwrap();
-  let columns = stmt.column_count();
+  let mut stmt = conn.prepare("SELECT * FROM migrations ORDER BY rowid").unwrap();
+  let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
   stmt
-    .query_map([], |r| (0..columns).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| value_text(&v))).collect())
+    .query_map([], |r| {
+      (0..names.len()).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| (names[i].clone(), value_text(&v)))).collect()
+    })
     .unwrap()
     .map(Result::unwrap)
     .collect()
+}
+
+/// The text of `column` in a tracking row.
+pub fn cell<'a>(row: &'a TrackingRow, column: &str) -> Option<&'a str> {
+  row.get(column).unwrap_or_else(|| panic!("the tracking table has no column {column}: {row:?}")).as_deref()
 }
 
 fn value_text(value: &rusqlite::types::Value) -> Option<String> {
@@ -100,9 +190,29 @@ fn value_text(value: &rusqlite::types::Value) -> Option<String> {
   }
 }
 
-/// The ids recorded in the tracking table.
+/// The ids recorded in the tracking table, in the order they were recorded.
 pub fn applied_ids(conn: &Connection) -> Vec<String> {
-  tracking_rows(conn).into_iter().map(|row| row[0].clone().unwrap()).collect()
+  tracking_rows(conn).iter().map(|row| cell(row, "id").unwrap().to_string()).collect()
+}
+
+/// The tracking row of `namespace`'s `id`.
+pub fn row_of(conn: &Connection, namespace: &str, id: &str) -> TrackingRow {
+  tracking_rows(conn)
+    .into_iter()
+    .find(|row| cell(row, "namespace") == Some(namespace) && cell(row, "id") == Some(id))
+    .unwrap_or_else(|| panic!("no tracking row for {namespace} {id}"))
+}
+
+/// The namespaces and ids recorded in the tracking table, as `agentdb 001`, in the order
+/// they were recorded.
+pub fn applied_keys(conn: &Connection) -> Vec<String> {
+  tracking_rows(conn).iter().map(|row| format!("{} {}", cell(row, "namespace").unwrap(), cell(row, "id").unwrap())).collect()
+}
+
+/// The column names of the tracking table, in order.
+pub fn tracking_columns(conn: &Connection) -> Vec<String> {
+  let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('migrations') ORDER BY cid").unwrap();
+  stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
 /// Whether a table or index of this name exists.
