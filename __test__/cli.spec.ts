@@ -1,16 +1,20 @@
 // The `agentdb` command line, run as a real child process: output, JSON, help, exit codes,
 // and what it does to broken or missing files.
 import { execFile, spawn, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { Database } from '../index.js'
+import { BUILTIN } from './support'
 
 const BIN = path.resolve(__dirname, '../bin/agentdb.js')
 const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'sessions', 'logs']
 const python = spawnSync('python3', ['--version']).status === 0
 const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHECK_FAILED: 3, BUSY: 4, NOT_A_DATABASE: 5, CANT_OPEN: 6 }
+/** The library's schema version once migrated: its last built-in migration. */
+const LATEST = BUILTIN[BUILTIN.length - 1]
+const N = BUILTIN.length
 
 interface Run {
   code: number | null
@@ -133,8 +137,8 @@ describe('migrate, status, rollback', () => {
     const first = await agentdb(['migrate'])
     expect(first.code).toBe(EXIT.OK)
     expect(first.stdout).toMatch(/^Applied 001 .+\(\d+\.\d ms\)$/m)
-    expect(first.stdout).toMatch(/^Applied 002 /m)
-    expect(first.stdout).toContain('Schema version 002: 2 of 2 migrations applied, 0 pending')
+    for (const id of BUILTIN) expect(first.stdout).toMatch(new RegExp(`^Applied ${id} `, 'm'))
+    expect(first.stdout).toContain(`Schema version ${LATEST}: ${N} of ${N} migrations applied, 0 pending`)
     expect(existsSync(path.join(dir, 'agents.db'))).toBe(true)
 
     const again = await agentdb(['migrate'])
@@ -164,32 +168,36 @@ describe('migrate, status, rollback', () => {
 
   it('prints JSON that parses, for migrate and status', async () => {
     const migrate = JSON.parse((await agentdb(['migrate', '--json'])).stdout)
-    expect(migrate.results).toHaveLength(2)
-    expect(migrate.results[0]).toMatchObject({ migration: { id: '001' }, success: true, dryRun: false })
-    expect(migrate.summary).toMatchObject({ appliedMigrations: 2, pendingMigrations: 0, currentVersion: '002' })
+    expect(migrate.results).toHaveLength(N)
+    expect(migrate.results[0]).toMatchObject({ migration: { namespace: 'agentdb', id: '001' }, success: true, dryRun: false })
+    expect(migrate.summary).toMatchObject({ appliedMigrations: N, pendingMigrations: 0, currentVersion: LATEST })
+    expect(migrate.summary.namespaces).toEqual([{ namespace: 'agentdb', currentVersion: LATEST, appliedMigrations: N, pendingMigrations: 0 }])
   })
 
-  it('shows every migration with its state, row counts and the file size', async () => {
+  it('shows every migration with its namespace and state, each namespace\'s version, row counts and the file size', async () => {
     await seeded(path.join(dir, 'agents.db'))
     const run = await agentdb(['status'])
     expect(run.code).toBe(EXIT.OK)
     expect(run.stdout).toMatch(/^Database \.\/agents\.db: \d/m)
-    expect(run.stdout).toMatch(/^001 +applied +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+\.\d ms +Create the agents table/m)
+    expect(run.stdout).toMatch(new RegExp(`^Namespace agentdb: version ${LATEST}, ${N} applied, 0 pending$`, 'm'))
+    expect(run.stdout).toMatch(/^NAMESPACE +ID +STATE +APPLIED AT +TIME +DESCRIPTION$/m)
+    expect(run.stdout).toMatch(/^agentdb +001 +applied +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+\.\d ms +Create the agents table/m)
     expect(run.stdout).toMatch(/^session_logs +3$/m)
     expect(run.stdout).toMatch(/^agents +1$/m)
 
     const json = JSON.parse((await agentdb(['status', '--json'])).stdout)
     expect(json.size).toBe(statSync(path.join(dir, 'agents.db')).size)
-    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
+    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(BUILTIN.map(() => 'applied'))
+    expect(json.summary.namespaces.map((n: { namespace: string }) => n.namespace)).toEqual(['agentdb'])
     expect(json.tables).toEqual([
       { name: 'agents', rows: 1 },
-      { name: 'migrations', rows: 2 },
+      { name: 'migrations', rows: N },
       { name: 'session_logs', rows: 3 },
       { name: 'sessions', rows: 1 },
     ])
   })
 
-  it('shows pending, modified and unknown migrations, and validate/repair deal with them', async () => {
+  it('shows pending, modified and unknown migrations, and validate/repair --ids deal with them', async () => {
     const appMigrations = path.join(dir, 'app-migrations.json')
     writeFileSync(
       appMigrations,
@@ -197,46 +205,63 @@ describe('migrate, status, rollback', () => {
     )
     await agentdb(['migrate', '--migrations', appMigrations])
     const withApp = JSON.parse((await agentdb(['status', '--json', '--migrations', appMigrations])).stdout)
-    expect(withApp.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied'])
+    expect(withApp.migrations.map((m: { namespace: string; state: string }) => [m.namespace, m.state])).toEqual([
+      ...BUILTIN.map(() => ['agentdb', 'applied']),
+      ['app', 'applied'],
+    ])
+    const withAppText = (await agentdb(['status', '--migrations', appMigrations])).stdout
+    expect(withAppText).toMatch(/^Namespace app: version 003, 1 applied, 0 pending$/m)
+    expect(withAppText).toMatch(/^app +003 +applied +.+ Add notes$/m)
 
-    // Run without the app's migrations: 003 is unknown to this build (a warning, not an error).
+    // Run without the app's migrations: app 003 is unknown to this build (a warning, not an error).
     const db = await Database.open(path.join(dir, 'agents.db'))
-    await db.execute("UPDATE migrations SET checksum = 'edited' WHERE id = '001'")
+    await db.execute("UPDATE migrations SET checksum = 'edited' WHERE namespace = 'agentdb' AND id = '001'")
     await db.close()
     const status = JSON.parse((await agentdb(['status', '--json'])).stdout)
-    expect(status.migrations.map((m: { id: string; state: string }) => [m.id, m.state])).toEqual([
-      ['001', 'modified'],
-      ['002', 'applied'],
-      ['003', 'unknown'],
+    expect(status.migrations.map((m: { namespace: string; id: string; state: string }) => [m.namespace, m.id, m.state])).toEqual([
+      ['agentdb', '001', 'modified'],
+      ...BUILTIN.slice(1).map((id) => ['agentdb', id, 'applied']),
+      ['app', '003', 'unknown'],
     ])
 
     const invalid = await agentdb(['validate'])
     expect(invalid.code).toBe(EXIT.CHECK_FAILED)
-    expect(invalid.stdout).toMatch(/^error +CHECKSUM_MISMATCH 001: /m)
-    expect(invalid.stdout).toMatch(/^warning UNKNOWN_MIGRATION 003: /m)
+    expect(invalid.stdout).toMatch(/^error +CHECKSUM_MISMATCH 001: .*repairMigrations/m)
+    expect(invalid.stdout).toMatch(/^warning UNKNOWN_MIGRATION app 003: /m)
     const invalidJson = JSON.parse((await agentdb(['validate', '--json'])).stdout)
     expect(invalidJson.isValid).toBe(false)
 
     const refused = await agentdb(['migrate', '--migrations', appMigrations])
     expectError(refused, EXIT.CHECK_FAILED, 'MIGRATION_VALIDATION_FAILED')
 
-    const repair = await agentdb(['repair'])
+    expectError(await agentdb(['repair']), EXIT.USAGE, 'USAGE')
+    const plan = await agentdb(['repair', '--ids', '001', '--dry-run'])
+    expect(plan.code).toBe(EXIT.OK)
+    expect(plan.stdout).toMatch(/^Would re-record 001: edited -> [0-9a-f]{64}$/m)
+    expect(plan.stdout).toContain('Dry run: nothing was changed.')
+    expect((await agentdb(['validate'])).code).toBe(EXIT.CHECK_FAILED)
+
+    const repair = await agentdb(['repair', '--ids', '001', '--namespace', 'agentdb'])
     expect(repair.code).toBe(EXIT.OK)
     expect(repair.stdout).toMatch(/^Re-recorded 001: edited -> [0-9a-f]{64}$/m)
     const valid = await agentdb(['validate'])
     expect(valid.code).toBe(EXIT.OK)
-    expect(valid.stdout).toContain('Valid (1 warning).')
-    expect((await agentdb(['repair'])).stdout).toContain('Nothing to repair')
+    expect(valid.stdout).toMatch(/^Valid \(\d+ warnings?\)\.$/m)
+    expect(JSON.parse((await agentdb(['validate', '--json'])).stdout).warnings.map((w: { code: string }) => w.code)).toContain('UNKNOWN_MIGRATION')
+    // Nothing is changed any more: repairing it again is refused.
+    const again = await agentdb(['repair', '--ids', '001'])
+    expectError(again, EXIT.USAGE, 'INVALID_ARGUMENT')
+    expect(again.stderr).toMatch(/no changed migration 001|not changed/)
   })
 
   it('rolls back the last migration, down to --to, and says when there is nothing left', async () => {
     await agentdb(['migrate'])
     const last = await agentdb(['rollback'])
     expect(last.code).toBe(EXIT.OK)
-    expect(last.stdout).toMatch(/^Rolled back 002 /m)
-    expect(last.stdout).toContain('Schema version 001')
+    expect(last.stdout).toMatch(new RegExp(`^Rolled back ${LATEST} `, 'm'))
+    expect(last.stdout).toContain(`Schema version ${BUILTIN[N - 2]}`)
     const all = JSON.parse((await agentdb(['rollback', '--to', '000', '--json'])).stdout)
-    expect(all.results.map((r: { migration: { id: string } }) => r.migration.id)).toEqual(['001'])
+    expect(all.results.map((r: { migration: { id: string } }) => r.migration.id)).toEqual(BUILTIN.slice(0, -1).reverse())
     expect(all.summary.appliedMigrations).toBe(0)
     expect((await agentdb(['rollback'])).stdout).toContain('Nothing to roll back.')
     expectError(await agentdb(['rollback', '--to', 'abc']), EXIT.USAGE, 'INVALID_ARGUMENT')
@@ -248,10 +273,10 @@ describe('migrate, status, rollback', () => {
     const run = await agentdb(['migrate', '--migrations', appMigrations])
     expectError(run, EXIT.ERROR, 'MIGRATION_FAILED')
     expect(run.stdout).toMatch(/^Applied 001 /m)
-    expect(run.stdout).toMatch(/^Failed 003 Broken: .*no such table: missing/m)
+    expect(run.stdout).toMatch(/^Failed app 003 Broken: .*no such table: missing/m)
     const json = JSON.parse((await agentdb(['migrate', '--migrations', appMigrations, '--json'])).stdout)
     expect(json.error.code).toBe('MIGRATION_FAILED')
-    expect(json.error.results.at(-1)).toMatchObject({ migration: { id: '003' }, success: false })
+    expect(json.error.results.at(-1)).toMatchObject({ migration: { namespace: 'app', id: '003' }, success: false })
   })
 
   it('rejects a --migrations file that is missing or does not export migrations', async () => {
@@ -259,6 +284,211 @@ describe('migrate, status, rollback', () => {
     writeFileSync(path.join(dir, 'wrong.json'), '{"id": "003"}')
     await agentdb(['migrate'])
     expectError(await agentdb(['status', '--migrations', 'wrong.json']), EXIT.USAGE, 'USAGE')
+  })
+})
+
+/** Writes the app's migrations module (the seed's permissions and workflows tables) into the test's directory. */
+function appMigrationsFile(): string {
+  const file = path.join(dir, 'app-migrations.js')
+  writeFileSync(file, `module.exports = require(${JSON.stringify(path.resolve(__dirname, 'fixtures/legacy/seed-migrations.js'))}).seedMigrations()\n`)
+  return file
+}
+
+/** Every row of the tracking table and of the library's tables, to show that nothing changed. */
+async function snapshot(file: string) {
+  const db = await Database.open(file)
+  try {
+    const rows = []
+    for (const table of ['migrations', 'agents', 'sessions', 'session_logs']) rows.push(await db.query(`SELECT * FROM ${table} ORDER BY rowid`))
+    return rows
+  } finally {
+    await db.close()
+  }
+}
+
+const backups = () => readdirSync(dir).filter((f) => /\.before-rollback-.*\.bak$/.test(f))
+
+describe('namespaces', () => {
+  it('migrate --to takes --namespace when several namespaces have the id', async () => {
+    const app = appMigrationsFile()
+    const ambiguous = await agentdb(['migrate', '--to', '003', '--migrations', app])
+    expectError(ambiguous, EXIT.USAGE, 'INVALID_ARGUMENT')
+    expect(ambiguous.stderr).toContain('give the namespace')
+    expectError(await agentdb(['migrate', '--namespace', 'app', '--migrations', app]), EXIT.USAGE, 'USAGE')
+    const to = JSON.parse((await agentdb(['migrate', '--to', '003', '--namespace', 'app', '--migrations', app, '--json'])).stdout)
+    expect(to.results.map((r: { migration: { namespace: string; id: string } }) => `${r.migration.namespace} ${r.migration.id}`)).toEqual([
+      ...BUILTIN.map((id) => `agentdb ${id}`),
+      'app 003',
+    ])
+    const rest = await agentdb(['migrate', '--backup', '--migrations', app])
+    expect(rest.stdout).toMatch(/^Applied app 004 Add workflows table for agent automation \(/m)
+    // The copy is named after the first migration applied, with its namespace when it is not the library's.
+    expect(/^Backed up to (.+)$/m.exec(rest.stdout)?.[1]).toBe(`${path.join(dir, 'agents.db')}.before-app-004.bak`)
+    expect(existsSync(path.join(dir, 'agents.db.before-app-004.bak'))).toBe(true)
+    const status = await agentdb(['status', '--migrations', app])
+    expect(status.stdout).toMatch(new RegExp(`^Namespace agentdb: version ${LATEST}, ${N} applied, 0 pending$`, 'm'))
+    expect(status.stdout).toMatch(/^Namespace app: version 004, 2 applied, 0 pending$/m)
+    expect(status.stdout).toMatch(/^app +004 +applied /m)
+  })
+})
+
+describe('rollback safety', () => {
+  it('--dry-run shows what would be rolled back and changes nothing', async () => {
+    const app = appMigrationsFile()
+    await seeded(path.join(dir, 'agents.db'))
+    await agentdb(['migrate', '--migrations', app])
+    const before = await snapshot(path.join(dir, 'agents.db'))
+    const last = await agentdb(['rollback', '--dry-run', '--migrations', app])
+    expect(last.code).toBe(EXIT.OK)
+    expect(last.stdout).toMatch(/^Would roll back app 004 Add workflows table/m)
+    expect(last.stdout).toContain('Dry run: nothing was changed.')
+    const all = await agentdb(['rollback', '--to', '000', '--dry-run', '--migrations', app])
+    expect(all.code).toBe(EXIT.OK)
+    expect([...all.stdout.matchAll(/^Would roll back (\S+(?: \d+)?) /gm)].map((m) => m[1])).toEqual([
+      'app 004',
+      'app 003',
+      ...[...BUILTIN].reverse(),
+    ])
+    expect(all.stdout).toMatch(/^Refused without --force: the library's tables hold rows \(agents 1, sessions 1, session_logs 3\)\.$/m)
+    const json = JSON.parse((await agentdb(['rollback', '--to', '002', '--namespace', 'agentdb', '--dry-run', '--json', '--migrations', app])).stdout)
+    expect(json).toMatchObject({ dryRun: true, refused: true })
+    expect(json.plan.map((m: { namespace: string; id: string }) => `${m.namespace} ${m.id}`)).toEqual([
+      'app 004',
+      'app 003',
+      ...BUILTIN.slice(2).reverse().map((id) => `agentdb ${id}`),
+    ])
+    expect(await snapshot(path.join(dir, 'agents.db'))).toEqual(before)
+    expect(backups()).toEqual([])
+  })
+
+  it('takes a backup first and prints its path, unless --no-backup', async () => {
+    const app = appMigrationsFile()
+    const file = path.join(dir, 'agents.db')
+    await seeded(file)
+    await agentdb(['migrate', '--migrations', app])
+    const run = await agentdb(['rollback', '--migrations', app])
+    expect(run.code).toBe(EXIT.OK)
+    const named = /^Backed up to (.+)$/m.exec(run.stdout)?.[1]
+    expect(named).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}\\.before-rollback-\\d{8}T\\d{9}Z\\.bak$`))
+    expect(run.stdout).toMatch(/^Rolled back app 004 /m)
+    const copy = await Database.open(named!)
+    // The copy was taken before the rollback: app 004 is still recorded in it.
+    expect((await copy.listMigrations()).filter((m) => m.state !== 'pending').map((m) => `${m.namespace} ${m.id}`)).toContain('app 004')
+    expect(await copy.countAgents()).toBe(1)
+    await copy.close()
+
+    const json = JSON.parse((await agentdb(['rollback', '--json', '--migrations', app])).stdout)
+    expect(existsSync(json.backup)).toBe(true)
+    expect(backups()).toHaveLength(2)
+    const without = await agentdb(['rollback', '--to', '000', '--namespace', 'app', '--no-backup', '--migrations', app])
+    expect(without.code).toBe(EXIT.OK)
+    expect(without.stdout).not.toContain('Backed up')
+    expect(backups()).toHaveLength(2)
+    expect((await agentdb(['rollback', '--to', '000', '--namespace', 'app', '--migrations', app])).stdout).toContain('Nothing to roll back.')
+    expect(backups()).toHaveLength(2)
+  })
+
+  it("refuses to roll back the library's migrations while its tables hold rows, unless --force", async () => {
+    const file = path.join(dir, 'agents.db')
+    await seeded(file)
+    const before = await snapshot(file)
+    for (const args of [['rollback'], ['rollback', '--to', '001'], ['rollback', '--to', '000', '--no-backup']]) {
+      const run = await agentdb(args)
+      expectError(run, EXIT.USAGE, 'REFUSED')
+      expect(run.stderr).toContain('agents 1, sessions 1, session_logs 3')
+      expect(run.stderr).toContain('--force')
+      expect(run.stdout).toBe('')
+    }
+    expect(JSON.parse((await agentdb(['rollback', '--json'])).stdout).error.code).toBe('REFUSED')
+    expect(await snapshot(file)).toEqual(before)
+    expect(backups()).toEqual([])
+
+    const forced = await agentdb(['rollback', '--to', '001', '--force'])
+    expect(forced.code).toBe(EXIT.OK)
+    expect(forced.stdout).toMatch(/^Backed up to /m)
+    expect(forced.stdout).toMatch(/^Rolled back 002 /m)
+    expect(forced.stdout).toContain('Schema version 001')
+    expect(backups()).toHaveLength(1)
+    const copy = await Database.open(path.join(dir, backups()[0]))
+    expect(await copy.countLogs((await copy.listSessions()).items[0].id)).toBe(3)
+    await copy.close()
+  })
+
+  it('rolls back the app\'s namespace with --namespace, which needs no --force', async () => {
+    const app = appMigrationsFile()
+    const file = path.join(dir, 'agents.db')
+    await seeded(file)
+    await agentdb(['migrate', '--migrations', app])
+    expectError(await agentdb(['rollback', '--namespace', 'app', '--migrations', app]), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['rollback', '--to', '003', '--migrations', app]), EXIT.USAGE, 'INVALID_ARGUMENT')
+    expectError(await agentdb(['rollback', '--to', '000', '--namespace', 'nope', '--migrations', app]), EXIT.USAGE, 'INVALID_ARGUMENT')
+    const run = await agentdb(['rollback', '--to', '000', '--namespace', 'app', '--migrations', app])
+    expect(run.code).toBe(EXIT.OK)
+    expect([...run.stdout.matchAll(/^Rolled back (app \d+) /gm)].map((m) => m[1])).toEqual(['app 004', 'app 003'])
+    expect(run.stdout).toMatch(/, 2 pending \(app 003, app 004\)$/m)
+    const status = JSON.parse((await agentdb(['status', '--json', '--migrations', app])).stdout)
+    expect(status.summary.namespaces).toEqual([
+      { namespace: 'agentdb', currentVersion: LATEST, appliedMigrations: N, pendingMigrations: 0 },
+      { namespace: 'app', currentVersion: null, appliedMigrations: 0, pendingMigrations: 2 },
+    ])
+  })
+
+  it('undoes a migration this build does not know only with --allow-recorded-sql', async () => {
+    const app = appMigrationsFile()
+    const file = path.join(dir, 'agents.db')
+    await agentdb(['migrate', '--migrations', app])
+    // Without --migrations, the app's 003 and 004 are unknown: only their recorded down SQL could undo them.
+    const plan = await agentdb(['rollback', '--dry-run'])
+    expect(plan.stdout).toMatch(/^Would roll back app 004 .* refused: only the down SQL recorded in the database could undo it: --allow-recorded-sql$/m)
+    const before = await snapshot(file)
+    const refused = await agentdb(['rollback'])
+    expectError(refused, EXIT.ERROR, 'MIGRATION_IRREVERSIBLE')
+    expect(refused.stderr).toContain('allowRecordedSql')
+    expect(await snapshot(file)).toEqual(before)
+    expect(backups()).toEqual([])
+    const allowedPlan = await agentdb(['rollback', '--dry-run', '--allow-recorded-sql'])
+    expect(allowedPlan.stdout).toMatch(/^Would roll back app 004 .*\(with the down SQL recorded in the database\)$/m)
+    const allowed = await agentdb(['rollback', '--to', '000', '--namespace', 'app', '--allow-recorded-sql'])
+    expect(allowed.code).toBe(EXIT.OK)
+    expect([...allowed.stdout.matchAll(/^Rolled back (app \d+) /gm)].map((m) => m[1])).toEqual(['app 004', 'app 003'])
+    const db = await Database.open(file)
+    expect(await db.query("SELECT name FROM sqlite_master WHERE name IN ('permissions', 'workflows')")).toEqual([])
+    await db.close()
+  })
+})
+
+describe('repair', () => {
+  it('re-records the app migrations given with --ids and --namespace, after a dry run', async () => {
+    const app = appMigrationsFile()
+    await agentdb(['migrate', '--migrations', app])
+    const edited = path.join(dir, 'edited.js')
+    writeFileSync(
+      edited,
+      `const [permissions, workflows] = require(${JSON.stringify(app)})
+permissions.up = [permissions.up[0].replace('granted BOOLEAN DEFAULT FALSE', 'granted INTEGER DEFAULT 0')]
+workflows.down = [...workflows.down, '-- reviewed']
+module.exports = [permissions, workflows]
+`,
+    )
+    const invalid = await agentdb(['validate', '--migrations', edited])
+    expect(invalid.code).toBe(EXIT.CHECK_FAILED)
+    expect(invalid.stdout).toMatch(/^error +CHECKSUM_MISMATCH app 003: .*repairMigrations\(\{ ids: \['003'\], namespace: 'app' \}\)/m)
+    expectError(await agentdb(['repair', '--ids', '', '--migrations', edited]), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['repair', '--ids', '003,', '--migrations', edited]), EXIT.USAGE, 'USAGE')
+    // 004's up did not change: it is not a changed migration, and the whole call is refused.
+    expectError(await agentdb(['repair', '--ids', '003,004', '--namespace', 'app', '--migrations', edited]), EXIT.USAGE, 'INVALID_ARGUMENT')
+
+    const plan = await agentdb(['repair', '--ids', '003', '--namespace', 'app', '--dry-run', '--migrations', edited])
+    expect(plan.code).toBe(EXIT.OK)
+    expect(plan.stdout).toMatch(/^Would re-record app 003: [0-9a-f]{64} -> [0-9a-f]{64}$/m)
+    expect(plan.stdout).toContain('Dry run: nothing was changed.')
+    expect((await agentdb(['validate', '--migrations', edited])).code).toBe(EXIT.CHECK_FAILED)
+
+    const json = JSON.parse((await agentdb(['repair', '--ids', '003', '--namespace', 'app', '--json', '--migrations', edited])).stdout)
+    expect(json).toMatchObject({ dryRun: false, repaired: [{ namespace: 'app', id: '003', description: 'Add permissions table for fine-grained access control' }] })
+    expect(json.repaired[0].up[0]).toContain('granted INTEGER DEFAULT 0')
+    const valid = await agentdb(['validate', '--migrations', edited])
+    expect(valid.code).toBe(EXIT.OK)
   })
 })
 
@@ -288,8 +518,8 @@ describe('files that are not usable databases', () => {
   })
 
   it('does not create a database where a command only reads one', async () => {
-    for (const command of ['status', 'validate', 'repair', 'rollback', 'sessions', 'check']) {
-      const run = await agentdb([command, 'typo.db'])
+    for (const command of [['status'], ['validate'], ['repair', '--ids', '001'], ['rollback'], ['rollback', '--dry-run'], ['sessions'], ['check']]) {
+      const run = await agentdb([...command, 'typo.db'])
       expectError(run, EXIT.CANT_OPEN, 'CANT_OPEN')
       expect(run.stderr).toContain('no database at typo.db')
     }
@@ -467,8 +697,7 @@ describe('the progress line', () => {
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} migrate`
     const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, encoding: 'utf8' })
     expect(run.status).toBe(EXIT.OK)
-    expect(run.stdout).toContain('Migrating 1/2: 001 ')
-    expect(run.stdout).toContain('Migrating 2/2: 002 ')
-    expect(run.stdout).toMatch(/Applied 002 /)
+    for (const [i, id] of BUILTIN.entries()) expect(run.stdout).toContain(`Migrating ${i + 1}/${N}: ${id} `)
+    expect(run.stdout).toMatch(new RegExp(`Applied ${LATEST} `))
   })
 })

@@ -1,6 +1,7 @@
 'use strict'
 // Prints "ready" once loaded, waits for a line on stdin, then opens the database named on the
-// command line, registers the counting migrations, migrates, prints the applied ids as JSON
+// command line, registers the counting migrations, migrates, prints the applied migrations
+// (`namespace id`) as JSON
 // and closes. Used by the spec that races two processes opening and migrating one new file.
 const { createInterface } = require('node:readline')
 const { Database } = require('../../index.js')
@@ -22,7 +23,7 @@ async function main(path) {
   try {
     await db.addMigrations(countingMigrations())
     const results = await db.migrate()
-    process.stdout.write(`${JSON.stringify({ applied: results.map((r) => r.migration.id) })}\n`)
+    process.stdout.write(`${JSON.stringify({ applied: results.map((r) => `${r.migration.namespace} ${r.migration.id}`) })}\n`)
   } finally {
     await db.close()
   }

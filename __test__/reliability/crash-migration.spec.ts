@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 import { Database } from '../../index.js'
 import { bulkMigration } from '../fixtures/slow-migration.js'
+import { key, keys, library } from '../support'
 import { Child, FIXTURES, figure, removeTempDirs, seeded, sleep, tempDir } from './helpers'
 
 afterAll(removeTempDirs)
@@ -15,7 +16,8 @@ afterAll(removeTempDirs)
 const KILLS = Number(process.env.RELIABILITY_MIGRATION_KILLS ?? 40)
 const ROWS = 60_000
 const SCRIPT = join(FIXTURES, 'slow-migration.js')
-const IDS = ['001', '002', '003']
+/** Every migration the child applies, as `namespace id`, in run order: the built-in ones, then the app's bulk 003. */
+const IDS = [...library(), 'app 003']
 
 const SCHEMA_SQL = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
 
@@ -26,7 +28,7 @@ async function openWithBulk(file: string): Promise<Database> {
 }
 
 async function appliedIds(db: Database): Promise<string[]> {
-  return (await db.listMigrations()).filter((m) => m.state === 'applied').map((m) => m.id)
+  return (await db.listMigrations()).filter((m) => m.state === 'applied').map(key)
 }
 
 /** The schema after applying the first `count` migrations, from an uninterrupted run. */
@@ -34,7 +36,10 @@ async function referenceSchemas(dir: string): Promise<unknown[][]> {
   const schemas = []
   for (let count = 0; count <= IDS.length; count++) {
     const db = await openWithBulk(join(dir, `reference-${count}.db`))
-    if (count > 0) await db.migrate({ to: IDS[count - 1] })
+    if (count > 0) {
+      const [namespace, to] = IDS[count - 1].split(' ')
+      await db.migrate({ to, namespace })
+    }
     schemas.push(await db.query(SCHEMA_SQL))
     await db.close()
   }
@@ -85,11 +90,11 @@ describe('crash during migration', () => {
       expect(report.foreignKeyViolationCount).toBe(0)
       expect(IDS.slice(0, applied.length)).toEqual(applied)
       expect(schema).toEqual(references[applied.length])
-      if (applied.includes('003')) expect(await db.query('SELECT count(*) AS n FROM bulk')).toEqual([{ n: ROWS }])
+      if (applied.includes('app 003')) expect(await db.query('SELECT count(*) AS n FROM bulk')).toEqual([{ n: ROWS }])
       statesSeen.set(applied.length, (statesSeen.get(applied.length) ?? 0) + 1)
 
       const again = await db.migrate()
-      expect(again.map((r) => r.migration.id)).toEqual(IDS.slice(applied.length))
+      expect(keys(again)).toEqual(IDS.slice(applied.length))
       expect(await appliedIds(db)).toEqual(IDS)
       expect(await db.query('SELECT count(*) AS n FROM bulk')).toEqual([{ n: ROWS }])
       expect((await db.integrityCheck({ full: true })).ok).toBe(true)

@@ -157,16 +157,16 @@ type Fixture = { agentId: string; sessionId: string; logId: number; file: string
 const logInput = (f: Fixture) => ({ sessionId: f.sessionId, role: 'user', type: 'message', content: { text: 'hi' }, metadata: null })
 
 const TEMPLATES: Record<string, (f: Fixture) => unknown[]> = {
-  migrate: () => [{ dryRun: true, limit: 1 }],
-  rollbackLast: () => [],
-  rollbackTo: () => ['002'],
+  migrate: () => [{ dryRun: true, limit: 1, to: '003', namespace: 'app' }],
+  rollbackLast: () => [{ allowRecordedSql: false }],
+  rollbackTo: () => ['002', { namespace: 'agentdb', allowRecordedSql: false }],
   getMigrationSummary: () => [],
   listMigrations: () => [],
   validateMigrations: () => [],
-  repairMigrations: () => [],
+  repairMigrations: () => [{ ids: ['001'], namespace: 'agentdb', dryRun: true }],
   initialize: () => [],
-  addMigration: () => [{ id: '003', description: 'extra', up: ['CREATE TABLE extra (x)'], down: ['DROP TABLE extra'], createdAt: '2026-01-01T00:00:00.000Z' }],
-  addMigrations: () => [[{ id: '003', description: 'extra', up: ['CREATE TABLE extra (x)'] }]],
+  addMigration: () => [{ id: '003', namespace: 'app', requires: '001', description: 'extra', up: ['CREATE TABLE extra (x)'], down: ['DROP TABLE extra'], createdAt: '2026-01-01T00:00:00.000Z' }],
+  addMigrations: () => [[{ id: '20260101000000', namespace: '@acme/notes', description: 'extra', up: ['CREATE TABLE extra (x)'] }]],
   createAgent: () => [{ name: 'n', model: 'm', type: 'custom', builtInTools: ['a'], configuration: { k: 1 }, maxSteps: 3 }],
   getAgent: (f) => [f.agentId],
   updateAgent: (f) => [f.agentId, { name: 'renamed', maxSteps: 4, configuration: { k: 2 } }],

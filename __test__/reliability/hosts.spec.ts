@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads'
 import { afterAll, describe, expect, it } from 'vitest'
 
 import { Database } from '../../index.js'
+import { BUILTIN } from '../support'
 import { Child, FIXTURES, figure, removeTempDirs, tempDir } from './helpers'
 
 afterAll(removeTempDirs)
@@ -36,12 +37,12 @@ describe('host environments', () => {
   it('works in a worker thread, and in two workers at once on one file', async () => {
     const dir = tempDir('workers')
     const alone = await runWorker(join(dir, 'alone.db'), 100)
-    expect(alone).toMatchObject({ event: 'done', applied: ['001', '002'], written: 100, count: 100 })
+    expect(alone).toMatchObject({ event: 'done', applied: BUILTIN, written: 100, count: 100 })
 
     const shared = join(dir, 'shared.db')
     const pair = await Promise.all([runWorker(shared, 300), runWorker(shared, 300)])
     expect(pair.map((r) => r.event)).toEqual(['done', 'done'])
-    expect(pair.flatMap((r) => r.applied).sort()).toEqual(['001', '002'])
+    expect(pair.flatMap((r) => r.applied).sort()).toEqual(BUILTIN)
     const db = await Database.open(shared)
     for (const r of pair) expect(await db.countLogs(r.sessionId)).toBe(300)
     expect((await db.integrityCheck({ full: true })).ok).toBe(true)
@@ -59,7 +60,7 @@ describe('host environments', () => {
       seen: ['from-module-0', 'from-module-1', 'from-the-copy'],
       integrity: true,
     })
-    expect((report.applied as string[][]).flat().sort()).toEqual(['001', '002'])
+    expect((report.applied as string[][]).flat().sort()).toEqual(BUILTIN)
     figure(
       'module loaded twice (require cache cleared) and used on one file at once; a copy of the binary (its own SQLite) ' +
         'refused with CANT_OPEN while the file was open, then used once it was closed',
@@ -70,7 +71,7 @@ describe('host environments', () => {
     const file = join(tempDir('two-objects'), 'two.db')
     const [a, b] = await Promise.all([Database.open(file), Database.open(file)])
     const applied = await Promise.all([a.migrate(), b.migrate()])
-    expect(applied.flat().map((r) => r.migration.id).sort()).toEqual(['001', '002'])
+    expect(applied.flat().map((r) => r.migration.id).sort()).toEqual(BUILTIN)
     const agent = await a.createAgent({ name: 'shared', model: 'm' })
     const [sa, sb] = await Promise.all([a.createSession({ mainAgentId: agent.id }), b.createSession({ mainAgentId: agent.id })])
     const writes = (db: Database, sessionId: string) =>

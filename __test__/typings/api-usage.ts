@@ -16,7 +16,12 @@ import {
   type LogInput,
   type LogNode,
   type LogPatch,
+  type Migration,
   type MigrationResult,
+  type MigrationStatus,
+  type MigrationSummary,
+  type NamespaceSummary,
+  type RepairResult,
   type Page,
   type PermissionMode,
   type Session,
@@ -26,6 +31,8 @@ import {
   type SessionStatus,
   type SessionWithAgent,
   type SqlValue,
+  type ValidationIssue,
+  type ValidationResult,
 } from '../../index.js'
 
 /** Compiles only when `T` and `U` are the same type. */
@@ -38,6 +45,25 @@ export async function useTheWholeApi(): Promise<void> {
   const closed: boolean = db.closed
   const applied: MigrationResult[] = await db.migrate({ dryRun: false, onProgress: (event) => void event.phase })
   void [path, closed, applied]
+
+  // Migrations in namespaces
+  const own: Migration = { id: '20240101120000', namespace: '@acme/notes', requires: '002', description: 'Notes', up: ['CREATE TABLE acme_notes (x)'], down: ['DROP TABLE acme_notes'] }
+  await db.addMigrations([own, { id: '001', description: 'App table', up: ['CREATE TABLE app_t (x)'] }])
+  const bounded: MigrationResult[] = await db.migrate({ to: '001', namespace: 'app', backup: true })
+  const where: string = bounded[0].migration.namespace
+  const summary: MigrationSummary = await db.getMigrationSummary()
+  const perNamespace: NamespaceSummary[] = summary.namespaces
+  const schemaVersion: string | null = summary.currentVersion
+  const listed: MigrationStatus[] = await db.listMigrations()
+  const recordedDescription: string | null = listed[0].recordedDescription
+  const undoable: boolean = listed[0].reversible && listed[0].recordedDown
+  const report: ValidationResult = await db.validateMigrations()
+  const issueNamespace: string = report.warnings[0].namespace
+  const repaired: RepairResult = await db.repairMigrations({ ids: ['001'], namespace: 'app', dryRun: true })
+  const oldDown: string[] | null = repaired.repaired[0].oldDown
+  const undone: MigrationResult[] = await db.rollbackTo('000', { namespace: 'app', allowRecordedSql: false })
+  const last: MigrationResult | null = await db.rollbackLast({ allowRecordedSql: true })
+  void [where, perNamespace, schemaVersion, recordedDescription, undoable, issueNamespace, oldDown, undone, last, await db.rollbackLast()]
 
   // Agents
   const input: AgentInput = { name: 'Reviewer', model: 'claude-sonnet', builtInTools: ['file_search'], configuration: { depth: { n: 1 } } }
@@ -131,6 +157,11 @@ export async function useTheWholeApi(): Promise<void> {
   assertType<Equal<SessionStatus, 'idle' | 'running' | 'completed' | 'failed' | 'stopped'>>()
   assertType<Equal<SessionLog['role'], 'user' | 'agent' | 'system' | 'tool'>>()
   assertType<Equal<SessionLog['type'], 'message' | 'thought' | 'action' | 'observation'>>()
+  assertType<Equal<MigrationSummary['namespaces'], NamespaceSummary[]>>()
+  assertType<Equal<MigrationStatus['state'], 'applied' | 'pending' | 'modified' | 'unknown'>>()
+  assertType<
+    Equal<ValidationIssue['code'], 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET' | 'SCHEMA_DRIFT'>
+  >()
 
   // Wrong usage does not compile.
   // @ts-expect-error name and model are required
@@ -161,6 +192,14 @@ export async function useTheWholeApi(): Promise<void> {
   await db.getLog('1')
   // @ts-expect-error not an order
   await db.getLogs(session.id, { order: 'newest' })
+  // @ts-expect-error repairMigrations takes the ids to accept
+  await db.repairMigrations()
+  // @ts-expect-error ids are strings
+  await db.repairMigrations({ ids: [3] })
+  // @ts-expect-error allowRecordedSql is a boolean
+  await db.rollbackLast({ allowRecordedSql: 'yes' })
+  // @ts-expect-error a namespace is a string
+  await db.addMigration({ id: '001', namespace: 1, description: 'd', up: ['SELECT 1'] })
   // @ts-expect-error limit is a number
   await db.listAgents({ limit: '10' })
   // @ts-expect-error agents are listed by type, not status
