@@ -187,18 +187,3 @@ fn without_a_transaction_earlier_statements_of_a_failing_migration_stay() {
   assert!(!has_object(&conn, "t5"), "005 did not run");
   assert_eq!(applied_ids(&conn), ["001", "002", "003"]);
 }
-
-#[test]
-fn without_a_transaction_a_migration_may_manage_its_own() {
-  let own = "BEGIN; CREATE TABLE own (x); INSERT INTO own VALUES (1); COMMIT;";
-  let set = set_with(vec![app("003", &[own], None)]);
-  let mut conn = memory();
-  migrate(&mut conn, &set, &MigrateOptions { to: Some(2), ..MigrateOptions::default() }).unwrap();
-  let failed = failure(migrate(&mut conn, &set, &MigrateOptions::default()));
-  assert!(failed.error.message.contains("within a transaction"), "{}", failed.error.message);
-  assert!(!has_object(&conn, "own"));
-  let results = migrate(&mut conn, &set, &MigrateOptions { use_transaction: false, ..MigrateOptions::default() }).unwrap();
-  assert_eq!(ids(&results), ["003"]);
-  assert!(has_object(&conn, "own"));
-  assert_eq!(applied_ids(&conn), ["001", "002", "003"]);
-}
