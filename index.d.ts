@@ -73,6 +73,7 @@ export type ErrorCode =
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'
+  | 'SCHEMA_CHANGE_REFUSED'
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
@@ -612,23 +613,29 @@ export declare class Database {
    *
    * Statements that would change the connection rather than read data are refused: BEGIN,
    * COMMIT, SAVEPOINT and the other transaction statements, ATTACH, DETACH, and pragmas given
-   * a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`).
+   * a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`). So are
+   * statements that create, drop or alter a table, index, trigger or view: schema changes
+   * belong in an app migration (`addMigration`).
    *
    * Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
-   * statement, a statement that changes the connection, parameters that do not match), or
-   * `DATABASE_CLOSED`.
+   * statement, a statement that changes the connection, parameters that do not match),
+   * `SCHEMA_CHANGE_REFUSED` or `DATABASE_CLOSED`.
    */
   query(sql: string, params?: SqlParams): Promise<Record<string, SqlValue>[]>
   /**
    * Runs one SQL statement that changes data, in its own transaction on the writer
    * connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
    * (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes. So are ATTACH,
-   * DETACH and pragmas given a value, which would change the connection for every later call.
+   * DETACH and pragmas given a value, which would change the connection for every later call,
+   * and statements that create, drop or alter a table, index, trigger or view (TEMP ones
+   * included): write an app migration (`addMigration`) instead.
    *
-   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (such a statement, parameters that do not
-   * match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
+   * parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change), `CONSTRAINT`,
+   * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
+
 }
 
 /** What `checkpoint` did. */

@@ -3,10 +3,14 @@
 //! any of it runs (a pragma assignment takes effect as it is compiled, so it is refused
 //! before it can), and a refused statement fails to compile.
 //!
-//! - The application's SQL (`query`, `execute`, a batch's `execute`) may not change the
-//!   connection (transaction statements, ATTACH, DETACH, pragmas given a value, loading an
-//!   extension), because an open transaction or a switched-off check would outlive the call
-//!   on a connection every later call shares.
+//! - The application's SQL (`query`, `execute`, a batch's `execute`) may read and change
+//!   data, nothing else: it may not change the connection (transaction statements, ATTACH,
+//!   DETACH, pragmas given a value, loading an extension), because an open transaction or a
+//!   switched-off check would outlive the call on a connection every later call shares; and
+//!   it may not create, drop or alter schema objects (TEMP ones included), because the schema
+//!   belongs to migrations, which every copy of the database applies in the same order.
+//!   ANALYZE and REINDEX stay allowed: they change statistics and indexes' storage, not what
+//!   the schema means.
 //! - A migration's up and down SQL may change the schema and the data, never the connection
 //!   or the engine's transaction: no transaction statements, ATTACH, DETACH, VACUUM, TEMP
 //!   objects, loaded extensions, or pragmas given a value other than those that only report
@@ -170,8 +174,18 @@ fn refusal(author: Author, context: &AuthContext<'_>) -> Option<Error> {
     }
     action => {
       let (clause, temp) = schema_change(action)?;
-      let refused = author == Author::Migration && (temp || context.database_name == Some("temp"));
-      return refused.then(|| migration_refused(&clause, TEMP_OBJECT));
+      return match author {
+        Author::App => Some(Error::new(
+          ErrorCode::SchemaChangeRefused,
+          format!(
+            "{clause} is refused: query(), execute() and batch() may not create, drop or alter tables, indexes, triggers or \
+             views (TEMP ones included); write an app migration instead (addMigration), so that every database gets the \
+             same schema, versioned and reversible"
+          ),
+        )),
+        _ if temp || context.database_name == Some("temp") => Some(migration_refused(&clause, TEMP_OBJECT)),
+        _ => None,
+      };
     }
   };
   Some(match author {
@@ -181,9 +195,11 @@ fn refusal(author: Author, context: &AuthContext<'_>) -> Option<Error> {
 }
 
 /// The clause of an action that creates, drops or alters a schema object, and whether the
-/// object is TEMP.
+/// object is TEMP. ANALYZE creates its statistics tables (`sqlite_stat1`, …) the first time:
+/// that is not a schema change of the app's (SQLite refuses those names to any other SQL).
 fn schema_change(action: AuthAction<'_>) -> Option<(String, bool)> {
   Some(match action {
+    AuthAction::CreateTable { table_name } if table_name.to_ascii_lowercase().starts_with("sqlite_stat") => return None,
     AuthAction::CreateTable { table_name } => (format!("CREATE TABLE {table_name}"), false),
     AuthAction::CreateTempTable { table_name } => (format!("CREATE TEMP TABLE {table_name}"), true),
     AuthAction::CreateIndex { index_name, .. } => (format!("CREATE INDEX {index_name}"), false),
@@ -225,8 +241,9 @@ fn as_author<T>(author: Author, work: impl FnOnce() -> T) -> T {
 }
 
 /// Compiles the application's SQL with `compile` (a call that prepares it) under the rules for
-/// application SQL. A refused statement fails with the `INVALID_ARGUMENT` error that says
-/// why. Any other outcome of `compile` is returned as it is, for the caller to map.
+/// application SQL. A refused statement fails with the error that says why:
+/// `SCHEMA_CHANGE_REFUSED` for a schema change, `INVALID_ARGUMENT` for a change of the
+/// connection. Any other outcome of `compile` is returned as it is, for the caller to map.
 pub fn compile_app_sql<T>(compile: impl FnOnce() -> rusqlite::Result<T>) -> Result<rusqlite::Result<T>> {
   as_author(Author::App, || match compile() {
     // A refusal always fails the statement, though SQLite does not always report it as

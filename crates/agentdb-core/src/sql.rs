@@ -1,8 +1,9 @@
 //! The escape hatch: one SQL statement with bound parameters, for what the typed calls do not
 //! cover. `query` runs read-only statements; `execute` runs one write inside the writer's
 //! transaction. Both compile the statement under the rules [`crate::guard`] applies to the
-//! application's SQL, which may not change the connection (transaction statements, ATTACH,
-//! DETACH, pragmas given a value, loading an extension).
+//! application's SQL: it may read and change data, but change neither the connection
+//! (transaction statements, ATTACH, DETACH, pragmas given a value, loading an extension) nor
+//! the schema, which belongs to migrations.
 
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, Statement};
@@ -113,7 +114,7 @@ pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes>
   let total_before = conn.total_changes();
   let changes = stmt.raw_execute()? as u64;
   // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
-  // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
+  // statement is none of those (REINDEX, ANALYZE…); the total moves only when rows did.
   let changes = if conn.total_changes() == total_before { 0 } else { changes };
   Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
 }
@@ -186,7 +187,7 @@ mod tests {
     assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
     assert_eq!(rows.rows[1][2], Value::Null);
     let none = Params::Positional(vec![]);
-    assert_eq!(execute(&conn, "CREATE TABLE u (x)", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "REINDEX", &none).unwrap().changes, 0);
     assert_eq!(execute(&conn, "UPDATE t SET name = name WHERE id < 0", &none).unwrap().changes, 0);
     assert_eq!(execute(&conn, "DELETE FROM t", &none).unwrap().changes, 2);
   }
