@@ -11,7 +11,10 @@ export interface OpenOptions {
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
 export interface MigrateOptions {
-  /** Run each migration in its own transaction (default true). */
+  /** Run each migration in its own transaction (default true). Without one, a failing
+   *  migration keeps what its statements did before the failure; a statement migration SQL
+   *  may not run is still found first (by a check run that is rolled back), so nothing of
+   *  that migration is applied. */
   useTransaction?: boolean
   /** Refuse to run when `validateMigrations` finds errors (default true). */
   validateChecksums?: boolean
@@ -48,7 +51,11 @@ export interface Migration {
   requires?: string
   /** What the migration does. */
   description: string
-  /** Forward SQL, one or more statements per string. */
+  /** Forward SQL, one or more statements per string. It may change the schema and the data,
+   *  never the connection: transaction statements, ATTACH, DETACH, VACUUM, TEMP objects,
+   *  `load_extension()` and pragmas given a value (other than `user_version`,
+   *  `application_id` and those that report on a table, such as `table_info(t)`) fail the
+   *  migration with `MIGRATION_FAILED`. The same holds for `down`. */
   up: string[]
   /** Rollback SQL; without it the migration cannot be rolled back. */
   down?: string[]
@@ -104,6 +111,7 @@ export type ErrorCode =
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'
+  | 'SCHEMA_CHANGE_REFUSED'
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
@@ -657,23 +665,29 @@ export declare class Database {
    *
    * Statements that would change the connection rather than read data are refused: BEGIN,
    * COMMIT, SAVEPOINT and the other transaction statements, ATTACH, DETACH, and pragmas given
-   * a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`).
+   * a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`). So are
+   * statements that create, drop or alter a table, index, trigger or view: schema changes
+   * belong in an app migration (`addMigration`).
    *
    * Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
-   * statement, a statement that changes the connection, parameters that do not match), or
-   * `DATABASE_CLOSED`.
+   * statement, a statement that changes the connection, parameters that do not match),
+   * `SCHEMA_CHANGE_REFUSED` or `DATABASE_CLOSED`.
    */
   query(sql: string, params?: SqlParams): Promise<Record<string, SqlValue>[]>
   /**
    * Runs one SQL statement that changes data, in its own transaction on the writer
    * connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
    * (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes. So are ATTACH,
-   * DETACH and pragmas given a value, which would change the connection for every later call.
+   * DETACH and pragmas given a value, which would change the connection for every later call,
+   * and statements that create, drop or alter a table, index, trigger or view (TEMP ones
+   * included): write an app migration (`addMigration`) instead.
    *
-   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (such a statement, parameters that do not
-   * match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
+   * parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change), `CONSTRAINT`,
+   * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
+
 }
 
 /** What `checkpoint` did. */

@@ -247,11 +247,13 @@ impl Database {
   ///
   /// Statements that would change the connection rather than read data are refused: BEGIN,
   /// COMMIT, SAVEPOINT and the other transaction statements, ATTACH, DETACH, and pragmas given
-  /// a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`).
+  /// a value (read a pragma as `PRAGMA name` or `SELECT * FROM pragma_table_info(?)`). So are
+  /// statements that create, drop or alter a table, index, trigger or view: schema changes
+  /// belong in an app migration (`addMigration`).
   ///
   /// Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
-  /// statement, a statement that changes the connection, parameters that do not match), or
-  /// `DATABASE_CLOSED`.
+  /// statement, a statement that changes the connection, parameters that do not match),
+  /// `SCHEMA_CHANGE_REFUSED` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<Record<string, SqlValue>[]>")]
   pub fn query(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
@@ -262,10 +264,13 @@ impl Database {
   /// Runs one SQL statement that changes data, in its own transaction on the writer
   /// connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
   /// (BEGIN, COMMIT, SAVEPOINT, …) are refused: use `batch` to group writes. So are ATTACH,
-  /// DETACH and pragmas given a value, which would change the connection for every later call.
+  /// DETACH and pragmas given a value, which would change the connection for every later call,
+  /// and statements that create, drop or alter a table, index, trigger or view (TEMP ones
+  /// included): write an app migration (`addMigration`) instead.
   ///
-  /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (such a statement, parameters that do not
-  /// match), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+  /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
+  /// parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change), `CONSTRAINT`,
+  /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
   pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params))))

@@ -11,7 +11,10 @@ export interface OpenOptions {
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
 export interface MigrateOptions {
-  /** Run each migration in its own transaction (default true). */
+  /** Run each migration in its own transaction (default true). Without one, a failing
+   *  migration keeps what its statements did before the failure; a statement migration SQL
+   *  may not run is still found first (by a check run that is rolled back), so nothing of
+   *  that migration is applied. */
   useTransaction?: boolean
   /** Refuse to run when `validateMigrations` finds errors (default true). */
   validateChecksums?: boolean
@@ -48,7 +51,11 @@ export interface Migration {
   requires?: string
   /** What the migration does. */
   description: string
-  /** Forward SQL, one or more statements per string. */
+  /** Forward SQL, one or more statements per string. It may change the schema and the data,
+   *  never the connection: transaction statements, ATTACH, DETACH, VACUUM, TEMP objects,
+   *  `load_extension()` and pragmas given a value (other than `user_version`,
+   *  `application_id` and those that report on a table, such as `table_info(t)`) fail the
+   *  migration with `MIGRATION_FAILED`. The same holds for `down`. */
   up: string[]
   /** Rollback SQL; without it the migration cannot be rolled back. */
   down?: string[]
@@ -104,6 +111,7 @@ export type ErrorCode =
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'
+  | 'SCHEMA_CHANGE_REFUSED'
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'

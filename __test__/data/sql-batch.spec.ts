@@ -26,6 +26,8 @@ afterAll(removeTempDirs)
 describe.each(['memory', 'file'] as const)('query and execute (%s database)', (kind) => {
   it('bind positional and named parameters', async () => {
     const db = await open(kind)
+    await db.addMigration({ id: '003', description: 'app notes', up: ['CREATE TABLE app_notes (id INTEGER PRIMARY KEY, body BLOB)'] })
+    await db.migrate()
     const inserted = await db.execute('INSERT INTO agents (id, name, model) VALUES (?, ?, ?)', ['a1', 'First', 'm'])
     expect(inserted).toEqual({ changes: 1, lastInsertRowid: expect.any(Number) })
     await db.execute('INSERT INTO agents (id, name, model) VALUES (:id, @name, $model)', { id: 'a2', name: 'Second', model: 'm' })
@@ -41,13 +43,16 @@ describe.each(['memory', 'file'] as const)('query and execute (%s database)', (k
     expect(updated.changes).toBe(2)
     expect((await db.getAgent('a2'))?.description).toBe('d')
     expect(await db.execute('DELETE FROM agents WHERE id = ?', ['nobody'])).toMatchObject({ changes: 0 })
-    expect((await db.execute('CREATE TABLE app_notes (id INTEGER PRIMARY KEY, body BLOB)')).changes).toBe(0)
+    // A statement that changes no rows reports none, whatever SQLite's count of the last one.
+    expect((await db.execute('REINDEX')).changes).toBe(0)
     const note = await db.execute('INSERT INTO app_notes (body) VALUES (?)', [null])
     expect(note).toEqual({ changes: 1, lastInsertRowid: 1 })
   })
 
   it('round-trip every SQL type: null, numbers, bigints, strings, booleans, blobs', async () => {
     const db = await open(kind)
+    await db.addMigration({ id: '003', description: 'blobs', up: ['CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)'] })
+    await db.migrate()
     const blob = Buffer.from([0, 1, 2, 253, 254, 255])
     const [row] = await db.query('SELECT ? AS n, ? AS i, ? AS f, ? AS big, ? AS small, ? AS s, ? AS t, ? AS b, ? AS u8, ? AS u16', [
       null,
@@ -79,7 +84,6 @@ describe.each(['memory', 'file'] as const)('query and execute (%s database)', (k
       await db.query(`SELECT 9007199254740991 AS safe, -9007199254740991 AS negSafe, 9007199254740992 AS unsafe,
         9223372036854775807 AS max, -9223372036854775807 - 1 AS min`),
     ).toEqual([{ safe: 9007199254740991, negSafe: -9007199254740991, unsafe: 9007199254740992n, max: 2n ** 63n - 1n, min: -(2n ** 63n) }])
-    await db.execute('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)')
     const big = Buffer.alloc(256 * 1024, 7)
     const { lastInsertRowid } = await db.execute('INSERT INTO blobs (data) VALUES (?)', [big])
     const [stored] = await db.query('SELECT data, length(data) AS size FROM blobs WHERE id = ?', [lastInsertRowid])
@@ -110,7 +114,7 @@ describe.each(['memory', 'file'] as const)('query and execute (%s database)', (k
     const before = await snapshot(db)
     await expectCode(db.query('SELECT 1; DELETE FROM agents'), 'SQL_ERROR', 'one statement')
     await expectCode(db.execute("DELETE FROM agents; INSERT INTO agents (id, name, model) VALUES ('x', 'n', 'm')"), 'SQL_ERROR', 'one statement')
-    for (const sql of ['DELETE FROM agents', "INSERT INTO agents (id, name, model) VALUES ('x', 'n', 'm')", "UPDATE agents SET name = 'x'", 'DROP TABLE session_logs', 'CREATE TABLE t (x)']) {
+    for (const sql of ['DELETE FROM agents', "INSERT INTO agents (id, name, model) VALUES ('x', 'n', 'm')", "UPDATE agents SET name = 'x'"]) {
       await expectCode(db.query(sql), 'INVALID_ARGUMENT', 'execute()')
     }
     const connectionChanges = [
@@ -146,6 +150,48 @@ describe.each(['memory', 'file'] as const)('query and execute (%s database)', (k
     await db.createAgent({ id: 'after', name: 'n', model: 'm' })
     expect(await db.query('SELECT id FROM agents ORDER BY id')).toEqual([{ id: 'after' }, { id: 'keep' }])
     expect(await db.query("SELECT name FROM pragma_table_info('agents') WHERE cid < 2")).toEqual([{ name: 'id' }, { name: 'type' }])
+  })
+
+  it('refuse schema changes through query, execute and batch: they belong in migrations', async () => {
+    const db = await open(kind)
+    const agent = await db.createAgent({ id: 'keep', name: 'n', model: 'm' })
+    const [home, other] = [await db.createSession({ mainAgentId: agent.id }), await db.createSession({ mainAgentId: agent.id })]
+    const parent = await db.addLog({ sessionId: home.id, role: 'user', type: 'message', content: 'parent' })
+    const schema = () => db.query('SELECT type, name, sql FROM sqlite_master UNION ALL SELECT type, name, sql FROM sqlite_temp_master ORDER BY 1, 2')
+    const [schemaBefore, rowsBefore] = [await schema(), await snapshot(db)]
+    const schemaChanges = [
+      'DROP TABLE agents',
+      'CREATE TABLE x (y)',
+      'CREATE INDEX idx_agents_name ON agents (name)',
+      'DROP TRIGGER session_logs_parent_same_session_insert',
+      'CREATE TEMP TABLE agents (id TEXT PRIMARY KEY, name TEXT, model TEXT)',
+      'CREATE VIEW agent_names AS SELECT name FROM agents',
+      'ALTER TABLE agents ADD COLUMN extra TEXT',
+      'CREATE VIRTUAL TABLE notes USING fts5(body)',
+    ]
+    for (const sql of schemaChanges) {
+      await expectCode(db.execute(sql), 'SCHEMA_CHANGE_REFUSED', 'addMigration')
+      await expectCode(db.query(sql), 'SCHEMA_CHANGE_REFUSED', 'addMigration')
+      await expectCode(
+        db.batch([
+          { op: 'execute', sql: "UPDATE agents SET name = 'changed'" },
+          { op: 'execute', sql },
+        ]),
+        'SCHEMA_CHANGE_REFUSED',
+        'operations[1]',
+      )
+    }
+    expect(await schema()).toEqual(schemaBefore)
+    expect(await snapshot(db)).toBe(rowsBefore)
+    // No TEMP table shadows agents on the writer, and the trigger still keeps a log's parent
+    // in its own session.
+    await db.createAgent({ id: 'after', name: 'n', model: 'm' })
+    expect(await db.query('SELECT id FROM main.agents ORDER BY id')).toEqual([{ id: 'after' }, { id: 'keep' }])
+    const reply = { sessionId: other.id, parentId: parent.id, role: 'agent' as const, type: 'message' as const, content: 'reply' }
+    await expectCode(db.addLog(reply), 'CONSTRAINT')
+    // ANALYZE and REINDEX change statistics and index storage, not the schema's meaning.
+    await db.execute('ANALYZE')
+    await db.execute('REINDEX idx_agents_created')
   })
 
   it('refuse parameters that do not match the statement', async () => {

@@ -89,7 +89,7 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
     }
   };
   prepare(&mut conn, options).map_err(|e| describe(e, location))?;
-  conn.pragma_update(None, "foreign_keys", true)?;
+  enforce_foreign_keys(&conn)?;
   if let Location::File(_) = location {
     let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -101,6 +101,18 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
     conn.pragma_update(None, "synchronous", "NORMAL")?;
   }
   Ok(conn)
+}
+
+/// Switches foreign-key enforcement on, as every writer connection has it, and checks that it
+/// is on: SQLite ignores the switch while a transaction is open.
+pub fn enforce_foreign_keys(conn: &Connection) -> Result<()> {
+  conn.pragma_update(None, "foreign_keys", true)?;
+  let on: bool = conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?;
+  if on {
+    Ok(())
+  } else {
+    Err(Error::internal("foreign-key enforcement could not be switched back on: a transaction is still open"))
+  }
 }
 
 /// Puts the writer's connection back as [`open_writer`] left it, after work on it was cut
@@ -159,7 +171,7 @@ fn prepare(conn: &mut Connection, options: &OpenOptions) -> Result<()> {
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
   conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-  crate::sql::guard_connection(conn)?;
+  crate::guard::guard_connection(conn)?;
   conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
   Ok(())
 }
@@ -253,6 +265,18 @@ mod tests {
     let sql = "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE external_session_id = ?1";
     let plan: Vec<String> = conn.prepare(sql).unwrap().query_map(["x"], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
     assert!(plan.iter().any(|step| step.contains("idx_sessions_external_id")), "{plan:?}");
+  }
+
+  #[test]
+  fn foreign_keys_are_switched_back_on_only_outside_a_transaction() {
+    let conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN").unwrap();
+    let err = enforce_foreign_keys(&conn).unwrap_err();
+    assert!(err.message.contains("a transaction is still open"), "{err}");
+    conn.execute_batch("ROLLBACK").unwrap();
+    enforce_foreign_keys(&conn).unwrap();
+    let on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert!(on);
   }
 
   #[test]

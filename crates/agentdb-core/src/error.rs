@@ -57,6 +57,9 @@ error_codes! {
   Io = "IO",
   /// SQL given by the application (raw queries, app-defined migrations) is not valid here.
   SqlError = "SQL_ERROR",
+  /// Raw SQL tried to create, drop or alter a schema object; schema changes belong in
+  /// migrations. Nothing was changed.
+  SchemaChangeRefused = "SCHEMA_CHANGE_REFUSED",
   /// A migration failed and was rolled back; the database is as it was before it.
   MigrationFailed = "MIGRATION_FAILED",
   /// Migration validation found errors, so nothing was applied.

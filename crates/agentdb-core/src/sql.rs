@@ -1,19 +1,16 @@
 //! The escape hatch: one SQL statement with bound parameters, for what the typed calls do not
 //! cover. `query` runs read-only statements; `execute` runs one write inside the writer's
-//! transaction. Neither may change the connection itself: transaction statements, ATTACH,
-//! DETACH and pragmas given a value are refused while the statement is compiled, because
-//! SQLite applies a pragma assignment as it compiles it (even one in the refused second
-//! statement of a string), and an open transaction or a switched-off foreign-key check would
-//! outlive the call on a connection every later call shares.
+//! transaction. Both compile the statement under the rules [`crate::guard`] applies to the
+//! application's SQL: it may read and change data, but change neither the connection
+//! (transaction statements, ATTACH, DETACH, pragmas given a value, loading an extension) nor
+//! the schema, which belongs to migrations.
 
-use std::cell::Cell;
-
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, Statement};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::guard;
 use crate::input::fields::Source;
 use crate::input::Kind;
 
@@ -46,66 +43,11 @@ pub struct Changes {
   pub last_insert_rowid: i64,
 }
 
-thread_local! {
-  /// Whether the statement being compiled on this thread is the application's.
-  static COMPILING_APP_SQL: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Installs, on a connection opened by this crate, the authorizer that refuses what would
-/// change the connection rather than its data while [`query`] or [`execute`] compiles the
-/// application's SQL. A pragma given a value is refused even when the value is only an
-/// argument (`table_info(t)`): the authorizer cannot tell the two apart. Reading a pragma
-/// (`PRAGMA name`, `pragma_name(…)`) stays allowed; the crate's own statements are never
-/// refused.
-pub fn guard_connection(conn: &mut Connection) -> Result<()> {
-  conn.authorizer(Some(|context: AuthContext<'_>| {
-    let refused = matches!(
-      context.action,
-      AuthAction::Transaction { .. }
-        | AuthAction::Savepoint { .. }
-        | AuthAction::Attach { .. }
-        | AuthAction::Detach { .. }
-        | AuthAction::Pragma { pragma_value: Some(_), .. }
-    );
-    if refused && COMPILING_APP_SQL.get() {
-      Authorization::Deny
-    } else {
-      Authorization::Allow
-    }
-  }))?;
-  Ok(())
-}
-
-/// Marks the current thread as compiling application SQL until dropped.
-struct AppSql;
-
-impl AppSql {
-  fn begin() -> AppSql {
-    COMPILING_APP_SQL.set(true);
-    AppSql
-  }
-}
-
-impl Drop for AppSql {
-  fn drop(&mut self) {
-    COMPILING_APP_SQL.set(false);
-  }
-}
-
+/// Compiles one statement of the application's, which the guard may refuse.
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>> {
-  let compiling = AppSql::begin();
-  let prepared = conn.prepare_cached(sql);
-  drop(compiling);
-  prepared.map_err(|e| match e {
+  guard::compile_app_sql(|| conn.prepare_cached(sql))?.map_err(|e| match e {
     rusqlite::Error::MultipleStatement => Error::new(ErrorCode::SqlError, "sql must hold exactly one statement"),
     rusqlite::Error::Empty => Error::new(ErrorCode::SqlError, "sql holds no statement"),
-    rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => {
-      Error::invalid(
-        "sql may not change the connection: transaction statements (BEGIN, COMMIT, SAVEPOINT, …; every call already runs in \
-       its own transaction, use batch() to group writes), ATTACH, DETACH and pragmas given a value (`PRAGMA name = value`, \
-       `PRAGMA name(value)`) are refused; read a pragma as `PRAGMA name` or `SELECT * FROM pragma_name(…)`",
-      )
-    }
     other => other.into(),
   })
 }
@@ -172,7 +114,7 @@ pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes>
   let total_before = conn.total_changes();
   let changes = stmt.raw_execute()? as u64;
   // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
-  // statement is none of those (CREATE, DROP, a pragma…); the total moves only when rows did.
+  // statement is none of those (REINDEX, ANALYZE…); the total moves only when rows did.
   let changes = if conn.total_changes() == total_before { 0 } else { changes };
   Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
 }
@@ -222,7 +164,7 @@ mod tests {
 
   fn db() -> Connection {
     let mut conn = Connection::open_in_memory().unwrap();
-    guard_connection(&mut conn).unwrap();
+    guard::guard_connection(&mut conn).unwrap();
     conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)").unwrap();
     conn
   }
@@ -245,7 +187,7 @@ mod tests {
     assert_eq!(rows.rows[0], vec![Value::Integer(1), Value::Text("a".into()), Value::Blob(vec![1, 2])]);
     assert_eq!(rows.rows[1][2], Value::Null);
     let none = Params::Positional(vec![]);
-    assert_eq!(execute(&conn, "CREATE TABLE u (x)", &none).unwrap().changes, 0);
+    assert_eq!(execute(&conn, "REINDEX", &none).unwrap().changes, 0);
     assert_eq!(execute(&conn, "UPDATE t SET name = name WHERE id < 0", &none).unwrap().changes, 0);
     assert_eq!(execute(&conn, "DELETE FROM t", &none).unwrap().changes, 2);
   }
@@ -278,6 +220,7 @@ mod tests {
       "ATTACH ':memory:' AS other",
       "PRAGMA foreign_keys = OFF",
       "PRAGMA ignore_check_constraints(1)",
+      "SELECT load_extension('x')",
     ] {
       assert_eq!(query(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "query {sql}");
       assert_eq!(execute(&conn, sql, &none).unwrap_err().code, ErrorCode::InvalidArgument, "execute {sql}");

@@ -545,30 +545,23 @@ fn run_checked(conn: &Connection, statements: &[String], foreign_keys_off: bool)
   Ok(())
 }
 
+/// Runs a migration's SQL under the guard's rules for migration SQL.
 fn run_statements(conn: &Connection, statements: &[String]) -> Result<()> {
-  for (index, sql) in statements.iter().enumerate() {
-    conn.execute_batch(sql).map_err(|e| {
-      let err = Error::from(e);
-      if statements.len() > 1 {
-        err.context(format!("statement {index}"))
-      } else {
-        err
-      }
-    })?;
-  }
-  Ok(())
+  crate::guard::run_migration_sql(conn, statements)
 }
 
 /// Runs `work` with foreign-key enforcement switched off when `off` (outside any
-/// transaction, where SQLite allows the switch), and always switches it back on.
+/// transaction, where SQLite allows the switch), and switches it back on afterwards whatever
+/// `work` did; `work`'s own failure is the one reported.
 fn with_foreign_keys<T>(conn: &mut Connection, off: bool, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-  if !off {
-    return work(conn);
+  if off {
+    conn.pragma_update(None, "foreign_keys", false)?;
   }
-  conn.pragma_update(None, "foreign_keys", false)?;
   let outcome = work(conn);
-  conn.pragma_update(None, "foreign_keys", true)?;
-  outcome
+  let enforced = crate::connection::enforce_foreign_keys(conn);
+  let value = outcome?;
+  enforced?;
+  Ok(value)
 }
 
 /// `PRAGMA foreign_key_check`, one line per violating row.

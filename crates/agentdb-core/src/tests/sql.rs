@@ -1,10 +1,12 @@
 //! `query` and `execute` against the real schema: parameters, values of every SQL type,
-//! injection strings, and what they refuse.
+//! injection strings, and what they refuse (schema changes included, which belong in
+//! migrations).
 
 use rusqlite::types::Value;
 
 use super::support::{agent, code, db, model, snapshot, text as model_text};
 use crate::agents::{self, NewAgent};
+use crate::command::Command;
 use crate::error::ErrorCode;
 use crate::settings::Field;
 use crate::sql::{execute, query, Params};
@@ -77,7 +79,8 @@ fn execute_reports_changes_and_the_last_rowid() {
   let last: i64 = conn.query_row("SELECT max(id) FROM session_logs", [], |r| r.get(0)).unwrap();
   assert_eq!(added.last_insert_rowid, last);
   assert_eq!(execute(&conn, "DELETE FROM session_logs WHERE content = '1'", &none).unwrap().changes, 1);
-  assert_eq!(execute(&conn, "CREATE INDEX app_index ON session_logs (role)", &none).unwrap().changes, 0);
+  // A statement that changes no rows reports none, though SQLite still holds the last count.
+  assert_eq!(execute(&conn, "REINDEX", &none).unwrap().changes, 0);
   // Foreign keys and CHECKs hold for raw SQL too.
   assert_eq!(
     code(execute(&conn, "INSERT INTO sessions (id, main_agent_id) VALUES ('t', 'ghost')", &none)),
@@ -92,7 +95,7 @@ fn refused_statements_change_nothing() {
   agent(&conn, "A");
   let before = snapshot(&conn);
   let none = Params::Positional(vec![]);
-  for sql in ["DELETE FROM agents", "INSERT INTO agents (id, name, model) VALUES ('x', 'n', 'm')", "DROP TABLE agents"] {
+  for sql in ["DELETE FROM agents", "INSERT INTO agents (id, name, model) VALUES ('x', 'n', 'm')"] {
     assert_eq!(code(query(&conn, sql, &none)), ErrorCode::InvalidArgument, "{sql}");
   }
   for sql in ["SELECT 1; DELETE FROM agents", "DELETE FROM agents; SELECT 1"] {
@@ -113,4 +116,55 @@ fn refused_statements_change_nothing() {
   assert!(conn.is_autocommit());
   let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
   assert_eq!(fk, 1);
+}
+
+/// Every schema object, TEMP ones included.
+fn schema(conn: &rusqlite::Connection) -> Vec<(String, String, Option<String>)> {
+  let sql = "SELECT type, name, sql FROM sqlite_master UNION ALL SELECT type, name, sql FROM sqlite_temp_master ORDER BY 1, 2";
+  let mut stmt = conn.prepare(sql).unwrap();
+  stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn schema_changes_are_refused_through_query_execute_and_batch() {
+  let conn = db();
+  agent(&conn, "A");
+  let before = (schema(&conn), snapshot(&conn));
+  let none = Params::Positional(vec![]);
+  for sql in [
+    "DROP TABLE agents",
+    "CREATE TABLE x (y)",
+    "CREATE TABLE IF NOT EXISTS agents (id)",
+    "CREATE INDEX idx_agents_name ON agents (name)",
+    "DROP INDEX idx_agents_created",
+    "DROP TRIGGER session_logs_parent_same_session_insert",
+    "CREATE TEMP TABLE agents (id TEXT PRIMARY KEY)",
+    "CREATE TABLE temp.shadow (x)",
+    "CREATE TEMP TRIGGER spy AFTER INSERT ON agents BEGIN SELECT 1; END",
+    "CREATE VIEW v AS SELECT id FROM agents",
+    "CREATE TEMP VIEW v AS SELECT 1",
+    "ALTER TABLE agents ADD COLUMN extra TEXT",
+    "ALTER TABLE agents RENAME TO robots",
+    "CREATE VIRTUAL TABLE notes USING fts5(body)",
+  ] {
+    let err = query(&conn, sql, &none).unwrap_err();
+    assert_eq!(err.code, ErrorCode::SchemaChangeRefused, "query {sql}: {err}");
+    assert!(err.message.contains("addMigration"), "{err}");
+    assert_eq!(code(execute(&conn, sql, &none)), ErrorCode::SchemaChangeRefused, "execute {sql}");
+    let batch = Command::Batch(vec![
+      Command::Execute("DELETE FROM agents".into(), none.clone()),
+      Command::Execute(sql.into(), none.clone()),
+    ]);
+    let tx = conn.unchecked_transaction().unwrap();
+    let err = batch.run(&tx).unwrap_err();
+    drop(tx);
+    assert_eq!(err.code, ErrorCode::SchemaChangeRefused, "batch {sql}: {err}");
+    assert!(err.message.starts_with("operations[1]: "), "{err}");
+  }
+  assert_eq!((schema(&conn), snapshot(&conn)), before);
+  // ANALYZE (which creates its statistics table the first time) and REINDEX change no
+  // schema object of the app's.
+  execute(&conn, "ANALYZE", &none).unwrap();
+  execute(&conn, "REINDEX idx_agents_created", &none).unwrap();
+  assert_eq!(snapshot(&conn), before.1);
 }

@@ -216,39 +216,6 @@ fn without_a_transaction_earlier_statements_of_a_failing_migration_stay() {
 }
 
 #[test]
-fn without_a_transaction_a_migration_may_manage_its_own() {
-  let own = "BEGIN; CREATE TABLE own (x); INSERT INTO own VALUES (1); COMMIT;";
-  let set = set_with(vec![app("003", &[own], None)]);
-  let mut conn = memory();
-  migrate(&mut conn, &set, &library_only()).unwrap();
-  let failed = failure(migrate(&mut conn, &set, &MigrateOptions::default()));
-  assert!(failed.error.message.contains("within a transaction"), "{}", failed.error.message);
-  assert!(!has_object(&conn, "own"));
-  let results = migrate(&mut conn, &set, &MigrateOptions { use_transaction: false, ..MigrateOptions::default() }).unwrap();
-  assert_eq!(names(&results), ["app 003"]);
-  assert!(has_object(&conn, "own"));
-  assert_eq!(applied_keys(&conn), builtins_then(&["app 003"]));
-}
-
-/// A built-in migration `id` as a future release of the library may add.
-fn future_builtin(id: &'static str) -> Migration {
-  Migration::from_builtin(&BuiltinMigration {
-    id,
-    name: "future",
-    description: "a built-in of a future release",
-    foreign_keys_off: false,
-    rebuilds: &[],
-    up: "CREATE TABLE future_builtin (x)",
-    down: "DROP TABLE future_builtin",
-  })
-}
-
-/// Namespace, id, state and whether it is built in, for each row of `list`.
-fn listed(conn: &rusqlite::Connection, set: &MigrationSet) -> Vec<(String, MigrationState, Option<bool>)> {
-  migrator::list(conn, set).unwrap().into_iter().map(|m| (format!("{} {}", m.namespace, m.id), m.state, m.builtin)).collect()
-}
-
-#[test]
 fn an_app_migration_003_lives_in_the_app_namespace_beside_the_library_s_own_003() {
   let app_003 = app("003", &["CREATE TABLE t3 (x)"], Some(&["DROP TABLE t3"]));
   let version = Version::parse("003").unwrap();

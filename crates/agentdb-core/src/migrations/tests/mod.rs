@@ -6,6 +6,7 @@ mod apply;
 mod backup;
 mod concurrency;
 mod foreign_keys;
+mod guard;
 mod rollback;
 mod schema;
 mod support;
