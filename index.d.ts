@@ -591,13 +591,17 @@ export declare class Database {
   repairMigrations(options: RepairOptions): Promise<RepairResult>
   /**
    * Registers one app-defined migration in its namespace (`'app'` unless it names one); each
-   * namespace has its own id sequence, so the library's migrations never collide with it. Rejects with
-   * `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+   * namespace has its own id sequence, so the library's migrations never collide with it.
+   * Synchronous, as in the reference Migrator: returns nothing, and throws an `Error` with
+   * `code` `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
    * nothing is registered then.
    */
-  addMigration(migration: Migration): Promise<void>
-  /** Registers several app-defined migrations, all or none. */
-  addMigrations(migrations: Migration[]): Promise<void>
+  addMigration(migration: Migration): void
+  /**
+   * Registers several app-defined migrations, all or none. Synchronous, and throws, like
+   * `addMigration`.
+   */
+  addMigrations(migrations: Migration[]): void
   /**
    * Creates a session for an existing agent. Override fields left out (or `null`) inherit
    * the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
