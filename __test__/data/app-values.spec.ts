@@ -1,6 +1,7 @@
 // Values as app code holds them: an SDK's message objects with properties left `undefined`,
-// arrays with `undefined` elements, Errors with causes. `undefined` on a call's own fields
-// means absent; inside a JSON value it is what JSON.stringify makes of it.
+// arrays with `undefined` elements, Errors with causes, and rows read back spread into the
+// next write. `undefined` on a call's own fields means absent; inside a JSON value it is
+// what JSON.stringify makes of it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import type { Agent, Database, Session, SessionLog } from '../../index.js'
@@ -169,5 +170,53 @@ describe('Errors in JSON values', () => {
     looped.cause = looped
     await expectCode(db.addLog(log({ content: looped })), 'INVALID_ARGUMENT', 'cycle')
     await expectCode(db.addLog(log({ content: new Error('bad cause', { cause: () => 1 }) })), 'INVALID_ARGUMENT', 'input.content.cause')
+  })
+})
+
+describe('a row read back, spread into the next write', () => {
+  it('updates: the row’s own id, createdAt and updatedAt are accepted and ignored, the given fields change', async () => {
+    const renamed = await db.updateSession(session.id, { ...session, name: 'renamed' })
+    expect(renamed).toEqual({ ...session, name: 'renamed', updatedAt: renamed.updatedAt })
+    expect(renamed.createdAt).toBe(session.createdAt)
+    const described = await db.updateAgent(agent.id, { ...agent, description: 'reviews' })
+    expect(described).toEqual({ ...agent, description: 'reviews', updatedAt: described.updatedAt })
+    const entry = await db.addLog(log({ content: 'Hel' }))
+    const streamed = await db.updateLog(entry.id, { ...entry, content: 'Hello' })
+    expect(streamed).toEqual({ ...entry, content: 'Hello', updatedAt: streamed.updatedAt })
+    const [batched] = await db.batch([{ op: 'updateSession', id: session.id, patch: { ...renamed, status: 'completed' } }])
+    expect(batched).toMatchObject({ id: session.id, name: 'renamed', status: 'completed' })
+  })
+
+  it('creates: a row exported from one database is created in another with its id; createdAt and updatedAt are the new row’s', async () => {
+    const exportedAgent = (await db.getAgent(agent.id))!
+    const exportedSession = (await db.getSession(session.id))!
+    const copy = await memoryDb()
+    try {
+      const imported = await copy.createAgent({ ...exportedAgent })
+      expect(imported).toEqual({ ...exportedAgent, createdAt: imported.createdAt, updatedAt: imported.updatedAt })
+      const importedSession = await copy.createSession({ ...exportedSession })
+      expect(importedSession).toEqual({ ...exportedSession, createdAt: importedSession.createdAt, updatedAt: importedSession.updatedAt })
+      await expectCode(copy.createAgent({ ...exportedAgent }), 'ALREADY_EXISTS')
+    } finally {
+      await copy.close()
+    }
+  })
+
+  it('refuses another row’s id, a move to another session or parent, and timestamps that are not strings', async () => {
+    const other = await db.createAgent({ id: 'other', name: 'O', model: 'm' })
+    const entry = await db.addLog(log({ content: 'a' }))
+    const reply = await db.addLog(log({ content: 'b', parentId: entry.id }))
+    const elsewhere = await db.createSession({ id: 'elsewhere', mainAgentId: agent.id })
+    const before = await snapshot(db)
+    await expectCode(db.updateAgent(agent.id, { ...other, name: 'x' }), 'INVALID_ARGUMENT', 'patch.id')
+    await expectCode(db.updateSession(session.id, { ...elsewhere }), 'INVALID_ARGUMENT', 'patch.id')
+    await expectCode(db.updateLog(entry.id, { ...reply }), 'INVALID_ARGUMENT', 'patch.id')
+    await expectCode(db.updateLog(reply.id, { ...reply, sessionId: elsewhere.id }), 'INVALID_ARGUMENT', 'patch.sessionId')
+    await expectCode(db.updateLog(reply.id, { ...reply, parentId: null }), 'INVALID_ARGUMENT', 'patch.parentId')
+    await expectCode(db.updateLog(entry.id, { ...entry, parentId: reply.id }), 'INVALID_ARGUMENT', 'patch.parentId')
+    await expectCode(db.createAgent({ name: 'n', model: 'm', createdAt: 5 } as never), 'INVALID_ARGUMENT', 'input.createdAt')
+    await expectCode(db.updateSession(session.id, { updatedAt: {} } as never), 'INVALID_ARGUMENT', 'patch.updatedAt')
+    await expectCode(db.batch([{ op: 'updateLog', id: reply.id, patch: { ...reply, sessionId: elsewhere.id } }]), 'INVALID_ARGUMENT', 'operations[0]: patch.sessionId')
+    expect(await snapshot(db)).toBe(before)
   })
 })
