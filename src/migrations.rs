@@ -84,6 +84,7 @@ pub struct JsMigrationSummary {
   /// new database.
   pub current_version: Option<String>,
   /// Each namespace this build or the database knows, in the order they run.
+  #[napi(ts_type = "Array<NamespaceSummary>")]
   pub namespaces: Vec<JsNamespaceSummary>,
 }
 
