@@ -4,9 +4,9 @@
 /** Options of `Database.open`. */
 export interface OpenOptions {
   /** How long a call waits for another process's lock before rejecting with `BUSY` (ms, default 5000). */
-  busyTimeoutMs?: number
+  busyTimeoutMs?: number | undefined
   /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
-  readers?: number
+  readers?: number | undefined
 }
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
@@ -15,24 +15,24 @@ export interface MigrateOptions {
    *  migration keeps what its statements did before the failure; a statement migration SQL
    *  may not run is still found first (by a check run that is rolled back), so nothing of
    *  that migration is applied. */
-  useTransaction?: boolean
+  useTransaction?: boolean | undefined
   /** Refuse to run when `validateMigrations` finds errors (default true). */
-  validateChecksums?: boolean
+  validateChecksums?: boolean | undefined
   /** Apply at most this many migrations. */
-  limit?: number
+  limit?: number | undefined
   /** Report the plan and change nothing (default false). */
-  dryRun?: boolean
+  dryRun?: boolean | undefined
   /** Apply migrations up to and including this one, in run order (the library's, then each
    *  other namespace in the order it was registered). Without `namespace`, the id must name a
    *  migration of exactly one namespace. */
-  to?: string
+  to?: string | undefined
   /** The namespace of `to`. */
-  namespace?: string
+  namespace?: string | undefined
   /** Back the database up first when there is something to apply: `true` writes
    *  `<path>.before-<first pending id>.bak`, a string names the file. */
-  backup?: boolean | string
+  backup?: boolean | string | undefined
   /** Called before and after each migration, on the JavaScript thread. Exceptions it throws are ignored. */
-  onProgress?: (event: MigrationProgress) => void
+  onProgress?: ((event: MigrationProgress) => void) | undefined
 }
 
 /** An app-defined migration, in the reference module's object form. */
@@ -44,11 +44,11 @@ export interface Migration {
   /** Whose migration it is: `'app'` (the default) or a name of the app's choosing, such as a
    *  plugin's (`'@acme/notes'`); each namespace has its own sequence. `'agentdb'` is the
    *  library's own. */
-  namespace?: string
+  namespace?: string | undefined
   /** The id of the library migration this one was written against (it relies on the
    *  library's schema at that version or later); a build whose library migrations stop
    *  short of it refuses to migrate (`REQUIREMENT_UNMET`). */
-  requires?: string
+  requires?: string | undefined
   /** What the migration does. */
   description: string
   /** Forward SQL, one or more statements per string. It may change the schema and the data,
@@ -58,12 +58,12 @@ export interface Migration {
    *  migration with `MIGRATION_FAILED`. The same holds for `down`. */
   up: string[]
   /** Rollback SQL; without it the migration cannot be rolled back. */
-  down?: string[]
+  down?: string[] | undefined
   /** When the migration was written. */
-  createdAt?: Date | string
+  createdAt?: Date | string | undefined
   /** Switch foreign-key enforcement off around this migration (for table rebuilds); the
    *  engine runs `foreign_key_check` before committing and rolls back on new violations. */
-  disableForeignKeys?: boolean
+  disableForeignKeys?: boolean | undefined
 }
 
 /** Options of `rollbackLast`. */
@@ -71,13 +71,13 @@ export interface RollbackOptions {
   /** Undo a migration this build does not know with the down SQL recorded in the database
    *  (default false). The tracking table comes with the file, so its SQL is only run when
    *  asked for, and then under the same checks as migration SQL. */
-  allowRecordedSql?: boolean
+  allowRecordedSql?: boolean | undefined
 }
 
 /** Options of `rollbackTo`. */
 export interface RollbackToOptions extends RollbackOptions {
   /** The namespace of the target id; needed when the id exists in several. */
-  namespace?: string
+  namespace?: string | undefined
 }
 
 /** Options of `repairMigrations`. */
@@ -85,15 +85,15 @@ export interface RepairOptions {
   /** The ids of the changed migrations to accept (see `validateMigrations`). */
   ids: string[]
   /** Their namespace; needed when an id is changed in several. */
-  namespace?: string
+  namespace?: string | undefined
   /** Report what would be re-recorded and change nothing (default false). */
-  dryRun?: boolean
+  dryRun?: boolean | undefined
 }
 
 /** Options of `integrityCheck`. */
 export interface IntegrityCheckOptions {
   /** Run `PRAGMA integrity_check`, which also verifies every index against its table, instead of the faster `quick_check` (default false). */
-  full?: boolean
+  full?: boolean | undefined
 }
 
 /** The stable `code` of every error this library rejects with. */
@@ -124,10 +124,23 @@ export interface AgentDbError extends Error {
   results?: MigrationResult[]
 }
 
-/** Any value JSON can hold. */
+/** Any value JSON can hold: what a JSON field (`content`, `metadata`, `configuration`) reads
+ *  back as, unless the call names a type of its own (`getLogs<MyContent>(…)`). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 /** A JSON object. */
 export type JsonObject = { [key: string]: JsonValue }
+
+/** What a JSON field takes: a JSON value as an app holds it. Beside `JsonValue`, it takes
+ *  objects of interface and class types (an SDK's message, which has no index signature),
+ *  Dates (stored as ISO strings), Errors (stored as `{ name, message, …, cause }`) and
+ *  `undefined` inside arrays (stored as `null`) and objects (left out). The types refuse
+ *  functions, symbols and bigints at the top; what an object holds is checked when the call
+ *  runs, which refuses what JSON cannot hold, naming it (see docs/api.md). */
+export type JsonInput = null | boolean | number | string | Date | Error | readonly (JsonInput | undefined)[] | JsonInputObject
+/** An object a JSON field takes: an object literal of JSON inputs, or any other object but a
+ *  function (an instance of an interface or class type, whose properties the types cannot
+ *  see through). Its properties are checked when the call runs. */
+export type JsonInputObject = { readonly [key: string]: JsonInput | undefined } | (object & { call?: never; apply?: never; bind?: never })
 
 /** What kind of agent this is. */
 export type AgentType = 'claudeCode' | 'codex' | 'custom'
@@ -149,13 +162,14 @@ export interface Page<T> {
 /** Paging of every list: `limit` (1–1000, default 100) with `offset`, or the keyset cursor `after`
  *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other. */
 export interface PageOptions {
-  limit?: number
-  offset?: number
-  after?: string
+  limit?: number | undefined
+  offset?: number | undefined
+  after?: string | undefined
 }
 
-/** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. */
-export interface Agent {
+/** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. `TConfig` is the type
+ *  the app says its `configuration` has (unchecked, like a cast), `JsonObject` by default. */
+export interface Agent<TConfig = JsonObject> {
   id: string
   type: AgentType
   name: string
@@ -168,7 +182,7 @@ export interface Agent {
   builtInTools: string[]
   mcps: string[]
   knowledges: string[]
-  configuration: JsonObject
+  configuration: TConfig
   accessiblePaths: string[]
   permissionMode: PermissionMode
   maxSteps: number
@@ -178,65 +192,66 @@ export interface Agent {
 
 /** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
 export interface AgentInput {
-  id?: string
-  type?: AgentType
+  id?: string | undefined
+  type?: AgentType | undefined
   name: string
-  description?: string | null
-  avatar?: string | null
-  instructions?: string | null
+  description?: string | null | undefined
+  avatar?: string | null | undefined
+  instructions?: string | null | undefined
   model: string
-  planModel?: string | null
-  smallModel?: string | null
-  builtInTools?: string[]
-  mcps?: string[]
-  knowledges?: string[]
-  configuration?: JsonObject
-  accessiblePaths?: string[]
-  permissionMode?: PermissionMode
+  planModel?: string | null | undefined
+  smallModel?: string | null | undefined
+  builtInTools?: string[] | undefined
+  mcps?: string[] | undefined
+  knowledges?: string[] | undefined
+  configuration?: JsonInputObject | undefined
+  accessiblePaths?: string[] | undefined
+  permissionMode?: PermissionMode | undefined
   /** 1 to 1,000,000. */
-  maxSteps?: number
+  maxSteps?: number | undefined
 }
 
 /** `updateAgent`'s patch: only the given fields change; `null` clears an optional one. */
 export interface AgentPatch {
-  type?: AgentType
-  name?: string
-  description?: string | null
-  avatar?: string | null
-  instructions?: string | null
-  model?: string
-  planModel?: string | null
-  smallModel?: string | null
-  builtInTools?: string[]
-  mcps?: string[]
-  knowledges?: string[]
-  configuration?: JsonObject
-  accessiblePaths?: string[]
-  permissionMode?: PermissionMode
-  maxSteps?: number
+  type?: AgentType | undefined
+  name?: string | undefined
+  description?: string | null | undefined
+  avatar?: string | null | undefined
+  instructions?: string | null | undefined
+  model?: string | undefined
+  planModel?: string | null | undefined
+  smallModel?: string | null | undefined
+  builtInTools?: string[] | undefined
+  mcps?: string[] | undefined
+  knowledges?: string[] | undefined
+  configuration?: JsonInputObject | undefined
+  accessiblePaths?: string[] | undefined
+  permissionMode?: PermissionMode | undefined
+  maxSteps?: number | undefined
 }
 
 /** Options of `listAgents` (creation order). */
 export interface ListAgentsOptions extends PageOptions {
-  type?: AgentType
+  type?: AgentType | undefined
 }
 
 /** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
 export interface SessionOverrides {
-  model?: string | null
-  planModel?: string | null
-  smallModel?: string | null
-  builtInTools?: string[] | null
-  mcps?: string[] | null
-  knowledges?: string[] | null
-  configuration?: JsonObject | null
-  accessiblePaths?: string[] | null
-  permissionMode?: PermissionMode | null
-  maxSteps?: number | null
+  model?: string | null | undefined
+  planModel?: string | null | undefined
+  smallModel?: string | null | undefined
+  builtInTools?: string[] | null | undefined
+  mcps?: string[] | null | undefined
+  knowledges?: string[] | null | undefined
+  configuration?: JsonInputObject | null | undefined
+  accessiblePaths?: string[] | null | undefined
+  permissionMode?: PermissionMode | null | undefined
+  maxSteps?: number | null | undefined
 }
 
-/** A session as stored; override fields are `null` where the session inherits from its agent. */
-export interface Session {
+/** A session as stored; override fields are `null` where the session inherits from its agent.
+ *  `TConfig` is the type the app says `configuration` has (unchecked), `JsonObject` by default. */
+export interface Session<TConfig = JsonObject> {
   id: string
   name: string | null
   mainAgentId: string
@@ -250,7 +265,7 @@ export interface Session {
   builtInTools: string[] | null
   mcps: string[] | null
   knowledges: string[] | null
-  configuration: JsonObject | null
+  configuration: TConfig | null
   accessiblePaths: string[] | null
   permissionMode: PermissionMode | null
   maxSteps: number | null
@@ -260,98 +275,101 @@ export interface Session {
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
 export interface SessionInput extends SessionOverrides {
-  id?: string
-  name?: string | null
+  id?: string | undefined
+  name?: string | null | undefined
   mainAgentId: string
-  subAgentIds?: string[]
-  userGoal?: string | null
-  status?: SessionStatus
-  externalSessionId?: string | null
+  subAgentIds?: string[] | undefined
+  userGoal?: string | null | undefined
+  status?: SessionStatus | undefined
+  externalSessionId?: string | null | undefined
 }
 
 /** `updateSession`'s patch: only the given fields change; `null` on an override inherits again. */
 export interface SessionPatch extends SessionOverrides {
-  name?: string | null
-  mainAgentId?: string
-  subAgentIds?: string[]
-  userGoal?: string | null
-  status?: SessionStatus
-  externalSessionId?: string | null
+  name?: string | null | undefined
+  mainAgentId?: string | undefined
+  subAgentIds?: string[] | undefined
+  userGoal?: string | null | undefined
+  status?: SessionStatus | undefined
+  externalSessionId?: string | null | undefined
 }
 
 /** Options of `listSessions` (newest first). */
 export interface ListSessionsOptions extends PageOptions {
-  status?: SessionStatus
-  agentId?: string
+  status?: SessionStatus | undefined
+  agentId?: string | undefined
 }
 
 /** What a session actually runs with: its override where it has one, else its agent's value. */
-export interface EffectiveConfig {
+export interface EffectiveConfig<TConfig = JsonObject> {
   model: string
   planModel: string | null
   smallModel: string | null
   builtInTools: string[]
   mcps: string[]
   knowledges: string[]
-  configuration: JsonObject
+  configuration: TConfig
   accessiblePaths: string[]
   permissionMode: PermissionMode
   maxSteps: number
 }
 
 /** A session with its agent and effective configuration, read from one snapshot. */
-export interface SessionWithAgent {
-  session: Session
-  agent: Agent
-  effective: EffectiveConfig
+export interface SessionWithAgent<TConfig = JsonObject> {
+  session: Session<TConfig>
+  agent: Agent<TConfig>
+  effective: EffectiveConfig<TConfig>
 }
 
-/** One log entry. */
-export interface SessionLog {
+/** One log entry. `TContent` and `TMetadata` are the types the app says its `content` and
+ *  `metadata` have (unchecked, like a cast: `getLogs<MyMessage>(id)`), `JsonValue` by default. */
+export interface SessionLog<TContent = JsonValue, TMetadata = JsonValue> {
   id: number
   sessionId: string
   parentId: number | null
   role: LogRole
   type: LogType
-  content: JsonValue
-  metadata: JsonValue | null
+  content: TContent
+  metadata: TMetadata | null
   createdAt: string
   updatedAt: string
 }
 
 /** A log entry with its children, from `getLogTree`. */
-export interface LogNode extends SessionLog {
-  children: LogNode[]
+export interface LogNode<TContent = JsonValue, TMetadata = JsonValue> extends SessionLog<TContent, TMetadata> {
+  children: LogNode<TContent, TMetadata>[]
 }
 
 /** `addLog`'s input. `content` is required and may be any JSON value (`null` included). */
 export interface LogInput {
   sessionId: string
   /** A log of the same session. */
-  parentId?: number | null
+  parentId?: number | null | undefined
   role: LogRole
   type: LogType
-  content: JsonValue
-  metadata?: JsonValue | null
+  content: JsonInput
+  metadata?: JsonInput | null | undefined
 }
 
-/** `updateLog`'s patch. */
+/** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
+ *  and `parentId` must be the entry's own (an entry never moves), its timestamps are ignored. */
 export interface LogPatch {
-  role?: LogRole
-  type?: LogType
-  content?: JsonValue
-  metadata?: JsonValue | null
+  role?: LogRole | undefined
+  type?: LogType | undefined
+  content?: JsonInput | undefined
+  metadata?: JsonInput | null | undefined
 }
 
 /** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
 export interface GetLogsOptions extends PageOptions {
-  order?: 'asc' | 'desc'
+  order?: 'asc' | 'desc' | undefined
 }
 
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
 export type SqlValue = null | number | bigint | string | boolean | Uint8Array
-/** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the prefix). */
-export type SqlParams = SqlValue[] | Record<string, SqlValue>
+/** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the
+ *  prefix). `undefined` in the array is bound as `NULL`; a name whose value is `undefined` is absent. */
+export type SqlParams = readonly (SqlValue | undefined)[] | Record<string, SqlValue | undefined>
 
 /** What `execute` changed. */
 export interface ExecuteResult {
@@ -372,7 +390,7 @@ export type BatchOperation =
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
   | { op: 'deleteLogs'; sessionId: string }
-  | { op: 'execute'; sql: string; params?: SqlParams }
+  | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
 /** What each `batch` operation resolved with: the result its method would have given. */
 export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult
@@ -397,23 +415,23 @@ export declare class Database {
    * Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
    * id is taken), `BUSY` or `DATABASE_CLOSED`.
    */
-  createAgent(input: AgentInput): Promise<Agent>
+  createAgent<TConfig = JsonObject>(input: AgentInput): Promise<Agent<TConfig>>
   /** The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
-  getAgent(id: string): Promise<Agent | null>
+  getAgent<TConfig = JsonObject>(id: string): Promise<Agent<TConfig> | null>
   /**
    * Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
    * moves forward, `createdAt` never changes. Resolves with the agent as stored.
    *
    * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
-  updateAgent(id: string, patch: AgentPatch): Promise<Agent>
+  updateAgent<TConfig = JsonObject>(id: string, patch: AgentPatch): Promise<Agent<TConfig>>
   /**
    * Agents in creation order, optionally of one type; a page of at most `limit` (default
    * 100, at most 1000) with the cursor of the next page.
    *
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  listAgents(options?: ListAgentsOptions): Promise<Page<Agent>>
+  listAgents<TConfig = JsonObject>(options?: ListAgentsOptions): Promise<Page<Agent<TConfig>>>
   /**
    * Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
    *
@@ -464,33 +482,33 @@ export declare class Database {
    * Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
    * a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
-  addLog(input: LogInput): Promise<SessionLog>
+  addLog<TContent = JsonValue, TMetadata = JsonValue>(input: LogInput): Promise<SessionLog<TContent, TMetadata>>
   /**
    * Appends several log entries, all or none: one bad entry rejects the call (naming its
    * index) and writes nothing. Resolves with the entries as stored, in order.
    *
    * Rejects like `addLog`.
    */
-  addLogs(inputs: LogInput[]): Promise<SessionLog[]>
+  addLogs<TContent = JsonValue, TMetadata = JsonValue>(inputs: LogInput[]): Promise<SessionLog<TContent, TMetadata>[]>
   /** The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
-  getLog(id: number): Promise<SessionLog | null>
+  getLog<TContent = JsonValue, TMetadata = JsonValue>(id: number): Promise<SessionLog<TContent, TMetadata> | null>
   /**
    * A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
    * first), by `limit`/`offset` or by the keyset cursor `after`.
    *
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  getLogs(sessionId: string, options?: GetLogsOptions): Promise<Page<SessionLog>>
+  getLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: GetLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
   /**
    * The `limit` newest entries of a session (default 50, at most 1000), oldest of them
    * first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  getLatestLogs(sessionId: string, limit?: number): Promise<SessionLog[]>
+  getLatestLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, limit?: number): Promise<SessionLog<TContent, TMetadata>[]>
   /**
    * Changes the given fields of a log entry. Resolves with the entry as stored.
    * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
-  updateLog(id: number, patch: LogPatch): Promise<SessionLog>
+  updateLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, patch: LogPatch): Promise<SessionLog<TContent, TMetadata>>
   /**
    * Deletes every log entry of a session; resolves with how many.
    * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
@@ -503,7 +521,7 @@ export declare class Database {
    * in `(createdAt, id)` order. One recursive query; any depth.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  getLogTree(sessionId: string): Promise<LogNode[]>
+  getLogTree<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string): Promise<LogNode<TContent, TMetadata>[]>
   /**
    * Writes a consistent copy of the database to `destPath` with SQLite's online backup API:
    * one snapshot, read on a reader connection while other calls (writes included) go on.
@@ -599,13 +617,17 @@ export declare class Database {
   repairMigrations(options: RepairOptions): Promise<RepairResult>
   /**
    * Registers one app-defined migration in its namespace (`'app'` unless it names one); each
-   * namespace has its own id sequence, so the library's migrations never collide with it. Rejects with
-   * `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+   * namespace has its own id sequence, so the library's migrations never collide with it.
+   * Synchronous, as in the reference Migrator: returns nothing, and throws an `Error` with
+   * `code` `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
    * nothing is registered then.
    */
-  addMigration(migration: Migration): Promise<void>
-  /** Registers several app-defined migrations, all or none. */
-  addMigrations(migrations: Migration[]): Promise<void>
+  addMigration(migration: Migration): void
+  /**
+   * Registers several app-defined migrations, all or none. Synchronous, and throws, like
+   * `addMigration`.
+   */
+  addMigrations(migrations: Migration[]): void
   /**
    * Creates a session for an existing agent. Override fields left out (or `null`) inherit
    * the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
@@ -613,14 +635,14 @@ export declare class Database {
    * Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
    * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
    */
-  createSession(input: SessionInput): Promise<Session>
+  createSession<TConfig = JsonObject>(input: SessionInput): Promise<Session<TConfig>>
   /** The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
-  getSession(id: string): Promise<Session | null>
+  getSession<TConfig = JsonObject>(id: string): Promise<Session<TConfig> | null>
   /**
    * The most recent session with this external id, or `null`.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  getSessionByExternalId(externalSessionId: string): Promise<Session | null>
+  getSessionByExternalId<TConfig = JsonObject>(externalSessionId: string): Promise<Session<TConfig> | null>
   /**
    * Changes the given fields of a session; `null` on an override makes it inherit from the
    * agent again. Resolves with the session as stored.
@@ -628,17 +650,17 @@ export declare class Database {
    * Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
    * `DATABASE_CLOSED`.
    */
-  updateSession(id: string, patch: SessionPatch): Promise<Session>
+  updateSession<TConfig = JsonObject>(id: string, patch: SessionPatch): Promise<Session<TConfig>>
   /**
    * Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
    * `DATABASE_CLOSED`.
    */
-  updateSessionStatus(id: string, status: SessionStatus): Promise<Session>
+  updateSessionStatus<TConfig = JsonObject>(id: string, status: SessionStatus): Promise<Session<TConfig>>
   /**
    * Sessions newest first, optionally by status and by agent, a page at a time.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  listSessions(options?: ListSessionsOptions): Promise<Page<Session>>
+  listSessions<TConfig = JsonObject>(options?: ListSessionsOptions): Promise<Page<Session<TConfig>>>
   /**
    * How many sessions there are, optionally of one agent.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -656,7 +678,7 @@ export declare class Database {
    * Read in one statement, so all three come from one snapshot. `null` when the session
    * does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  getSessionWithAgent(id: string): Promise<SessionWithAgent | null>
+  getSessionWithAgent<TConfig = JsonObject>(id: string): Promise<SessionWithAgent<TConfig> | null>
   /**
    * Runs one read-only SQL statement on a reader connection and resolves with its rows as
    * plain objects (`null`, numbers — bigints beyond 2^53 —, strings, Buffers for blobs).
@@ -687,7 +709,6 @@ export declare class Database {
    * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
-
 }
 
 /** What `checkpoint` did. */
@@ -836,7 +857,7 @@ export interface MigrationSummary {
    */
   currentVersion: string | null
   /** Each namespace this build or the database knows, in the order they run. */
-  namespaces: Array<JsNamespaceSummary>
+  namespaces: Array<NamespaceSummary>
 }
 
 /** One namespace's line of the migration summary. */

@@ -568,9 +568,11 @@ describe('sessions and logs', () => {
     const { agent, session } = await seeded(path.join(dir, 'agents.db'))
     const run = await agentdb(['sessions'])
     expect(run.code).toBe(EXIT.OK)
-    expect(run.stdout).toMatch(new RegExp(`^${session.id} +running +${agent.id} +\\S+ +Review auth$`, 'm'))
+    expect(run.stdout).toMatch(/^ID +STATUS +AGENT +AGENT ID +UPDATED +NAME$/m)
+    expect(run.stdout).toMatch(new RegExp(`^${session.id} +running +Reviewer +${agent.id} +\\S+ +Review auth$`, 'm'))
     const json = JSON.parse((await agentdb(['sessions', '--json'])).stdout)
     expect(json.items.map((s: { id: string }) => s.id)).toEqual([session.id])
+    expect(json.items[0].agentName).toBe('Reviewer')
     expect((await agentdb(['sessions', '--status', 'completed'])).stdout).toContain('No sessions.')
     expectError(await agentdb(['sessions', '--status', 'sleeping']), EXIT.USAGE, 'USAGE')
   })
@@ -597,6 +599,49 @@ describe('sessions and logs', () => {
   it('reports an unknown session with NOT_FOUND', async () => {
     await seeded(path.join(dir, 'agents.db'))
     expectError(await agentdb(['logs', 'no-such-session']), EXIT.ERROR, 'NOT_FOUND')
+    const agent = await agentdb(['sessions', '--agent', 'no-such-agent'])
+    expectError(agent, EXIT.ERROR, 'NOT_FOUND')
+    expect(agent.stderr).toContain('no agent no-such-agent')
+  })
+
+  it('shows ids, and with --limit only the newest entries', async () => {
+    const { session } = await seeded(path.join(dir, 'agents.db'))
+    const lines = (await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')
+    const ids = lines.map((line) => Number(/^#(\d+) {2}\d{4}-/.exec(line)?.[1]))
+    expect(ids).toHaveLength(3)
+    expect(ids.every((id, i) => Number.isInteger(id) && (i === 0 || id > ids[i - 1]))).toBe(true)
+    const tree = (await agentdb(['logs', session.id, '--tree'])).stdout
+    expect(tree).toMatch(new RegExp(`^#${ids[1]} {2}\\S+Z {4}agent/thought {2}reading login\\.ts$`, 'm'))
+
+    const latest = await agentdb(['logs', session.id, '--limit', '2'])
+    expect(latest.code).toBe(EXIT.OK)
+    expect(latest.stdout.trimEnd().split('\n').map((line) => line.split('  ')[0])).toEqual([`#${ids[1]}`, `#${ids[2]}`])
+    const latestJson = JSON.parse((await agentdb(['logs', session.id, '--limit', '1', '--json'])).stdout)
+    expect(latestJson.map((l: { id: number }) => l.id)).toEqual([ids[2]])
+    for (const bad of [['--limit', '0'], ['--limit', 'many'], ['--limit', '2', '--tree']]) {
+      const run = await agentdb(['logs', session.id, ...bad])
+      expectError(run, EXIT.USAGE, 'USAGE')
+      expect(run.stderr).toContain('--limit')
+    }
+  })
+
+  it('names what is wrong with its arguments: a database given where the session id goes, or the two swapped', async () => {
+    const file = path.join(dir, 'app.db')
+    const { session } = await seeded(file)
+    const missing = await agentdb(['logs', 'app.db'])
+    expectError(missing, EXIT.USAGE, 'USAGE')
+    expect(missing.stderr).toContain('missing <sessionId>')
+    expect(missing.stderr).toContain('"app.db" is a database')
+    expect(missing.stderr).toContain('agentdb logs --help')
+    const swapped = await agentdb(['logs', 'app.db', session.id])
+    expectError(swapped, EXIT.USAGE, 'USAGE')
+    expect(swapped.stderr).toContain(`agentdb logs ${session.id} app.db`)
+    expectError(await agentdb(['logs', 'other.sqlite']), EXIT.USAGE, 'USAGE')
+    expect((await agentdb(['logs', session.id, 'app.db'])).code).toBe(EXIT.OK)
+    // Without a database argument, the default is named as such.
+    const defaulted = await agentdb(['logs', session.id])
+    expectError(defaulted, EXIT.CANT_OPEN, 'CANT_OPEN')
+    expect(defaulted.stderr).toContain('no database at ./agents.db, the default')
   })
 
   it('follows a session\'s log until interrupted', async () => {
@@ -615,6 +660,36 @@ describe('sessions and logs', () => {
     await db.close()
     await until(() => lines().length === 4)
     expect(lines()[3]).toMatchObject({ role: 'tool', type: 'observation', content: { exitCode: 0 } })
+    child.kill('SIGINT')
+    const code = await new Promise((resolve) => child.once('exit', resolve))
+    expect(code).toBe(EXIT.OK)
+  })
+
+  it('follows a streamed reply: an entry printed again, marked, each time it is updated', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const child = spawn(process.execPath, [BIN, 'logs', session.id, '--follow', '--limit', '1'], { cwd: dir })
+    let stdout = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const lines = () => stdout.split('\n').filter(Boolean)
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await until(() => lines().length === 1)
+    expect(lines()[0]).toMatch(/agent\/message {2}\{"text":"done"\}$/)
+    const db = await Database.open(file)
+    const reply = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: 'Hel' })
+    await until(() => lines().length === 2)
+    await db.updateLog(reply.id, { content: 'Hello, wor' })
+    await until(() => lines().length === 3)
+    await db.updateLog(reply.id, { content: 'Hello, world' })
+    await until(() => lines().length === 4)
+    await db.close()
+    expect(lines().slice(1)).toEqual([
+      expect.stringMatching(new RegExp(`^#${reply.id} {2}\\S+Z {2}agent/message {2}Hel$`)),
+      expect.stringMatching(new RegExp(`^#${reply.id} {2}\\S+Z {2}agent/message {2}\\(updated\\) {2}Hello, wor$`)),
+      expect.stringMatching(new RegExp(`^#${reply.id} {2}\\S+Z {2}agent/message {2}\\(updated\\) {2}Hello, world$`)),
+    ])
     child.kill('SIGINT')
     const code = await new Promise((resolve) => child.once('exit', resolve))
     expect(code).toBe(EXIT.OK)

@@ -20,6 +20,7 @@ import {
   rejection,
   schema,
   tempDir,
+  thrown,
   trackingColumns,
   trackingRows,
 } from './support'
@@ -689,6 +690,30 @@ describe('app-defined migrations', () => {
     ])
   })
 
+  test('addMigration and addMigrations are synchronous, as in the reference Migrator: undefined, or a coded Error thrown at the call', async () => {
+    const db = await openDb()
+    const total = async () => (await db.getMigrationSummary()).totalMigrations
+    const builtIn = await total()
+    expect(db.addMigration(app('003', ['CREATE TABLE t3 (x)']))).toBeUndefined()
+    expect(db.addMigrations([app('004', ['CREATE TABLE t4 (x)'])])).toBeUndefined()
+    expect(await total()).toBe(builtIn + 2)
+    // The reference seed's own code registers without `await`: a bad migration must surface
+    // there, as an exception the caller can catch, not as a rejection nobody handles.
+    let caught: unknown
+    try {
+      db.addMigrations([app('005', ['CREATE TABLE t5 (x)']), { ...app('006', ['SELECT 1']), up: 'SELECT 1' } as never])
+    } catch (err) {
+      caught = err
+    }
+    expect(caught).toBeInstanceOf(Error)
+    expect((caught as { code?: string }).code).toBe('INVALID_ARGUMENT')
+    expect((caught as Error).message).toContain('migrations[1].up')
+    expect(await total()).toBe(builtIn + 2)
+    await db.close()
+    expect(thrown(() => db.addMigration(app('005', ['SELECT 1']))).code).toBe('DATABASE_CLOSED')
+    expect(thrown(() => db.addMigrations([app('005', ['SELECT 1'])])).code).toBe('DATABASE_CLOSED')
+  })
+
   test('duplicate ids within a namespace are refused and nothing is registered', async () => {
     const db = await openDb()
     await db.addMigration(app('003', ['CREATE TABLE t3 (x)']))
@@ -699,7 +724,7 @@ describe('app-defined migrations', () => {
       () => db.addMigrations([app('004', ['SELECT 1']), app('004', ['SELECT 2'])]),
       () => db.addMigrations([app('005', ['SELECT 1']), app('003', ['SELECT 2'])]),
     ]) {
-      const err = await rejection(call())
+      const err = thrown(call)
       expect(err.code).toBe('INVALID_ARGUMENT')
       expect(err.message).toMatch(/same id/)
     }
@@ -1110,10 +1135,10 @@ describe('bad input', () => {
     ],
   ]
 
-  test.each(migrationCases)('addMigration with %s rejects with INVALID_ARGUMENT and registers nothing', async (_, bad) => {
+  test.each(migrationCases)('addMigration with %s throws INVALID_ARGUMENT and registers nothing', async (_, bad) => {
     const db = await openDb()
-    const add = db.addMigration as (m: unknown) => Promise<void>
-    expect((await rejection(add.call(db, bad))).code).toBe('INVALID_ARGUMENT')
+    const add = db.addMigration as (m: unknown) => void
+    expect(thrown(() => add.call(db, bad)).code).toBe('INVALID_ARGUMENT')
     expect((await db.getMigrationSummary()).totalMigrations).toBe(BUILTIN.length)
   })
 
@@ -1122,10 +1147,10 @@ describe('bad input', () => {
     ['an object', good],
     ['a string', '003'],
     ...migrationCases.filter(([name]) => !['undefined', 'null', 'an array'].includes(name)).map(([name, bad]) => [`[good, ${name}]`, [good, bad]]),
-  ])('addMigrations with %s rejects with INVALID_ARGUMENT and registers nothing', async (_, bad) => {
+  ])('addMigrations with %s throws INVALID_ARGUMENT and registers nothing', async (_, bad) => {
     const db = await openDb()
-    const add = db.addMigrations as (m: unknown) => Promise<void>
-    expect((await rejection(add.call(db, bad))).code).toBe('INVALID_ARGUMENT')
+    const add = db.addMigrations as (m: unknown) => void
+    expect(thrown(() => add.call(db, bad)).code).toBe('INVALID_ARGUMENT')
     expect((await db.getMigrationSummary()).totalMigrations).toBe(BUILTIN.length)
   })
 

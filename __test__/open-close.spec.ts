@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 
-import { app, appliedKeys, appSchema, BUILTIN, Database, library, rejection, tempDir } from './support'
+import { app, appliedKeys, appSchema, BUILTIN, Database, library, rejection, tempDir, thrown } from './support'
 
 const require = createRequire(import.meta.url)
 const { countingMigrations } = require('./children/migrate.cjs') as { countingMigrations: () => ReturnType<typeof app>[] }
@@ -207,8 +207,6 @@ describe('close', () => {
       ['listMigrations', () => db.listMigrations()],
       ['validateMigrations', () => db.validateMigrations()],
       ['repairMigrations', () => db.repairMigrations({ ids: ['001'] })],
-      ['addMigration', () => db.addMigration(app('003', ['CREATE TABLE t3 (x)']))],
-      ['addMigrations', () => db.addMigrations([app('003', ['CREATE TABLE t3 (x)'])])],
       ['query', () => db.query('SELECT 1')],
       ['execute', () => db.execute('CREATE TABLE t (x)')],
     ]
@@ -216,6 +214,9 @@ describe('close', () => {
       const err = await rejection(call())
       expect([name, err.code]).toEqual([name, 'DATABASE_CLOSED'])
     }
+    // Registering migrations is synchronous: it throws.
+    expect(thrown(() => db.addMigration(app('003', ['CREATE TABLE t3 (x)']))).code).toBe('DATABASE_CLOSED')
+    expect(thrown(() => db.addMigrations([app('003', ['CREATE TABLE t3 (x)'])])).code).toBe('DATABASE_CLOSED')
   })
 
   test('releases every file handle and leaves the file whole, to be renamed, reopened and deleted', async () => {

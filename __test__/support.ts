@@ -58,6 +58,17 @@ export async function rejection(promise: Promise<unknown>): Promise<AgentDbError
   }
 }
 
+/** The error `call` throws synchronously (the test fails if it returns). */
+export function thrown(call: () => unknown): AgentDbError {
+  let value: unknown
+  try {
+    value = call()
+  } catch (err) {
+    return err as AgentDbError
+  }
+  throw new Error(`expected a synchronous throw, got ${String(value)}`)
+}
+
 /** An app-defined migration in the reference module's object form. */
 export function app(id: string, up: string[], down?: string[]): Migration {
   return { id, description: `app migration ${id}`, up, ...(down ? { down } : {}), createdAt: '2024-12-10T10:00:00.000Z' }

@@ -1,9 +1,9 @@
-// What a rejection says when reading an argument throws: the thrown value's `message`, read
+// What the error says when reading an argument throws: the thrown value's `message`, read
 // once. A thrown value whose `message` getter throws (itself, or something else) is described
 // by its kind, without reading the new exception's `message` in turn.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Database, rejection } from './support'
+import { Database, thrown } from './support'
 
 let db: Database
 
@@ -15,12 +15,12 @@ afterAll(async () => {
   await db.close()
 })
 
-/** An object every read of which throws `thrown`. */
-const throwing = (thrown: unknown) => new Proxy({}, { get: () => { throw thrown }, ownKeys: () => { throw thrown } })
+/** An object every read of which throws `value`. */
+const throwing = (value: unknown) => new Proxy({}, { get: () => { throw value }, ownKeys: () => { throw value } })
 
 describe('a throwing argument', () => {
-  it('rejects with the message of the error it threw', async () => {
-    const err = await rejection(db.addMigration(throwing(new Error('trap says no')) as never))
+  it('throws with the message of the error it threw', async () => {
+    const err = thrown(() => db.addMigration(throwing(new Error('trap says no')) as never))
     expect(err.code).toBe('INVALID_ARGUMENT')
     expect(err.message).toBe('migration: reading it threw: trap says no')
   })
@@ -33,7 +33,7 @@ describe('a throwing argument', () => {
         throw evil
       },
     }
-    const err = await rejection(db.addMigration(throwing(evil) as never))
+    const err = thrown(() => db.addMigration(throwing(evil) as never))
     expect(err.code).toBe('INVALID_ARGUMENT')
     expect(err.message).toBe('migration: reading it threw: a thrown an object')
     expect(reads).toBe(1)
@@ -42,8 +42,8 @@ describe('a throwing argument', () => {
   })
 
   it('describes a thrown primitive by its kind', async () => {
-    for (const [thrown, kind] of [[null, 'null'], [undefined, 'undefined'], ['text', 'a string'], [7, 'a number']] as const) {
-      const err = await rejection(db.addMigration(throwing(thrown) as never))
+    for (const [value, kind] of [[null, 'null'], [undefined, 'undefined'], ['text', 'a string'], [7, 'a number']] as const) {
+      const err = thrown(() => db.addMigration(throwing(value) as never))
       expect(err.message).toBe(`migration: reading it threw: a thrown ${kind}`)
     }
   })

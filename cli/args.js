@@ -16,8 +16,8 @@ const GLOBAL_OPTIONS = {
 }
 
 /**
- * Parses `argv` for `command`: returns `{ positionals, options }` with positionals by name
- * (defaults applied) and option values by flag name. Throws a USAGE error on an unknown
+ * Parses `argv` for `command`: returns `{ positionals, given, options }` with positionals by
+ * name (defaults applied), the positionals as given, and option values by flag name. Throws a USAGE error on an unknown
  * option, a missing or extra positional, or a value of the wrong shape.
  */
 function parseCommand(command, argv) {
@@ -53,7 +53,7 @@ function parseCommand(command, argv) {
     if (o.type === 'string' && values[name] === '') throw usage(`--${name} needs a value`)
   }
   if (values['busy-timeout'] !== undefined) values['busy-timeout'] = wholeNumber(values['busy-timeout'], 'busy-timeout', 0)
-  return { help: false, positionals, options: values }
+  return { help: false, positionals, given, options: values }
 }
 
 /** Reads a whole number of at least `min` from option `--name`. */
@@ -67,4 +67,4 @@ function wholeNumber(text, name, min) {
 /** The positional that names the database, with the default. */
 const databaseArgument = { name: 'db', default: DEFAULT_DATABASE, help: `the database file (default ${DEFAULT_DATABASE})` }
 
-module.exports = { parseCommand, wholeNumber, GLOBAL_OPTIONS, databaseArgument }
+module.exports = { parseCommand, wholeNumber, GLOBAL_OPTIONS, DEFAULT_DATABASE, databaseArgument }

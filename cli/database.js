@@ -4,6 +4,7 @@
 // the command only reads one.
 
 const fs = require('node:fs')
+const { DEFAULT_DATABASE } = require('./args')
 const { CliError } = require('./exit-codes')
 
 /** The addon's exports; a load failure becomes LOAD_FAILED with every cause in the message. */
@@ -24,7 +25,8 @@ function loadAddon() {
  */
 async function withDatabase(file, options, work) {
   if (!options.create && file !== ':memory:' && !fs.existsSync(file)) {
-    throw new CliError('CANT_OPEN', `no database at ${file} (agentdb migrate ${file} creates one)`)
+    const defaulted = file === DEFAULT_DATABASE ? ', the default: name the database file as the last argument, or' : ';'
+    throw new CliError('CANT_OPEN', `no database at ${file}${defaulted} agentdb migrate ${file} creates one`)
   }
   const { Database } = loadAddon()
   const openOptions = options.busyTimeoutMs === undefined ? undefined : { busyTimeoutMs: options.busyTimeoutMs }

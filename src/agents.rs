@@ -20,13 +20,23 @@ impl Database {
   ///
   /// Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
   /// id is taken), `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "input: AgentInput", ts_return_type = "Promise<Agent>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "input: AgentInput",
+    ts_return_type = "Promise<Agent<TConfig>>"
+  )]
   pub fn create_agent(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::CreateAgent, &[input]))
   }
 
   /// The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Agent | null>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "id: string",
+    ts_return_type = "Promise<Agent<TConfig> | null>"
+  )]
   pub fn get_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&agents::get(conn, &id)?)) }))
   }
@@ -35,7 +45,12 @@ impl Database {
   /// moves forward, `createdAt` never changes. Resolves with the agent as stored.
   ///
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string, patch: AgentPatch", ts_return_type = "Promise<Agent>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "id: string, patch: AgentPatch",
+    ts_return_type = "Promise<Agent<TConfig>>"
+  )]
   pub fn update_agent(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::UpdateAgent, &[id, patch]))
   }
@@ -44,7 +59,12 @@ impl Database {
   /// 100, at most 1000) with the cursor of the next page.
   ///
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "options?: ListAgentsOptions", ts_return_type = "Promise<Page<Agent>>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "options?: ListAgentsOptions",
+    ts_return_type = "Promise<Page<Agent<TConfig>>>"
+  )]
   pub fn list_agents(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {

@@ -4,12 +4,16 @@
 //!
 //! The encoder walks the input in JavaScript (where V8 compiles it) and refuses what
 //! `JSON.stringify` would silently lose or mangle — functions, symbols, bigints, `NaN` and
-//! infinities, binary data, Maps and Sets, invalid Dates, `undefined` inside JSON fields — and
-//! cycles (a JSON field may nest 128 levels, counted from the field's value); then it calls
-//! `JSON.stringify`.
+//! infinities, binary data, Maps and Sets, invalid Dates — and cycles (a JSON field may nest
+//! 128 levels, counted from the field's value); then it calls `JSON.stringify`.
+//! `undefined` is what `JSON.stringify` makes of it: an object property holding it is left
+//! out (so a call's own field set to `undefined` is absent, as in any JavaScript options
+//! object), an array element holding it (or a hole) becomes `null`.
+//! An `Error` becomes a plain object: its `name` and `message`, its own enumerable properties,
+//! and its `cause` (and an `AggregateError`'s `errors`), themselves encoded the same way; not
+//! its `stack`.
 //! Everything else about the input (field names, types, enumerations) is checked on the
-//! database thread, off the JavaScript thread. `undefined` on an input's own fields means
-//! "not given", as it does for any JavaScript options object.
+//! database thread, off the JavaScript thread.
 
 use std::ptr;
 
@@ -19,12 +23,13 @@ use crate::js::{check, create_string, take_exception, undefined, JsArg};
 use agentdb_core::error::{Error, Result};
 
 /// The encoder's source. `JSON_FIELDS` are the input fields whose value is free-form JSON
-/// (and a batch's SQL parameters), where `undefined` cannot mean "not given".
+/// (and a batch's SQL parameters): each counts its nesting from its own value.
 const ENCODER: &str = r#"(function () {
   'use strict';
   const JSON_FIELDS = new Set(['content', 'metadata', 'configuration', 'params']);
   const MAX_DEPTH = 128;
   const path = [];
+  let sawError = false;
   function refuse(root, why) {
     const keys = path.length > 12 ? [...path.slice(0, 8), '…', ...path.slice(-4)] : path;
     let where = root;
@@ -34,16 +39,24 @@ const ENCODER: &str = r#"(function () {
     error.code = 'INVALID_ARGUMENT';
     throw error;
   }
-  function check(value, strict, depth, root) {
+  // An Error as the plain object stored for it.
+  function plain(error) {
+    const object = { name: error.name, message: error.message };
+    for (const key of Object.keys(error)) object[key] = error[key];
+    for (const key of ['cause', 'errors']) if (Object.hasOwn(error, key) && !Object.hasOwn(object, key)) object[key] = error[key];
+    return object;
+  }
+  function replace(key, value) {
+    return value instanceof Error ? plain(value) : value;
+  }
+  function check(value, inJson, depth, root) {
     switch (typeof value) {
       case 'string':
       case 'boolean':
+      case 'undefined':
         return;
       case 'number':
         if (!Number.isFinite(value)) refuse(root, 'is not a finite number');
-        return;
-      case 'undefined':
-        if (strict) refuse(root, 'is undefined, which JSON cannot hold');
         return;
       case 'object':
         if (value === null) return;
@@ -57,16 +70,20 @@ const ENCODER: &str = r#"(function () {
         if (Array.isArray(value)) {
           for (let i = 0; i < value.length; i++) {
             path.push(i);
-            check(value[i], strict, depth + 1, root);
+            check(value[i], inJson, depth + 1, root);
             path.pop();
           }
           return;
         }
+        if (value instanceof Error) {
+          sawError = true;
+          value = plain(value);
+        }
         for (const key of Object.keys(value)) {
           path.push(key);
           // A JSON field's value counts its own levels, from 1.
-          if (!strict && JSON_FIELDS.has(key)) check(value[key], true, 1, root);
-          else check(value[key], strict, depth + 1, root);
+          if (!inJson && JSON_FIELDS.has(key)) check(value[key], true, 1, root);
+          else check(value[key], inJson, depth + 1, root);
           path.pop();
         }
         return;
@@ -76,8 +93,10 @@ const ENCODER: &str = r#"(function () {
   }
   return function encode(value, root) {
     path.length = 0;
+    sawError = false;
     check(value, false, 1, root);
-    const text = JSON.stringify(value);
+    // The replacer costs a call per value: only inputs holding an Error pay it.
+    const text = sawError ? JSON.stringify(value, replace) : JSON.stringify(value);
     return text === undefined ? null : text;
   };
 })()"#;

@@ -19,7 +19,12 @@ impl Database {
   ///
   /// Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
   /// a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "input: LogInput", ts_return_type = "Promise<SessionLog>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "input: LogInput",
+    ts_return_type = "Promise<SessionLog<TContent, TMetadata>>"
+  )]
   pub fn add_log(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::AddLog, &[input]))
   }
@@ -28,13 +33,23 @@ impl Database {
   /// index) and writes nothing. Resolves with the entries as stored, in order.
   ///
   /// Rejects like `addLog`.
-  #[napi(catch_unwind, ts_args_type = "inputs: LogInput[]", ts_return_type = "Promise<SessionLog[]>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "inputs: LogInput[]",
+    ts_return_type = "Promise<SessionLog<TContent, TMetadata>[]>"
+  )]
   pub fn add_logs(&self, env: Env, inputs: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::AddLogs, &[inputs]))
   }
 
   /// The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: number", ts_return_type = "Promise<SessionLog | null>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "id: number",
+    ts_return_type = "Promise<SessionLog<TContent, TMetadata> | null>"
+  )]
   pub fn get_log(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&logs::get(conn, id)?)) })
@@ -47,8 +62,9 @@ impl Database {
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
     ts_args_type = "sessionId: string, options?: GetLogsOptions",
-    ts_return_type = "Promise<Page<SessionLog>>"
+    ts_return_type = "Promise<Page<SessionLog<TContent, TMetadata>>>"
   )]
   pub fn get_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
@@ -64,7 +80,12 @@ impl Database {
 
   /// The `limit` newest entries of a session (default 50, at most 1000), oldest of them
   /// first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "sessionId: string, limit?: number", ts_return_type = "Promise<SessionLog[]>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "sessionId: string, limit?: number",
+    ts_return_type = "Promise<SessionLog<TContent, TMetadata>[]>"
+  )]
   pub fn get_latest_logs(&self, env: Env, session_id: JsArg, limit: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
@@ -77,7 +98,12 @@ impl Database {
 
   /// Changes the given fields of a log entry. Resolves with the entry as stored.
   /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: number, patch: LogPatch", ts_return_type = "Promise<SessionLog>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "id: number, patch: LogPatch",
+    ts_return_type = "Promise<SessionLog<TContent, TMetadata>>"
+  )]
   pub fn update_log(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::UpdateLog, &[id, patch]))
   }
@@ -98,7 +124,12 @@ impl Database {
   /// A session's log nested by `parentId`: the root entries, each with `children`, siblings
   /// in `(createdAt, id)` order. One recursive query; any depth.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<LogNode[]>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "sessionId: string",
+    ts_return_type = "Promise<LogNode<TContent, TMetadata>[]>"
+  )]
   pub fn get_log_tree(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { Ok(JsonText(logs::tree(conn, &id)?)) })

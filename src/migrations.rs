@@ -8,7 +8,7 @@ use napi::bindgen_prelude::ToNapiValue;
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use crate::completion::{rejected, Deferred, JsQueue, JsRejection};
+use crate::completion::{JsQueue, JsRejection};
 use crate::database::Database;
 use crate::errors::{js_error, set};
 use crate::js::{check, take_exception, undefined, JsArg, JsReturn};
@@ -84,6 +84,7 @@ pub struct JsMigrationSummary {
   /// new database.
   pub current_version: Option<String>,
   /// Each namespace this build or the database knows, in the order they run.
+  #[napi(ts_type = "Array<NamespaceSummary>")]
   pub namespaces: Vec<JsNamespaceSummary>,
 }
 
@@ -623,49 +624,49 @@ impl Database {
   }
 
   /// Registers one app-defined migration in its namespace (`'app'` unless it names one); each
-  /// namespace has its own id sequence, so the library's migrations never collide with it. Rejects with
-  /// `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
+  /// namespace has its own id sequence, so the library's migrations never collide with it.
+  /// Synchronous, as in the reference Migrator: returns nothing, and throws an `Error` with
+  /// `code` `INVALID_ARGUMENT` for a bad object or an id already in use, or `DATABASE_CLOSED`;
   /// nothing is registered then.
-  #[napi(catch_unwind, ts_args_type = "migration: Migration", ts_return_type = "Promise<void>")]
-  pub fn add_migration(&self, env: Env, migration: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let parsed = parse_migration(migration, "migration").map(|m| vec![m]);
-      self.register(env, parsed)
-    })
+  #[napi(catch_unwind, ts_args_type = "migration: Migration", ts_return_type = "void")]
+  pub fn add_migration(&self, env: Env, migration: JsArg) -> napi::Result<()> {
+    self.register(env, || parse_migration(migration, "migration").map(|m| vec![m]))
   }
 
-  /// Registers several app-defined migrations, all or none.
-  #[napi(catch_unwind, ts_args_type = "migrations: Migration[]", ts_return_type = "Promise<void>")]
-  pub fn add_migrations(&self, env: Env, migrations: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      let parsed = migrations
+  /// Registers several app-defined migrations, all or none. Synchronous, and throws, like
+  /// `addMigration`.
+  #[napi(catch_unwind, ts_args_type = "migrations: Migration[]", ts_return_type = "void")]
+  pub fn add_migrations(&self, env: Env, migrations: JsArg) -> napi::Result<()> {
+    self.register(env, || {
+      migrations
         .elements("migrations")
-        .and_then(|list| list.iter().enumerate().map(|(i, m)| parse_migration(*m, &format!("migrations[{i}]"))).collect());
-      self.register(env, parsed)
+        .and_then(|list| list.iter().enumerate().map(|(i, m)| parse_migration(*m, &format!("migrations[{i}]"))).collect())
     })
   }
 }
 
 impl Database {
-  fn register(&self, env: Env, parsed: Result<Vec<Migration>>) -> napi::Result<JsReturn> {
+  /// Adds the migrations `parse` reads to the set, or throws the coded error (a panic
+  /// while reading them is thrown as `INTERNAL`).
+  fn register(&self, env: Env, parse: impl FnOnce() -> Result<Vec<Migration>>) -> napi::Result<()> {
     let env = env.raw();
-    let outcome = parsed.and_then(|added| {
-      if self.store.is_closed() {
-        return Err(Error::closed());
-      }
-      let mut current = self.migrations.lock();
-      let mut next = (**current).clone();
-      next.add(added)?;
-      *current = Arc::new(next);
-      Ok(())
-    });
-    match outcome {
-      Err(err) => rejected(env, &self.queue, err).map(JsReturn),
-      Ok(()) => {
-        let (deferred, promise) = Deferred::new(env, &self.queue)?;
-        deferred.settle::<(), Error>(Ok(()));
-        Ok(JsReturn(promise))
-      }
-    }
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+      .unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
+      .and_then(|added| {
+        if self.store.is_closed() {
+          return Err(Error::closed());
+        }
+        let mut current = self.migrations.lock();
+        let mut next = (**current).clone();
+        next.add(added)?;
+        *current = Arc::new(next);
+        Ok(())
+      });
+    let Err(err) = outcome else { return Ok(()) };
+    let error = js_error(env, &err).map_err(|e| napi::Error::from_reason(e.message))?;
+    // SAFETY: the handle invariant (see `crate::js`) holds for `env` and `error`, an Error
+    // just created in it; no exception is pending (reading the arguments clears the ones it
+    // meets). The exception is thrown when this method returns.
+    check(env, unsafe { sys::napi_throw(env, error) }, "throwing the error").map_err(|e| napi::Error::from_reason(e.message))
   }
 }

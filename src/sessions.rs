@@ -19,13 +19,23 @@ impl Database {
   ///
   /// Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
   /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "input: SessionInput", ts_return_type = "Promise<Session>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "input: SessionInput",
+    ts_return_type = "Promise<Session<TConfig>>"
+  )]
   pub fn create_session(&self, env: Env, input: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::CreateSession, &[input]))
   }
 
   /// The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Session | null>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "id: string",
+    ts_return_type = "Promise<Session<TConfig> | null>"
+  )]
   pub fn get_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self
       .guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get(conn, &id)?)) }))
@@ -33,7 +43,12 @@ impl Database {
 
   /// The most recent session with this external id, or `null`.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "externalSessionId: string", ts_return_type = "Promise<Session | null>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "externalSessionId: string",
+    ts_return_type = "Promise<Session<TConfig> | null>"
+  )]
   pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       self.read(env, external_id.id("externalSessionId"), |conn, id| -> Result<JsonText> {
@@ -47,21 +62,36 @@ impl Database {
   ///
   /// Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
   /// `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string, patch: SessionPatch", ts_return_type = "Promise<Session>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "id: string, patch: SessionPatch",
+    ts_return_type = "Promise<Session<TConfig>>"
+  )]
   pub fn update_session(&self, env: Env, id: JsArg, patch: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::UpdateSession, &[id, patch]))
   }
 
   /// Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
   /// `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string, status: SessionStatus", ts_return_type = "Promise<Session>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "id: string, status: SessionStatus",
+    ts_return_type = "Promise<Session<TConfig>>"
+  )]
   pub fn update_session_status(&self, env: Env, id: JsArg, status: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::UpdateSessionStatus, &[id, status]))
   }
 
   /// Sessions newest first, optionally by status and by agent, a page at a time.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "options?: ListSessionsOptions", ts_return_type = "Promise<Page<Session>>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "options?: ListSessionsOptions",
+    ts_return_type = "Promise<Page<Session<TConfig>>>"
+  )]
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true)
@@ -94,7 +124,12 @@ impl Database {
   /// permissionMode and maxSteps, the session's value where it overrides, else the agent's.
   /// Read in one statement, so all three come from one snapshot. `null` when the session
   /// does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<SessionWithAgent | null>")]
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "id: string",
+    ts_return_type = "Promise<SessionWithAgent<TConfig> | null>"
+  )]
   pub fn get_session_with_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get_with_agent(conn, &id)?)) })

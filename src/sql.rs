@@ -46,12 +46,12 @@ fn element_size(kind: sys::napi_typedarray_type) -> Option<usize> {
   }
 }
 
-/// Reads one parameter value: `null`, a number, a string, a boolean (stored 1/0), a bigint
-/// or binary data (a Buffer or typed array, copied).
+/// Reads one parameter value: `null` (or `undefined`, as a JSON array holds it), a number, a
+/// string, a boolean (stored 1/0), a bigint or binary data (a Buffer or typed array, copied).
 fn sql_value(value: JsArg, what: &str) -> Result<Value> {
   let (env, raw) = value.parts();
   Ok(match value.kind() {
-    Kind::Null => Value::Null,
+    Kind::Null | Kind::Undefined => Value::Null,
     Kind::Boolean => Value::Integer(value.boolean(what)? as i64),
     Kind::String => Value::Text(value.string(what)?),
     Kind::Number => {

@@ -4,9 +4,9 @@
 /** Options of `Database.open`. */
 export interface OpenOptions {
   /** How long a call waits for another process's lock before rejecting with `BUSY` (ms, default 5000). */
-  busyTimeoutMs?: number
+  busyTimeoutMs?: number | undefined
   /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
-  readers?: number
+  readers?: number | undefined
 }
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
@@ -15,24 +15,24 @@ export interface MigrateOptions {
    *  migration keeps what its statements did before the failure; a statement migration SQL
    *  may not run is still found first (by a check run that is rolled back), so nothing of
    *  that migration is applied. */
-  useTransaction?: boolean
+  useTransaction?: boolean | undefined
   /** Refuse to run when `validateMigrations` finds errors (default true). */
-  validateChecksums?: boolean
+  validateChecksums?: boolean | undefined
   /** Apply at most this many migrations. */
-  limit?: number
+  limit?: number | undefined
   /** Report the plan and change nothing (default false). */
-  dryRun?: boolean
+  dryRun?: boolean | undefined
   /** Apply migrations up to and including this one, in run order (the library's, then each
    *  other namespace in the order it was registered). Without `namespace`, the id must name a
    *  migration of exactly one namespace. */
-  to?: string
+  to?: string | undefined
   /** The namespace of `to`. */
-  namespace?: string
+  namespace?: string | undefined
   /** Back the database up first when there is something to apply: `true` writes
    *  `<path>.before-<first pending id>.bak`, a string names the file. */
-  backup?: boolean | string
+  backup?: boolean | string | undefined
   /** Called before and after each migration, on the JavaScript thread. Exceptions it throws are ignored. */
-  onProgress?: (event: MigrationProgress) => void
+  onProgress?: ((event: MigrationProgress) => void) | undefined
 }
 
 /** An app-defined migration, in the reference module's object form. */
@@ -44,11 +44,11 @@ export interface Migration {
   /** Whose migration it is: `'app'` (the default) or a name of the app's choosing, such as a
    *  plugin's (`'@acme/notes'`); each namespace has its own sequence. `'agentdb'` is the
    *  library's own. */
-  namespace?: string
+  namespace?: string | undefined
   /** The id of the library migration this one was written against (it relies on the
    *  library's schema at that version or later); a build whose library migrations stop
    *  short of it refuses to migrate (`REQUIREMENT_UNMET`). */
-  requires?: string
+  requires?: string | undefined
   /** What the migration does. */
   description: string
   /** Forward SQL, one or more statements per string. It may change the schema and the data,
@@ -58,12 +58,12 @@ export interface Migration {
    *  migration with `MIGRATION_FAILED`. The same holds for `down`. */
   up: string[]
   /** Rollback SQL; without it the migration cannot be rolled back. */
-  down?: string[]
+  down?: string[] | undefined
   /** When the migration was written. */
-  createdAt?: Date | string
+  createdAt?: Date | string | undefined
   /** Switch foreign-key enforcement off around this migration (for table rebuilds); the
    *  engine runs `foreign_key_check` before committing and rolls back on new violations. */
-  disableForeignKeys?: boolean
+  disableForeignKeys?: boolean | undefined
 }
 
 /** Options of `rollbackLast`. */
@@ -71,13 +71,13 @@ export interface RollbackOptions {
   /** Undo a migration this build does not know with the down SQL recorded in the database
    *  (default false). The tracking table comes with the file, so its SQL is only run when
    *  asked for, and then under the same checks as migration SQL. */
-  allowRecordedSql?: boolean
+  allowRecordedSql?: boolean | undefined
 }
 
 /** Options of `rollbackTo`. */
 export interface RollbackToOptions extends RollbackOptions {
   /** The namespace of the target id; needed when the id exists in several. */
-  namespace?: string
+  namespace?: string | undefined
 }
 
 /** Options of `repairMigrations`. */
@@ -85,15 +85,15 @@ export interface RepairOptions {
   /** The ids of the changed migrations to accept (see `validateMigrations`). */
   ids: string[]
   /** Their namespace; needed when an id is changed in several. */
-  namespace?: string
+  namespace?: string | undefined
   /** Report what would be re-recorded and change nothing (default false). */
-  dryRun?: boolean
+  dryRun?: boolean | undefined
 }
 
 /** Options of `integrityCheck`. */
 export interface IntegrityCheckOptions {
   /** Run `PRAGMA integrity_check`, which also verifies every index against its table, instead of the faster `quick_check` (default false). */
-  full?: boolean
+  full?: boolean | undefined
 }
 
 /** The stable `code` of every error this library rejects with. */
@@ -124,10 +124,23 @@ export interface AgentDbError extends Error {
   results?: MigrationResult[]
 }
 
-/** Any value JSON can hold. */
+/** Any value JSON can hold: what a JSON field (`content`, `metadata`, `configuration`) reads
+ *  back as, unless the call names a type of its own (`getLogs<MyContent>(…)`). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 /** A JSON object. */
 export type JsonObject = { [key: string]: JsonValue }
+
+/** What a JSON field takes: a JSON value as an app holds it. Beside `JsonValue`, it takes
+ *  objects of interface and class types (an SDK's message, which has no index signature),
+ *  Dates (stored as ISO strings), Errors (stored as `{ name, message, …, cause }`) and
+ *  `undefined` inside arrays (stored as `null`) and objects (left out). The types refuse
+ *  functions, symbols and bigints at the top; what an object holds is checked when the call
+ *  runs, which refuses what JSON cannot hold, naming it (see docs/api.md). */
+export type JsonInput = null | boolean | number | string | Date | Error | readonly (JsonInput | undefined)[] | JsonInputObject
+/** An object a JSON field takes: an object literal of JSON inputs, or any other object but a
+ *  function (an instance of an interface or class type, whose properties the types cannot
+ *  see through). Its properties are checked when the call runs. */
+export type JsonInputObject = { readonly [key: string]: JsonInput | undefined } | (object & { call?: never; apply?: never; bind?: never })
 
 /** What kind of agent this is. */
 export type AgentType = 'claudeCode' | 'codex' | 'custom'
@@ -149,13 +162,14 @@ export interface Page<T> {
 /** Paging of every list: `limit` (1–1000, default 100) with `offset`, or the keyset cursor `after`
  *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other. */
 export interface PageOptions {
-  limit?: number
-  offset?: number
-  after?: string
+  limit?: number | undefined
+  offset?: number | undefined
+  after?: string | undefined
 }
 
-/** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. */
-export interface Agent {
+/** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. `TConfig` is the type
+ *  the app says its `configuration` has (unchecked, like a cast), `JsonObject` by default. */
+export interface Agent<TConfig = JsonObject> {
   id: string
   type: AgentType
   name: string
@@ -168,7 +182,7 @@ export interface Agent {
   builtInTools: string[]
   mcps: string[]
   knowledges: string[]
-  configuration: JsonObject
+  configuration: TConfig
   accessiblePaths: string[]
   permissionMode: PermissionMode
   maxSteps: number
@@ -178,65 +192,66 @@ export interface Agent {
 
 /** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
 export interface AgentInput {
-  id?: string
-  type?: AgentType
+  id?: string | undefined
+  type?: AgentType | undefined
   name: string
-  description?: string | null
-  avatar?: string | null
-  instructions?: string | null
+  description?: string | null | undefined
+  avatar?: string | null | undefined
+  instructions?: string | null | undefined
   model: string
-  planModel?: string | null
-  smallModel?: string | null
-  builtInTools?: string[]
-  mcps?: string[]
-  knowledges?: string[]
-  configuration?: JsonObject
-  accessiblePaths?: string[]
-  permissionMode?: PermissionMode
+  planModel?: string | null | undefined
+  smallModel?: string | null | undefined
+  builtInTools?: string[] | undefined
+  mcps?: string[] | undefined
+  knowledges?: string[] | undefined
+  configuration?: JsonInputObject | undefined
+  accessiblePaths?: string[] | undefined
+  permissionMode?: PermissionMode | undefined
   /** 1 to 1,000,000. */
-  maxSteps?: number
+  maxSteps?: number | undefined
 }
 
 /** `updateAgent`'s patch: only the given fields change; `null` clears an optional one. */
 export interface AgentPatch {
-  type?: AgentType
-  name?: string
-  description?: string | null
-  avatar?: string | null
-  instructions?: string | null
-  model?: string
-  planModel?: string | null
-  smallModel?: string | null
-  builtInTools?: string[]
-  mcps?: string[]
-  knowledges?: string[]
-  configuration?: JsonObject
-  accessiblePaths?: string[]
-  permissionMode?: PermissionMode
-  maxSteps?: number
+  type?: AgentType | undefined
+  name?: string | undefined
+  description?: string | null | undefined
+  avatar?: string | null | undefined
+  instructions?: string | null | undefined
+  model?: string | undefined
+  planModel?: string | null | undefined
+  smallModel?: string | null | undefined
+  builtInTools?: string[] | undefined
+  mcps?: string[] | undefined
+  knowledges?: string[] | undefined
+  configuration?: JsonInputObject | undefined
+  accessiblePaths?: string[] | undefined
+  permissionMode?: PermissionMode | undefined
+  maxSteps?: number | undefined
 }
 
 /** Options of `listAgents` (creation order). */
 export interface ListAgentsOptions extends PageOptions {
-  type?: AgentType
+  type?: AgentType | undefined
 }
 
 /** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
 export interface SessionOverrides {
-  model?: string | null
-  planModel?: string | null
-  smallModel?: string | null
-  builtInTools?: string[] | null
-  mcps?: string[] | null
-  knowledges?: string[] | null
-  configuration?: JsonObject | null
-  accessiblePaths?: string[] | null
-  permissionMode?: PermissionMode | null
-  maxSteps?: number | null
+  model?: string | null | undefined
+  planModel?: string | null | undefined
+  smallModel?: string | null | undefined
+  builtInTools?: string[] | null | undefined
+  mcps?: string[] | null | undefined
+  knowledges?: string[] | null | undefined
+  configuration?: JsonInputObject | null | undefined
+  accessiblePaths?: string[] | null | undefined
+  permissionMode?: PermissionMode | null | undefined
+  maxSteps?: number | null | undefined
 }
 
-/** A session as stored; override fields are `null` where the session inherits from its agent. */
-export interface Session {
+/** A session as stored; override fields are `null` where the session inherits from its agent.
+ *  `TConfig` is the type the app says `configuration` has (unchecked), `JsonObject` by default. */
+export interface Session<TConfig = JsonObject> {
   id: string
   name: string | null
   mainAgentId: string
@@ -250,7 +265,7 @@ export interface Session {
   builtInTools: string[] | null
   mcps: string[] | null
   knowledges: string[] | null
-  configuration: JsonObject | null
+  configuration: TConfig | null
   accessiblePaths: string[] | null
   permissionMode: PermissionMode | null
   maxSteps: number | null
@@ -260,98 +275,101 @@ export interface Session {
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
 export interface SessionInput extends SessionOverrides {
-  id?: string
-  name?: string | null
+  id?: string | undefined
+  name?: string | null | undefined
   mainAgentId: string
-  subAgentIds?: string[]
-  userGoal?: string | null
-  status?: SessionStatus
-  externalSessionId?: string | null
+  subAgentIds?: string[] | undefined
+  userGoal?: string | null | undefined
+  status?: SessionStatus | undefined
+  externalSessionId?: string | null | undefined
 }
 
 /** `updateSession`'s patch: only the given fields change; `null` on an override inherits again. */
 export interface SessionPatch extends SessionOverrides {
-  name?: string | null
-  mainAgentId?: string
-  subAgentIds?: string[]
-  userGoal?: string | null
-  status?: SessionStatus
-  externalSessionId?: string | null
+  name?: string | null | undefined
+  mainAgentId?: string | undefined
+  subAgentIds?: string[] | undefined
+  userGoal?: string | null | undefined
+  status?: SessionStatus | undefined
+  externalSessionId?: string | null | undefined
 }
 
 /** Options of `listSessions` (newest first). */
 export interface ListSessionsOptions extends PageOptions {
-  status?: SessionStatus
-  agentId?: string
+  status?: SessionStatus | undefined
+  agentId?: string | undefined
 }
 
 /** What a session actually runs with: its override where it has one, else its agent's value. */
-export interface EffectiveConfig {
+export interface EffectiveConfig<TConfig = JsonObject> {
   model: string
   planModel: string | null
   smallModel: string | null
   builtInTools: string[]
   mcps: string[]
   knowledges: string[]
-  configuration: JsonObject
+  configuration: TConfig
   accessiblePaths: string[]
   permissionMode: PermissionMode
   maxSteps: number
 }
 
 /** A session with its agent and effective configuration, read from one snapshot. */
-export interface SessionWithAgent {
-  session: Session
-  agent: Agent
-  effective: EffectiveConfig
+export interface SessionWithAgent<TConfig = JsonObject> {
+  session: Session<TConfig>
+  agent: Agent<TConfig>
+  effective: EffectiveConfig<TConfig>
 }
 
-/** One log entry. */
-export interface SessionLog {
+/** One log entry. `TContent` and `TMetadata` are the types the app says its `content` and
+ *  `metadata` have (unchecked, like a cast: `getLogs<MyMessage>(id)`), `JsonValue` by default. */
+export interface SessionLog<TContent = JsonValue, TMetadata = JsonValue> {
   id: number
   sessionId: string
   parentId: number | null
   role: LogRole
   type: LogType
-  content: JsonValue
-  metadata: JsonValue | null
+  content: TContent
+  metadata: TMetadata | null
   createdAt: string
   updatedAt: string
 }
 
 /** A log entry with its children, from `getLogTree`. */
-export interface LogNode extends SessionLog {
-  children: LogNode[]
+export interface LogNode<TContent = JsonValue, TMetadata = JsonValue> extends SessionLog<TContent, TMetadata> {
+  children: LogNode<TContent, TMetadata>[]
 }
 
 /** `addLog`'s input. `content` is required and may be any JSON value (`null` included). */
 export interface LogInput {
   sessionId: string
   /** A log of the same session. */
-  parentId?: number | null
+  parentId?: number | null | undefined
   role: LogRole
   type: LogType
-  content: JsonValue
-  metadata?: JsonValue | null
+  content: JsonInput
+  metadata?: JsonInput | null | undefined
 }
 
-/** `updateLog`'s patch. */
+/** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
+ *  and `parentId` must be the entry's own (an entry never moves), its timestamps are ignored. */
 export interface LogPatch {
-  role?: LogRole
-  type?: LogType
-  content?: JsonValue
-  metadata?: JsonValue | null
+  role?: LogRole | undefined
+  type?: LogType | undefined
+  content?: JsonInput | undefined
+  metadata?: JsonInput | null | undefined
 }
 
 /** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
 export interface GetLogsOptions extends PageOptions {
-  order?: 'asc' | 'desc'
+  order?: 'asc' | 'desc' | undefined
 }
 
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
 export type SqlValue = null | number | bigint | string | boolean | Uint8Array
-/** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the prefix). */
-export type SqlParams = SqlValue[] | Record<string, SqlValue>
+/** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the
+ *  prefix). `undefined` in the array is bound as `NULL`; a name whose value is `undefined` is absent. */
+export type SqlParams = readonly (SqlValue | undefined)[] | Record<string, SqlValue | undefined>
 
 /** What `execute` changed. */
 export interface ExecuteResult {
@@ -372,7 +390,7 @@ export type BatchOperation =
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
   | { op: 'deleteLogs'; sessionId: string }
-  | { op: 'execute'; sql: string; params?: SqlParams }
+  | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
 /** What each `batch` operation resolved with: the result its method would have given. */
 export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult

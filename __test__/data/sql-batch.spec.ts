@@ -201,7 +201,7 @@ describe.each(['memory', 'file'] as const)('query and execute (%s database)', (k
     await expectCode(db.query('SELECT :a', { b: 1 }), 'INVALID_ARGUMENT', ':a')
     await expectCode(db.query('SELECT :a', { a: 1, typo: 2 }), 'INVALID_ARGUMENT', 'typo')
     await expectCode(db.query('SELECT ?', { a: 1 }), 'INVALID_ARGUMENT', 'positional')
-    await expectCode(db.query('SELECT ?', [undefined as never]), 'INVALID_ARGUMENT', 'params[0]')
+    await expectCode(db.query('SELECT ?', [Symbol('s') as never]), 'INVALID_ARGUMENT', 'params[0]')
     await expectCode(db.query('SELECT ?', [NaN]), 'INVALID_ARGUMENT', 'params[0]')
     await expectCode(db.query('SELECT ?', [{} as never]), 'INVALID_ARGUMENT', 'params[0]')
     await expectCode(db.query('SELECT ?', [2n ** 64n]), 'INVALID_ARGUMENT', '64-bit')

@@ -278,22 +278,33 @@ async function digest(checker: Database): Promise<string> {
 }
 
 /** Calls `method` and classifies what happened; fails on a synchronous throw or an undocumented rejection. */
+/** The methods that return nothing and throw their errors, as the reference Migrator's do. */
+const SYNCHRONOUS = new Set(['addMigration', 'addMigrations'])
+
 async function call(target: unknown, method: string, args: unknown[]): Promise<{ resolved: boolean; value?: unknown; error?: { code: string; results?: { success: boolean }[] } }> {
+  const refused = (err: unknown) => {
+    expect(err, `${method} failed with a non-Error`).toBeInstanceOf(Error)
+    const code = (err as { code?: string }).code
+    expect(DOCUMENTED_CODES.has(code ?? ''), `${method} failed with undocumented code ${code}: ${(err as Error).message}`).toBe(true)
+    expect(code, `${method}: ${(err as Error).message}`).not.toBe('INTERNAL')
+    return { resolved: false, error: err as never }
+  }
   let returned: unknown
   try {
     returned = (target as Record<string, (...a: unknown[]) => unknown>)[method](...args.map((a) => confine(materialize(a))))
   } catch (err) {
+    if (SYNCHRONOUS.has(method)) return refused(err)
     throw new Error(`${method} threw synchronously: ${String(err)}`)
+  }
+  if (SYNCHRONOUS.has(method)) {
+    expect(returned, `${method} returns nothing`).toBeUndefined()
+    return { resolved: true, value: returned }
   }
   expect(returned, `${method} must return a Promise`).toBeInstanceOf(Promise)
   try {
     return { resolved: true, value: await returned }
   } catch (err) {
-    expect(err, `${method} rejected with a non-Error`).toBeInstanceOf(Error)
-    const code = (err as { code?: string }).code
-    expect(DOCUMENTED_CODES.has(code ?? ''), `${method} rejected with undocumented code ${code}: ${(err as Error).message}`).toBe(true)
-    expect(code, `${method}: ${(err as Error).message}`).not.toBe('INTERNAL')
-    return { resolved: false, error: err as never }
+    return refused(err)
   }
 }
 

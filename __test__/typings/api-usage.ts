@@ -12,6 +12,7 @@ import {
   type EffectiveConfig,
   type ErrorCode,
   type ExecuteResult,
+  type JsonObject,
   type JsonValue,
   type LogInput,
   type LogNode,
@@ -34,6 +35,23 @@ import {
   type ValidationIssue,
   type ValidationResult,
 } from '../../index.js'
+
+/** An SDK's message type: an interface (no index signature), optional properties. */
+interface AssistantMessage {
+  role: 'assistant'
+  content: Array<{ type: 'text'; text: string }>
+  stop_sequence?: string | null | undefined
+  usage?: { input_tokens: number; output_tokens: number } | undefined
+}
+
+/** An app's own metadata and configuration types. */
+interface Usage {
+  tokens: number
+}
+interface ReviewerConfig {
+  temperature?: number | undefined
+  tools: string[]
+}
 
 /** Compiles only when `T` and `U` are the same type. */
 type Equal<T, U> = (<V>() => V extends T ? 1 : 2) extends <V>() => V extends U ? 1 : 2 ? true : false
@@ -148,10 +166,62 @@ export async function useTheWholeApi(): Promise<void> {
     if (code === 'NOT_FOUND' || code === 'INVALID_ARGUMENT') void code
   }
 
+  // Values as an app holds them: interface types, Dates, Errors, undefined (with
+  // exactOptionalPropertyTypes), and rows read back spread into the next write.
+  const reply: AssistantMessage = { role: 'assistant', content: [{ type: 'text', text: 'hi' }], stop_sequence: undefined }
+  const stored: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: reply, metadata: undefined, parentId: undefined })
+  await db.addLogs([{ sessionId: session.id, role: 'tool', type: 'observation', content: [1, undefined, 3], metadata: { at: new Date(), error: new Error('x') } }])
+  await db.updateLog(stored.id, { content: reply, metadata: undefined, role: undefined })
+  await db.updateLog(stored.id, { ...stored, content: { ...reply, stop_sequence: 'end' } })
+  const typed: SessionLog<AssistantMessage, Usage> | null = await db.getLog<AssistantMessage, Usage>(stored.id)
+  const text: string | undefined = typed?.content.content[0]?.text
+  const tokens: number | undefined = typed?.metadata?.tokens
+  const typedPage: Page<SessionLog<AssistantMessage>> = await db.getLogs<AssistantMessage>(session.id, { limit: 10 })
+  const typedLatest: SessionLog<AssistantMessage, Usage>[] = await db.getLatestLogs<AssistantMessage, Usage>(session.id)
+  const typedTree: LogNode<AssistantMessage>[] = await db.getLogTree<AssistantMessage>(session.id)
+  const grandchild: AssistantMessage | undefined = typedTree[0]?.children[0]?.children[0]?.content
+  const added: SessionLog<AssistantMessage, Usage> = await db.addLog<AssistantMessage, Usage>({ sessionId: session.id, role: 'agent', type: 'message', content: reply, metadata: { tokens: 1 } })
+  const addedMany: SessionLog<AssistantMessage>[] = await db.addLogs<AssistantMessage>([{ sessionId: session.id, role: 'agent', type: 'message', content: reply }])
+  const editedTyped: SessionLog<AssistantMessage> = await db.updateLog<AssistantMessage>(stored.id, { content: reply })
+  void [text, tokens, typedPage, typedLatest, grandchild, added, addedMany, editedTyped]
+
+  const config: ReviewerConfig = { tools: ['grep'], temperature: undefined }
+  const configured: Agent<ReviewerConfig> = await db.createAgent<ReviewerConfig>({ name: 'R', model: 'm', configuration: config, description: undefined })
+  const temperature: number | undefined = configured.configuration.temperature
+  const typedAgent: Agent<ReviewerConfig> | null = await db.getAgent<ReviewerConfig>(configured.id)
+  const typedAgents: Page<Agent<ReviewerConfig>> = await db.listAgents<ReviewerConfig>()
+  const reconfigured: Agent<ReviewerConfig> = await db.updateAgent<ReviewerConfig>(configured.id, { ...configured, configuration: { ...config, tools: [] } })
+  const copied: Agent = await db.createAgent({ ...agent, id: 'copy' })
+  const typedSession: Session<ReviewerConfig> = await db.createSession<ReviewerConfig>({ mainAgentId: configured.id, configuration: config, model: undefined })
+  const sessionTools: string[] | undefined = typedSession.configuration?.tools
+  const respread: Session<ReviewerConfig> = await db.updateSession<ReviewerConfig>(typedSession.id, { ...typedSession, name: 'renamed' })
+  const typedView: SessionWithAgent<ReviewerConfig> | null = await db.getSessionWithAgent<ReviewerConfig>(typedSession.id)
+  const effectiveTools: string[] | undefined = typedView?.effective.configuration.tools
+  const typedSessions: Page<Session<ReviewerConfig>> = await db.listSessions<ReviewerConfig>({ agentId: configured.id })
+  const typedStatus: Session<ReviewerConfig> = await db.updateSessionStatus<ReviewerConfig>(typedSession.id, 'running')
+  const typedById: Session<ReviewerConfig> | null = await db.getSession<ReviewerConfig>(typedSession.id)
+  const typedByExternal: Session<ReviewerConfig> | null = await db.getSessionByExternalId<ReviewerConfig>('external-1')
+  void [temperature, typedAgent, typedAgents, reconfigured, copied, sessionTools, respread, effectiveTools, typedSessions, typedStatus, typedById, typedByExternal]
+  await db.batch([
+    { op: 'addLog', input: { sessionId: session.id, role: 'agent', type: 'message', content: reply, metadata: undefined } },
+    { op: 'updateSession', id: typedSession.id, patch: { ...typedSession, status: 'completed' } },
+    { op: 'execute', sql: 'UPDATE agents SET avatar = ?', params: [null] },
+  ])
+  db.addMigration({ id: '004', description: 'extra', up: ['CREATE TABLE extra (x)'] })
+  db.addMigrations([{ id: '005', description: 'more', up: ['CREATE TABLE more (x)'], down: undefined }])
+  assertType<Equal<ReturnType<Database['addMigrations']>, void>>()
+  // Without type arguments, a read is typed with the defaults.
+  const untypedPage = await db.getLogs(session.id)
+  assertType<Equal<typeof untypedPage, Page<SessionLog<JsonValue, JsonValue>>>>()
+  const untypedAgent = await db.getAgent(agent.id)
+  assertType<Equal<typeof untypedAgent, Agent<JsonObject> | null>>()
+
   // Exact result types.
-  assertType<Equal<Awaited<ReturnType<Database['getLogTree']>>, LogNode[]>>()
+  const untypedTree = await db.getLogTree(session.id)
+  assertType<Equal<typeof untypedTree, LogNode[]>>()
   assertType<Equal<Awaited<ReturnType<Database['deleteAgent']>>, boolean>>()
-  assertType<Equal<Awaited<ReturnType<Database['getSessionWithAgent']>>, SessionWithAgent | null>>()
+  const untypedView = await db.getSessionWithAgent(session.id)
+  assertType<Equal<typeof untypedView, SessionWithAgent | null>>()
   assertType<Equal<Agent['configuration'], { [key: string]: JsonValue }>>()
   assertType<Equal<Session['permissionMode'], PermissionMode | null>>()
   assertType<Equal<SessionStatus, 'idle' | 'running' | 'completed' | 'failed' | 'stopped'>>()
@@ -172,7 +242,7 @@ export async function useTheWholeApi(): Promise<void> {
   await db.updateAgent(agent.id, { name: null })
   // @ts-expect-error unknown field
   await db.updateAgent(agent.id, { colour: 'red' })
-  // @ts-expect-error createdAt is not patchable
+  // @ts-expect-error createdAt is set by the database: a row spread into a patch may carry it, a literal one is a mistake
   await db.updateAgent(agent.id, { createdAt: '2020-01-01T00:00:00.000Z' })
   // @ts-expect-error builtInTools is a list of strings
   await db.createAgent({ name: 'n', model: 'm', builtInTools: 'file_search' })
@@ -188,6 +258,12 @@ export async function useTheWholeApi(): Promise<void> {
   await db.addLog({ sessionId: session.id, role: 'user', type: 'message' })
   // @ts-expect-error content must be JSON: no functions
   await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: () => 1 })
+  // @ts-expect-error content is required, and undefined is absent
+  await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: undefined })
+  // @ts-expect-error metadata must be JSON: no symbols
+  await db.addLog({ sessionId: session.id, role: 'user', type: 'message', content: 1, metadata: Symbol('s') })
+  // @ts-expect-error configuration is an object
+  await db.createAgent({ name: 'n', model: 'm', configuration: 'fast' })
   // @ts-expect-error log ids are numbers
   await db.getLog('1')
   // @ts-expect-error not an order

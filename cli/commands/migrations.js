@@ -36,7 +36,7 @@ function namespaceOption(what) {
 async function withMigrations(file, options, create, work) {
   const extra = options.migrations === undefined ? null : loadMigrations(options.migrations)
   return withDatabase(file, openOptionsFrom(options, create), async (db) => {
-    if (extra) await db.addMigrations(extra)
+    if (extra) db.addMigrations(extra)
     return work(db)
   })
 }

@@ -1,6 +1,8 @@
 'use strict'
 // Reading what agents did: sessions and logs.
 
+const fs = require('node:fs')
+
 const { databaseArgument, wholeNumber } = require('../args')
 const { withDatabase, openOptionsFrom } = require('../database')
 const { CliError, EXIT, usage } = require('../exit-codes')
@@ -13,17 +15,23 @@ const sessions = {
   positionals: [databaseArgument],
   options: {
     status: { type: 'string', arg: 'STATUS', help: `only sessions in this status (${SESSION_STATUSES.join(', ')})` },
-    agent: { type: 'string', arg: 'ID', help: 'only sessions whose main agent is ID' },
+    agent: { type: 'string', arg: 'ID', help: 'only sessions whose main agent is ID (the AGENT ID column)' },
     limit: { type: 'string', arg: 'N', help: 'show at most N sessions (default 50)' },
   },
+  description: 'With --json: the page of sessions, each with its agent\'s name as agentName.',
   async run({ positionals: { db: file }, options }, out) {
     if (options.status !== undefined && !SESSION_STATUSES.includes(options.status)) {
       throw usage(`--status must be one of ${SESSION_STATUSES.join(', ')}, got "${options.status}"`)
     }
     const limit = options.limit === undefined ? 50 : wholeNumber(options.limit, 'limit', 1)
-    const page = await withDatabase(file, openOptionsFrom(options), (db) =>
-      db.listSessions({ status: options.status, agentId: options.agent, limit }),
-    )
+    const page = await withDatabase(file, openOptionsFrom(options), async (db) => {
+      if (options.agent !== undefined && !(await db.agentExists(options.agent))) {
+        throw new CliError('NOT_FOUND', `no agent ${options.agent} in ${file}`)
+      }
+      const found = await db.listSessions({ status: options.status, agentId: options.agent, limit })
+      const names = await agentNames(db, found.items.map((s) => s.mainAgentId))
+      return { ...found, items: found.items.map((s) => ({ ...s, agentName: names.get(s.mainAgentId) ?? null })) }
+    })
     out.data(page)
     if (page.items.length === 0) {
       out.line('No sessions.')
@@ -33,7 +41,8 @@ const sessions = {
       [
         ['ID', (s) => s.id],
         ['STATUS', (s) => s.status],
-        ['AGENT', (s) => s.mainAgentId],
+        ['AGENT', (s) => s.agentName],
+        ['AGENT ID', (s) => s.mainAgentId],
         ['UPDATED', (s) => s.updatedAt],
         ['NAME', (s) => s.name ?? s.userGoal ?? ''],
       ],
@@ -44,82 +53,178 @@ const sessions = {
   },
 }
 
+/** The names of the agents with these ids, by id, read in one query. */
+async function agentNames(db, ids) {
+  const unique = [...new Set(ids)]
+  if (unique.length === 0) return new Map()
+  const rows = await db.query('SELECT id, name FROM agents WHERE id IN (SELECT value FROM json_each(?))', [JSON.stringify(unique)])
+  return new Map(rows.map((row) => [row.id, row.name]))
+}
+
 /** How many logs one read returns. */
 const PAGE = 1000
-/** How often `logs --follow` looks for new logs. */
+/** How often `logs --follow` looks for new and updated logs. */
 const FOLLOW_INTERVAL_MS = 1000
+/** File names that are databases, not session ids. */
+const DATABASE_NAME = /\.(db|db3|sqlite|sqlite3)$/i
 
 const logs = {
   name: 'logs',
   summary: 'print a session\'s logs in time order',
-  positionals: [{ name: 'sessionId', help: 'the session' }, databaseArgument],
+  positionals: [{ name: 'sessionId', help: 'the session (agentdb sessions lists them)' }, databaseArgument],
   options: {
     tree: { type: 'boolean', help: 'show the logs as a tree (each under its parent)' },
-    follow: { type: 'boolean', help: 'keep printing new logs as they are written (Ctrl-C stops)' },
+    follow: { type: 'boolean', help: 'keep printing new logs, and logs again when they are updated (Ctrl-C stops)' },
+    limit: { type: 'string', arg: 'N', help: 'only the N newest logs (with --follow: to start with)' },
   },
-  description: 'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line.',
-  async run({ positionals: { sessionId, db: file }, options }, out) {
+  description: [
+    'Each log is one line: #id, time, role/type, content. With --follow, a log updated after it was',
+    'printed (a streamed reply) is printed again with its new content, marked (updated).',
+    'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line,',
+    'a log again each time its updatedAt changes.',
+  ].join('\n'),
+  async run({ positionals: { sessionId, db: file }, options, given }, out) {
+    checkLogsArguments(sessionId, file, given)
     if (options.tree && options.follow) throw usage('--tree and --follow cannot be combined')
+    if (options.tree && options.limit !== undefined) throw usage('--limit and --tree cannot be combined: a tree is shown whole')
+    const limit = options.limit === undefined ? undefined : wholeNumber(options.limit, 'limit', 1)
     return withDatabase(file, openOptionsFrom(options), async (db) => {
-      if (!(await db.getSession(sessionId))) throw new CliError('NOT_FOUND', `no session ${sessionId} in ${file}`)
+      if (!(await db.getSession(sessionId))) {
+        throw new CliError('NOT_FOUND', `no session ${sessionId} in ${file} (agentdb sessions ${file} lists them)`)
+      }
       if (options.tree) {
         const tree = await db.getLogTree(sessionId)
         out.data(tree)
         printTree(out, tree, 0)
         return EXIT.OK
       }
+      const first = limit === undefined ? await readAll(db, sessionId) : await readLatest(db, sessionId, limit)
       if (!options.follow) {
-        const all = []
-        await readAll(db, sessionId, (log) => all.push(log))
-        out.data(all)
-        for (const log of all) out.line(logLine(log))
+        out.data(first)
+        for (const log of first) out.line(logLine(log))
         return EXIT.OK
       }
-      const print = (log) => (out.json ? out.record(log) : out.line(logLine(log)))
-      let lastId = await readAll(db, sessionId, print)
+      const seen = new Seen()
+      const print = (log) => {
+        const updated = seen.has(log.id)
+        seen.add(log)
+        if (out.json) out.record(log)
+        else out.line(logLine(log, '', updated))
+      }
+      for (const log of first) print(log)
+      seen.start()
       const stopped = waitForInterrupt()
       while (!(await Promise.race([stopped, delay(FOLLOW_INTERVAL_MS).then(() => false)]))) {
-        lastId = await readNew(db, sessionId, lastId, print)
+        for (const log of await readChanged(db, sessionId, seen)) print(log)
       }
       return EXIT.OK
     })
   },
 }
 
-/** Reads a session's whole log in time order, page by page; resolves with the highest id seen. */
-async function readAll(db, sessionId, each) {
-  let lastId = 0
+/**
+ * Refuses the mistakes `logs` invites, naming them: a database file where the session id
+ * goes (`agentdb logs app.db`), or the two swapped (`agentdb logs app.db <id>`).
+ */
+function checkLogsArguments(sessionId, file, given) {
+  const isDatabase = (name) => DATABASE_NAME.test(name) || isFile(name)
+  if (given.length === 1 && isDatabase(sessionId)) {
+    throw usage(`missing <sessionId>: "${sessionId}" is a database; run agentdb logs <sessionId> ${sessionId} (agentdb sessions ${sessionId} lists the ids)`)
+  }
+  if (given.length === 2 && isFile(sessionId) && !isFile(file)) {
+    throw usage(`"${sessionId}" is a database and "${file}" is not: the session id comes first, agentdb logs ${file} ${sessionId}`)
+  }
+}
+
+function isFile(name) {
+  try {
+    return fs.statSync(name).isFile()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The `(id, updatedAt)` of every log printed, the highest id and the newest updatedAt. The
+ * logs left out at the start (by --limit) are printed only once they are updated.
+ */
+class Seen {
+  constructor() {
+    this.updatedAt = new Map()
+    this.lastId = 0
+    this.newest = ''
+    this.started = null
+  }
+
+  /** Marks the end of the first read: the logs not printed by then are left out until updated. */
+  start() {
+    this.started = this.newest
+  }
+
+  has(id) {
+    return this.updatedAt.has(id)
+  }
+
+  add(log) {
+    this.updatedAt.set(log.id, log.updatedAt)
+    this.lastId = Math.max(this.lastId, log.id)
+    if (log.updatedAt > this.newest) this.newest = log.updatedAt
+  }
+
+  /** Whether `log` (an id and an updatedAt) is new, or changed since it was printed. */
+  changed(log) {
+    if (this.updatedAt.has(log.id)) return this.updatedAt.get(log.id) !== log.updatedAt
+    return log.id > this.lastId || log.updatedAt > this.started
+  }
+}
+
+/** Reads a session's whole log in time order, page by page. */
+async function readAll(db, sessionId) {
+  const all = []
   let after
   do {
     const page = await db.getLogs(sessionId, { limit: PAGE, ...(after ? { after } : {}) })
-    for (const log of page.items) {
-      each(log)
-      lastId = Math.max(lastId, log.id)
-    }
+    all.push(...page.items)
     after = page.nextCursor
   } while (after)
-  return lastId
+  return all
 }
 
-/** Reads the logs written since `lastId` (ids only grow), in the order they were written. */
-async function readNew(db, sessionId, lastId, each) {
+/** Reads the `limit` newest logs of a session, oldest of them first. */
+async function readLatest(db, sessionId, limit) {
+  const newest = []
+  let after
+  do {
+    const page = await db.getLogs(sessionId, { order: 'desc', limit: Math.min(PAGE, limit - newest.length), ...(after ? { after } : {}) })
+    newest.push(...page.items)
+    after = page.nextCursor
+  } while (after && newest.length < limit)
+  return newest.reverse()
+}
+
+/**
+ * Reads the logs written or updated since `seen` last looked, in id order: those with a
+ * higher id, and those whose updatedAt is at least the newest printed (a timestamp can repeat
+ * within a millisecond) and differs from the one printed for them.
+ */
+async function readChanged(db, sessionId, seen) {
   const rows = await db.query(
-    'SELECT id FROM session_logs WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?',
-    [sessionId, lastId, PAGE],
+    'SELECT id, updated_at AS updatedAt FROM session_logs WHERE session_id = ? AND (id > ? OR updated_at >= ?) ORDER BY id LIMIT ?',
+    [sessionId, seen.lastId, seen.newest, PAGE],
   )
-  let last = lastId
-  for (const { id } of rows) {
-    const log = await db.getLog(id)
-    if (log) each(log)
-    last = id
+  const changed = []
+  for (const row of rows.filter((r) => seen.changed(r))) {
+    const log = await db.getLog(row.id)
+    if (log) changed.push(log)
   }
-  return last
+  return changed
 }
 
-/** `2026-01-02T03:04:05.678Z  agent/message  {"text":"hi"}` */
-function logLine(log, indent = '') {
+/** `#12  2026-01-02T03:04:05.678Z  agent/message  {"text":"hi"}`; an updated log shows when it was updated, marked. */
+function logLine(log, indent = '', updated = false) {
   const content = typeof log.content === 'string' ? log.content : JSON.stringify(log.content)
-  return `${log.createdAt}  ${indent}${log.role}/${log.type}  ${content}`
+  const time = updated ? log.updatedAt : log.createdAt
+  return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${updated ? '(updated)  ' : ''}${content}`
 }
 
 function printTree(out, nodes, depth) {

@@ -14,7 +14,7 @@ use crate::agents::{self, Agent, AgentPatch, NewAgent};
 use crate::cascade;
 use crate::error::{Error, Result};
 use crate::input::fields::{Fields, Source};
-use crate::input::read as inputs;
+use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
 use crate::logs::{self, LogPatch, NewLog, SessionLog};
 use crate::model::SessionStatus;
@@ -121,8 +121,8 @@ pub enum Command {
   AddLog(NewLog),
   /// `addLogs(inputs)`
   AddLogs(Vec<NewLog>),
-  /// `updateLog(id, patch)`
-  UpdateLog(i64, LogPatch),
+  /// `updateLog(id, patch)`, with where the patch says the entry is.
+  UpdateLog(i64, LogPatch, LogPlace),
   /// `deleteLogs(sessionId)`
   DeleteLogs(String),
   /// `execute(sql, params)`
@@ -168,15 +168,27 @@ impl Command {
     let id = || f.required("id", |v, p| v.id(p));
     Ok(match kind {
       Kind::CreateAgent => Command::CreateAgent(inputs::new_agent(arg("input")?, &path("input"))?),
-      Kind::UpdateAgent => Command::UpdateAgent(id()?, inputs::agent_patch(arg("patch")?, &path("patch"))?),
+      Kind::UpdateAgent => {
+        let id = id()?;
+        let patch = inputs::agent_patch(arg("patch")?, &path("patch"), &id)?;
+        Command::UpdateAgent(id, patch)
+      }
       Kind::DeleteAgent => Command::DeleteAgent(id()?),
       Kind::CreateSession => Command::CreateSession(inputs::new_session(arg("input")?, &path("input"))?),
-      Kind::UpdateSession => Command::UpdateSession(id()?, inputs::session_patch(arg("patch")?, &path("patch"))?),
+      Kind::UpdateSession => {
+        let id = id()?;
+        let patch = inputs::session_patch(arg("patch")?, &path("patch"), &id)?;
+        Command::UpdateSession(id, patch)
+      }
       Kind::UpdateSessionStatus => Command::UpdateSessionStatus(id()?, f.required("status", inputs::session_status)?),
       Kind::DeleteSession => Command::DeleteSession(id()?),
       Kind::AddLog => Command::AddLog(inputs::new_log(arg("input")?, &path("input"))?),
       Kind::AddLogs => Command::AddLogs(inputs::new_logs(arg("inputs")?, &path("inputs"))?),
-      Kind::UpdateLog => Command::UpdateLog(f.required("id", inputs::log_id)?, inputs::log_patch(arg("patch")?, &path("patch"))?),
+      Kind::UpdateLog => {
+        let id = f.required("id", inputs::log_id)?;
+        let (patch, place) = inputs::log_patch(arg("patch")?, &path("patch"), id)?;
+        Command::UpdateLog(id, patch, place)
+      }
       Kind::DeleteLogs => Command::DeleteLogs(f.required("sessionId", |v, p| v.id(p))?),
       Kind::Execute => Command::Execute(
         f.required_string("sql")?,
@@ -201,7 +213,10 @@ impl Command {
       Command::DeleteSession(id) => Outcome::Deleted(cascade::delete_session(conn, id)?),
       Command::AddLog(input) => Outcome::Log(logs::add(conn, input)?),
       Command::AddLogs(inputs) => Outcome::Logs(logs::add_many(conn, inputs)?),
-      Command::UpdateLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
+      Command::UpdateLog(id, patch, place) => {
+        check_place(conn, *id, place)?;
+        Outcome::Log(logs::update(conn, *id, patch)?)
+      }
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(commands) => Outcome::Batch(
@@ -213,6 +228,30 @@ impl Command {
       ),
     })
   }
+}
+
+/// Refuses a log patch that would move entry `id`: a `sessionId` or `parentId` it gives must
+/// be the entry's own. A missing entry passes, for the update to report.
+fn check_place(conn: &Connection, id: i64, place: &LogPlace) -> Result<()> {
+  if *place == LogPlace::default() {
+    return Ok(());
+  }
+  let Some(entry) = logs::get(conn, id)? else { return Ok(()) };
+  if let Some(session_id) = place.session_id.as_ref().filter(|&given| *given != entry.session_id) {
+    return Err(Error::invalid(format!(
+      "patch.sessionId is {session_id:?}, but log {id} belongs to session {:?}: an entry cannot move to another session",
+      entry.session_id
+    )));
+  }
+  if let Some(parent_id) = place.parent_id.filter(|&given| given != entry.parent_id) {
+    let name = |parent: Option<i64>| parent.map_or_else(|| "null".to_string(), |p| p.to_string());
+    return Err(Error::invalid(format!(
+      "patch.parentId is {}, but the parent of log {id} is {}: an entry cannot move under another parent",
+      name(parent_id),
+      name(entry.parent_id)
+    )));
+  }
+  Ok(())
 }
 
 /// Reads a batch's operations: each `{ op, …arguments }`, read as the method `op` names.

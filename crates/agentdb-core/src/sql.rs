@@ -149,7 +149,8 @@ pub fn params<S: Source>(value: Option<S>, what: &str, value_of: impl Fn(S, &str
       let mut named = Vec::new();
       for key in value.keys(what)? {
         let path = format!("{what}.{key}");
-        let item = value.property(&key, &path)?.ok_or_else(|| Error::invalid(format!("{path} is undefined")))?;
+        // A name whose value is `undefined` is absent, as in a JSON object.
+        let Some(item) = value.property(&key, &path)? else { continue };
         named.push((key, value_of(item, &path)?));
       }
       Ok(Params::Named(named))

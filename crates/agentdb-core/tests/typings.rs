@@ -74,8 +74,10 @@ fn batch_operations_are_the_commands_with_their_arguments() {
 fn agent_and_session_inputs_declare_every_setting() {
   let header = header();
   for interface in ["Agent", "AgentInput", "AgentPatch", "SessionOverrides", "Session", "EffectiveConfig"] {
-    let start = header
-      .find(&format!("export interface {interface} "))
+    // `export interface Agent {` or, with type parameters, `export interface Agent<TConfig = …> {`.
+    let start = [" ", "<"]
+      .iter()
+      .find_map(|after| header.find(&format!("export interface {interface}{after}")))
       .unwrap_or_else(|| panic!("no `export interface {interface}` in the typings"));
     let body = &header[start..start + header[start..].find("\n}").expect("the interface's end")];
     for name in settings::names() {

@@ -89,8 +89,9 @@ pub struct Fields<S> {
 }
 
 impl<S: Source> Fields<S> {
-  /// Reads `value` as an object whose keys must be among `allowed`; `undefined` and `null`
-  /// are an empty object when `optional`.
+  /// Reads `value` as an object whose keys must be among `allowed` (a key whose value is
+  /// `undefined` is absent, whatever its name); `undefined` and `null` are an empty object
+  /// when `optional`.
   pub fn of(value: S, what: impl Display, allowed: &[&str], optional: bool) -> Result<Fields<S>> {
     match value.kind() {
       Kind::Object => {}
@@ -98,7 +99,7 @@ impl<S: Source> Fields<S> {
       other => return Err(wrong_kind(what, "an object", other)),
     }
     for key in value.keys(&what)? {
-      if !allowed.contains(&key.as_str()) {
+      if !allowed.contains(&key.as_str()) && value.property(&key, &what)?.is_some() {
         return Err(Error::invalid(format!("{what}: unknown field `{key}` (known fields: {})", allowed.join(", "))));
       }
     }

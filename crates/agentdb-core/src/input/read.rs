@@ -108,16 +108,44 @@ fn changed_settings(
   })
 }
 
-/// An agent's fields: its own, then its settings.
+/// The fields a row read back has that no input sets: the database sets them. A row spread
+/// into an input (`updateSession(id, { ...session, name })`, `createAgent({ ...exported })`)
+/// carries them, so inputs accept them, as strings (or Dates, which arrive as their ISO
+/// strings), and ignore them.
+const TIMESTAMPS: [&str; 2] = ["createdAt", "updatedAt"];
+
+/// Reads the timestamps of a row spread into an input, which are ignored.
+fn ignored_timestamps(f: &Fields<&Input>) -> Result<()> {
+  for name in TIMESTAMPS {
+    f.string(name)?;
+  }
+  Ok(())
+}
+
+/// Reads the `id` of a row spread into a patch: it must be the id of the row being updated,
+/// since an id never changes.
+fn same_id<T: PartialEq + Display>(f: &Fields<&Input>, given: Option<T>, target: &T) -> Result<()> {
+  match given {
+    Some(given) if given != *target => Err(Error::invalid(format!(
+      "{} is {given}, not the id of the row being updated ({target}): an id cannot change",
+      f.path("id")
+    ))),
+    _ => Ok(()),
+  }
+}
+
+/// An agent's fields: its own, its settings, then the timestamps a row read back has.
 fn agent_fields() -> Vec<&'static str> {
   let mut fields = vec!["id", "type", "name", "description", "avatar", "instructions"];
   fields.extend(settings::names());
+  fields.extend(TIMESTAMPS);
   fields
 }
 
-/// `createAgent`'s input.
+/// `createAgent`'s input. `createdAt` and `updatedAt` are ignored: the new row's are now.
 pub fn new_agent(value: &Input, what: &str) -> Result<NewAgent> {
   let f = Fields::of(value, what, &agent_fields(), false)?;
+  ignored_timestamps(&f)?;
   Ok(NewAgent {
     id: f.parsed("id", id)?,
     agent_type: f.parsed("type", agent_type)?,
@@ -129,9 +157,12 @@ pub fn new_agent(value: &Input, what: &str) -> Result<NewAgent> {
   })
 }
 
-/// `updateAgent`'s patch. `null` clears a nullable field; the other fields refuse `null`.
-pub fn agent_patch(value: &Input, what: &str) -> Result<AgentPatch> {
-  let f = Fields::of(value, what, &agent_fields()[1..], false)?;
+/// `updateAgent`'s patch of agent `target`. `null` clears a nullable field; the other fields
+/// refuse `null`. An `id` must be `target`; `createdAt` and `updatedAt` are ignored.
+pub fn agent_patch(value: &Input, what: &str, target: &str) -> Result<AgentPatch> {
+  let f = Fields::of(value, what, &agent_fields(), false)?;
+  same_id(&f, f.parsed("id", id)?, &target.to_string())?;
+  ignored_timestamps(&f)?;
   Ok(AgentPatch {
     agent_type: f.non_null_change("type", agent_type)?,
     name: f.non_null_change("name", text)?,
@@ -142,16 +173,19 @@ pub fn agent_patch(value: &Input, what: &str) -> Result<AgentPatch> {
   })
 }
 
-/// A session's fields: its own, then the settings it may override.
+/// A session's fields: its own, the settings it may override, then the timestamps a row
+/// read back has.
 fn session_fields() -> Vec<&'static str> {
   let mut fields = vec!["id", "name", "mainAgentId", "subAgentIds", "userGoal", "status", "externalSessionId"];
   fields.extend(settings::names());
+  fields.extend(TIMESTAMPS);
   fields
 }
 
-/// `createSession`'s input.
+/// `createSession`'s input. `createdAt` and `updatedAt` are ignored: the new row's are now.
 pub fn new_session(value: &Input, what: &str) -> Result<NewSession> {
   let f = Fields::of(value, what, &session_fields(), false)?;
+  ignored_timestamps(&f)?;
   Ok(NewSession {
     id: f.parsed("id", id)?,
     name: f.string("name")?,
@@ -164,10 +198,13 @@ pub fn new_session(value: &Input, what: &str) -> Result<NewSession> {
   })
 }
 
-/// `updateSession`'s patch; `null` on an override goes back to inheriting from the agent,
-/// `null` on `mainAgentId`, `subAgentIds` or `status` is refused.
-pub fn session_patch(value: &Input, what: &str) -> Result<SessionPatch> {
-  let f = Fields::of(value, what, &session_fields()[1..], false)?;
+/// `updateSession`'s patch of session `target`; `null` on an override goes back to
+/// inheriting from the agent, `null` on `mainAgentId`, `subAgentIds` or `status` is refused.
+/// An `id` must be `target`; `createdAt` and `updatedAt` are ignored.
+pub fn session_patch(value: &Input, what: &str, target: &str) -> Result<SessionPatch> {
+  let f = Fields::of(value, what, &session_fields(), false)?;
+  same_id(&f, f.parsed("id", id)?, &target.to_string())?;
+  ignored_timestamps(&f)?;
   Ok(SessionPatch {
     name: f.string_change("name")?,
     main_agent_id: f.non_null_change("mainAgentId", id)?,
@@ -205,15 +242,34 @@ pub fn new_logs(value: &Input, what: &str) -> Result<Vec<NewLog>> {
   items.into_iter().enumerate().map(|(i, item)| new_log(item, &Element(what, i))).collect()
 }
 
-/// `updateLog`'s patch.
-pub fn log_patch(value: &Input, what: &str) -> Result<LogPatch> {
-  let f = Fields::of(value, what, &["role", "type", "content", "metadata"], false)?;
-  Ok(LogPatch {
+/// Where a log entry is, as a patch of it says: the `sessionId` and `parentId` of an entry read
+/// back and spread into the patch (`updateLog(log.id, { ...log, content })`). An entry never
+/// moves, so each one given must be the entry's own, which only the database can tell: the
+/// command checks them when it runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogPlace {
+  /// The session given, if any.
+  pub session_id: Option<String>,
+  /// The parent given, if any: `Some(None)` for `null`, a root entry.
+  pub parent_id: Option<Option<i64>>,
+}
+
+/// `updateLog`'s patch of entry `target`, and where it says the entry is. An `id` must be
+/// `target`; `createdAt` and `updatedAt` are ignored.
+pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, LogPlace)> {
+  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata"];
+  fields.extend(TIMESTAMPS);
+  let f = Fields::of(value, what, &fields, false)?;
+  same_id(&f, f.parsed("id", log_id)?, &target)?;
+  ignored_timestamps(&f)?;
+  let patch = LogPatch {
     role: f.non_null_change("role", log_role)?,
     log_type: f.non_null_change("type", log_type)?,
     content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
     metadata: f.nullable_change("metadata", json)?,
-  })
+  };
+  let place = LogPlace { session_id: f.parsed("sessionId", id)?, parent_id: f.nullable_change("parentId", log_id)? };
+  Ok((patch, place))
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.
