@@ -279,6 +279,9 @@ fn resolve<'a>(target: &'a Target, known: impl Iterator<Item = (&'a str, &'a Ver
     if !known.iter().any(|(n, _)| n == namespace) {
       return Err(Error::invalid(format!("no migration of the namespace {namespace:?} is known")));
     }
+    if !version.is_zero() && !known.iter().any(|(n, v)| n == namespace && **v == version) {
+      return Err(Error::invalid(format!("no migration {} is known in the namespace {namespace:?}", target.id)));
+    }
     return Ok((Some(namespace), version));
   }
   let known = known.into_iter();
@@ -478,8 +481,11 @@ pub fn migrate(
         dry_run: false,
       },
       Err(error) => {
-        let what = if options.use_transaction {
+        let what = if options.use_transaction || !migration.rebuilds.is_empty() {
           "failed and was rolled back"
+        } else if error.code == ErrorCode::MigrationFailed {
+          // A statement migration SQL may not run, found by the check before any of it ran.
+          "was refused"
         } else {
           "failed; it ran without a transaction, so its statements before the failure stay applied"
         };

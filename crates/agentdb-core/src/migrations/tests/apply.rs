@@ -215,6 +215,24 @@ fn without_a_transaction_earlier_statements_of_a_failing_migration_stay() {
   assert_eq!(applied_keys(&conn), builtins_then(&["app 003"]));
 }
 
+/// A built-in migration `id` as a future release of the library may add.
+fn future_builtin(id: &'static str) -> Migration {
+  Migration::from_builtin(&BuiltinMigration {
+    id,
+    name: "future",
+    description: "a built-in of a future release",
+    foreign_keys_off: false,
+    rebuilds: &[],
+    up: "CREATE TABLE future_builtin (x)",
+    down: "DROP TABLE future_builtin",
+  })
+}
+
+/// Namespace, id, state and whether it is built in, for each row of `list`.
+fn listed(conn: &rusqlite::Connection, set: &MigrationSet) -> Vec<(String, MigrationState, Option<bool>)> {
+  migrator::list(conn, set).unwrap().into_iter().map(|m| (format!("{} {}", m.namespace, m.id), m.state, m.builtin)).collect()
+}
+
 #[test]
 fn an_app_migration_003_lives_in_the_app_namespace_beside_the_library_s_own_003() {
   let app_003 = app("003", &["CREATE TABLE t3 (x)"], Some(&["DROP TABLE t3"]));

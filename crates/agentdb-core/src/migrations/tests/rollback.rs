@@ -77,8 +77,10 @@ fn rollback_last_and_rollback_to_round_trip_the_schema() {
   assert_eq!(migrator::rollback_to(&mut conn, &set, &before_last, &BUILD_SQL_ONLY).unwrap().len(), 1);
   assert_eq!(&app_schema(&conn), at_before_last);
   assert!(migrator::rollback_to(&mut conn, &set, &before_last, &BUILD_SQL_ONLY).unwrap().is_empty(), "already there");
-  let above = target_in(LIBRARY, "999");
-  assert!(migrator::rollback_to(&mut conn, &set, &above, &BUILD_SQL_ONLY).unwrap().is_empty(), "above the current version");
+  // An id no migration of the namespace has is refused, not taken as "above the current
+  // version", so that a mistyped target never rolls back what it did not mean.
+  let above = failure(migrator::rollback_to(&mut conn, &set, &target_in(LIBRARY, "999"), &BUILD_SQL_ONLY));
+  assert_eq!(above.error.code, ErrorCode::InvalidArgument, "{}", above.error.message);
   // Without a namespace, the id must name a migration that is known or applied (it used to
   // mean "above the current version": nothing to do).
   let unknown = failure(migrator::rollback_to(&mut conn, &set, &target("999"), &BUILD_SQL_ONLY));
