@@ -248,6 +248,106 @@ mod tests {
     backup(&conn, &dest).unwrap();
   }
 
+  /// The names in `dir`, sorted.
+  fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+      std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+  }
+
+  #[test]
+  fn a_destination_beside_which_the_database_would_be_a_side_file_is_refused() {
+    let dir = TempDir::new("backup-side-name");
+    for suffix in ["-journal", "-wal", "-shm"] {
+      let live = dir.join(&format!("copy.db{suffix}"));
+      let conn = writer(&live);
+      conn.execute_batch("INSERT INTO t (v) VALUES ('kept')").unwrap();
+      let err = backup(&conn, &dir.join("copy.db")).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidArgument, "live database copy.db{suffix}: {err}");
+      assert!(live.exists(), "copy.db{suffix} was deleted");
+      drop(conn);
+      let reopened = Connection::open(&live).unwrap();
+      assert!(integrity_check(&reopened, true).unwrap().ok, "copy.db{suffix}");
+      assert_eq!(count(&reopened), 1, "copy.db{suffix}");
+      drop(reopened);
+      for name in names(dir.path()) {
+        std::fs::remove_file(dir.join(&name)).unwrap();
+      }
+    }
+  }
+
+  #[test]
+  fn a_destination_another_connection_has_open_is_busy_and_left_as_it_was() {
+    let dir = TempDir::new("backup-open-dest");
+    let options = OpenOptions { busy_timeout: std::time::Duration::from_millis(50), ..OpenOptions::default() };
+    let conn = open_writer(&Location::File(dir.join("a.db")), &options).unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); INSERT INTO t (v) VALUES ('ours')").unwrap();
+    let dest = dir.join("copy.db");
+    let holder = writer(&dest);
+    holder.execute_batch("INSERT INTO t (v) VALUES ('theirs'), ('theirs too')").unwrap();
+    let err = backup(&conn, &dest).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Busy, "{err}");
+    let rows: Vec<String> =
+      holder.prepare("SELECT v FROM t ORDER BY id").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(rows, ["theirs", "theirs too"], "the destination was overwritten");
+    let other = Connection::open(&dest).unwrap();
+    assert_eq!(count(&other), 2, "a new connection sees the destination as it was");
+    drop((holder, other));
+    assert_eq!(names(dir.path()).iter().filter(|n| !n.starts_with("a.db") && !n.starts_with("copy.db")).count(), 0);
+    backup(&conn, &dest).unwrap();
+    assert_eq!(count(&Connection::open(&dest).unwrap()), 1);
+  }
+
+  /// A mounted file system, unmounted when dropped.
+  struct Mounted(PathBuf);
+
+  impl Drop for Mounted {
+    fn drop(&mut self) {
+      let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+  }
+
+  /// Mounts a tmpfs of `size` on `dir`; `None` when this process may not mount (it is not
+  /// root).
+  fn tmpfs(dir: &Path, size: &str) -> Option<Mounted> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mounted = std::process::Command::new("mount")
+      .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+      .arg(dir)
+      .stderr(std::process::Stdio::null())
+      .status()
+      .is_ok_and(|s| s.success());
+    mounted.then(|| Mounted(dir.to_path_buf()))
+  }
+
+  #[test]
+  fn a_full_disk_leaves_the_destination_as_it_was() {
+    let dir = TempDir::new("backup-full");
+    let small = dir.join("small");
+    let Some(_mounted) = tmpfs(&small, "64k") else {
+      eprintln!("skipped: mounting a 64 KiB tmpfs needs root");
+      return;
+    };
+    let conn = writer(&dir.join("a.db"));
+    conn.execute_batch("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t SELECT i, hex(randomblob(100)) FROM n").unwrap();
+
+    let new = small.join("new.db");
+    let err = backup(&conn, &new).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Full, "{err}");
+    assert_eq!(names(&small), Vec::<String>::new(), "a failed backup to a new file leaves nothing");
+
+    let old = small.join("old.db");
+    let previous = Connection::open(&old).unwrap();
+    previous.execute_batch("CREATE TABLE kept (x); INSERT INTO kept VALUES ('the previous backup')").unwrap();
+    drop(previous);
+    let bytes = std::fs::read(&old).unwrap();
+    let err = backup(&conn, &old).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Full, "{err}");
+    assert_eq!(names(&small), ["old.db"]);
+    assert!(std::fs::read(&old).unwrap() == bytes, "the previous backup was changed");
+  }
+
   #[test]
   fn a_missing_directory_cannot_be_opened() {
     let dir = TempDir::new("backup-missing");

@@ -455,6 +455,64 @@ mod tests {
   }
 
   #[test]
+  fn a_write_that_rolls_back_the_whole_transaction_fails_alone() {
+    let dir = TempDir::new("store-rollback");
+    let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
+    exclusive(&store, |conn| {
+      Ok(conn.execute_batch(
+        "CREATE TABLE t (x INTEGER NOT NULL); CREATE TABLE once (k INTEGER PRIMARY KEY); INSERT INTO once VALUES (0);
+         CREATE TRIGGER no_thirteens BEFORE INSERT ON t WHEN NEW.x % 13 = 0 BEGIN SELECT RAISE(ROLLBACK, 'no multiples of 13'); END;",
+      )?)
+    })
+    .unwrap();
+    // The writer is held while every write is queued, so that they share groups.
+    let (open_gate, gate) = mpsc::channel::<()>();
+    store.exclusive(move |_| Ok(gate.recv().unwrap_or(())), |_: Result<()>| {});
+    let (tx, rx) = mpsc::channel();
+    const WRITES: i64 = 2000;
+    for i in 0..WRITES {
+      let tx = tx.clone();
+      // Every 97th write claims a key already taken, with a conflict clause that rolls back.
+      let sql = if i % 97 == 96 { "INSERT OR ROLLBACK INTO once (k) VALUES (0)" } else { "INSERT INTO t (x) VALUES (?1)" };
+      let param = if i % 97 == 96 { None } else { Some(i) };
+      store.write(
+        move || {
+          Ok(move |conn: &Connection| match param {
+            Some(x) => Ok(conn.execute(sql, [x])?),
+            None => Ok(conn.execute(sql, [])?),
+          })
+        },
+        move |outcome| tx.send((i, outcome)).unwrap(),
+      );
+    }
+    drop(tx);
+    open_gate.send(()).unwrap();
+    let mut wrong = Vec::new();
+    let mut failed = 0;
+    for (i, outcome) in rx.iter() {
+      // A trigger's RAISE is a CONSTRAINT failure; a primary-key conflict is ALREADY_EXISTS.
+      let expected = match i {
+        _ if i % 97 == 96 => Some(crate::error::ErrorCode::AlreadyExists),
+        _ if i % 13 == 0 => Some(crate::error::ErrorCode::Constraint),
+        _ => None,
+      };
+      match (&outcome, expected) {
+        (Err(err), Some(code)) if err.code == code => failed += 1,
+        (Ok(_), None) => {}
+        _ => wrong.push(format!("write {i}: {outcome:?}")),
+      }
+    }
+    assert!(
+      wrong.is_empty(),
+      "{} of {WRITES} writes had the wrong outcome, the first: {:?}",
+      wrong.len(),
+      &wrong[..wrong.len().min(3)]
+    );
+    let rows = exclusive(&store, |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?)).unwrap();
+    assert_eq!(rows, WRITES - failed);
+  }
+
+  #[test]
   fn refused_input_is_delivered_without_waiting_for_the_write_lock() {
     let dir = TempDir::new("store-prepare");
     let path = dir.join("a.db");
