@@ -105,9 +105,12 @@ describe.skipIf(!asRoot)('a full disk (a 64 KiB tmpfs)', () => {
     expect(await outcome(db.backup(join(small, 'new.db')))).toBe('FULL')
     expect(readdirSync(small)).toEqual([])
 
-    const previous = await Database.open(join(small, 'old.db'))
-    await previous.migrate({ to: '001' })
-    await previous.close()
+    // The previous backup, of a small database, fits.
+    const tiny = await Database.open(join(dir, 'tiny.db'))
+    await tiny.execute('CREATE TABLE kept (x)')
+    await tiny.execute("INSERT INTO kept VALUES ('the previous backup')")
+    await tiny.backup(join(small, 'old.db'))
+    await tiny.close()
     const bytes = readFileSync(join(small, 'old.db'))
     expect(await outcome(db.backup(join(small, 'old.db')))).toBe('FULL')
     expect(readdirSync(small)).toEqual(['old.db'])

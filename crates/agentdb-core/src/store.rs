@@ -511,7 +511,13 @@ mod tests {
     .unwrap();
     // The writer is held while every write is queued, so that they share groups.
     let (open_gate, gate) = mpsc::channel::<()>();
-    store.exclusive(move |_| Ok(gate.recv().unwrap_or(())), |_: Result<()>| {});
+    store.exclusive(
+      move |_| {
+        let _ = gate.recv();
+        Ok(())
+      },
+      |_: Result<()>| {},
+    );
     let (tx, rx) = mpsc::channel();
     const WRITES: i64 = 2000;
     for i in 0..WRITES {
