@@ -388,7 +388,7 @@ export declare class Database {
    * permission mode `readOnly`, 10 max steps, empty lists, an empty configuration object.
    *
    * Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
-   * id is taken), `BUSY` or `DATABASE_CLOSED`.
+   * id is taken), `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or `DATABASE_CLOSED`.
    */
   createAgent(input: AgentInput): Promise<Agent>
   /** The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
@@ -397,7 +397,8 @@ export declare class Database {
    * Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
    * moves forward, `createdAt` never changes. Resolves with the agent as stored.
    *
-   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateAgent(id: string, patch: AgentPatch): Promise<Agent>
   /**
@@ -410,7 +411,8 @@ export declare class Database {
   /**
    * Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
    *
-   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   deleteAgent(id: string): Promise<boolean>
   /** How many agents there are. Rejects with `DATABASE_CLOSED`. */
@@ -455,7 +457,8 @@ export declare class Database {
    * Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
    *
    * Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
-   * a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * a log of the same session), `NOT_WRITTEN` (a trigger skipped the insert),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   addLog(input: LogInput): Promise<SessionLog>
   /**
@@ -481,12 +484,14 @@ export declare class Database {
   getLatestLogs(sessionId: string, limit?: number): Promise<SessionLog[]>
   /**
    * Changes the given fields of a log entry. Resolves with the entry as stored.
-   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateLog(id: number, patch: LogPatch): Promise<SessionLog>
   /**
    * Deletes every log entry of a session; resolves with how many.
-   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   deleteLogs(sessionId: string): Promise<number>
   /** How many log entries a session has. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
@@ -501,16 +506,17 @@ export declare class Database {
    * Writes a consistent copy of the database to `destPath` with SQLite's online backup API:
    * one snapshot, read on a reader connection while other calls (writes included) go on.
    * Resolves once the copy is complete and synced to disk. The copy is a single file (no
-   * `-wal`); an existing database at `destPath` is replaced.
+   * `-wal`), written beside `destPath` and renamed over it only when complete; an existing
+   * database at `destPath` is replaced. On any rejection `destPath` is as it was.
    *
    * To restore: `close()` the database, replace its file with the copy (and delete any `-wal`
    * and `-shm` files beside it), then `Database.open` it again.
    *
-   * Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, or the database's own file or
-   * its `-wal`, `-shm` or `-journal` file), `NOT_A_DATABASE` (`destPath` holds something else;
-   * it is left untouched), `CANT_OPEN` (missing directory, a directory path), `READONLY`,
-   * `BUSY` (the destination stayed locked by another connection), `FULL`, `IO` or
-   * `DATABASE_CLOSED`.
+   * Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, the database's own file or its
+   * `-wal`, `-shm` or `-journal` file, or a path whose own such file would be the database),
+   * `NOT_A_DATABASE` (`destPath` holds something else), `CANT_OPEN` (missing directory, a
+   * directory path), `READONLY`, `BUSY` (another connection kept the destination open past
+   * the busy timeout), `FULL`, `IO` or `DATABASE_CLOSED`.
    */
   backup(destPath: string): Promise<void>
   /**
@@ -604,7 +610,8 @@ export declare class Database {
    * the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
    *
    * Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
-   * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+   * `ALREADY_EXISTS`, `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   createSession(input: SessionInput): Promise<Session>
   /** The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
@@ -618,13 +625,13 @@ export declare class Database {
    * Changes the given fields of a session; `null` on an override makes it inherit from the
    * agent again. Resolves with the session as stored.
    *
-   * Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
-   * `DATABASE_CLOSED`.
+   * Rejects with `NOT_FOUND` (session, or new main agent), `NOT_WRITTEN` (a trigger
+   * skipped the update), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateSession(id: string, patch: SessionPatch): Promise<Session>
   /**
-   * Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
-   * `DATABASE_CLOSED`.
+   * Sets a session's status. Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped
+   * the update), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateSessionStatus(id: string, status: SessionStatus): Promise<Session>
   /**
@@ -639,7 +646,8 @@ export declare class Database {
   countSessions(agentId?: string): Promise<number>
   /**
    * Deletes a session and its logs. Resolves `true` if it existed.
-   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   deleteSession(id: string): Promise<boolean>
   /**
@@ -870,10 +878,13 @@ export interface RepairResult {
 /** One finding of `validateMigrations`. */
 export interface ValidationIssue {
   /** What was found. */
-  code: 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET'
-  /** The namespace of the migration concerned. */
+  code: 'CHECKSUM_MISMATCH' | 'UNKNOWN_MIGRATION' | 'OUT_OF_ORDER' | 'GAP' | 'NO_DOWN' | 'REQUIREMENT_UNMET' | 'SCHEMA_DRIFT'
+  /**
+   * The namespace of the migration concerned (empty for `SCHEMA_DRIFT`, which concerns the
+   * schema).
+   */
   namespace: string
-  /** The migration concerned (for a gap, the first missing id). */
+  /** The migration concerned (for a gap, the first missing id; empty for `SCHEMA_DRIFT`). */
   migrationId: string
   /** What is wrong and what to do about it. */
   message: string
