@@ -102,6 +102,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'CONSTRAINT'
+  | 'NOT_WRITTEN'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -413,7 +414,7 @@ export declare class Database {
    * permission mode `readOnly`, 10 max steps, empty lists, an empty configuration object.
    *
    * Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
-   * id is taken), `BUSY` or `DATABASE_CLOSED`.
+   * id is taken), `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or `DATABASE_CLOSED`.
    */
   createAgent<TConfig = JsonObject>(input: AgentInput): Promise<Agent<TConfig>>
   /** The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
@@ -422,7 +423,8 @@ export declare class Database {
    * Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
    * moves forward, `createdAt` never changes. Resolves with the agent as stored.
    *
-   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateAgent<TConfig = JsonObject>(id: string, patch: AgentPatch): Promise<Agent<TConfig>>
   /**
@@ -435,7 +437,8 @@ export declare class Database {
   /**
    * Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
    *
-   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   deleteAgent(id: string): Promise<boolean>
   /** How many agents there are. Rejects with `DATABASE_CLOSED`. */
@@ -480,7 +483,8 @@ export declare class Database {
    * Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
    *
    * Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
-   * a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * a log of the same session), `NOT_WRITTEN` (a trigger skipped the insert),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   addLog<TContent = JsonValue, TMetadata = JsonValue>(input: LogInput): Promise<SessionLog<TContent, TMetadata>>
   /**
@@ -506,12 +510,14 @@ export declare class Database {
   getLatestLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, limit?: number): Promise<SessionLog<TContent, TMetadata>[]>
   /**
    * Changes the given fields of a log entry. Resolves with the entry as stored.
-   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, patch: LogPatch): Promise<SessionLog<TContent, TMetadata>>
   /**
    * Deletes every log entry of a session; resolves with how many.
-   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   deleteLogs(sessionId: string): Promise<number>
   /** How many log entries a session has. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
@@ -526,16 +532,17 @@ export declare class Database {
    * Writes a consistent copy of the database to `destPath` with SQLite's online backup API:
    * one snapshot, read on a reader connection while other calls (writes included) go on.
    * Resolves once the copy is complete and synced to disk. The copy is a single file (no
-   * `-wal`); an existing database at `destPath` is replaced.
+   * `-wal`), written beside `destPath` and renamed over it only when complete; an existing
+   * database at `destPath` is replaced. On any rejection `destPath` is as it was.
    *
    * To restore: `close()` the database, replace its file with the copy (and delete any `-wal`
    * and `-shm` files beside it), then `Database.open` it again.
    *
-   * Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, or the database's own file or
-   * its `-wal`, `-shm` or `-journal` file), `NOT_A_DATABASE` (`destPath` holds something else;
-   * it is left untouched), `CANT_OPEN` (missing directory, a directory path), `READONLY`,
-   * `BUSY` (the destination stayed locked by another connection), `FULL`, `IO` or
-   * `DATABASE_CLOSED`.
+   * Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, the database's own file or its
+   * `-wal`, `-shm` or `-journal` file, or a path whose own such file would be the database),
+   * `NOT_A_DATABASE` (`destPath` holds something else), `CANT_OPEN` (missing directory, a
+   * directory path), `READONLY`, `BUSY` (another connection kept the destination open past
+   * the busy timeout), `FULL`, `IO` or `DATABASE_CLOSED`.
    */
   backup(destPath: string): Promise<void>
   /**
@@ -633,7 +640,8 @@ export declare class Database {
    * the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
    *
    * Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
-   * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+   * `ALREADY_EXISTS`, `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   createSession<TConfig = JsonObject>(input: SessionInput): Promise<Session<TConfig>>
   /** The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
@@ -647,13 +655,13 @@ export declare class Database {
    * Changes the given fields of a session; `null` on an override makes it inherit from the
    * agent again. Resolves with the session as stored.
    *
-   * Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
-   * `DATABASE_CLOSED`.
+   * Rejects with `NOT_FOUND` (session, or new main agent), `NOT_WRITTEN` (a trigger
+   * skipped the update), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateSession<TConfig = JsonObject>(id: string, patch: SessionPatch): Promise<Session<TConfig>>
   /**
-   * Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
-   * `DATABASE_CLOSED`.
+   * Sets a session's status. Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped
+   * the update), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateSessionStatus<TConfig = JsonObject>(id: string, status: SessionStatus): Promise<Session<TConfig>>
   /**
@@ -668,7 +676,8 @@ export declare class Database {
   countSessions(agentId?: string): Promise<number>
   /**
    * Deletes a session and its logs. Resolves `true` if it existed.
-   * Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   deleteSession(id: string): Promise<boolean>
   /**

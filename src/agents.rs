@@ -19,7 +19,7 @@ impl Database {
   /// permission mode `readOnly`, 10 max steps, empty lists, an empty configuration object.
   ///
   /// Rejects with `INVALID_ARGUMENT` (the message names the field), `ALREADY_EXISTS` (the
-  /// id is taken), `BUSY` or `DATABASE_CLOSED`.
+  /// id is taken), `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -44,7 +44,8 @@ impl Database {
   /// Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
   /// moves forward, `createdAt` never changes. Resolves with the agent as stored.
   ///
-  /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -79,7 +80,8 @@ impl Database {
 
   /// Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
   ///
-  /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+  /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::DeleteAgent, &[id]))

@@ -18,7 +18,8 @@ impl Database {
   /// Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
   ///
   /// Rejects with `NOT_FOUND` (the session does not exist), `CONSTRAINT` (the parent is not
-  /// a log of the same session), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  /// a log of the same session), `NOT_WRITTEN` (a trigger skipped the insert),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
@@ -97,7 +98,8 @@ impl Database {
   }
 
   /// Changes the given fields of a log entry. Resolves with the entry as stored.
-  /// Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
@@ -109,7 +111,8 @@ impl Database {
   }
 
   /// Deletes every log entry of a session; resolves with how many.
-  /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<number>")]
   pub fn delete_logs(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::DeleteLogs, &[session_id]))

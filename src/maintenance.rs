@@ -88,16 +88,17 @@ impl Database {
   /// Writes a consistent copy of the database to `destPath` with SQLite's online backup API:
   /// one snapshot, read on a reader connection while other calls (writes included) go on.
   /// Resolves once the copy is complete and synced to disk. The copy is a single file (no
-  /// `-wal`); an existing database at `destPath` is replaced.
+  /// `-wal`), written beside `destPath` and renamed over it only when complete; an existing
+  /// database at `destPath` is replaced. On any rejection `destPath` is as it was.
   ///
   /// To restore: `close()` the database, replace its file with the copy (and delete any `-wal`
   /// and `-shm` files beside it), then `Database.open` it again.
   ///
-  /// Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, or the database's own file or
-  /// its `-wal`, `-shm` or `-journal` file), `NOT_A_DATABASE` (`destPath` holds something else;
-  /// it is left untouched), `CANT_OPEN` (missing directory, a directory path), `READONLY`,
-  /// `BUSY` (the destination stayed locked by another connection), `FULL`, `IO` or
-  /// `DATABASE_CLOSED`.
+  /// Rejects with `INVALID_ARGUMENT` (not a path, `':memory:'`, the database's own file or its
+  /// `-wal`, `-shm` or `-journal` file, or a path whose own such file would be the database),
+  /// `NOT_A_DATABASE` (`destPath` holds something else), `CANT_OPEN` (missing directory, a
+  /// directory path), `READONLY`, `BUSY` (another connection kept the destination open past
+  /// the busy timeout), `FULL`, `IO` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "destPath: string", ts_return_type = "Promise<void>")]
   pub fn backup(&self, env: Env, dest_path: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {

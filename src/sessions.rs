@@ -18,7 +18,8 @@ impl Database {
   /// the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
   ///
   /// Rejects with `NOT_FOUND` (the agent does not exist), `INVALID_ARGUMENT`,
-  /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+  /// `ALREADY_EXISTS`, `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or
+  /// `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -60,8 +61,8 @@ impl Database {
   /// Changes the given fields of a session; `null` on an override makes it inherit from the
   /// agent again. Resolves with the session as stored.
   ///
-  /// Rejects with `NOT_FOUND` (session, or new main agent), `INVALID_ARGUMENT`, `BUSY` or
-  /// `DATABASE_CLOSED`.
+  /// Rejects with `NOT_FOUND` (session, or new main agent), `NOT_WRITTEN` (a trigger
+  /// skipped the update), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -72,8 +73,8 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateSession, &[id, patch]))
   }
 
-  /// Sets a session's status. Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or
-  /// `DATABASE_CLOSED`.
+  /// Sets a session's status. Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped
+  /// the update), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -113,7 +114,8 @@ impl Database {
   }
 
   /// Deletes a session and its logs. Resolves `true` if it existed.
-  /// Rejects with `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+  /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::DeleteSession, &[id]))

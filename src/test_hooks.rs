@@ -76,8 +76,8 @@ impl Database {
         }),
         Ok((Place::Write, sql)) => self.submit(env, Ok(sql), |store, sql, deferred| {
           let work = move |conn: &Connection| -> Result<()> {
-            if let Some(sql) = sql {
-              conn.execute_batch(&sql)?;
+            if let Some(sql) = &sql {
+              conn.execute_batch(sql)?;
             }
             panic!("test panic on the writer thread, in the group transaction")
           };

@@ -102,6 +102,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'CONSTRAINT'
+  | 'NOT_WRITTEN'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'

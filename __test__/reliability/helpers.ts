@@ -15,6 +15,7 @@ export const DOCUMENTED_CODES = new Set([
   'NOT_FOUND',
   'ALREADY_EXISTS',
   'CONSTRAINT',
+  'NOT_WRITTEN',
   'BUSY',
   'DATABASE_CLOSED',
   'NOT_A_DATABASE',

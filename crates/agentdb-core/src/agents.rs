@@ -121,7 +121,8 @@ static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
   )
 });
 
-/// Inserts an agent and returns it as stored. `ALREADY_EXISTS` when the id is taken.
+/// Inserts an agent and returns it as stored. `ALREADY_EXISTS` when the id is taken,
+/// `NOT_WRITTEN` when a trigger skipped the insert.
 pub fn create(conn: &Connection, input: &NewAgent) -> Result<Agent> {
   let mut values: Vec<SqlValue> = vec![
     input.id.clone().into(),
@@ -133,7 +134,11 @@ pub fn create(conn: &Connection, input: &NewAgent) -> Result<Agent> {
   ];
   values.extend(input.settings.iter().map(|(_, value)| value.as_ref().map_or(SqlValue::Null, Value::sql)));
   let mut stmt = conn.prepare_cached(&INSERT_SQL)?;
-  stmt.query_row(params_from_iter(values), read).map_err(|e| Error::from(e).naming_duplicate("agent", input.id.as_deref()))
+  stmt
+    .query_row(params_from_iter(values), read)
+    .optional()
+    .map_err(|e| Error::from(e).naming_duplicate("agent", input.id.as_deref()))?
+    .ok_or_else(|| Error::not_written("agents", input.id.as_ref().map_or("a new agent".into(), |id| format!("agent {id:?}"))))
 }
 
 /// The agent with this id, if any.
@@ -149,7 +154,7 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 /// Changes the given fields; `updatedAt` moves forward, `createdAt` never changes.
-/// `NOT_FOUND` for a missing id.
+/// `NOT_FOUND` for a missing id, `NOT_WRITTEN` when a trigger skipped the change.
 pub fn update(conn: &Connection, id: &str, patch: &AgentPatch) -> Result<Agent> {
   let mut set = Assignments::default();
   set.set("type", patch.agent_type.map(|t| t.as_str().to_string()));
@@ -161,7 +166,7 @@ pub fn update(conn: &Connection, id: &str, patch: &AgentPatch) -> Result<Agent> 
     set.set_nullable(setting.column, change.as_ref().map(|v| v.as_ref().map(Value::sql)));
   }
   set
-    .apply(conn, "agents", ("id", id.to_string().into()), &AGENT_COLUMNS, read)?
+    .apply(conn, "agents", ("id", id.to_string().into()), &format!("agent {id:?}"), &AGENT_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("agent {id:?} does not exist")))
 }
 

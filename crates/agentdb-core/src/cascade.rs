@@ -10,27 +10,48 @@
 
 use rusqlite::Connection;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::patch::exists;
 
 /// Deletes an agent, its sessions and their logs (the foreign keys cascade from the agent).
-/// Returns whether it existed.
+/// Returns whether it existed; `NOT_WRITTEN` when a trigger skipped the delete.
 pub fn delete_agent(conn: &Connection, id: &str) -> Result<bool> {
   let unlink = "UPDATE session_logs SET parent_id = NULL \
      WHERE parent_id IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE main_agent_id = ?1)";
   conn.prepare_cached(unlink)?.execute([id])?;
-  Ok(conn.prepare_cached("DELETE FROM agents WHERE id = ?1")?.execute([id])? > 0)
+  deleted(conn, "agents", id, format!("agent {id:?}"))
 }
 
-/// Deletes a session and its logs. Returns whether it existed.
+/// Deletes a session and its logs. Returns whether it existed; `NOT_WRITTEN` when a trigger
+/// skipped the delete.
 pub fn delete_session(conn: &Connection, id: &str) -> Result<bool> {
   unlink_session_logs(conn, id)?;
-  Ok(conn.prepare_cached("DELETE FROM sessions WHERE id = ?1")?.execute([id])? > 0)
+  deleted(conn, "sessions", id, format!("session {id:?}"))
 }
 
-/// Deletes every log entry of a session; returns how many.
+/// Deletes every log entry of a session; returns how many. `NOT_WRITTEN` when a trigger
+/// skipped any of them (the caller's savepoint then undoes the others).
 pub fn delete_session_logs(conn: &Connection, session_id: &str) -> Result<u64> {
   unlink_session_logs(conn, session_id)?;
-  Ok(conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64)
+  let count = conn.prepare_cached("DELETE FROM session_logs WHERE session_id = ?1")?.execute([session_id])? as u64;
+  let left: i64 =
+    conn.prepare_cached("SELECT count(*) FROM session_logs WHERE session_id = ?1")?.query_row([session_id], |r| r.get(0))?;
+  if left > 0 {
+    return Err(Error::not_written("session_logs", format!("the deletion of {left} log(s) of session {session_id:?}")));
+  }
+  Ok(count)
+}
+
+/// Deletes the row of `table` with this id; whether it existed. A row still there after the
+/// delete was skipped.
+fn deleted(conn: &Connection, table: &str, id: &str, what: String) -> Result<bool> {
+  if conn.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?.execute([id])? > 0 {
+    return Ok(true);
+  }
+  if exists(conn, table, ("id", id.to_string().into()))? {
+    return Err(Error::not_written(table, format!("the deletion of {what}")));
+  }
+  Ok(false)
 }
 
 fn unlink_session_logs(conn: &Connection, session_id: &str) -> Result<()> {

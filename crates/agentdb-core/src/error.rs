@@ -39,6 +39,9 @@ error_codes! {
   AlreadyExists = "ALREADY_EXISTS",
   /// A CHECK, NOT NULL, foreign key or trigger constraint refused the write.
   Constraint = "CONSTRAINT",
+  /// SQLite skipped the write without an error: a trigger (`RAISE(IGNORE)`) or a conflict
+  /// clause (`ON CONFLICT IGNORE`) left the row as it was; nothing was written.
+  NotWritten = "NOT_WRITTEN",
   /// Another connection held the lock for longer than the busy timeout.
   Busy = "BUSY",
   /// The call was made after `close()`, or was still queued when the database closed.
@@ -97,6 +100,15 @@ impl Error {
   /// A `NOT_FOUND` error.
   pub fn not_found(message: impl Into<String>) -> Self {
     Error::new(ErrorCode::NotFound, message)
+  }
+
+  /// The `NOT_WRITTEN` error of a typed write that SQLite skipped: `what` (`agent "a1"`)
+  /// was not written to `table`.
+  pub fn not_written(table: &str, what: impl fmt::Display) -> Self {
+    Error::new(
+      ErrorCode::NotWritten,
+      format!("{what} was not written: a trigger or conflict clause on {table} skipped it (RAISE(IGNORE), OR IGNORE)"),
+    )
   }
 
   /// The `DATABASE_CLOSED` error every call after `close()` gets.

@@ -99,11 +99,11 @@ pub struct LogPatch {
 }
 
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
-/// parent is not an entry of the same session.
+/// parent is not an entry of the same session, `NOT_WRITTEN` when a trigger skipped it.
 pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
   let now = now_iso();
   let mut stmt = conn.prepare_cached(INSERT_SQL)?;
-  stmt
+  let inserted = stmt
     .execute(params![
       input.session_id,
       input.parent_id,
@@ -114,6 +114,10 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
       now
     ])
     .map_err(|e| explain_insert_failure(conn, e.into(), input))?;
+  // A skipped insert changes no row, and the last rowid is then another row's.
+  if inserted == 0 {
+    return Err(Error::not_written("session_logs", format!("the log for session {:?}", input.session_id)));
+  }
   Ok(SessionLog {
     id: conn.last_insert_rowid(),
     session_id: input.session_id.clone(),
@@ -177,7 +181,8 @@ pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<Ses
   Ok(rows)
 }
 
-/// Changes the given fields of an entry. `NOT_FOUND` for a missing id.
+/// Changes the given fields of an entry. `NOT_FOUND` for a missing id, `NOT_WRITTEN` when a
+/// trigger skipped the change.
 pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog> {
   let mut set = Assignments::default();
   set.set("role", patch.role.map(|r| r.as_str().to_string()));
@@ -185,7 +190,7 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
   set
-    .apply(conn, "session_logs", ("id", id.into()), LOG_COLUMNS, read)?
+    .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
 }
 

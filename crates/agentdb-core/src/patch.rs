@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::TOUCH_UPDATED_AT;
 
 /// The columns a patch changes, with their new values.
@@ -37,12 +37,15 @@ impl Assignments {
   }
 
   /// Runs `UPDATE table SET … , updated_at = … WHERE key = ? RETURNING returning` and maps the
-  /// row. An empty patch still moves `updated_at`. `Ok(None)` when no row has that key.
+  /// row. An empty patch still moves `updated_at`. `Ok(None)` when no row has that key;
+  /// `NOT_WRITTEN` naming `what` when the row exists but the update was skipped (a trigger's
+  /// `RAISE(IGNORE)`, a conflict clause).
   pub fn apply<T>(
     self,
     conn: &Connection,
     table: &str,
     key: (&str, Value),
+    what: &str,
     returning: &str,
     map: impl FnOnce(&Row) -> rusqlite::Result<T>,
   ) -> Result<Option<T>> {
@@ -50,8 +53,17 @@ impl Assignments {
     sets.push(format!("updated_at = {TOUCH_UPDATED_AT}"));
     let sql = format!("UPDATE {table} SET {} WHERE {} = ? RETURNING {returning}", sets.join(", "), key.0);
     let mut values = self.values;
-    values.push(key.1);
+    values.push(key.1.clone());
     let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt.query_row(params_from_iter(values), map).optional()?)
+    match stmt.query_row(params_from_iter(values), map).optional()? {
+      Some(row) => Ok(Some(row)),
+      None if exists(conn, table, key)? => Err(Error::not_written(table, what)),
+      None => Ok(None),
+    }
   }
+}
+
+/// Whether `table` has a row whose `key` column has the key's value.
+pub fn exists(conn: &Connection, table: &str, key: (&str, Value)) -> Result<bool> {
+  Ok(conn.prepare_cached(&format!("SELECT 1 FROM {table} WHERE {} = ?1", key.0))?.exists([key.1])?)
 }

@@ -134,6 +134,7 @@ static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Inserts a session for an existing agent (`NOT_FOUND` otherwise) and returns it.
+/// `NOT_WRITTEN` when a trigger skipped the insert.
 pub fn create(conn: &Connection, input: &NewSession) -> Result<Session> {
   require_agent(conn, &input.main_agent_id, "input.mainAgentId")?;
   let mut values: Vec<SqlValue> = vec![
@@ -147,7 +148,13 @@ pub fn create(conn: &Connection, input: &NewSession) -> Result<Session> {
   ];
   values.extend(input.settings.iter().map(|(_, value)| value.as_ref().map_or(SqlValue::Null, Value::sql)));
   let mut stmt = conn.prepare_cached(&INSERT_SQL)?;
-  stmt.query_row(params_from_iter(values), read).map_err(|e| Error::from(e).naming_duplicate("session", input.id.as_deref()))
+  stmt
+    .query_row(params_from_iter(values), read)
+    .optional()
+    .map_err(|e| Error::from(e).naming_duplicate("session", input.id.as_deref()))?
+    .ok_or_else(|| {
+      Error::not_written("sessions", input.id.as_ref().map_or("a new session".into(), |id| format!("session {id:?}")))
+    })
 }
 
 /// The session with this id, if any.
@@ -163,7 +170,8 @@ pub fn get_by_external_id(conn: &Connection, external_id: &str) -> Result<Option
   Ok(conn.prepare_cached(&sql)?.query_row([external_id], read).optional()?)
 }
 
-/// Changes the given fields. `NOT_FOUND` for a missing session or a missing new agent.
+/// Changes the given fields. `NOT_FOUND` for a missing session or a missing new agent,
+/// `NOT_WRITTEN` when a trigger skipped the change.
 pub fn update(conn: &Connection, id: &str, patch: &SessionPatch) -> Result<Session> {
   if let Some(agent_id) = &patch.main_agent_id {
     require_agent(conn, agent_id, "patch.mainAgentId")?;
@@ -179,7 +187,7 @@ pub fn update(conn: &Connection, id: &str, patch: &SessionPatch) -> Result<Sessi
     set.set_nullable(setting.column, change.as_ref().map(|v| v.as_ref().map(Value::sql)));
   }
   set
-    .apply(conn, "sessions", ("id", id.to_string().into()), &SESSION_COLUMNS, read)?
+    .apply(conn, "sessions", ("id", id.to_string().into()), &format!("session {id:?}"), &SESSION_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("session {id:?} does not exist")))
 }
 

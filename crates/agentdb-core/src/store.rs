@@ -2,7 +2,8 @@
 //!
 //! No SQLite work happens on the caller's thread. Writes are queued to the writer thread,
 //! which coalesces whatever is queued into one transaction (group commit) and gives each
-//! write its own savepoint, so one failing write does not fail its neighbours. Reads go to
+//! write its own savepoint, so one failing write does not fail its neighbours; one that
+//! rolls back the whole transaction fails alone, and the others run again. Reads go to
 //! read-only connections (WAL), so a long write never delays them. An in-memory database
 //! has only the writer's connection, so its reads are queued to the writer too.
 //!
@@ -29,17 +30,22 @@ trait GroupedWrite: Send {
   /// Reads and checks the write's input, before the writer takes the write lock; an error
   /// here is the write's result, and it never reaches the transaction.
   fn prepare(&mut self) -> Result<()>;
-  /// Runs the prepared work; an error rolls back this write's savepoint only.
+  /// Runs the prepared work; an error rolls back this write's savepoint only. It runs again
+  /// when another write of the group ended the transaction, which lost what it had done.
   fn run(&mut self, conn: &Connection) -> Result<()>;
+  /// Whether the write was refused or its last run failed: its result is its own error,
+  /// whatever happens to the transaction.
+  fn failed(&self) -> bool;
   /// Delivers the output, or `failure` when the group's commit failed.
   fn finish(self: Box<Self>, failure: Option<Error>);
 }
 
-/// Where a [`Grouped`] write is: waiting to be prepared, prepared, or run.
+/// Where a [`Grouped`] write is: waiting to be prepared, refused, or prepared (with the
+/// result of its last run, once it ran).
 enum Stage<P, W, T> {
   Unprepared(P),
-  Prepared(W),
-  Done(Result<T>),
+  Refused(Error),
+  Prepared(W, Option<Result<T>>),
   /// Between two stages; never seen outside [`GroupedWrite`]'s methods.
   Taken,
 }
@@ -55,7 +61,7 @@ impl<T, P, W, D> GroupedWrite for Grouped<T, P, W, D>
 where
   T: Send,
   P: FnOnce() -> Result<W> + Send,
-  W: FnOnce(&Connection) -> Result<T> + Send,
+  W: FnMut(&Connection) -> Result<T> + Send,
   D: FnOnce(Result<T>) + Send,
 {
   fn prepare(&mut self) -> Result<()> {
@@ -64,31 +70,35 @@ where
     };
     match guarded(prepare) {
       Ok(work) => {
-        self.stage = Stage::Prepared(work);
+        self.stage = Stage::Prepared(work, None);
         Ok(())
       }
       Err(err) => {
-        self.stage = Stage::Done(Err(err.clone()));
+        self.stage = Stage::Refused(err.clone());
         Err(err)
       }
     }
   }
 
   fn run(&mut self, conn: &Connection) -> Result<()> {
-    let Stage::Prepared(work) = std::mem::replace(&mut self.stage, Stage::Taken) else {
-      return Err(Error::internal("a grouped write runs once, after it is prepared"));
+    let Stage::Prepared(work, output) = &mut self.stage else {
+      return Err(Error::internal("a grouped write runs after it is prepared"));
     };
-    let output = guarded(|| work(conn));
-    let status = output.as_ref().map(|_| ()).map_err(Clone::clone);
-    self.stage = Stage::Done(output);
+    let ran = guarded(|| work(conn));
+    let status = ran.as_ref().map(|_| ()).map_err(Clone::clone);
+    *output = Some(ran);
     status
+  }
+
+  fn failed(&self) -> bool {
+    matches!(self.stage, Stage::Refused(_) | Stage::Prepared(_, Some(Err(_))))
   }
 
   fn finish(self: Box<Self>, failure: Option<Error>) {
     let output = match (failure, self.stage) {
-      (_, Stage::Done(Err(err))) => Err(err),
+      (_, Stage::Refused(err) | Stage::Prepared(_, Some(Err(err)))) => Err(err),
       (Some(failure), _) => Err(failure),
-      (None, Stage::Done(ok)) => ok,
+      (None, Stage::Prepared(_, Some(ok))) => ok,
       (None, _) => Err(Error::internal("a grouped write finished without running")),
     };
     (self.deliver)(output);
@@ -184,13 +194,15 @@ impl Store {
   /// Queues a write to run inside the writer's group transaction. The writer thread first
   /// calls `prepare`, before it takes the write lock, to read and check the write's input
   /// into the work to run; an error from it is delivered at once and the work never runs.
-  /// `deliver` gets the result after the transaction commits (or `DATABASE_CLOSED` if the
-  /// store is closed).
+  /// The work may run more than once: when another write of its group ends the transaction
+  /// (a trigger's `RAISE(ROLLBACK)`, an `OR ROLLBACK` conflict clause), what the others had
+  /// done is lost with it, and they run again in a new transaction. `deliver` gets the
+  /// result after the transaction commits (or `DATABASE_CLOSED` if the store is closed).
   pub fn write<T, P, W, D>(&self, prepare: P, deliver: D)
   where
     T: Send + 'static,
     P: FnOnce() -> Result<W> + Send + 'static,
-    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    W: FnMut(&Connection) -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
   {
     let job = Box::new(Grouped { stage: Stage::Unprepared(prepare), deliver });
@@ -338,8 +350,12 @@ fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
 
 /// Prepares a group of writes, delivering at once those whose input is refused, then runs
 /// the rest in one transaction, each in its own savepoint, commits and delivers every
-/// result. A lone write needs no savepoint: its error rolls back the whole transaction,
-/// which holds nothing else.
+/// result.
+///
+/// A write whose statement ends the whole transaction (a trigger's `RAISE(ROLLBACK)`, an `OR
+/// ROLLBACK` conflict clause) fails alone, with its own error: the writes before it that
+/// succeeded lost their work with the transaction and run again, with those not yet run, in
+/// a new one. Each such round drops one write, so the group always ends.
 fn commit_group(conn: &Connection, group: Vec<Box<dyn GroupedWrite>>) {
   let mut group: Vec<_> = group
     .into_iter()
@@ -351,42 +367,70 @@ fn commit_group(conn: &Connection, group: Vec<Box<dyn GroupedWrite>>) {
       }
     })
     .collect();
-  if group.is_empty() {
-    return;
+  while !group.is_empty() {
+    match run_group(conn, &mut group) {
+      Round::Ended(failure) => {
+        group.into_iter().for_each(|job| job.finish(failure.clone()));
+        return;
+      }
+      Round::Lost(at) => {
+        group.remove(at).finish(Some(Error::internal("the write ended its transaction; nothing it wrote was kept")));
+        // A write that failed before the transaction was lost keeps its own error.
+        let (failed, rest): (Vec<_>, Vec<_>) = group.into_iter().partition(|job| job.failed());
+        failed.into_iter().for_each(|job| job.finish(None));
+        group = rest;
+      }
+    }
   }
+}
+
+/// How one transaction of a group ended.
+enum Round {
+  /// Committed (`None`), or failed as a whole with this error; every write is done.
+  Ended(Option<Error>),
+  /// The write at this index ended the transaction itself, which SQLite rolled back.
+  Lost(usize),
+}
+
+/// Runs `group` in one transaction. A lone write needs no savepoint: its error rolls back
+/// the whole transaction, which holds nothing else.
+fn run_group(conn: &Connection, group: &mut [Box<dyn GroupedWrite>]) -> Round {
   if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
-    group.into_iter().for_each(|job| job.finish(Some(err.clone())));
-    return;
+    return Round::Ended(Some(err));
   }
-  if group.len() == 1 {
-    let outcome = group[0].run(conn);
-    let failure = match outcome {
+  if let [job] = group {
+    let failure = match job.run(conn) {
       Ok(()) => control(conn, "COMMIT").err(),
       Err(_) => None,
     };
     if !conn.is_autocommit() {
       let _ = control(conn, "ROLLBACK");
     }
-    group.pop().expect("one job").finish(failure);
-    return;
+    return Round::Ended(failure);
   }
-  for job in group.iter_mut() {
+  for (index, job) in group.iter_mut().enumerate() {
     let step = control(conn, "SAVEPOINT grouped_write").and_then(|()| job.run(conn));
+    // Back in autocommit mode inside the group: the write's statement rolled back the whole
+    // transaction, savepoints and all.
+    if conn.is_autocommit() {
+      return Round::Lost(index);
+    }
     let end = match step {
       Ok(()) => control(conn, "RELEASE grouped_write"),
       Err(_) => control(conn, "ROLLBACK TO grouped_write").and_then(|()| control(conn, "RELEASE grouped_write")),
     };
     if let Err(err) = end {
-      let _ = control(conn, "ROLLBACK");
-      group.into_iter().for_each(|job| job.finish(Some(err.clone())));
-      return;
+      if !conn.is_autocommit() {
+        let _ = control(conn, "ROLLBACK");
+      }
+      return Round::Ended(Some(err));
     }
   }
   let failure = control(conn, "COMMIT").err();
   if failure.is_some() && !conn.is_autocommit() {
     let _ = control(conn, "ROLLBACK");
   }
-  group.into_iter().for_each(|job| job.finish(failure.clone()));
+  Round::Ended(failure)
 }
 
 /// Runs one transaction-control statement. It is not put in the statement cache: app SQL
@@ -452,6 +496,70 @@ mod tests {
     })
     .unwrap();
     assert_eq!((autocommit, foreign_keys, rows), (true, 1, 0));
+  }
+
+  #[test]
+  fn a_write_that_rolls_back_the_whole_transaction_fails_alone() {
+    let dir = TempDir::new("store-rollback");
+    let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
+    exclusive(&store, |conn| {
+      Ok(conn.execute_batch(
+        "CREATE TABLE t (x INTEGER NOT NULL); CREATE TABLE once (k INTEGER PRIMARY KEY); INSERT INTO once VALUES (0);
+         CREATE TRIGGER no_thirteens BEFORE INSERT ON t WHEN NEW.x % 13 = 0 BEGIN SELECT RAISE(ROLLBACK, 'no multiples of 13'); END;",
+      )?)
+    })
+    .unwrap();
+    // The writer is held while every write is queued, so that they share groups.
+    let (open_gate, gate) = mpsc::channel::<()>();
+    store.exclusive(
+      move |_| {
+        let _ = gate.recv();
+        Ok(())
+      },
+      |_: Result<()>| {},
+    );
+    let (tx, rx) = mpsc::channel();
+    const WRITES: i64 = 2000;
+    for i in 0..WRITES {
+      let tx = tx.clone();
+      // Every 97th write claims a key already taken, with a conflict clause that rolls back.
+      let sql = if i % 97 == 96 { "INSERT OR ROLLBACK INTO once (k) VALUES (0)" } else { "INSERT INTO t (x) VALUES (?1)" };
+      let param = if i % 97 == 96 { None } else { Some(i) };
+      store.write(
+        move || {
+          Ok(move |conn: &Connection| match param {
+            Some(x) => Ok(conn.execute(sql, [x])?),
+            None => Ok(conn.execute(sql, [])?),
+          })
+        },
+        move |outcome| tx.send((i, outcome)).unwrap(),
+      );
+    }
+    drop(tx);
+    open_gate.send(()).unwrap();
+    let mut wrong = Vec::new();
+    let mut failed = 0;
+    for (i, outcome) in rx.iter() {
+      // A trigger's RAISE is a CONSTRAINT failure; a primary-key conflict is ALREADY_EXISTS.
+      let expected = match i {
+        _ if i % 97 == 96 => Some(crate::error::ErrorCode::AlreadyExists),
+        _ if i % 13 == 0 => Some(crate::error::ErrorCode::Constraint),
+        _ => None,
+      };
+      match (&outcome, expected) {
+        (Err(err), Some(code)) if err.code == code => failed += 1,
+        (Ok(_), None) => {}
+        _ => wrong.push(format!("write {i}: {outcome:?}")),
+      }
+    }
+    assert!(
+      wrong.is_empty(),
+      "{} of {WRITES} writes had the wrong outcome, the first: {:?}",
+      wrong.len(),
+      &wrong[..wrong.len().min(3)]
+    );
+    let rows = exclusive(&store, |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?)).unwrap();
+    assert_eq!(rows, WRITES - failed);
   }
 
   #[test]

@@ -28,14 +28,15 @@ fn store() -> Store {
 }
 
 /// Runs `work` as one write of the store and waits for its result.
-fn write<T: Send + 'static>(store: &Store, work: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static) -> Result<T> {
+fn write<T: Send + 'static>(store: &Store, work: impl FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static) -> Result<T> {
   let (tx, rx) = channel();
   store.write(move || Ok(work), move |r| tx.send(r).unwrap());
   rx.recv().unwrap()
 }
 
 fn run(store: &Store, operations: Vec<Command>) -> Result<Vec<Outcome>> {
-  write(store, move |conn| match Command::Batch(operations).run(conn)? {
+  let batch = Command::Batch(operations);
+  write(store, move |conn| match batch.run(conn)? {
     Outcome::Batch(outcomes) => Ok(outcomes),
     other => panic!("a batch gave {other:?}"),
   })

@@ -5,5 +5,6 @@ mod agents;
 mod batch;
 mod logs;
 mod sessions;
+mod skipped;
 mod sql;
 mod support;
