@@ -10,7 +10,9 @@ let db: Database
 
 beforeAll(async () => {
   db = await Database.open(':memory:')
-  await db.execute('CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)')
+  // Schema changes go through migrations (raw SQL may not make them).
+  db.addMigration({ id: '001', description: 'a table of blobs', up: ['CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)'] })
+  await db.migrate()
 })
 
 afterAll(async () => {

@@ -164,7 +164,7 @@ pub fn tracking_rows(conn: &Connection) -> Vec<TrackingRow> {
     return Vec::new();
   }
   let mut stmt = conn.prepare("SELECT * FROM migrations ORDER BY rowid").unwrap();
-  let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+  let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
   stmt
     .query_map([], |r| {
       (0..names.len()).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| (names[i].clone(), value_text(&v)))).collect()
