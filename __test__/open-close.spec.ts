@@ -166,12 +166,35 @@ describe('open', () => {
     ['a negative readers', ['FILE', { readers: -1 }]],
     ['too many readers', ['FILE', { readers: 65 }]],
     ['a fractional readers', ['FILE', { readers: 1.5 }]],
+    ['an unknown durability', ['FILE', { durability: 'fsync' }]],
+    ['a durability in capitals', ['FILE', { durability: 'FULL' }]],
+    ['a numeric durability', ['FILE', { durability: 2 }]],
   ])('Database.open with %s rejects with INVALID_ARGUMENT and creates nothing', async (_, args) => {
     const path = tmp.file('never.db')
     const open = Database.open as (...a: unknown[]) => Promise<unknown>
     const err = await rejection(open(...args.map((a) => (a === 'FILE' ? path : a))))
     expect(err.code).toBe('INVALID_ARGUMENT')
     expect(readdirSync(tmp.dir)).toEqual([])
+  })
+})
+
+describe('durability', () => {
+  test.each(['normal', 'full', undefined] as const)('durability %s opens, writes and reads back', async (durability) => {
+    const path = tmp.file(`${durability ?? 'default'}.db`)
+    const db = await Database.open(path, { durability })
+    await db.migrate()
+    const agent = await db.createAgent({ name: 'a', model: 'm' })
+    await db.close()
+    const again = await Database.open(path, { durability })
+    expect((await again.getAgent(agent.id))?.name).toBe('a')
+    await again.close()
+  })
+
+  test('a bad durability names the field and the accepted values', async () => {
+    const open = Database.open as (...a: unknown[]) => Promise<unknown>
+    const err = await rejection(open(tmp.file('never.db'), { durability: 'fsync' }))
+    expect(err.message).toContain('options.durability')
+    expect(err.message).toContain("'normal', 'full'")
   })
 })
 

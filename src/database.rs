@@ -15,6 +15,7 @@ use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use agentdb_core::command::{Command, Kind};
 use agentdb_core::connection::{Location, OpenOptions};
+use agentdb_core::durability::Durability;
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::Fields;
 use agentdb_core::migrations::source::MigrationSet;
@@ -36,8 +37,11 @@ pub struct Database {
 #[napi]
 impl Database {
   /// Opens (creating if needed) the database at `path`, or a private in-memory database for
-  /// `':memory:'`. Every connection gets `foreign_keys=ON`; file databases use WAL and
-  /// `synchronous=NORMAL`. A 0-byte file opens as a new database.
+  /// `':memory:'`. Every connection gets `foreign_keys=ON`; file databases use WAL, with
+  /// `synchronous=FULL` (`durability: 'full'`, the default: every commit is synced, so an
+  /// acknowledged write survives a power cut) or `synchronous=NORMAL` (`durability:
+  /// 'normal'`: the last writes before an OS crash or a power cut may roll back). A 0-byte
+  /// file opens as a new database.
   ///
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
@@ -97,13 +101,16 @@ impl Database {
 fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions)> {
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
-  let fields = Fields::of(options, "options", &["busyTimeoutMs", "readers"], true)?;
+  let fields = Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability"], true)?;
   let mut open = OpenOptions::default();
   if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);
   }
   if let Some(readers) = fields.whole("readers", &rules::READERS)? {
     open.readers = readers as usize;
+  }
+  if let Some(durability) = fields.string("durability")? {
+    open.durability = Durability::parse(&durability, fields.path("durability"))?;
   }
   Ok((path, location, open))
 }

@@ -7,7 +7,16 @@ export interface OpenOptions {
   busyTimeoutMs?: number | undefined
   /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
   readers?: number | undefined
+  /** What an acknowledged write survives (file databases; default `'full'`). `'full'`: every
+   *  commit syncs the write-ahead log (`synchronous=FULL`), so it survives a power cut or an
+   *  OS crash. `'normal'`: the log is synced only at checkpoints (`synchronous=NORMAL`),
+   *  faster per commit; a killed process loses nothing, but an OS crash or a power cut may
+   *  roll back the last acknowledged writes (whole transactions; the file stays sound). */
+  durability?: Durability | undefined
 }
+
+/** The `durability` open option. */
+export type Durability = 'normal' | 'full'
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
 export interface MigrateOptions {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::durability::Durability;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The path that opens a private in-memory database.
@@ -22,11 +23,22 @@ pub struct OpenOptions {
   pub busy_timeout: Duration,
   /// How many read-only connections serve reads in parallel (file databases only).
   pub readers: usize,
+  /// What an acknowledged write survives (file databases only).
+  pub durability: Durability,
+  /// The SQLite VFS the store's connections open the file through; `None` is SQLite's
+  /// default. Not an option of the JavaScript API: the power-cut tests use it to open the
+  /// store on a VFS that records which writes were synced.
+  pub vfs: Option<String>,
 }
 
 impl Default for OpenOptions {
   fn default() -> Self {
-    OpenOptions { busy_timeout: Duration::from_millis(5000), readers: default_readers() }
+    OpenOptions {
+      busy_timeout: Duration::from_millis(5000),
+      readers: default_readers(),
+      durability: Durability::default(),
+      vfs: None,
+    }
   }
 }
 
@@ -81,7 +93,7 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
     Location::File(path) => {
       check_path(path)?;
       let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-      let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(path.display()))?;
+      let conn = open_file(path, flags, options).map_err(|e| Error::from(e).context(path.display()))?;
       if conn.is_readonly(rusqlite::MAIN_DB)? {
         return Err(Error::new(ErrorCode::Readonly, format!("{}: the file is read-only", path.display())));
       }
@@ -98,7 +110,7 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
         format!("{}: cannot use WAL mode (journal mode is {mode})", location_name(location)),
       ));
     }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    options.durability.apply(&conn)?;
   }
   Ok(conn)
 }
@@ -151,9 +163,17 @@ fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
 /// Opens a read-only connection to a file database that the writer has already set up.
 pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let mut conn = Connection::open_with_flags(path, flags)?;
+  let mut conn = open_file(path, flags, options)?;
   prepare(&mut conn, options)?;
   Ok(conn)
+}
+
+/// Opens a connection to the file at `path` through the VFS `options` name.
+fn open_file(path: &Path, flags: OpenFlags, options: &OpenOptions) -> rusqlite::Result<Connection> {
+  match &options.vfs {
+    Some(vfs) => Connection::open_with_flags_and_vfs(path, flags, vfs.as_str()),
+    None => Connection::open_with_flags(path, flags),
+  }
 }
 
 /// Settings shared by every connection, and a first read of the header, which is where a
@@ -223,13 +243,19 @@ mod tests {
   }
 
   #[test]
-  fn file_connections_get_wal_normal_and_foreign_keys() {
+  fn file_connections_get_wal_the_durability_s_syncs_and_foreign_keys() {
     let dir = TempDir::new("conn-pragmas");
-    let conn = open(&dir.join("a.db")).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-    assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+    let pragmas = |durability| {
+      let path = dir.join(&format!("{durability:?}.db"));
+      let conn = open_writer(&Location::File(path), &OpenOptions { durability, ..OpenOptions::default() }).unwrap();
+      let get =
+        |pragma: &str| conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get::<_, rusqlite::types::Value>(0)).unwrap();
+      (get("journal_mode"), get("synchronous"), get("fullfsync"), get("foreign_keys"))
+    };
+    use rusqlite::types::Value::{Integer, Text};
+    assert_eq!(pragmas(Durability::Full), (Text("wal".into()), Integer(2), Integer(1), Integer(1)));
+    assert_eq!(pragmas(Durability::Normal), (Text("wal".into()), Integer(1), Integer(0), Integer(1)));
+    assert_eq!(OpenOptions::default().durability, Durability::Full);
   }
 
   /// Runs the cached statement `sql` once for each pair of `values` bound to `?1, ?2`, and

@@ -13,6 +13,7 @@ pub mod cascade;
 pub mod command;
 pub mod connection;
 pub mod copies;
+pub mod durability;
 pub mod error;
 pub mod guard;
 pub mod input;

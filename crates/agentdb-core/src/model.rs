@@ -62,6 +62,8 @@ macro_rules! string_enum {
   };
 }
 
+pub(crate) use string_enum;
+
 string_enum!(
   /// What kind of agent this is.
   AgentType, "type", { /** Claude Code. */ ClaudeCode = "claudeCode", /** Codex. */ Codex = "codex", /** Anything else. */ Custom = "custom" }

@@ -3,6 +3,7 @@
 //! here against the core's own list, so the two cannot drift apart.
 
 use agentdb_core::command::Kind;
+use agentdb_core::durability::Durability;
 use agentdb_core::error::ErrorCode;
 use agentdb_core::migrations::validation::IssueCode;
 use agentdb_core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
@@ -46,6 +47,7 @@ fn the_enumerations_are_the_core_s_strings() {
   expect("SessionStatus", SessionStatus::ALL);
   expect("LogRole", LogRole::ALL);
   expect("LogType", LogType::ALL);
+  expect("Durability", Durability::ALL);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 mod agents;
 mod batch;
 mod logs;
+mod power_cut;
+mod power_cut_vfs;
 mod sessions;
 mod skipped;
 mod sql;
