@@ -7,7 +7,16 @@ export interface OpenOptions {
   busyTimeoutMs?: number | undefined
   /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
   readers?: number | undefined
+  /** What an acknowledged write survives (file databases; default `'full'`). `'full'`: every
+   *  commit syncs the write-ahead log (`synchronous=FULL`), so it survives a power cut or an
+   *  OS crash. `'normal'`: the log is synced only at checkpoints (`synchronous=NORMAL`),
+   *  faster per commit; a killed process loses nothing, but an OS crash or a power cut may
+   *  roll back the last acknowledged writes (whole transactions; the file stays sound). */
+  durability?: Durability | undefined
 }
+
+/** The `durability` open option. */
+export type Durability = 'normal' | 'full'
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
 export interface MigrateOptions {
@@ -460,8 +469,11 @@ export declare class Database {
   batch(operations: BatchOperation[]): Promise<BatchResult[]>
   /**
    * Opens (creating if needed) the database at `path`, or a private in-memory database for
-   * `':memory:'`. Every connection gets `foreign_keys=ON`; file databases use WAL and
-   * `synchronous=NORMAL`. A 0-byte file opens as a new database.
+   * `':memory:'`. Every connection gets `foreign_keys=ON`; file databases use WAL, with
+   * `synchronous=FULL` (`durability: 'full'`, the default: every commit is synced, so an
+   * acknowledged write survives a power cut) or `synchronous=NORMAL` (`durability:
+   * 'normal'`: the last writes before an OS crash or a power cut may roll back). A 0-byte
+   * file opens as a new database.
    *
    * Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
    * not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),

@@ -29,7 +29,9 @@ async function withDatabase(file, options, work) {
     throw new CliError('CANT_OPEN', `no database at ${file}${defaulted} agentdb migrate ${file} creates one`)
   }
   const { Database } = loadAddon()
-  const openOptions = options.busyTimeoutMs === undefined ? undefined : { busyTimeoutMs: options.busyTimeoutMs }
+  // Every command that writes (migrate, rollback, repair) is acknowledged only once synced.
+  const openOptions = { durability: 'full' }
+  if (options.busyTimeoutMs !== undefined) openOptions.busyTimeoutMs = options.busyTimeoutMs
   const db = await Database.open(file, openOptions)
   try {
     return await work(db)

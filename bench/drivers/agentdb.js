@@ -1,16 +1,25 @@
 'use strict'
-// This addon, through its typed API (every call a Promise, SQLite off the JavaScript thread).
+// This addon, through its typed API (every call a Promise, SQLite off the JavaScript thread),
+// opened with `durability: 'normal'` (`synchronous=NORMAL`, as the peers are).
+// `agentdb-full.js` is the same with `durability: 'full'`, for the durability trial.
 
 const { Database } = require('../..')
 
-async function openMigrate(file) {
-  const db = await Database.open(file)
+/** The driver for databases opened with `durability`. */
+const withDurability = (durability) => ({
+  name: durability === 'normal' ? '@cherry/agentdb' : `@cherry/agentdb (${durability})`,
+  openMigrate: (file) => openMigrate(file, durability),
+  open: (file) => open(file, durability),
+})
+
+async function openMigrate(file, durability) {
+  const db = await Database.open(file, { durability })
   await db.migrate()
   await db.close()
 }
 
-async function open(file) {
-  const db = await Database.open(file)
+async function open(file, durability) {
+  const db = await Database.open(file, { durability })
   return {
     addLog: (log) => db.addLog(log),
     addLogs: (logs) => db.addLogs(logs),
@@ -26,4 +35,4 @@ async function open(file) {
   }
 }
 
-module.exports = { name: '@cherry/agentdb', openMigrate, open }
+module.exports = { ...withDurability('normal'), withDurability }

@@ -67,7 +67,8 @@ pub enum Loss {
   /// All of them are lost.
   AllUnsynced,
   /// Each sector a pending write covers, and each pending truncation, is kept or lost at
-  /// random.
+  /// random, with a chance of being kept drawn for the cut, from none to all (were it one
+  /// half, the first pending WAL frame, nine sectors, would almost never survive whole).
   RandomSectors,
   /// All of them are kept, but the last write reached only a random prefix of its bytes.
   TornLast,
@@ -90,13 +91,15 @@ impl Cut {
   /// `random` gives the random numbers the loss needs.
   pub fn write_survivors(&self, dir: &Path, loss: Loss, random: &mut dyn FnMut() -> u64) {
     let last = self.files.iter().flat_map(|(_, shadow)| shadow.pending.iter().map(|(seq, _)| *seq)).max();
+    let keep_per_mille = random() % 1001;
+    let kept = |random: &mut dyn FnMut() -> u64| random() % 1000 < keep_per_mille;
     for (path, shadow) in &self.files {
       let mut bytes = shadow.durable.clone();
       for (seq, change) in &shadow.pending {
         match (loss, change) {
           (Loss::AllUnsynced, _) => {}
           (Loss::RandomSectors, Change::Truncate(_)) => {
-            if random() % 2 == 0 {
+            if kept(random) {
               change.apply(&mut bytes);
             }
           }
@@ -105,7 +108,7 @@ impl Cut {
             let mut at = *offset;
             while at < end {
               let next = ((at / SECTOR + 1) * SECTOR).min(end);
-              if random() % 2 == 0 {
+              if kept(random) {
                 let piece = data[(at - offset) as usize..(next - offset) as usize].to_vec();
                 Change::Write { offset: at, data: piece }.apply(&mut bytes);
               }
