@@ -101,8 +101,9 @@ fn run(durability: Durability, seed: u64) -> (HashMap<u64, Write>, Vec<Cut>, u64
   let armed = Arc::new(AtomicBool::new(false));
   let mut random = Random(seed);
   let plan_armed = Arc::clone(&armed);
-  let vfs =
-    Arc::new(PowerCutVfs::register(Box::new(move |_| plan_armed.load(Ordering::SeqCst) && random.next() % CUT_EVERY == 0)));
+  let vfs = Arc::new(PowerCutVfs::register(Box::new(move |_| {
+    plan_armed.load(Ordering::SeqCst) && random.next().is_multiple_of(CUT_EVERY)
+  })));
   let options = OpenOptions { durability, vfs: Some(vfs.name().to_string()), readers: 2, ..OpenOptions::default() };
   let store = Store::open(Location::File(dir.join("a.db")), options).unwrap();
   let commits = Arc::new(AtomicU64::new(0));
@@ -141,7 +142,7 @@ fn run(durability: Durability, seed: u64) -> (HashMap<u64, Write>, Vec<Cut>, u64
         let mut writes = Vec::new();
         for n in 0..WRITES_PER_WRITER {
           let id = (writer * WRITES_PER_WRITER + n) as u64;
-          let batch = random.next() % 4 == 0;
+          let batch = random.next().is_multiple_of(4);
           let (session, logs) =
             if batch { (format!("b{id}"), 2) } else { (format!("s{writer}"), 1 + (random.next() % 3) as usize) };
           let entries = (0..logs).map(|part| new_log(&session, None, json!({ "write": id, "part": part }))).collect();
