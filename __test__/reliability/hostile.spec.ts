@@ -417,7 +417,7 @@ describe('hostile input', () => {
   it('Database.open: never crashes, rejects only with documented codes', { timeout: 120_000 }, async () => {
     const opened: Database[] = []
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.array(hostile, { maxLength: 3 }), fc.tuple(hostile, fc.record({ busyTimeoutMs: hostile, readers: hostile }, { requiredKeys: [] }))), async (args) => {
+      fc.asyncProperty(fc.oneof(fc.array(hostile, { maxLength: 3 }), fc.tuple(hostile, fc.record({ busyTimeoutMs: hostile, readers: hostile, durability: fc.oneof(hostile, fc.constantFrom('normal', 'full')) }, { requiredKeys: [] }))), async (args) => {
         const outcome = await call(Database, 'open', args)
         tally.calls++
         if (outcome.resolved) {

@@ -9,6 +9,7 @@ import {
   type AgentPatch,
   type BatchOperation,
   type BatchResult,
+  type Durability,
   type EffectiveConfig,
   type ErrorCode,
   type ExecuteResult,
@@ -58,7 +59,9 @@ type Equal<T, U> = (<V>() => V extends T ? 1 : 2) extends <V>() => V extends U ?
 function assertType<_T extends true>(): void {}
 
 export async function useTheWholeApi(): Promise<void> {
-  const db: Database = await Database.open(':memory:', { busyTimeoutMs: 5000, readers: 2 })
+  const durability: Durability = 'full'
+  const db: Database = await Database.open(':memory:', { busyTimeoutMs: 5000, readers: 2, durability })
+  await (await Database.open(':memory:', { durability: 'normal' })).close()
   const path: string = db.path
   const closed: boolean = db.closed
   const applied: MigrationResult[] = await db.migrate({ dryRun: false, onProgress: (event) => void event.phase })
@@ -236,6 +239,8 @@ export async function useTheWholeApi(): Promise<void> {
   // Wrong usage does not compile.
   // @ts-expect-error name and model are required
   await db.createAgent({ name: 'no model' })
+  // @ts-expect-error not a durability
+  await Database.open(':memory:', { durability: 'fsync' })
   // @ts-expect-error not an agent type
   await db.createAgent({ name: 'n', model: 'm', type: 'robot' })
   // @ts-expect-error a required field cannot be cleared
