@@ -370,8 +370,8 @@ export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
 }
 
-/** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`, the `nextCursor` of the
- *  page after this one (newer entries), to read the entries before it (scrolling a chat back). */
+/** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`: the `nextCursor` a
+ *  `getLatestLogs` page returned, to read the entries just before that page (scrolling a chat back). */
 export interface GetLatestLogsOptions {
   limit?: number | undefined
   after?: string | undefined
