@@ -286,7 +286,7 @@ pub fn page<S: Source>(f: &Fields<S>) -> Result<PageRequest> {
 /// options) or `{ limit, after }`; the limit defaults to [`LATEST_DEFAULT_LIMIT`].
 pub fn latest_page<S: Source>(value: S) -> Result<PageRequest> {
   if !matches!(value.kind(), Kind::Object | Kind::Undefined | Kind::Null) {
-    return PageRequest::new(Some(value.whole(&"limit", &PAGE_LIMIT)?), None, None);
+    return PageRequest::new(Some(value.whole("limit", &PAGE_LIMIT)?), None, None);
   }
   let f = Fields::of(value, "options", &["limit", "after"], true)?;
   let limit = f.whole("limit", &PAGE_LIMIT)?.unwrap_or(LATEST_DEFAULT_LIMIT);
