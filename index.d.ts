@@ -170,7 +170,10 @@ export interface Page<T> {
 }
 
 /** Paging of every list: `limit` (1–1000, default 100) with `offset`, or the keyset cursor `after`
- *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other. */
+ *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other.
+ *  Lists follow insertion order, never `createdAt`. A cursor belongs to the call that returned it
+ *  (the list, its session, agent, status or type, and its order): anywhere else, or from another
+ *  version of the library, it is refused with `INVALID_ARGUMENT`. */
 export interface PageOptions {
   limit?: number | undefined
   offset?: number | undefined
@@ -240,7 +243,7 @@ export interface AgentPatch {
   maxSteps?: number | undefined
 }
 
-/** Options of `listAgents` (creation order). */
+/** Options of `listAgents` (insertion order). */
 export interface ListAgentsOptions extends PageOptions {
   type?: AgentType | undefined
 }
@@ -370,9 +373,17 @@ export interface LogPatch {
   metadata?: JsonInput | null | undefined
 }
 
-/** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
+/** Options of `getLogs`: append (`id`) order, oldest first unless `order: 'desc'`. A cursor
+ *  of one order is refused by the other. */
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
+}
+
+/** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`: the `nextCursor` a
+ *  `getLatestLogs` page returned, to read the entries just before that page (scrolling a chat back). */
+export interface GetLatestLogsOptions {
+  limit?: number | undefined
+  after?: string | undefined
 }
 
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
@@ -437,10 +448,11 @@ export declare class Database {
    */
   updateAgent<TConfig = JsonObject>(id: string, patch: AgentPatch): Promise<Agent<TConfig>>
   /**
-   * Agents in creation order, optionally of one type; a page of at most `limit` (default
+   * Agents in insertion order, optionally of one type; a page of at most `limit` (default
    * 100, at most 1000) with the cursor of the next page.
    *
-   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, type or version) or
+   * `DATABASE_CLOSED`.
    */
   listAgents<TConfig = JsonObject>(options?: ListAgentsOptions): Promise<Page<Agent<TConfig>>>
   /**
@@ -509,17 +521,23 @@ export declare class Database {
   /** The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
   getLog<TContent = JsonValue, TMetadata = JsonValue>(id: number): Promise<SessionLog<TContent, TMetadata> | null>
   /**
-   * A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
-   * first), by `limit`/`offset` or by the keyset cursor `after`.
+   * A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
+   * for newest first), by `limit`/`offset` or by the keyset cursor `after`.
    *
-   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session, order or
+   * version) or `DATABASE_CLOSED`.
    */
   getLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: GetLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
   /**
-   * The `limit` newest entries of a session (default 50, at most 1000), oldest of them
-   * first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * A page of the newest entries of a session (`limit`: default 50, at most 1000), oldest
+   * of them first — what a chat view shows. Its `nextCursor`, passed back as `after`, gives
+   * the page of entries before them (scrolling back); `null` when there are none. The second
+   * argument may also be the limit alone.
+   *
+   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session or version)
+   * or `DATABASE_CLOSED`.
    */
-  getLatestLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, limit?: number): Promise<SessionLog<TContent, TMetadata>[]>
+  getLatestLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: number | GetLatestLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
   /**
    * Changes the given fields of a log entry. Resolves with the entry as stored.
    * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
@@ -536,7 +554,7 @@ export declare class Database {
   countLogs(sessionId: string): Promise<number>
   /**
    * A session's log nested by `parentId`: the root entries, each with `children`, siblings
-   * in `(createdAt, id)` order. One recursive query; any depth.
+   * in append order. One recursive query; any depth.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   getLogTree<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string): Promise<LogNode<TContent, TMetadata>[]>
@@ -677,8 +695,9 @@ export declare class Database {
    */
   updateSessionStatus<TConfig = JsonObject>(id: string, status: SessionStatus): Promise<Session<TConfig>>
   /**
-   * Sessions newest first, optionally by status and by agent, a page at a time.
-   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * Sessions newest first (the reverse of insertion order), optionally by status and by
+   * agent, a page at a time. Rejects with `INVALID_ARGUMENT` (also for a cursor of another
+   * call, status, agent or version) or `DATABASE_CLOSED`.
    */
   listSessions<TConfig = JsonObject>(options?: ListSessionsOptions): Promise<Page<Session<TConfig>>>
   /**

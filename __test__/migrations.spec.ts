@@ -291,7 +291,10 @@ describe('rollback', () => {
     await db.execute("INSERT INTO agents (id, name, model) VALUES ('a1', 'Reviewer', 'm')")
     await db.execute("INSERT INTO sessions (id, main_agent_id) VALUES ('s1', 'a1')")
     await db.execute("INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', 'user', 'message', '{}')")
-    expect(await db.query('SELECT name FROM sqlite_sequence')).toEqual([{ name: 'session_logs' }])
+    // Each AUTOINCREMENT table has its high-water mark, and the down migrations clear them.
+    const autoincrement = await db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%' ORDER BY name")
+    expect(autoincrement).toContainEqual({ name: 'session_logs' })
+    expect(await db.query('SELECT name FROM sqlite_sequence ORDER BY name')).toEqual(autoincrement)
 
     const undone = await db.rollbackLast()
     expect(undone).toMatchObject({ success: true, migration: { namespace: LIBRARY, id: LATEST } })

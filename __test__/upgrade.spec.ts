@@ -74,6 +74,19 @@ async function contents(db: Database): Promise<Record<string, unknown[]>> {
   return out
 }
 
+/** The rows of `before`'s tables, with only the columns `before` has, in the same order:
+ *  what a newer migration adds (agents.seq and sessions.seq, and their tables' rows in
+ *  sqlite_sequence) is not the old release's data. */
+async function kept(db: Database, before: Record<string, unknown[]>): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {}
+  for (const [name, rows] of Object.entries(before)) {
+    const columns = Object.keys((rows[0] ?? {}) as object).map((c) => `"${c.replaceAll('"', '""')}"`)
+    const all = await db.query(`SELECT ${columns.length > 0 ? columns.join(', ') : '*'} FROM "${name.replaceAll('"', '""')}" ORDER BY rowid`)
+    out[name] = name === 'sqlite_sequence' ? all.filter((r) => rows.some((b) => (b as { name: unknown }).name === r.name)) : all
+  }
+  return out
+}
+
 /** The tracking rows' columns that every release writes, by `namespace id` when there are namespaces. */
 async function recorded(db: Database): Promise<Record<string, unknown>[]> {
   return db.query(`SELECT ${KEPT_COLUMNS.join(', ')} FROM migrations ORDER BY rowid`)
@@ -137,7 +150,7 @@ describe.each(FIXTURE_LIST)('a database of the previous release: $file', (fixtur
 
       expect(keys(await db.migrate())).toEqual(pending.map(key))
 
-      expect(await contents(db)).toEqual(rows)
+      expect(await kept(db, rows)).toEqual(rows)
       expect((await recorded(db)).slice(0, tracked.length)).toEqual(tracked)
       expect((await db.integrityCheck({ full: true })).ok).toBe(true)
       expect(await trackingColumns(db)).toEqual(TRACKING_COLUMNS)

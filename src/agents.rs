@@ -56,10 +56,11 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateAgent, &[id, patch]))
   }
 
-  /// Agents in creation order, optionally of one type; a page of at most `limit` (default
+  /// Agents in insertion order, optionally of one type; a page of at most `limit` (default
   /// 100, at most 1000) with the cursor of the next page.
   ///
-  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, type or version) or
+  /// `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -70,7 +71,7 @@ impl Database {
     self.guard(env, || {
       let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {
         let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
-        Ok((agent_type, page(&f, "agents")?))
+        Ok((agent_type, page(&f)?))
       });
       self.read(env, args, |conn, (agent_type, page)| -> Result<JsonText> {
         Ok(JsonText::of(&agents::list(conn, agent_type, &page)?))

@@ -9,9 +9,8 @@ use crate::json::JsonText;
 use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{log_id, order, page};
+use agentdb_core::input::read::{latest_page, log_id, order, page};
 use agentdb_core::logs;
-use agentdb_core::rules::PAGE_LIMIT;
 
 #[napi]
 impl Database {
@@ -57,10 +56,11 @@ impl Database {
     })
   }
 
-  /// A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
-  /// first), by `limit`/`offset` or by the keyset cursor `after`.
+  /// A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
+  /// for newest first), by `limit`/`offset` or by the keyset cursor `after`.
   ///
-  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session, order or
+  /// version) or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
@@ -71,7 +71,7 @@ impl Database {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
         let f = Fields::of(options, "options", &["limit", "offset", "after", "order"], true)?;
-        Ok((id, order(&f)?, page(&f, "logs")?))
+        Ok((id, order(&f)?, page(&f)?))
       });
       self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> {
         Ok(JsonText::of(&logs::list(conn, &id, order, &page)?))
@@ -79,21 +79,23 @@ impl Database {
     })
   }
 
-  /// The `limit` newest entries of a session (default 50, at most 1000), oldest of them
-  /// first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// A page of the newest entries of a session (`limit`: default 50, at most 1000), oldest
+  /// of them first — what a chat view shows. Its `nextCursor`, passed back as `after`, gives
+  /// the page of entries before them (scrolling back); `null` when there are none. The second
+  /// argument may also be the limit alone.
+  ///
+  /// Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session or version)
+  /// or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
-    ts_args_type = "sessionId: string, limit?: number",
-    ts_return_type = "Promise<SessionLog<TContent, TMetadata>[]>"
+    ts_args_type = "sessionId: string, options?: number | GetLatestLogsOptions",
+    ts_return_type = "Promise<Page<SessionLog<TContent, TMetadata>>>"
   )]
-  pub fn get_latest_logs(&self, env: Env, session_id: JsArg, limit: JsArg) -> napi::Result<JsReturn> {
+  pub fn get_latest_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let args = session_id.id("sessionId").and_then(|id| {
-        let limit = if limit.is_nullish() { 50 } else { limit.whole("limit", &PAGE_LIMIT)? };
-        Ok((id, limit))
-      });
-      self.read(env, args, |conn, (id, limit)| -> Result<JsonText> { Ok(JsonText::of(&logs::latest(conn, &id, limit)?)) })
+      let args = session_id.id("sessionId").and_then(|id| Ok((id, latest_page(options)?)));
+      self.read(env, args, |conn, (id, page)| -> Result<JsonText> { Ok(JsonText::of(&logs::latest(conn, &id, &page)?)) })
     })
   }
 
@@ -125,7 +127,7 @@ impl Database {
   }
 
   /// A session's log nested by `parentId`: the root entries, each with `children`, siblings
-  /// in `(createdAt, id)` order. One recursive query; any depth.
+  /// in append order. One recursive query; any depth.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,

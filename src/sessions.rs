@@ -85,8 +85,9 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateSessionStatus, &[id, status]))
   }
 
-  /// Sessions newest first, optionally by status and by agent, a page at a time.
-  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// Sessions newest first (the reverse of insertion order), optionally by status and by
+  /// agent, a page at a time. Rejects with `INVALID_ARGUMENT` (also for a cursor of another
+  /// call, status, agent or version) or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -96,7 +97,7 @@ impl Database {
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true)
-        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f, "sessions")?)));
+        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f)?)));
       self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
         Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?))
       })

@@ -170,7 +170,10 @@ export interface Page<T> {
 }
 
 /** Paging of every list: `limit` (1–1000, default 100) with `offset`, or the keyset cursor `after`
- *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other. */
+ *  (a `nextCursor`), whose cost does not grow with depth. `offset` and `after` exclude each other.
+ *  Lists follow insertion order, never `createdAt`. A cursor belongs to the call that returned it
+ *  (the list, its session, agent, status or type, and its order): anywhere else, or from another
+ *  version of the library, it is refused with `INVALID_ARGUMENT`. */
 export interface PageOptions {
   limit?: number | undefined
   offset?: number | undefined
@@ -240,7 +243,7 @@ export interface AgentPatch {
   maxSteps?: number | undefined
 }
 
-/** Options of `listAgents` (creation order). */
+/** Options of `listAgents` (insertion order). */
 export interface ListAgentsOptions extends PageOptions {
   type?: AgentType | undefined
 }
@@ -370,9 +373,17 @@ export interface LogPatch {
   metadata?: JsonInput | null | undefined
 }
 
-/** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
+/** Options of `getLogs`: append (`id`) order, oldest first unless `order: 'desc'`. A cursor
+ *  of one order is refused by the other. */
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
+}
+
+/** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`: the `nextCursor` a
+ *  `getLatestLogs` page returned, to read the entries just before that page (scrolling a chat back). */
+export interface GetLatestLogsOptions {
+  limit?: number | undefined
+  after?: string | undefined
 }
 
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */

@@ -1,5 +1,5 @@
-// Session logs through the addon: append one or many, pages in (createdAt, id) order over
-// equal timestamps, latest, updates, delete and count, trees of any depth, and JSON values.
+// Session logs through the addon: append one or many, pages in append (id) order over
+// equal and backward timestamps, latest, updates, delete and count, trees of any depth, and JSON values.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import type { Database, JsonValue, LogInput, LogNode, Session } from '../../index.js'
@@ -26,9 +26,9 @@ const message = (content: JsonValue, extra: Partial<LogInput> = {}): LogInput =>
   ...extra,
 })
 
-/** Ids of a session's logs straight from the table, in (created_at, id) order. */
+/** Ids of a session's logs straight from the table, in append (id) order. */
 async function orderInTable(sessionId: string, direction: 'ASC' | 'DESC'): Promise<number[]> {
-  const rows = await db.query(`SELECT id FROM session_logs WHERE session_id = ? ORDER BY created_at ${direction}, id ${direction}`, [sessionId])
+  const rows = await db.query(`SELECT id FROM session_logs WHERE session_id = ? ORDER BY id ${direction}`, [sessionId])
   return rows.map((r) => r.id as number)
 }
 
@@ -90,11 +90,11 @@ describe('addLog and addLogs', () => {
 })
 
 describe('getLogs', () => {
-  it('pages in (createdAt, id) order both ways, each row once, across equal timestamps', async () => {
+  it('pages in append order both ways, each row once, across equal and backward timestamps', async () => {
     const added = await db.addLogs(Array.from({ length: 60 }, (_, i) => message(i)))
     await db.addLogs(Array.from({ length: 5 }, (_, i) => ({ ...message(i), sessionId: other.id })))
-    // One call writes rows faster than the clock moves: force the ties, in an order unlike
-    // the ids', so that equal timestamps straddle every page boundary.
+    // One call writes rows faster than the clock moves: force ties, in an order unlike the
+    // ids' (a clock going back and forth), so that equal timestamps straddle every page boundary.
     await db.execute(`UPDATE session_logs SET created_at = '2026-01-01T00:00:00.00' || ((id * 7) % 4) || 'Z' WHERE session_id = ?`, [session.id])
     const ascending = await orderInTable(session.id, 'ASC')
     const descending = await orderInTable(session.id, 'DESC')
@@ -140,10 +140,10 @@ describe('getLatestLogs', () => {
   it('returns the newest entries, oldest of them first', async () => {
     const added = await db.addLogs(Array.from({ length: 80 }, (_, i) => message(i)))
     await db.execute(`UPDATE session_logs SET created_at = '2026-01-01T00:00:00.000Z'`)
-    expect((await db.getLatestLogs(session.id, 5)).map((l) => l.content)).toEqual([75, 76, 77, 78, 79])
-    expect((await db.getLatestLogs(session.id)).map((l) => l.id)).toEqual(added.slice(30).map((l) => l.id))
-    expect(await db.getLatestLogs(session.id, 1000)).toHaveLength(80)
-    expect(await db.getLatestLogs(other.id, 3)).toEqual([])
+    expect((await db.getLatestLogs(session.id, 5)).items.map((l) => l.content)).toEqual([75, 76, 77, 78, 79])
+    expect((await db.getLatestLogs(session.id)).items.map((l) => l.id)).toEqual(added.slice(30).map((l) => l.id))
+    expect((await db.getLatestLogs(session.id, { limit: 1000 })).items).toHaveLength(80)
+    expect(await db.getLatestLogs(other.id, 3)).toEqual({ items: [], nextCursor: null })
   })
 })
 
@@ -178,7 +178,7 @@ describe('deleteLogs and countLogs', () => {
 })
 
 describe('getLogTree', () => {
-  it('nests entries by parent several levels deep, siblings in (createdAt, id) order', async () => {
+  it('nests entries by parent several levels deep, siblings in append order', async () => {
     const a = await db.addLog(message('a'))
     const b = await db.addLog(message('b'))
     const a1 = await db.addLog(message('a1', { parentId: a.id }))
@@ -188,15 +188,15 @@ describe('getLogTree', () => {
     const a1xyz = await db.addLog(message('a1xyz', { parentId: a1xy.id }))
     const b1 = await db.addLog(message('b1', { parentId: b.id }))
     await db.addLog({ ...message('other session'), sessionId: other.id })
-    // b is made the oldest: roots sort by time, not id.
+    // b is stamped the oldest (a clock stepped back): roots still sort by append order.
     await db.execute(`UPDATE session_logs SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?`, [b.id])
     const shape = (nodes: LogNode[]): unknown[] => nodes.map((n) => [n.content, shape(n.children)])
     const tree = await db.getLogTree(session.id)
     expect(shape(tree)).toEqual([
-      ['b', [['b1', []]]],
       ['a', [['a1', [['a1x', [['a1xy', [['a1xyz', []]]]]]]], ['a2', []]]],
+      ['b', [['b1', []]]],
     ])
-    const { children, ...node } = tree[1].children[0]
+    const { children, ...node } = tree[0].children[0]
     expect(node).toEqual(await db.getLog(a1.id))
     expect(children.map((c) => c.id)).toEqual([a1x.id])
     expect([a2.id, a1xyz.id, b1.id].every((id) => JSON.stringify(tree).includes(`"id":${id},`))).toBe(true)

@@ -195,7 +195,7 @@ describe('getSessionByExternalId', () => {
 })
 
 describe('listSessions', () => {
-  it('pages newest first by cursor and by offset, across equal timestamps, with filters', async () => {
+  it('pages newest first by cursor and by offset, across equal and backward timestamps, with filters', async () => {
     const a = await db.createAgent({ name: 'A', model: 'm' })
     const b = await db.createAgent({ name: 'B', model: 'm' })
     const statuses = ['idle', 'running', 'completed'] as const
@@ -205,8 +205,9 @@ describe('listSessions', () => {
         input: { id: `s${String((i * 11) % 30).padStart(2, '0')}`, mainAgentId: i % 2 ? b.id : a.id, status: statuses[i % 3] },
       })),
     )
-    await db.execute(`UPDATE sessions SET created_at = '2026-01-01T00:00:00.00' || (rowid % 3) || 'Z'`)
-    const newestFirst = (await db.query('SELECT id, main_agent_id, status FROM sessions ORDER BY created_at DESC, id DESC')) as {
+    await db.execute(`UPDATE sessions SET created_at = '2026-01-01T00:00:00.00' || (seq % 3) || 'Z'`)
+    // Newest first is the reverse of insertion order, whatever the timestamps say.
+    const newestFirst = (await db.query('SELECT id, main_agent_id, status FROM sessions ORDER BY seq DESC')) as {
       id: string
       main_agent_id: string
       status: string

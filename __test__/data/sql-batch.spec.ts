@@ -191,7 +191,7 @@ describe.each(['memory', 'file'] as const)('query and execute (%s database)', (k
     await expectCode(db.addLog(reply), 'CONSTRAINT')
     // ANALYZE and REINDEX change statistics and index storage, not the schema's meaning.
     await db.execute('ANALYZE')
-    await db.execute('REINDEX idx_agents_created')
+    await db.execute('REINDEX idx_agents_type_seq')
   })
 
   it('refuse parameters that do not match the statement', async () => {

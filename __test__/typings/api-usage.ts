@@ -13,6 +13,7 @@ import {
   type EffectiveConfig,
   type ErrorCode,
   type ExecuteResult,
+  type GetLatestLogsOptions,
   type JsonObject,
   type JsonValue,
   type LogInput,
@@ -132,7 +133,9 @@ export async function useTheWholeApi(): Promise<void> {
   const content: JsonValue = first.content
   const parentId: number | null = many[0].parentId
   const page: Page<SessionLog> = await db.getLogs(session.id, { limit: 100, order: 'desc', after: 'cursor' })
-  const latest: SessionLog[] = await db.getLatestLogs(session.id, 20)
+  const latest: Page<SessionLog> = await db.getLatestLogs(session.id, 20)
+  const older: Page<SessionLog> = await db.getLatestLogs(session.id, { limit: 20, after: latest.nextCursor ?? undefined })
+  const latestOptions: GetLatestLogsOptions = { after: 'cursor' }
   const logPatch: LogPatch = { content: 'edited', metadata: null }
   const edited: SessionLog = await db.updateLog(first.id, logPatch)
   const one: SessionLog | null = await db.getLog(first.id)
@@ -140,7 +143,7 @@ export async function useTheWholeApi(): Promise<void> {
   const children: LogNode[] = tree[0].children
   const logCount: number = await db.countLogs(session.id)
   const deletedLogs: number = await db.deleteLogs(session.id)
-  void [content, parentId, page, latest, edited, one, children, logCount, deletedLogs, await db.getLatestLogs(session.id)]
+  void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedLogs, await db.getLatestLogs(session.id)]
 
   // Escape hatch
   const rows: Record<string, SqlValue>[] = await db.query('SELECT * FROM agents WHERE id = ? AND max_steps > ?', [agent.id, 1n])
@@ -180,7 +183,7 @@ export async function useTheWholeApi(): Promise<void> {
   const text: string | undefined = typed?.content.content[0]?.text
   const tokens: number | undefined = typed?.metadata?.tokens
   const typedPage: Page<SessionLog<AssistantMessage>> = await db.getLogs<AssistantMessage>(session.id, { limit: 10 })
-  const typedLatest: SessionLog<AssistantMessage, Usage>[] = await db.getLatestLogs<AssistantMessage, Usage>(session.id)
+  const typedLatest: Page<SessionLog<AssistantMessage, Usage>> = await db.getLatestLogs<AssistantMessage, Usage>(session.id)
   const typedTree: LogNode<AssistantMessage>[] = await db.getLogTree<AssistantMessage>(session.id)
   const grandchild: AssistantMessage | undefined = typedTree[0]?.children[0]?.children[0]?.content
   const added: SessionLog<AssistantMessage, Usage> = await db.addLog<AssistantMessage, Usage>({ sessionId: session.id, role: 'agent', type: 'message', content: reply, metadata: { tokens: 1 } })

@@ -23,7 +23,7 @@ async function open(file, durability) {
   return {
     addLog: (log) => db.addLog(log),
     addLogs: (logs) => db.addLogs(logs),
-    latestLogs: (sessionId, limit) => db.getLatestLogs(sessionId, limit),
+    latestLogs: async (sessionId, limit) => (await db.getLatestLogs(sessionId, limit)).items,
     sessionWithAgent: (id) => db.getSessionWithAgent(id),
     cursorAt: async (sessionId, depth) => (await db.getLogs(sessionId, { limit: 1, offset: depth - 1 })).nextCursor,
     pageAfter: async (sessionId, cursor, limit) => {

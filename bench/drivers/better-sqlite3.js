@@ -45,7 +45,7 @@ function open(file) {
   const page = (rows) => {
     const items = rows.map(logFromRow)
     const last = items[items.length - 1]
-    return { items, next: last && [last.createdAt, last.id] }
+    return { items, next: last && [last.id] }
   }
   return {
     addLog: append,
@@ -57,9 +57,9 @@ function open(file) {
     },
     cursorAt: (sessionId, depth) => {
       const row = offset.get(sessionId, 1, depth - 1)
-      return [row[7], Number(row[0])]
+      return [Number(row[0])]
     },
-    pageAfter: (sessionId, cursor, limit) => page(after.all(sessionId, ...(cursor ?? ['', 0]), limit)),
+    pageAfter: (sessionId, cursor, limit) => page(after.all(sessionId, ...(cursor ?? [0]), limit)),
     pageOffset: (sessionId, skip, limit) => offset.all(sessionId, limit, skip).map(logFromRow),
     close: () => db.close(),
   }

@@ -36,7 +36,7 @@ async function open(file) {
   const page = (rows) => {
     const items = rows.map(logFromRow)
     const last = items[items.length - 1]
-    return { items, next: last && [last.createdAt, last.id] }
+    return { items, next: last && [last.id] }
   }
   return {
     addLog: async (log) => Number((await client.execute({ sql: sql.insert_log, args: insertArgs(log) })).lastInsertRowid),
@@ -49,10 +49,10 @@ async function open(file) {
     },
     cursorAt: async (sessionId, depth) => {
       const { rows } = await client.execute({ sql: sql.logs_offset, args: [sessionId, 1, depth - 1] })
-      return [rows[0][7], Number(rows[0][0])]
+      return [Number(rows[0][0])]
     },
     pageAfter: async (sessionId, cursor, limit) =>
-      page((await client.execute({ sql: sql.logs_after, args: [sessionId, ...(cursor ?? ['', 0]), limit] })).rows),
+      page((await client.execute({ sql: sql.logs_after, args: [sessionId, ...(cursor ?? [0]), limit] })).rows),
     pageOffset: async (sessionId, skip, limit) =>
       (await client.execute({ sql: sql.logs_offset, args: [sessionId, limit, skip] })).rows.map(logFromRow),
     close: async () => client.close(),

@@ -1,5 +1,5 @@
 SELECT id, session_id, parent_id, role, type, content, metadata, created_at, updated_at
 FROM session_logs
 WHERE session_id = ?
-ORDER BY created_at, id
+ORDER BY id
 LIMIT ? OFFSET ?

@@ -70,7 +70,7 @@ const DATABASE_NAME = /\.(db|db3|sqlite|sqlite3)$/i
 
 const logs = {
   name: 'logs',
-  summary: 'print a session\'s logs in time order',
+  summary: 'print a session\'s logs in the order they were appended',
   positionals: [{ name: 'sessionId', help: 'the session (agentdb sessions lists them)' }, databaseArgument],
   options: {
     tree: { type: 'boolean', help: 'show the logs as a tree (each under its parent)' },
@@ -178,7 +178,7 @@ class Seen {
   }
 }
 
-/** Reads a session's whole log in time order, page by page. */
+/** Reads a session's whole log in append order, page by page. */
 async function readAll(db, sessionId) {
   const all = []
   let after
@@ -190,16 +190,16 @@ async function readAll(db, sessionId) {
   return all
 }
 
-/** Reads the `limit` newest logs of a session, oldest of them first. */
+/** Reads the `limit` newest logs of a session, oldest of them first, scrolling back a page at a time. */
 async function readLatest(db, sessionId, limit) {
   const newest = []
   let after
   do {
-    const page = await db.getLogs(sessionId, { order: 'desc', limit: Math.min(PAGE, limit - newest.length), ...(after ? { after } : {}) })
-    newest.push(...page.items)
+    const page = await db.getLatestLogs(sessionId, { limit: Math.min(PAGE, limit - newest.length), ...(after ? { after } : {}) })
+    newest.unshift(...page.items)
     after = page.nextCursor
   } while (after && newest.length < limit)
-  return newest.reverse()
+  return newest
 }
 
 /**

@@ -171,16 +171,16 @@ pub fn point_read(p: &Params) -> Value {
 pub fn page(p: &Params) -> Value {
   let (conn, _writer) = open_reader(&p.path("db"));
   let (depth, size) = (p.num("depth") as i64, p.num("pageSize") as i64);
-  let cursor: Option<(String, i64)> = (depth > 0).then(|| {
+  let cursor: Option<i64> = (depth > 0).then(|| {
     let mut stmt = conn.prepare_cached(LOGS_OFFSET).unwrap();
-    stmt.query_row(params!["session-big", 1, depth - 1], |row| Ok((row.get(7)?, row.get(0)?))).unwrap()
+    stmt.query_row(params!["session-big", 1, depth - 1], |row| row.get(0)).unwrap()
   });
   let keyset = p.str("mode") == "keyset";
   throughput(p.num("warmup"), p.num("seconds"), |_| {
     let rows: Vec<_> = match (&cursor, keyset) {
-      (Some((at, id)), true) => {
+      (Some(id), true) => {
         let mut stmt = conn.prepare_cached(LOGS_AFTER).unwrap();
-        stmt.query_map(params!["session-big", at, id, size], log_from_row).unwrap().map(Result::unwrap).collect()
+        stmt.query_map(params!["session-big", id, size], log_from_row).unwrap().map(Result::unwrap).collect()
       }
       _ => {
         let mut stmt = conn.prepare_cached(LOGS_OFFSET).unwrap();
@@ -200,15 +200,15 @@ pub fn rss_paging(p: &Params) -> Value {
   let before = rss().0;
   let mut peak = before;
   let (mut rows, mut pages) = (0u64, 0u64);
-  let mut cursor = (String::new(), 0i64);
+  let mut cursor = 0i64;
   let started = Instant::now();
   loop {
     let mut stmt = conn.prepare_cached(LOGS_AFTER).unwrap();
     let page: Vec<_> =
-      stmt.query_map(params!["session-big", cursor.0, cursor.1, size], log_from_row).unwrap().map(Result::unwrap).collect();
+      stmt.query_map(params!["session-big", cursor, size], log_from_row).unwrap().map(Result::unwrap).collect();
     peak = peak.max(rss().0);
     let Some(last) = page.last() else { break };
-    cursor = (last.created_at.clone(), last.id);
+    cursor = last.id;
     rows += page.len() as u64;
     pages += 1;
   }

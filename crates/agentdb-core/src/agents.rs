@@ -175,11 +175,11 @@ pub fn count(conn: &Connection) -> Result<i64> {
   Ok(conn.prepare_cached("SELECT count(*) FROM agents")?.query_row([], |r| r.get(0))?)
 }
 
-/// Agents in creation order, optionally of one type.
+/// Agents in insertion order (`seq`), optionally of one type.
 pub fn list(conn: &Connection, agent_type: Option<AgentType>, page: &PageRequest) -> Result<Page<Agent>> {
-  let mut query = ListQuery::new("agents", Order::Ascending);
+  let mut query = ListQuery::new("agents", "seq", Order::Ascending);
   if let Some(agent_type) = agent_type {
     query.filter("type = :type", ":type", agent_type.as_str().to_string());
   }
-  query.run(conn, &format!("SELECT {} FROM agents", *AGENT_COLUMNS), page, read, |a| (a.created_at.clone(), a.id.clone()))
+  query.run(conn, &AGENT_COLUMNS, "agents", page, read)
 }

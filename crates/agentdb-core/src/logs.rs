@@ -2,7 +2,6 @@
 //! tree nested by `parent_id`.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -13,7 +12,6 @@ use crate::json::{self, Json};
 use crate::model::{now_iso, LogRole, LogType};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
-use crate::rules::{self, PAGE_LIMIT};
 
 /// The columns of `session_logs`, in the order [`read`] reads them.
 const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
@@ -24,10 +22,8 @@ const INSERT_SQL: &str =
   "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
 
-/// `latest`'s statement, built once.
-static LATEST_SQL: LazyLock<String> = LazyLock::new(|| {
-  format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2")
-});
+/// How many entries `getLatestLogs` returns when no limit is given.
+pub const LATEST_DEFAULT_LIMIT: u64 = 50;
 
 /// One log entry.
 #[derive(Clone, Debug, Serialize)]
@@ -162,23 +158,26 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
   Ok(stmt.query_row([id], read).optional()?)
 }
 
-/// A page of a session's entries in `(created_at, id)` order, oldest first unless
-/// `order` is descending.
+/// A page of a session's entries in `id` order (the order they were appended in), oldest
+/// first unless `order` is descending.
 pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageRequest) -> Result<Page<SessionLog>> {
-  let mut query = ListQuery::new("logs", order);
-  query.filter("session_id = :session", ":session", session_id.to_string());
-  query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
+  session_query("logs", session_id, order).run(conn, LOG_COLUMNS, "session_logs", page, read)
 }
 
-/// The `limit` newest entries of a session, in chronological order (oldest of them first).
-pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<SessionLog>> {
-  if !PAGE_LIMIT.contains(&limit) {
-    return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
-  }
-  let mut stmt = conn.prepare_cached(&LATEST_SQL)?;
-  let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
-  rows.reverse();
-  Ok(rows)
+fn session_query(list: &'static str, session_id: &str, order: Order) -> ListQuery {
+  let mut query = ListQuery::new(list, "id", order);
+  query.filter("session_id = :session", ":session", session_id.to_string());
+  query
+}
+
+/// The page of a session's newest entries that ends at `page.after` (the newest of all
+/// without it), in the order they were appended (oldest of them first), with the cursor of
+/// the page of entries before them: what a chat view shows, and scrolls back through.
+pub fn latest(conn: &Connection, session_id: &str, page: &PageRequest) -> Result<Page<SessionLog>> {
+  let mut newest_first =
+    session_query("latestLogs", session_id, Order::Descending).run(conn, LOG_COLUMNS, "session_logs", page, read)?;
+  newest_first.items.reverse();
+  Ok(newest_first)
 }
 
 /// Changes the given fields of an entry. `NOT_FOUND` for a missing id, `NOT_WRITTEN` when a
@@ -200,7 +199,7 @@ pub fn count(conn: &Connection, session_id: &str) -> Result<i64> {
 }
 
 /// A session's entries nested by `parent_id`, as JSON text: an array of the root entries,
-/// each with a `children` array, siblings in `(created_at, id)` order. Built without
+/// each with a `children` array, siblings in `id` order (the order they were appended in). Built without
 /// recursion, so a chain of any depth is safe.
 pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
   // One recursive query walks from the roots down the parent links (UNION, not UNION ALL,
@@ -210,7 +209,7 @@ pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
        SELECT id FROM session_logs WHERE session_id = ?1 AND parent_id IS NULL \
        UNION \
        SELECT l.id FROM session_logs l JOIN tree t ON l.parent_id = t.id) \
-     SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY created_at, id"
+     SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY id"
   );
   let mut stmt = conn.prepare_cached(&sql)?;
   let logs = stmt.query_map([session_id], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -268,7 +267,7 @@ mod tests {
       added.iter().map(|l| l.content.get()).collect::<Vec<_>>(),
       (0..5).map(|i| format!("{{\"step\":{i}}}")).collect::<Vec<_>>()
     );
-    let latest_three = latest(&conn, "s1", 3).unwrap();
+    let latest_three = latest(&conn, "s1", &PageRequest::new(Some(3), None, None).unwrap()).unwrap().items;
     assert_eq!(latest_three.iter().map(|l| l.id).collect::<Vec<_>>(), added[2..].iter().map(|l| l.id).collect::<Vec<_>>());
     assert_eq!(add(&conn, &NewLog { session_id: "missing".into(), ..log(9) }).unwrap_err().code, ErrorCode::NotFound);
   }

@@ -1,5 +1,6 @@
 //! Pagination shared by every list: `limit`/`offset` for parity with the reference module,
-//! and a keyset cursor over `(created_at, id)` whose cost does not grow with depth.
+//! and a keyset cursor over the list's insertion key (a column that only grows, never the
+//! wall clock) whose cost does not grow with depth.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, ToSql};
@@ -21,33 +22,86 @@ pub struct Page<T> {
   pub next_cursor: Option<String>,
 }
 
-/// The position after which a keyset page starts: a row's `(created_at, id)`.
+/// The position after which a keyset page starts, and the list it belongs to: the list's
+/// name, its order and its filters (a fingerprint of them), so that a cursor is refused by
+/// any other list, order, session, agent, status or type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
-  /// The list this cursor belongs to (`agents`, `sessions`, `logs`).
-  pub list: &'static str,
-  /// `created_at` of the last row of the previous page.
-  pub created_at: String,
-  /// `id` of the last row of the previous page, as text.
-  pub id: String,
+  /// The list it was made by (`agents`, `sessions`, `logs`, `latestLogs`).
+  pub list: String,
+  /// The order of that list.
+  pub order: Order,
+  /// [`fingerprint`] of the list's filters.
+  pub filters: u64,
+  /// The insertion key (`seq`, or a log's `id`) of the last row of the previous page.
+  pub key: i64,
 }
 
+/// The first field of every cursor text, changed whenever the meaning of a cursor changes.
+const CURSOR_VERSION: &str = "v2";
+
 impl Cursor {
-  /// The opaque text handed to JavaScript.
+  /// The opaque text handed to JavaScript: `v2.logs.asc.<filters>.<key>`.
   pub fn encode(&self) -> String {
-    format!("{}:{}|{}", self.list, self.created_at, self.id)
+    format!("{CURSOR_VERSION}.{}.{}.{:016x}.{}", self.list, self.order.as_str(), self.filters, self.key)
   }
 
-  /// Reads a cursor made by [`Cursor::encode`] for the list `list`.
-  pub fn decode(text: &str, list: &'static str) -> Result<Cursor> {
-    let invalid = || Error::invalid(format!("after: {text:?} is not a cursor of this list (pass a nextCursor returned by it)"));
-    let rest = text.strip_prefix(list).and_then(|r| r.strip_prefix(':')).ok_or_else(invalid)?;
-    let (created_at, id) = rest.split_once('|').ok_or_else(invalid)?;
-    if created_at.len() != 24 || !created_at.ends_with('Z') || id.is_empty() {
+  /// Reads a cursor made by [`Cursor::encode`]. A cursor of the previous version
+  /// (`logs:<createdAt>|<id>`) is refused saying so.
+  pub fn decode(text: &str) -> Result<Cursor> {
+    let invalid = || Error::invalid(format!("after: {text:?} is not a cursor (pass a nextCursor returned by the same call)"));
+    let Some(rest) = text.strip_prefix(CURSOR_VERSION).and_then(|r| r.strip_prefix('.')) else {
+      return Err(if is_previous_version(text) { Error::invalid(OLD_CURSOR) } else { invalid() });
+    };
+    let fields: Vec<&str> = rest.split('.').collect();
+    let [list, order, filters, key] = fields[..] else { return Err(invalid()) };
+    let order = match order {
+      "asc" => Order::Ascending,
+      "desc" => Order::Descending,
+      _ => return Err(invalid()),
+    };
+    let filters = u64::from_str_radix(filters, 16).map_err(|_| invalid())?;
+    let key = key.parse::<i64>().map_err(|_| invalid())?;
+    if list.is_empty() {
       return Err(invalid());
     }
-    Ok(Cursor { list, created_at: created_at.to_string(), id: id.to_string() })
+    Ok(Cursor { list: list.to_string(), order, filters, key })
   }
+}
+
+/// Whether `text` has the shape of a cursor of the previous version: a list name, `:`, a
+/// `createdAt` timestamp, `|` and an id.
+fn is_previous_version(text: &str) -> bool {
+  let Some((list, rest)) = text.split_once(':') else { return false };
+  let Some((created_at, id)) = rest.split_once('|') else { return false };
+  ["agents", "sessions", "logs"].contains(&list) && created_at.len() == 24 && created_at.ends_with('Z') && !id.is_empty()
+}
+
+/// Why a cursor of the previous version, `<list>:<createdAt>|<id>`, is refused.
+const OLD_CURSOR: &str = "after: this cursor is from another version of the library, whose lists were ordered by \
+  createdAt; read the list again from its first page and pass the nextCursor it returns";
+
+/// A stable 64-bit FNV-1a hash of a list's filters (each clause and its value), which a
+/// cursor carries so that it is refused by the same list with other filters.
+pub fn fingerprint(filters: &[(&str, &Value)]) -> u64 {
+  let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+  let mut feed = |bytes: &[u8]| {
+    for byte in bytes {
+      hash ^= u64::from(*byte);
+      hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+  };
+  for (clause, value) in filters {
+    feed(clause.as_bytes());
+    feed(&[0]);
+    match value {
+      Value::Text(text) => feed(text.as_bytes()),
+      Value::Integer(n) => feed(n.to_string().as_bytes()),
+      other => feed(format!("{other:?}").as_bytes()),
+    }
+    feed(&[0]);
+  }
+  hash
 }
 
 /// Which page of a list to read.
@@ -95,7 +149,7 @@ impl PageRequest {
   }
 }
 
-/// The direction of a list, over `(created_at, id)`.
+/// The direction of a list, over its insertion key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
   /// Oldest first.
@@ -104,19 +158,31 @@ pub enum Order {
   Descending,
 }
 
+impl Order {
+  /// The name the API gives it: `asc` or `desc`.
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Order::Ascending => "asc",
+      Order::Descending => "desc",
+    }
+  }
+}
+
 /// A list query: a fixed `SELECT … FROM …`, filters chosen from this crate's own SQL
 /// fragments, and the page's limit, offset or keyset cursor, all values bound as parameters.
+/// Rows come in the order of `key`, a column that only grows (insertion order).
 pub struct ListQuery {
   list: &'static str,
+  key: &'static str,
   order: Order,
   filters: Vec<&'static str>,
   params: Vec<(&'static str, Value)>,
 }
 
 impl ListQuery {
-  /// A query over the list named `list` (cursors of other lists are refused).
-  pub fn new(list: &'static str, order: Order) -> ListQuery {
-    ListQuery { list, order, filters: Vec::new(), params: Vec::new() }
+  /// A query over the list named `list`, ordered by the insertion key column `key`.
+  pub fn new(list: &'static str, key: &'static str, order: Order) -> ListQuery {
+    ListQuery { list, key, order, filters: Vec::new(), params: Vec::new() }
   }
 
   /// Adds a `WHERE` condition with its one named parameter.
@@ -125,45 +191,59 @@ impl ListQuery {
     self.params.push((name, value.into()));
   }
 
-  /// Runs `select` with the filters and the page, maps rows with `map`, and makes the next
-  /// cursor from the `(created_at, id)` that `key` reads off the last row.
+  /// Refuses a cursor made by another list, order or filters.
+  fn check(&self, cursor: &Cursor, filters: u64) -> Result<()> {
+    if cursor.list != self.list {
+      return Err(Error::invalid(format!("after: the cursor belongs to the list {}, not {}", cursor.list, self.list)));
+    }
+    if cursor.order != self.order {
+      return Err(Error::invalid(format!(
+        "after: the cursor was made for order '{}', not '{}'",
+        cursor.order.as_str(),
+        self.order.as_str()
+      )));
+    }
+    if cursor.filters != filters {
+      return Err(Error::invalid(
+        "after: the cursor was made for other filters of this list (another session, agent, status or type)",
+      ));
+    }
+    Ok(())
+  }
+
+  /// Runs `SELECT {columns} FROM {from}` with the filters and the page, maps rows with
+  /// `map`, and makes the next cursor from the key of the last row.
   pub fn run<T>(
     mut self,
     conn: &Connection,
-    select: &str,
+    columns: &str,
+    from: &str,
     page: &PageRequest,
-    map: impl FnMut(&Row) -> rusqlite::Result<T>,
-    key: impl Fn(&T) -> (String, String),
+    mut map: impl FnMut(&Row) -> rusqlite::Result<T>,
   ) -> Result<Page<T>> {
-    let (direction, beyond) = match self.order {
-      Order::Ascending => ("ASC", ">"),
-      Order::Descending => ("DESC", "<"),
+    let filters = fingerprint(&self.filters.iter().zip(&self.params).map(|(c, (_, v))| (*c, v)).collect::<Vec<_>>());
+    let (key, direction, beyond) = match self.order {
+      Order::Ascending => (self.key, "ASC", ">"),
+      Order::Descending => (self.key, "DESC", "<"),
     };
+    let mut clauses: Vec<String> = self.filters.iter().map(|c| c.to_string()).collect();
     if let Some(cursor) = &page.after {
-      if cursor.list != self.list {
-        return Err(Error::invalid("after: the cursor belongs to another list"));
-      }
-      self.filters.push(if beyond == ">" {
-        "(created_at, id) > (:after_created, :after_id)"
-      } else {
-        "(created_at, id) < (:after_created, :after_id)"
-      });
-      self.params.push((":after_created", cursor.created_at.clone().into()));
-      // Bound as text: the id column's affinity converts it for integer log ids.
-      self.params.push((":after_id", cursor.id.clone().into()));
+      self.check(cursor, filters)?;
+      clauses.push(format!("{key} {beyond} :after"));
+      self.params.push((":after", cursor.key.into()));
     }
-    let filter = if self.filters.is_empty() { String::new() } else { format!(" WHERE {}", self.filters.join(" AND ")) };
-    let sql = format!("{select}{filter} ORDER BY created_at {direction}, id {direction} LIMIT :limit OFFSET :offset");
+    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let sql = format!("SELECT {columns}, {key} FROM {from}{filter} ORDER BY {key} {direction} LIMIT :limit OFFSET :offset");
     self.params.push((":limit", page.fetch().into()));
     self.params.push((":offset", (page.offset as i64).into()));
     let params: Vec<(&str, &dyn ToSql)> = self.params.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params.as_slice(), map)?.collect::<rusqlite::Result<Vec<T>>>()?;
-    let list = self.list;
-    Ok(page.page(rows, |row| {
-      let (created_at, id) = key(row);
-      Cursor { list, created_at, id }
-    }))
+    let rows = stmt
+      .query_map(params.as_slice(), |row| Ok((map(row)?, row.get::<_, i64>(row.as_ref().column_count() - 1)?)))?
+      .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (list, order) = (self.list.to_string(), self.order);
+    let page = page.page(rows, |(_, key)| Cursor { list: list.clone(), order, filters, key: *key });
+    Ok(Page { items: page.items.into_iter().map(|(item, _)| item).collect(), next_cursor: page.next_cursor })
   }
 }
 
@@ -171,27 +251,52 @@ impl ListQuery {
 mod tests {
   use super::*;
 
+  fn cursor(key: i64) -> Cursor {
+    Cursor {
+      list: "logs".into(),
+      order: Order::Descending,
+      filters: fingerprint(&[("session_id = :s", &Value::Text("s1".into()))]),
+      key,
+    }
+  }
+
   #[test]
-  fn cursors_round_trip_and_refuse_other_lists() {
-    let cursor = Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: "42".into() };
-    assert_eq!(Cursor::decode(&cursor.encode(), "logs").unwrap(), cursor);
-    assert!(Cursor::decode(&cursor.encode(), "sessions").is_err());
-    assert!(Cursor::decode("logs:garbage", "logs").is_err());
-    let with_pipe = Cursor { list: "agents", created_at: "2026-01-02T03:04:05.678Z".into(), id: "a|b".into() };
-    assert_eq!(Cursor::decode(&with_pipe.encode(), "agents").unwrap().id, "a|b");
+  fn cursors_round_trip_and_refuse_other_texts() {
+    let cursor = cursor(42);
+    assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+    for text in ["", "v2", "v2.logs.asc.zz.1", "v2.logs.up.00.1", "v2.logs.asc.00.1.2", "v2..asc.00.1", "v3.logs.asc.00.1"] {
+      let err = Cursor::decode(text).unwrap_err();
+      assert!(err.message.contains("is not a cursor"), "{text}: {}", err.message);
+    }
+  }
+
+  #[test]
+  fn a_cursor_of_the_previous_version_is_refused_saying_so() {
+    for text in ["logs:2026-01-02T03:04:05.678Z|42", "agents:2026-01-02T03:04:05.678Z|a.b|c"] {
+      let err = Cursor::decode(text).unwrap_err();
+      assert_eq!(err.code, crate::error::ErrorCode::InvalidArgument);
+      assert!(err.message.contains("another version"), "{text}: {}", err.message);
+    }
+  }
+
+  #[test]
+  fn fingerprints_tell_filters_apart() {
+    let one = fingerprint(&[("session_id = :s", &Value::Text("a".into()))]);
+    assert_eq!(one, fingerprint(&[("session_id = :s", &Value::Text("a".into()))]));
+    assert_ne!(one, fingerprint(&[("session_id = :s", &Value::Text("b".into()))]));
+    assert_ne!(one, fingerprint(&[("main_agent_id = :s", &Value::Text("a".into()))]));
+    assert_ne!(fingerprint(&[]), one);
   }
 
   #[test]
   fn page_requests_are_checked() {
     assert!(PageRequest::new(Some(0), None, None).is_err());
     assert!(PageRequest::new(Some(PAGE_LIMIT.end() + 1), None, None).is_err());
-    let cursor = Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: "1".into() };
-    assert!(PageRequest::new(None, Some(5), Some(cursor)).is_err());
+    assert!(PageRequest::new(None, Some(5), Some(cursor(1))).is_err());
     let request = PageRequest::new(Some(2), None, None).unwrap();
-    let page =
-      request.page(vec![1, 2, 3], |n| Cursor { list: "logs", created_at: "2026-01-02T03:04:05.678Z".into(), id: n.to_string() });
+    let page = request.page(vec![1, 2, 3], |n| cursor(*n));
     assert_eq!(page.items, [1, 2]);
-    assert_eq!(page.next_cursor.as_deref(), Some("logs:2026-01-02T03:04:05.678Z|2"));
+    assert_eq!(page.next_cursor, Some(cursor(2).encode()));
     assert!(request.page(vec![1, 2], |_| unreachable!()).next_cursor.is_none());
   }
 }

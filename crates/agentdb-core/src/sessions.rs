@@ -163,10 +163,9 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>> {
   Ok(stmt.query_row([id], read).optional()?)
 }
 
-/// The most recently created session with this external id, if any.
+/// The session with this external id inserted last, if any.
 pub fn get_by_external_id(conn: &Connection, external_id: &str) -> Result<Option<Session>> {
-  let sql =
-    format!("SELECT {} FROM sessions WHERE external_session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1", *SESSION_COLUMNS);
+  let sql = format!("SELECT {} FROM sessions WHERE external_session_id = ?1 ORDER BY seq DESC LIMIT 1", *SESSION_COLUMNS);
   Ok(conn.prepare_cached(&sql)?.query_row([external_id], read).optional()?)
 }
 
@@ -191,21 +190,21 @@ pub fn update(conn: &Connection, id: &str, patch: &SessionPatch) -> Result<Sessi
     .ok_or_else(|| Error::not_found(format!("session {id:?} does not exist")))
 }
 
-/// Sessions newest first, optionally by status and by agent.
+/// Sessions newest first (by `seq`, the insertion order), optionally by status and by agent.
 pub fn list(
   conn: &Connection,
   status: Option<SessionStatus>,
   agent_id: Option<&str>,
   page: &PageRequest,
 ) -> Result<Page<Session>> {
-  let mut query = ListQuery::new("sessions", Order::Descending);
+  let mut query = ListQuery::new("sessions", "seq", Order::Descending);
   if let Some(status) = status {
     query.filter("status = :status", ":status", status.as_str().to_string());
   }
   if let Some(agent_id) = agent_id {
     query.filter("main_agent_id = :agent", ":agent", agent_id.to_string());
   }
-  query.run(conn, &format!("SELECT {} FROM sessions", *SESSION_COLUMNS), page, read, |s| (s.created_at.clone(), s.id.clone()))
+  query.run(conn, &SESSION_COLUMNS, "sessions", page, read)
 }
 
 /// How many sessions there are, optionally of one agent.

@@ -97,13 +97,16 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
     return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
   }
   bind(&mut stmt, params)?;
-  let columns: Vec<String> = stmt.column_names().map(String::from).collect();
-  let width = columns.len();
   let mut rows = Vec::new();
   let mut cursor = stmt.raw_query();
   while let Some(row) = cursor.next()? {
+    let width = row.as_ref().column_count();
     rows.push((0..width).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?);
   }
+  drop(cursor);
+  // Read after stepping: a cached statement that SQLite prepared again during the step (the
+  // schema changed since it was cached) only then reports its new columns.
+  let columns: Vec<String> = stmt.column_names().map(String::from).collect();
   Ok(Rows { columns, rows })
 }
 

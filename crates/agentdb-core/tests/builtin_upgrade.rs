@@ -129,7 +129,7 @@ fn the_upgrade_keeps_every_row_and_what_an_app_added_and_down_restores_002() {
     .unwrap();
   let (rows_at_002, schema_at_002) = (rows(&conn), schema(&conn));
 
-  assert_eq!(migrate(&mut conn, &set, None), ["agentdb 003"]);
+  assert_eq!(migrate(&mut conn, &set, library("003")), ["agentdb 003"]);
   check_clean(&conn);
   assert_eq!(rows(&conn), rows_at_002);
   let at_003 = schema(&conn);
@@ -165,7 +165,8 @@ fn the_upgrade_refuses_a_column_an_app_added_and_changes_nothing() {
   seed(&conn);
   conn.execute_batch("ALTER TABLE agents ADD COLUMN colour TEXT").unwrap();
   let before = (rows(&conn), schema(&conn));
-  let failure = migrator::migrate(&mut conn, &set, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+  let options = MigrateOptions { to: library("003"), ..MigrateOptions::default() };
+  let failure = migrator::migrate(&mut conn, &set, &options, &mut |_| {}).unwrap_err();
   assert_eq!(failure.error.code, ErrorCode::MigrationFailed);
   assert!(failure.error.message.contains("colour"), "{}", failure.error.message);
   assert_eq!((rows(&conn), schema(&conn)), before);
@@ -220,7 +221,7 @@ fn the_upgrade_and_its_rollback_on_a_million_logs() {
   };
   let before = digest(&conn);
   let started = std::time::Instant::now();
-  assert_eq!(migrate(&mut conn, &set, None), ["agentdb 003"]);
+  assert_eq!(migrate(&mut conn, &set, library("003")), ["agentdb 003"]);
   println!("003 up on {logs} logs: {:.1} s", started.elapsed().as_secs_f64());
   let started = std::time::Instant::now();
   check_clean(&conn);

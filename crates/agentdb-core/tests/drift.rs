@@ -30,7 +30,7 @@ fn extra_missing_and_changed_objects_are_each_reported() {
   conn
     .execute_batch(
       "CREATE INDEX by_hand ON agents (name);
-       DROP INDEX idx_sessions_created;
+       DROP INDEX idx_sessions_status_seq;
        DROP TRIGGER session_logs_parent_same_session_update;
        CREATE TRIGGER session_logs_parent_same_session_update AFTER UPDATE ON session_logs BEGIN SELECT 1; END;",
     )
@@ -40,7 +40,7 @@ fn extra_missing_and_changed_objects_are_each_reported() {
   assert_eq!(found.len(), 3, "{found:?}");
   assert!(found.iter().any(|m| m.contains("index by_hand is not created by any applied migration")), "{found:?}");
   assert!(
-    found.iter().any(|m| m.contains("index idx_sessions_created that the applied migrations create is missing")),
+    found.iter().any(|m| m.contains("index idx_sessions_status_seq that the applied migrations create is missing")),
     "{found:?}"
   );
   assert!(found.iter().any(|m| m.contains("trigger session_logs_parent_same_session_update differs")), "{found:?}");

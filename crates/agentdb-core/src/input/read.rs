@@ -12,8 +12,9 @@ use crate::agents::{AgentPatch, NewAgent};
 use crate::error::{Error, Result};
 use crate::input::fields::{Element, Fields, Source};
 use crate::input::tree::Input;
+use crate::input::Kind;
 use crate::json::{self, Json};
-use crate::logs::{LogPatch, NewLog};
+use crate::logs::{LogPatch, NewLog, LATEST_DEFAULT_LIMIT};
 use crate::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
 use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
@@ -272,12 +273,24 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
   Ok((patch, place))
 }
 
-/// The paging fields every list takes: `limit`, `offset`, `after`.
-pub fn page<S: Source>(f: &Fields<S>, list: &'static str) -> Result<PageRequest> {
+/// The paging fields every list takes: `limit`, `offset`, `after`. Whether a cursor belongs
+/// to the list it is given to is checked by the list ([`crate::page::ListQuery`]).
+pub fn page<S: Source>(f: &Fields<S>) -> Result<PageRequest> {
   let limit = f.whole("limit", &PAGE_LIMIT)?;
   let offset = f.whole("offset", &PAGE_OFFSET)?;
-  let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?, list))?;
+  let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?))?;
   PageRequest::new(limit, offset, after)
+}
+
+/// The second argument of `getLatestLogs`: the limit alone (a number, as before it took
+/// options) or `{ limit, after }`; the limit defaults to [`LATEST_DEFAULT_LIMIT`].
+pub fn latest_page<S: Source>(value: S) -> Result<PageRequest> {
+  if !matches!(value.kind(), Kind::Object | Kind::Undefined | Kind::Null) {
+    return PageRequest::new(Some(value.whole("limit", &PAGE_LIMIT)?), None, None);
+  }
+  let f = Fields::of(value, "options", &["limit", "after"], true)?;
+  let limit = f.whole("limit", &PAGE_LIMIT)?.unwrap_or(LATEST_DEFAULT_LIMIT);
+  PageRequest::new(Some(limit), None, f.parsed("after", |v, p| Cursor::decode(&v.string(p)?))?)
 }
 
 /// The `order` of a log list: `'asc'` (default) or `'desc'`.

@@ -35,16 +35,16 @@ fn all_pages(conn: &Connection, session_id: &str, order: Order, limit: u64) -> V
     assert!(page.items.len() as u64 <= limit);
     ids.extend(page.items.iter().map(|l| l.id));
     match page.next_cursor {
-      Some(cursor) => after = Some(Cursor::decode(&cursor, "logs").unwrap()),
+      Some(cursor) => after = Some(Cursor::decode(&cursor).unwrap()),
       None => return ids,
     }
   }
 }
 
-/// Ids in `(created_at, id)` order, read straight from the table.
+/// Ids in append (`id`) order, read straight from the table.
 fn expected_order(conn: &Connection, session_id: &str, order: Order) -> Vec<i64> {
   let direction = if order == Order::Ascending { "ASC" } else { "DESC" };
-  let sql = format!("SELECT id FROM session_logs WHERE session_id = ?1 ORDER BY created_at {direction}, id {direction}");
+  let sql = format!("SELECT id FROM session_logs WHERE session_id = ?1 ORDER BY id {direction}");
   let mut stmt = conn.prepare(&sql).unwrap();
   stmt.query_map([session_id], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
 }
@@ -103,7 +103,7 @@ fn add_many_names_the_failing_row_and_the_caller_rolls_back() {
 }
 
 #[test]
-fn pages_cover_every_row_once_across_equal_timestamps() {
+fn pages_follow_append_order_across_equal_and_backward_timestamps() {
   let (conn, session_id) = setup();
   let inputs: Vec<_> = (0..40).map(|i| new_log(&session_id, None, json!(i))).collect();
   let added = logs::add_many(&conn, &inputs).unwrap();
@@ -141,13 +141,13 @@ fn a_cursor_does_not_leak_into_another_session_or_list() {
     &conn,
     &session_id,
     Order::Ascending,
-    &PageRequest::new(Some(10), None, Some(Cursor::decode(first.next_cursor.as_deref().unwrap(), "logs").unwrap())).unwrap(),
+    &PageRequest::new(Some(10), None, Some(Cursor::decode(first.next_cursor.as_deref().unwrap()).unwrap())).unwrap(),
   )
   .unwrap();
   assert_eq!(rest.items.len(), 1);
   assert!(rest.items.iter().all(|l| l.session_id == session_id));
   assert!(rest.next_cursor.is_none());
-  let agent_cursor = Cursor { list: "agents", created_at: "2026-01-01T00:00:00.000Z".into(), id: "x".into() };
+  let agent_cursor = Cursor { list: "agents".into(), order: Order::Ascending, filters: 0, key: 1 };
   let request = PageRequest::new(None, None, Some(agent_cursor)).unwrap();
   assert_eq!(code(logs::list(&conn, &session_id, Order::Ascending, &request)), ErrorCode::InvalidArgument);
 }
@@ -158,11 +158,16 @@ fn latest_returns_the_newest_in_chronological_order() {
   let added = logs::add_many(&conn, &(0..10).map(|i| new_log(&session_id, None, json!(i))).collect::<Vec<_>>()).unwrap();
   let ids: Vec<String> = added.iter().map(|l| l.id.to_string()).collect();
   set_created_at(&conn, "session_logs", &ids, "2026-01-01T00:00:00.000Z");
-  let latest = logs::latest(&conn, &session_id, 4).unwrap();
-  assert_eq!(latest.iter().map(|l| l.id).collect::<Vec<_>>(), added[6..].iter().map(|l| l.id).collect::<Vec<_>>());
-  assert_eq!(logs::latest(&conn, &session_id, 1000).unwrap().len(), 10);
-  assert_eq!(code(logs::latest(&conn, &session_id, 0)), ErrorCode::InvalidArgument);
-  assert_eq!(code(logs::latest(&conn, &session_id, 1001)), ErrorCode::InvalidArgument);
+  let latest = |limit, after| logs::latest(&conn, &session_id, &PageRequest::new(Some(limit), None, after).unwrap());
+  let newest = latest(4, None).unwrap();
+  assert_eq!(newest.items.iter().map(|l| l.id).collect::<Vec<_>>(), added[6..].iter().map(|l| l.id).collect::<Vec<_>>());
+  let before = latest(4, Some(Cursor::decode(newest.next_cursor.as_deref().unwrap()).unwrap())).unwrap();
+  assert_eq!(before.items.iter().map(|l| l.id).collect::<Vec<_>>(), added[2..6].iter().map(|l| l.id).collect::<Vec<_>>());
+  let all = latest(1000, None).unwrap();
+  assert_eq!((all.items.len(), all.next_cursor), (10, None));
+  // A cursor of getLogs in the same direction belongs to another list.
+  let desc = logs::list(&conn, &session_id, Order::Descending, &PageRequest::new(Some(4), None, None).unwrap()).unwrap();
+  assert_eq!(code(latest(4, Some(Cursor::decode(desc.next_cursor.as_deref().unwrap()).unwrap()))), ErrorCode::InvalidArgument);
 }
 
 #[test]
@@ -212,7 +217,7 @@ fn delete_and_count_per_session() {
 }
 
 #[test]
-fn the_tree_nests_by_parent_with_siblings_in_time_order() {
+fn the_tree_nests_by_parent_with_siblings_in_append_order() {
   let (conn, session_id) = setup();
   let a = log(&conn, &session_id, None);
   let a1 = log(&conn, &session_id, Some(a.id));
@@ -220,9 +225,8 @@ fn the_tree_nests_by_parent_with_siblings_in_time_order() {
   let a1x = log(&conn, &session_id, Some(a1.id));
   let a2 = log(&conn, &session_id, Some(a.id));
   let a1xy = log(&conn, &session_id, Some(a1x.id));
-  // a2 gets a1's timestamp: siblings with equal timestamps go by id.
-  let a1_created: String = conn.query_row("SELECT created_at FROM session_logs WHERE id = ?1", [a1.id], |r| r.get(0)).unwrap();
-  set_created_at(&conn, "session_logs", &[a2.id.to_string()], &a1_created);
+  // a2 is stamped before a1 (a clock stepped back): siblings still go by append order.
+  set_created_at(&conn, "session_logs", &[a2.id.to_string()], "2000-01-01T00:00:00.000Z");
   let tree: Value = serde_json::from_str(&logs::tree(&conn, &session_id).unwrap()).unwrap();
   fn shape(nodes: &Value) -> Value {
     Value::Array(nodes.as_array().unwrap().iter().map(|n| json!([n["id"], shape(&n["children"])])).collect())

@@ -240,9 +240,10 @@ fn external_ids_find_the_newest_session() {
   with("s1", "ext");
   with("s2", "ext");
   with("s3", "other");
+  // s2 was inserted last, though its clock said it was earlier.
   set_created_at(&conn, "sessions", &["s1".into()], "2026-01-02T00:00:00.000Z");
   set_created_at(&conn, "sessions", &["s2".into()], "2026-01-01T00:00:00.000Z");
-  assert_eq!(sessions::get_by_external_id(&conn, "ext").unwrap().unwrap().id, "s1");
+  assert_eq!(sessions::get_by_external_id(&conn, "ext").unwrap().unwrap().id, "s2");
   assert_eq!(sessions::get_by_external_id(&conn, "other").unwrap().unwrap().id, "s3");
   assert!(sessions::get_by_external_id(&conn, "none").unwrap().is_none());
 }
@@ -264,14 +265,12 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
     };
     ids.push(sessions::create(&conn, &input).unwrap().id);
   }
-  // Three timestamps shared by five sessions each.
+  // Three timestamps shared by five sessions each, going backwards: newest first is still
+  // the reverse of insertion order.
   for (bucket, chunk) in ids.chunks(5).enumerate() {
-    set_created_at(&conn, "sessions", chunk, &format!("2026-01-01T00:00:00.00{bucket}Z"));
+    set_created_at(&conn, "sessions", chunk, &format!("2026-01-01T00:00:00.00{}Z", 2 - bucket));
   }
-  let expected: Vec<String> = {
-    let mut stmt = conn.prepare("SELECT id FROM sessions ORDER BY created_at DESC, id DESC").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
-  };
+  let expected: Vec<String> = ids.iter().rev().cloned().collect();
   let walk = |status: Option<SessionStatus>, agent_id: Option<&str>, limit: u64| {
     let mut seen = Vec::new();
     let mut after = None;
@@ -279,7 +278,7 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
       let page = sessions::list(&conn, status, agent_id, &PageRequest::new(Some(limit), None, after.take()).unwrap()).unwrap();
       seen.extend(page.items.into_iter().map(|s| s.id));
       match page.next_cursor {
-        Some(cursor) => after = Some(Cursor::decode(&cursor, "sessions").unwrap()),
+        Some(cursor) => after = Some(Cursor::decode(&cursor).unwrap()),
         None => return seen,
       }
     }

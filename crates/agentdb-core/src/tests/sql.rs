@@ -136,7 +136,7 @@ fn schema_changes_are_refused_through_query_execute_and_batch() {
     "CREATE TABLE x (y)",
     "CREATE TABLE IF NOT EXISTS agents (id)",
     "CREATE INDEX idx_agents_name ON agents (name)",
-    "DROP INDEX idx_agents_created",
+    "DROP INDEX idx_agents_type_seq",
     "DROP TRIGGER session_logs_parent_same_session_insert",
     "CREATE TEMP TABLE agents (id TEXT PRIMARY KEY)",
     "CREATE TABLE temp.shadow (x)",
@@ -165,6 +165,24 @@ fn schema_changes_are_refused_through_query_execute_and_batch() {
   // ANALYZE (which creates its statistics table the first time) and REINDEX change no
   // schema object of the app's.
   execute(&conn, "ANALYZE", &none).unwrap();
-  execute(&conn, "REINDEX idx_agents_created", &none).unwrap();
+  execute(&conn, "REINDEX idx_agents_type_seq", &none).unwrap();
   assert_eq!(snapshot(&conn), before.1);
+}
+
+#[test]
+fn a_cached_select_star_reads_the_columns_a_schema_change_left() {
+  let conn = db();
+  conn.execute_batch("CREATE TABLE app_wide (a, b, c); INSERT INTO app_wide VALUES (1, 2, 3);").unwrap();
+  let none = Params::Positional(vec![]);
+  assert_eq!(query(&conn, "SELECT * FROM app_wide", &none).unwrap().columns, ["a", "b", "c"]);
+  // The schema changes (as a migration or another process changes it): SQLite prepares the
+  // cached statement again when it next runs, with the new columns.
+  conn.execute_batch("ALTER TABLE app_wide DROP COLUMN c").unwrap();
+  let rows = query(&conn, "SELECT * FROM app_wide", &none).unwrap();
+  assert_eq!(
+    (rows.columns, rows.rows),
+    (vec!["a".to_string(), "b".to_string()], vec![vec![Value::Integer(1), Value::Integer(2)]])
+  );
+  conn.execute_batch("ALTER TABLE app_wide ADD COLUMN d; DELETE FROM app_wide;").unwrap();
+  assert_eq!(query(&conn, "SELECT * FROM app_wide", &none).unwrap().columns, ["a", "b", "d"]);
 }
