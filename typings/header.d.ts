@@ -109,6 +109,8 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'READONLY'
   | 'CANT_OPEN'
+  | 'OPEN_ELSEWHERE_IN_PROCESS'
+  | 'BAD_VALUE'
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'

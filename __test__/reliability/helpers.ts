@@ -22,6 +22,8 @@ export const DOCUMENTED_CODES = new Set([
   'CORRUPT',
   'READONLY',
   'CANT_OPEN',
+  'OPEN_ELSEWHERE_IN_PROCESS',
+  'BAD_VALUE',
   'FULL',
   'IO',
   'SQL_ERROR',

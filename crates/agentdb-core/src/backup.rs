@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// The files SQLite keeps beside a database (`-wal`, `-shm`, `-journal`), by suffix; with the
 /// database itself (`""`), the files a database name stands for.
-const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+pub const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 
 /// The first 16 bytes of every SQLite database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -218,7 +218,7 @@ fn touches_database(conn: &Connection, path: &Path) -> bool {
 }
 
 /// `path` with `suffix` added to its file name.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
   let mut name = path.as_os_str().to_owned();
   name.push(suffix);
   PathBuf::from(name)

@@ -54,6 +54,13 @@ error_codes! {
   Readonly = "READONLY",
   /// The file cannot be opened (missing directory, a directory path, no permission).
   CantOpen = "CANT_OPEN",
+  /// The file is already open in this process through another SQLite (another SQLite
+  /// library such as better-sqlite3, or another copy of this addon), whose locks cannot
+  /// exclude this library's within one process; opening it too would corrupt it.
+  OpenElsewhereInProcess = "OPEN_ELSEWHERE_IN_PROCESS",
+  /// A stored value is not of the type its column holds (written by another tool, raw SQL,
+  /// or a file from elsewhere); the message names the table, the row and the column.
+  BadValue = "BAD_VALUE",
   /// The disk or the database's size limit is full.
   Full = "FULL",
   /// The operating system reported an I/O error.

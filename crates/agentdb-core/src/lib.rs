@@ -23,6 +23,7 @@ pub mod migrations;
 pub mod model;
 pub mod page;
 pub mod patch;
+pub mod process;
 pub mod queue;
 pub mod rules;
 pub mod sessions;
