@@ -725,7 +725,7 @@ describe('backup and check', () => {
     await seeded(path.join(dir, 'agents.db'))
     const ok = await agentdb(['check'])
     expect(ok.code).toBe(EXIT.OK)
-    expect(ok.stdout).toMatch(/^OK: no integrity errors, no foreign key violations \(full check\)\.$/m)
+    expect(ok.stdout).toMatch(/^OK: no integrity errors, no foreign key violations, no bad values \(full check\)\.$/m)
     expect(JSON.parse((await agentdb(['check', '--quick', '--json'])).stdout)).toMatchObject({ ok: true, mode: 'quick' })
   })
 

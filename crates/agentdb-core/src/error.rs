@@ -166,6 +166,9 @@ impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {
   fn from(err: rusqlite::Error) -> Self {
+    if let Some(bad) = crate::stored::bad_value(&err) {
+      return bad.into();
+    }
     let code = match &err {
       rusqlite::Error::SqliteFailure(failure, _) => code_for_sqlite(failure),
       rusqlite::Error::InvalidParameterCount(..)
@@ -176,6 +179,10 @@ impl From<rusqlite::Error> for Error {
       | rusqlite::Error::SqlInputError { .. }
       | rusqlite::Error::Empty => ErrorCode::SqlError,
       rusqlite::Error::ToSqlConversionFailure(_) => ErrorCode::InvalidArgument,
+      // A stored value of the wrong type read without [`crate::stored::read`].
+      rusqlite::Error::InvalidColumnType(..)
+      | rusqlite::Error::FromSqlConversionFailure(..)
+      | rusqlite::Error::IntegralValueOutOfRange(..) => ErrorCode::BadValue,
       _ => ErrorCode::Internal,
     };
     let busy = matches!(&err, rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::DatabaseBusy);

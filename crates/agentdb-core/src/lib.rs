@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sql;
 pub mod store;
+pub mod stored;
 #[cfg(test)]
 pub mod test_support;
 

@@ -14,9 +14,10 @@ use crate::model::{now_iso, LogRole, LogType};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::rules::{self, PAGE_LIMIT};
+use crate::stored;
 
-/// The columns of `session_logs`, in the order [`read`] reads them.
-const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+/// The columns of `session_logs`, in the order [`log_from_row`] reads them.
+pub const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
 
 /// `add`'s statement. The row is built from the input, the new rowid and the timestamp
 /// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
@@ -54,17 +55,20 @@ pub struct SessionLog {
   pub updated_at: String,
 }
 
-fn read(row: &Row) -> rusqlite::Result<SessionLog> {
-  Ok(SessionLog {
-    id: row.get(0)?,
-    session_id: row.get(1)?,
-    parent_id: row.get(2)?,
-    role: row.get(3)?,
-    log_type: row.get(4)?,
-    content: json::column(row, 5)?,
-    metadata: json::nullable_column(row, 6)?,
-    created_at: row.get(7)?,
-    updated_at: row.get(8)?,
+/// Reads a log entry from `row` (the columns of [`LOG_COLUMNS`]).
+pub fn log_from_row(row: &Row) -> rusqlite::Result<SessionLog> {
+  stored::read("session_logs", row, 0, || {
+    Ok(SessionLog {
+      id: row.get(0)?,
+      session_id: row.get(1)?,
+      parent_id: row.get(2)?,
+      role: row.get(3)?,
+      log_type: row.get(4)?,
+      content: json::column(row, 5)?,
+      metadata: json::nullable_column(row, 6)?,
+      created_at: row.get(7)?,
+      updated_at: row.get(8)?,
+    })
   })
 }
 
@@ -159,7 +163,7 @@ pub fn add_many(conn: &Connection, inputs: &[NewLog]) -> Result<Vec<SessionLog>>
 /// The entry with this id, if any.
 pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
   let mut stmt = conn.prepare_cached(&format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE id = ?1"))?;
-  Ok(stmt.query_row([id], read).optional()?)
+  Ok(stmt.query_row([id], log_from_row).optional()?)
 }
 
 /// A page of a session's entries in `(created_at, id)` order, oldest first unless
@@ -167,7 +171,9 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
 pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageRequest) -> Result<Page<SessionLog>> {
   let mut query = ListQuery::new("logs", order);
   query.filter("session_id = :session", ":session", session_id.to_string());
-  query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
+  query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, log_from_row, |l| {
+    (l.created_at.clone(), l.id.to_string())
+  })
 }
 
 /// The `limit` newest entries of a session, in chronological order (oldest of them first).
@@ -176,7 +182,8 @@ pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<Ses
     return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
   }
   let mut stmt = conn.prepare_cached(&LATEST_SQL)?;
-  let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  let mut rows =
+    stmt.query_map(rusqlite::params![session_id, limit as i64], log_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
   rows.reverse();
   Ok(rows)
 }
@@ -190,7 +197,7 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
   set
-    .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, read)?
+    .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, log_from_row)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
 }
 
@@ -213,7 +220,7 @@ pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
      SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY created_at, id"
   );
   let mut stmt = conn.prepare_cached(&sql)?;
-  let logs = stmt.query_map([session_id], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  let logs = stmt.query_map([session_id], log_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
   let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
   for (index, log) in logs.iter().enumerate() {
     children.entry(log.parent_id).or_default().push(index);
