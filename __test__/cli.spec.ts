@@ -215,7 +215,10 @@ describe('migrate, status, rollback', () => {
 
     // Run without the app's migrations: app 003 is unknown to this build (a warning, not an error).
     const db = await Database.open(path.join(dir, 'agents.db'))
-    await db.execute("UPDATE migrations SET checksum = 'edited' WHERE namespace = 'agentdb' AND id = '001'")
+    // App SQL may not write the tracking table; the test hook edits it as another tool would.
+    await (db as Database & { testExec(sql: string): Promise<void> }).testExec(
+      "UPDATE migrations SET checksum = 'edited' WHERE namespace = 'agentdb' AND id = '001'",
+    )
     await db.close()
     const status = JSON.parse((await agentdb(['status', '--json'])).stdout)
     expect(status.migrations.map((m: { namespace: string; id: string; state: string }) => [m.namespace, m.id, m.state])).toEqual([
