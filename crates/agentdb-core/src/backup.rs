@@ -60,6 +60,7 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   let _turn = ONE_AT_A_TIME.lock();
   let busy_timeout_ms: i64 = source.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
   let busy_timeout = Duration::from_millis(busy_timeout_ms.max(0) as u64);
+  Temporary::remove_stale(dest);
   let temporary = Temporary::create(source, dest)?;
   copy_into(source, &temporary.path).map_err(|e| e.context(format!("backup to {}", dest.display())))?;
   let io = |what: &str| {
@@ -142,6 +143,34 @@ impl Temporary {
     Err(Error::new(ErrorCode::Io, format!("backup to {}: no free name for a temporary file beside it", dest.display())))
   }
 
+  /// Removes the temporary files (and the files SQLite made beside them) that backups to
+  /// `dest` left when their process was killed: those named as [`Temporary::create`] names
+  /// them, after a process that no longer exists. Anything else beside `dest` is left alone.
+  fn remove_stale(dest: &Path) {
+    let (Some(name), Ok(entries)) = (dest.file_name(), std::fs::read_dir(parent_of(dest))) else { return };
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let Some(prefix) = prefix.to_str().map(str::to_string) else { return };
+    for entry in entries.flatten() {
+      let file_name = entry.file_name();
+      let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+      // The temporary file itself, or a file SQLite made beside it (whose temporary may be gone).
+      let Some(base) =
+        DATABASE_FILE_SUFFIXES.iter().find_map(|suffix| rest.strip_suffix(suffix).filter(|b| b.ends_with(".backup")))
+      else {
+        continue;
+      };
+      let Some(pid) = temporary_pid(base) else { continue };
+      if crate::process::ended(pid) {
+        let temporary = parent_of(dest).join(format!("{prefix}{base}"));
+        for suffix in DATABASE_FILE_SUFFIXES {
+          let _ = std::fs::remove_file(with_suffix(&temporary, suffix));
+        }
+      }
+    }
+  }
+
   /// The file is the destination now: nothing is removed.
   fn placed(mut self) {
     self.placed = true;
@@ -156,6 +185,14 @@ impl Drop for Temporary {
       }
     }
   }
+}
+
+/// The process id in what follows the destination's name in a temporary file's name
+/// (`<pid>-<n>.backup`); `None` for anything else.
+fn temporary_pid(rest: &str) -> Option<u32> {
+  let (pid, n) = rest.strip_suffix(".backup")?.split_once('-')?;
+  n.parse::<u64>().ok()?;
+  pid.parse().ok()
 }
 
 /// Copies `source` into the empty file `copy` and makes the copy a rollback-journal file,
@@ -518,5 +555,31 @@ mod tests {
     let conn = writer(&dir.join("a.db"));
     let err = backup(&conn, &dir.join("nope").join("copy.db")).unwrap_err();
     assert_eq!(err.code, ErrorCode::CantOpen, "{err}");
+  }
+
+  #[cfg(unix)]
+  #[test]
+  fn temporaries_left_by_killed_backups_are_removed_by_the_next_backup() {
+    let dir = TempDir::new("backup-stale");
+    let source = writer(&dir.join("live.db"));
+    let dest = dir.join("copy.db");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let ended = child.id();
+    child.wait().unwrap();
+    let left = [format!(".copy.db.{ended}-0.backup"), format!(".copy.db.{ended}-7.backup-journal")];
+    let kept = [
+      format!(".copy.db.{}-0.backup", std::process::id()),
+      format!(".other.db.{ended}-0.backup"),
+      format!(".copy.db.{ended}-x.backup"),
+      "notes.txt".to_string(),
+    ];
+    for name in left.iter().chain(&kept) {
+      std::fs::write(dir.join(name), b"").unwrap();
+    }
+    backup(&source, &dest).unwrap();
+    let mut expected: Vec<String> = kept.to_vec();
+    expected.extend(["copy.db".to_string(), "live.db".to_string(), "live.db-shm".to_string(), "live.db-wal".to_string()]);
+    expected.sort();
+    assert_eq!(names(dir.path()), expected);
   }
 }
