@@ -105,3 +105,63 @@ fn the_integrity_check_lists_every_row_holding_a_bad_value() {
     ]
   );
 }
+
+#[test]
+fn ids_beyond_2_to_the_53_are_refused_not_rounded() {
+  let conn = db();
+  let a = agent(&conn, "A");
+  let s = session(&conn, &a.id);
+  let parent = log(&conn, &s.id, None);
+  let big = 9_007_199_254_740_993_i64;
+  conn
+    .execute_batch(&format!(
+      "INSERT INTO session_logs (id, session_id, parent_id, role, type, content) VALUES ({big}, '{}', {}, 'user', 'message', '{{}}')",
+      s.id, parent.id
+    ))
+    .unwrap();
+  let err = logs::get(&conn, big).unwrap_err();
+  assert_eq!(err.code, ErrorCode::BadValue, "{err}");
+  assert!(err.message.contains(&format!("session_logs row {big}: column id")) && err.message.contains("2^53"), "{err}");
+  assert_eq!(logs::list(&conn, &s.id, Order::Ascending, &page()).unwrap_err().code, ErrorCode::BadValue);
+  // The next id SQLite picks is beyond it too: the append is refused, and leaves no row
+  // once its savepoint is rolled back.
+  conn.execute_batch("SAVEPOINT w").unwrap();
+  let err = logs::add(&conn, &super::support::new_log(&s.id, None, serde_json::json!({}))).unwrap_err();
+  assert_eq!(err.code, ErrorCode::BadValue, "{err}");
+  conn.execute_batch("ROLLBACK TO w; RELEASE w").unwrap();
+  // Raw SQL inserting such a rowid is refused too; a statement inserting nothing is not.
+  let none = crate::sql::Params::Positional(vec![]);
+  let err = crate::sql::execute(
+    &conn,
+    &format!(
+      "INSERT INTO session_logs (id, session_id, role, type, content) VALUES ({}, '{}', 'user', 'message', '1')",
+      big + 1,
+      s.id
+    ),
+    &none,
+  )
+  .unwrap_err();
+  assert_eq!(err.code, ErrorCode::BadValue, "{err}");
+  crate::sql::execute(&conn, "UPDATE agents SET name = 'B'", &none).unwrap();
+}
+
+#[test]
+fn a_parent_cycle_made_by_raw_sql_is_named_not_dropped_from_the_tree() {
+  let conn = db();
+  let a = agent(&conn, "A");
+  let s = session(&conn, &a.id);
+  let root = log(&conn, &s.id, None);
+  let first = log(&conn, &s.id, Some(root.id));
+  let second = log(&conn, &s.id, Some(first.id));
+  assert_eq!(logs::tree(&conn, &s.id).unwrap().matches("\"id\"").count(), 3);
+  // first -> second -> first: neither reaches the root any more.
+  conn.execute_batch(&format!("UPDATE session_logs SET parent_id = {} WHERE id = {}", second.id, first.id)).unwrap();
+  let err = logs::tree(&conn, &s.id).unwrap_err();
+  assert_eq!(err.code, ErrorCode::BadValue, "{err}");
+  assert!(
+    err.message.contains(&format!("session_logs rows {}, {} ", first.id, second.id)) && err.message.contains("cycle"),
+    "{err}"
+  );
+  conn.execute_batch(&format!("UPDATE session_logs SET parent_id = NULL WHERE id = {}", first.id)).unwrap();
+  assert_eq!(logs::tree(&conn, &s.id).unwrap().matches("\"id\"").count(), 3);
+}
