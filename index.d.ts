@@ -7,6 +7,11 @@ export interface OpenOptions {
   busyTimeoutMs?: number | undefined
   /** How many read-only connections serve reads in parallel (file databases; 1 to 64, default: cores, 2 to 4). */
   readers?: number | undefined
+  /** Open an existing file for inspection without ever writing it or anything beside it: no
+   *  switch to WAL, no journal rollback, no checkpoint (a file with no `-wal` is opened
+   *  immutable, so no `-wal` or `-shm` is made either). A file with a hot journal rejects
+   *  with `HOT_JOURNAL`; every write rejects with `READONLY`. Default false. */
+  readOnly?: boolean | undefined
 }
 
 /** Options of `migrate`; the defaults are those of the reference Migrator. */
@@ -111,6 +116,7 @@ export type ErrorCode =
   | 'CANT_OPEN'
   | 'OPEN_ELSEWHERE_IN_PROCESS'
   | 'BAD_VALUE'
+  | 'HOT_JOURNAL'
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'

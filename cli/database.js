@@ -21,7 +21,8 @@ function loadAddon() {
 /**
  * Opens the database at `file`, then runs `work(db)` and closes the database whatever
  * happens. Unless `create` is set, a missing file is refused with CANT_OPEN instead of being
- * created as a new, empty database.
+ * created as a new, empty database. With `readOnly` (the commands that only inspect), the
+ * file is opened so that nothing is written to it or beside it.
  */
 async function withDatabase(file, options, work) {
   if (!options.create && file !== ':memory:' && !fs.existsSync(file)) {
@@ -29,7 +30,9 @@ async function withDatabase(file, options, work) {
     throw new CliError('CANT_OPEN', `no database at ${file}${defaulted} agentdb migrate ${file} creates one`)
   }
   const { Database } = loadAddon()
-  const openOptions = options.busyTimeoutMs === undefined ? undefined : { busyTimeoutMs: options.busyTimeoutMs }
+  const openOptions = {}
+  if (options.busyTimeoutMs !== undefined) openOptions.busyTimeoutMs = options.busyTimeoutMs
+  if (options.readOnly) openOptions.readOnly = true
   const db = await Database.open(file, openOptions)
   try {
     return await work(db)
@@ -38,9 +41,12 @@ async function withDatabase(file, options, work) {
   }
 }
 
-/** The `withDatabase` options a command's parsed `--busy-timeout` asks for. */
-function openOptionsFrom(options, create = false) {
-  return { create, busyTimeoutMs: options['busy-timeout'] }
+/**
+ * The `withDatabase` options a command's parsed `--busy-timeout` asks for; `create` for the
+ * commands that may make a new database, `readOnly` for those that only inspect one.
+ */
+function openOptionsFrom(options, { create = false, readOnly = false } = {}) {
+  return { create, readOnly, busyTimeoutMs: options['busy-timeout'] }
 }
 
 module.exports = { withDatabase, openOptionsFrom }

@@ -24,6 +24,7 @@ export const DOCUMENTED_CODES = new Set([
   'CANT_OPEN',
   'OPEN_ELSEWHERE_IN_PROCESS',
   'BAD_VALUE',
+  'HOT_JOURNAL',
   'FULL',
   'IO',
   'SQL_ERROR',

@@ -44,7 +44,7 @@ const check = {
     progress.waiting(`Checking ${file}…`)
     let report
     try {
-      report = await withDatabase(file, openOptionsFrom(options), (db) => db.integrityCheck({ full: !options.quick }))
+      report = await withDatabase(file, openOptionsFrom(options, { readOnly: true }), (db) => db.integrityCheck({ full: !options.quick }))
     } finally {
       progress.clear()
     }

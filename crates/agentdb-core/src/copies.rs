@@ -32,11 +32,11 @@ pub struct FileClaim {
 /// Claims `path` for this copy of the library (any number of connections of this copy may
 /// then open it), or fails with `OPEN_ELSEWHERE_IN_PROCESS` when another copy of the library
 /// in this process has it open, or, at this copy's first claim on it, when any descriptor of
-/// the process is open on it or its side files. A missing file is created empty first (as
-/// SQLite would create it), so that it has an identity. When no lock file can be made (no
+/// the process is open on it or its side files. With `create`, a missing file is created
+/// empty first (as SQLite would create it), so that it has an identity. When no lock file can be made (no
 /// writable temporary directory), the descriptor check still runs but no lock is held.
-pub fn claim(path: &Path) -> Result<FileClaim> {
-  imp::claim(path).map(|claim| FileClaim { _claim: claim })
+pub fn claim(path: &Path, create: bool) -> Result<FileClaim> {
+  imp::claim(path, create).map(|claim| FileClaim { _claim: claim })
 }
 
 #[cfg(unix)]
@@ -67,12 +67,15 @@ mod imp {
     Path(PathBuf),
   }
 
-  /// The identity of `path`, creating the file (empty, as SQLite would) when it is missing.
-  fn identify(path: &Path) -> Key {
+  /// The identity of `path`; with `create`, the file is created (empty, as SQLite would)
+  /// when it is missing.
+  fn identify(path: &Path, create: bool) -> Key {
     if let Some(id) = process::file_id(path) {
       return Key::File(id);
     }
-    let _ = OpenOptions::new().write(true).create_new(true).open(path);
+    if create {
+      let _ = OpenOptions::new().write(true).create_new(true).open(path);
+    }
     match process::file_id(path) {
       Some(id) => Key::File(id),
       None => {
@@ -100,12 +103,12 @@ mod imp {
   /// The lock file [`claim`] uses for `path`.
   #[cfg(test)]
   pub(super) fn lock_path_of(path: &Path) -> PathBuf {
-    lock_path(&identify(path))
+    lock_path(&identify(path, true))
   }
 
   /// See [`super::claim`].
-  pub fn claim(path: &Path) -> Result<Claim> {
-    let key = identify(path);
+  pub fn claim(path: &Path, create: bool) -> Result<Claim> {
+    let key = identify(path, create);
     let lock = lock_path(&key);
     let mut held = HELD.lock();
     let held = held.get_or_insert_with(HashMap::new);
@@ -251,7 +254,7 @@ mod imp {
   pub struct Claim;
 
   /// See [`super::claim`].
-  pub fn claim(_: &Path) -> Result<Claim> {
+  pub fn claim(_: &Path, _: bool) -> Result<Claim> {
     Ok(Claim)
   }
 }
@@ -265,8 +268,8 @@ mod tests {
   fn claims_of_one_copy_share_the_lock_file_and_release_it() {
     let dir = TempDir::new("copies");
     let path = dir.join("a.db");
-    let first = claim(&path).unwrap();
-    let second = claim(&path).unwrap();
+    let first = claim(&path, true).unwrap();
+    let second = claim(&path, true).unwrap();
     #[cfg(unix)]
     {
       let lock = imp::lock_path_of(&path);
@@ -298,7 +301,7 @@ mod tests {
     std::fs::write(&live, b"").unwrap();
     let holder = std::fs::File::open(&live).unwrap();
     holder.try_lock().unwrap();
-    let claim = claim(&path).unwrap();
+    let claim = claim(&path, true).unwrap();
     assert!(!stale.exists());
     assert!(live.exists());
     drop((claim, holder));
@@ -323,7 +326,7 @@ mod tests {
   fn a_missing_file_is_created_so_that_a_link_made_later_finds_its_claim() {
     let dir = TempDir::new("copies-new");
     let path = dir.join("new.db");
-    let claim = claim(&path).unwrap();
+    let claim = claim(&path, true).unwrap();
     assert!(path.exists());
     std::os::unix::fs::symlink(&path, dir.join("link.db")).unwrap();
     assert_eq!(imp::lock_path_of(&dir.join("link.db")), imp::lock_path_of(&path));
@@ -341,7 +344,7 @@ mod tests {
       std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&held).unwrap();
       let holder = std::fs::File::open(&held).unwrap();
       for name in ["a.db", "link.db"] {
-        let err = claim(&dir.join(name)).err().unwrap_or_else(|| panic!("{held:?} {name}"));
+        let err = claim(&dir.join(name), true).err().unwrap_or_else(|| panic!("{held:?} {name}"));
         assert_eq!(err.code, crate::error::ErrorCode::OpenElsewhereInProcess, "{err}");
         assert!(err.message.contains("another SQLite library"), "{err}");
       }
@@ -350,7 +353,7 @@ mod tests {
         std::fs::remove_file(&held).unwrap();
       }
     }
-    drop(claim(&path).unwrap());
+    drop(claim(&path, true).unwrap());
   }
 
   #[cfg(unix)]
@@ -358,10 +361,10 @@ mod tests {
   fn once_claimed_the_file_is_claimed_again_by_the_same_copy() {
     let dir = TempDir::new("copies-again");
     let path = dir.join("a.db");
-    let first = claim(&path).unwrap();
+    let first = claim(&path, true).unwrap();
     // This copy's SQLite now holds the file open; its second Database on it is safe.
     let own = std::fs::File::open(&path).unwrap();
-    let second = claim(&path).unwrap();
+    let second = claim(&path, true).unwrap();
     drop((own, first, second));
   }
 
@@ -377,7 +380,7 @@ mod tests {
     let alive = ours.with_file_name(format!("agentdb-{}-0123456789abcdef.lock", std::process::id()));
     std::fs::write(&left, b"").unwrap();
     std::fs::write(&alive, b"").unwrap();
-    let claim = claim(&dir.join("a.db")).unwrap();
+    let claim = claim(&dir.join("a.db"), true).unwrap();
     assert!(!left.exists());
     assert!(alive.exists());
     drop(claim);

@@ -61,6 +61,9 @@ error_codes! {
   /// A stored value is not of the type its column holds (written by another tool, raw SQL,
   /// or a file from elsewhere); the message names the table, the row and the column.
   BadValue = "BAD_VALUE",
+  /// A read-only open found a hot journal: the file was left in the middle of a transaction,
+  /// which only a read-write open rolls back. Nothing was changed.
+  HotJournal = "HOT_JOURNAL",
   /// The disk or the database's size limit is full.
   Full = "FULL",
   /// The operating system reported an I/O error.

@@ -59,11 +59,14 @@ pub struct IntegrityReport {
 ///
 /// A read-only connection does not load CHECK constraints (it cannot break them), so the
 /// checks on a file database opened read-only run on a connection of their own that could
-/// write, and only reads.
+/// write, and only reads; except on a database opened with `read_only` (its connections are
+/// `query_only`), where nothing may open the file for writing: CHECK constraints are then
+/// not verified, the typed values still are.
 pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport> {
   let checker;
+  let query_only: bool = conn.query_row("PRAGMA query_only", [], |row| row.get(0))?;
   let conn = match conn.path().filter(|p| !p.is_empty()) {
-    Some(path) if conn.is_readonly(rusqlite::MAIN_DB)? => {
+    Some(path) if conn.is_readonly(rusqlite::MAIN_DB)? && !query_only => {
       checker = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
       let busy_timeout_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
       checker.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms.max(0) as u64))?;
