@@ -500,33 +500,11 @@ mod tests {
     assert_eq!(count(&Connection::open(&dest).unwrap()), 1);
   }
 
-  /// A mounted file system, unmounted when dropped.
-  struct Mounted(PathBuf);
-
-  impl Drop for Mounted {
-    fn drop(&mut self) {
-      let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-  }
-
-  /// Mounts a tmpfs of `size` on `dir`; `None` when this process may not mount (it is not
-  /// root).
-  fn tmpfs(dir: &Path, size: &str) -> Option<Mounted> {
-    std::fs::create_dir_all(dir).unwrap();
-    let mounted = std::process::Command::new("mount")
-      .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-      .arg(dir)
-      .stderr(std::process::Stdio::null())
-      .status()
-      .is_ok_and(|s| s.success());
-    mounted.then(|| Mounted(dir.to_path_buf()))
-  }
-
   #[test]
   fn a_full_disk_leaves_the_destination_as_it_was() {
     let dir = TempDir::new("backup-full");
     let small = dir.join("small");
-    let Some(_mounted) = tmpfs(&small, "64k") else {
+    let Some(_mounted) = crate::test_support::tmpfs(&small, "64k") else {
       eprintln!("skipped: mounting a 64 KiB tmpfs needs root");
       return;
     };

@@ -91,17 +91,17 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
     Location::File(path) => {
       check_path(path)?;
       let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-      let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(path.display()))?;
+      let conn = Connection::open_with_flags(path, flags).map_err(|e| opening_failed(e.into(), path))?;
       if conn.is_readonly(rusqlite::MAIN_DB)? {
         return Err(Error::new(ErrorCode::Readonly, format!("{}: the file is read-only", path.display())));
       }
       conn
     }
   };
-  prepare(&mut conn, options).map_err(|e| describe(e, location))?;
+  prepare(&mut conn, options).map_err(|e| describe(system_cause(&conn, e), location))?;
   enforce_foreign_keys(&conn)?;
   if let Location::File(_) = location {
-    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
+    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(system_cause(&conn, e), location))?;
     if !mode.eq_ignore_ascii_case("wal") {
       return Err(Error::new(
         ErrorCode::CantOpen,
@@ -160,13 +160,56 @@ fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
 
 /// Opens a read-only connection to a file database that the writer has already set up.
 pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
+  let location = Location::File(path.to_path_buf());
   let mut conn = if options.read_only {
     open_read_only(path)?
   } else {
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+      .map_err(|e| opening_failed(e.into(), path))?
   };
-  prepare(&mut conn, options)?;
+  prepare(&mut conn, options).map_err(|e| describe(system_cause(&conn, e), &location))?;
   Ok(conn)
+}
+
+/// An `IO` error on `conn` told apart by the system error behind it: a full disk (SQLite
+/// reports `SQLITE_FULL` only for some writes; growing the `-shm` file or writing the `-wal`
+/// header on a full disk is an I/O error) is `FULL`.
+fn system_cause(conn: &Connection, err: Error) -> Error {
+  if err.code != ErrorCode::Io {
+    return err;
+  }
+  // SAFETY: the handle is `conn`'s open connection, used on this thread while it is
+  // borrowed; sqlite3_system_errno only reads a number from it.
+  let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+  if crate::process::disk_full(errno) {
+    return Error::new(
+      ErrorCode::Full,
+      format!("the disk is full: no space left for the database or its -wal or -shm file ({})", err.message),
+    );
+  }
+  err
+}
+
+/// An error from opening `path` (before there is a connection), with the cause named when it
+/// is one SQLite reports only vaguely: this process has run out of file descriptors.
+fn opening_failed(err: Error, path: &Path) -> Error {
+  if err.code == ErrorCode::CantOpen {
+    if let Err(probe) = std::fs::File::open(path) {
+      if crate::process::out_of_descriptors(&probe) {
+        let limit = crate::process::descriptor_limit().map_or_else(String::new, |n| format!(" of {n}"));
+        return Error::new(
+          ErrorCode::CantOpen,
+          format!(
+            "{}: this process has no file descriptor left (it has reached its limit{limit} open files, `ulimit -n`): \
+             close files or databases it no longer needs, or raise the limit ({})",
+            path.display(),
+            err.message
+          ),
+        );
+      }
+    }
+  }
+  err.context(path.display())
 }
 
 /// Opens an existing database file for inspection, writing nothing to it or beside it:
@@ -198,7 +241,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
   let immutable = !crate::backup::with_suffix(path, "-wal").exists();
   let uri = file_uri(path, if immutable { "mode=ro&immutable=1" } else { "mode=ro" })?;
-  let conn = Connection::open_with_flags(&uri, flags).map_err(|e| Error::from(e).context(name))?;
+  let conn = Connection::open_with_flags(&uri, flags).map_err(|e| opening_failed(e.into(), path))?;
   // Marks the connection as one that may not write even through a checker of its own (see
   // `maintenance::integrity_check`).
   conn.pragma_update(None, "query_only", true)?;
@@ -406,5 +449,33 @@ mod tests {
     std::fs::write(dir.join("a.db-journal"), b"journal").unwrap();
     assert_eq!(open_writer(&location, &options).unwrap_err().code, ErrorCode::HotJournal);
     assert_eq!(open_writer(&Location::File(dir.join("missing.db")), &options).unwrap_err().code, ErrorCode::CantOpen);
+  }
+
+  #[test]
+  fn a_full_disk_at_open_is_full() {
+    let dir = TempDir::new("conn-full");
+    let small = dir.join("small");
+    let Some(_mounted) = crate::test_support::tmpfs(&small, "64k") else {
+      eprintln!("skipped: mounting a 64 KiB tmpfs needs root");
+      return;
+    };
+    // Whatever step of the open finds the disk full (the file, its -wal, its -shm), it is FULL.
+    let mut refused = 0;
+    for free_pages in 0..16 {
+      for name in std::fs::read_dir(&small).unwrap() {
+        std::fs::remove_file(name.unwrap().path()).unwrap();
+      }
+      let filler = small.join("filler");
+      let _ = std::fs::write(&filler, vec![0u8; (64 - 4 * free_pages) * 1024]);
+      let opened = crate::store::Store::open(Location::File(small.join("new.db")), OpenOptions::default());
+      match opened {
+        Ok(_) => {}
+        Err(err) => {
+          refused += 1;
+          assert_eq!(err.code, ErrorCode::Full, "{free_pages} pages free: {err}");
+        }
+      }
+    }
+    assert!(refused > 0);
   }
 }

@@ -28,6 +28,23 @@ pub fn descriptors_on(files: &[FileId]) -> Vec<(i32, FileId)> {
   imp::descriptors().into_iter().filter(|(_, id)| files.contains(id)).collect()
 }
 
+/// True when `err` says this process has no file descriptor left (`EMFILE`; `ENFILE`, the
+/// system's table being full, says the same to the caller).
+pub fn out_of_descriptors(err: &std::io::Error) -> bool {
+  imp::out_of_descriptors(err)
+}
+
+/// This process's limit on open files (`RLIMIT_NOFILE`), where there is one.
+pub fn descriptor_limit() -> Option<u64> {
+  imp::descriptor_limit()
+}
+
+/// True when the system error number `errno` (as SQLite's `sqlite3_system_errno` reports
+/// it) means the disk is full.
+pub fn disk_full(errno: i32) -> bool {
+  imp::disk_full(errno)
+}
+
 #[cfg(unix)]
 mod imp {
   use std::os::unix::fs::MetadataExt;
@@ -37,6 +54,22 @@ mod imp {
 
   pub fn file_id(path: &Path) -> Option<FileId> {
     std::fs::metadata(path).ok().map(|meta| FileId { dev: meta.dev(), ino: meta.ino() })
+  }
+
+  pub fn out_of_descriptors(err: &std::io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+  }
+
+  pub fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit into the struct it is given.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    (known && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
+  }
+
+  pub fn disk_full(errno: i32) -> bool {
+    errno == libc::ENOSPC || errno == libc::EDQUOT
   }
 
   pub fn ended(pid: u32) -> bool {
@@ -108,6 +141,20 @@ mod imp {
 
   pub fn file_id(_: &Path) -> Option<FileId> {
     None
+  }
+
+  /// `ERROR_TOO_MANY_OPEN_FILES`.
+  pub fn out_of_descriptors(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(4)
+  }
+
+  pub fn descriptor_limit() -> Option<u64> {
+    None
+  }
+
+  /// `ERROR_HANDLE_DISK_FULL` and `ERROR_DISK_FULL`.
+  pub fn disk_full(errno: i32) -> bool {
+    errno == 39 || errno == 112
   }
 
   pub fn ended(_: u32) -> bool {
