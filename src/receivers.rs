@@ -6,6 +6,9 @@
 //! `Database.prototype` is wrapped so that such a call rejects (or, for the methods that do
 //! not return a Promise, throws) an `INVALID_ARGUMENT` error saying what happened instead.
 
+// napi-derive registers the load hook only in the addon, not in `cargo test`'s build.
+#![cfg_attr(test, allow(dead_code))]
+
 use std::ptr;
 
 use napi::bindgen_prelude::Object;
@@ -52,7 +55,8 @@ const WRAP_METHODS: &str = r#"(function wrapMethods(Database) {
 #[napi(module_exports)]
 pub fn wrap_methods(exports: Object, env: Env) -> napi::Result<()> {
   let env = env.raw();
-  let fail = |err: agentdb_core::error::Error| napi::Error::from_reason(format!("cannot wrap the Database methods: {}", err.message));
+  let fail =
+    |err: agentdb_core::error::Error| napi::Error::from_reason(format!("cannot wrap the Database methods: {}", err.message));
   let database = JsArg::new(env, exports.raw()).get("Database", "Database").map_err(fail)?;
   let source = create_string(env, WRAP_METHODS).map_err(fail)?;
   let mut wrap = ptr::null_mut();

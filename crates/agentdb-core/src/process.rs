@@ -116,7 +116,7 @@ mod imp {
         // descriptor makes it fail with EBADF.
         let open = unsafe { libc::fstat(fd, &mut stat) } == 0;
         #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-        open.then(|| (fd, FileId { dev: stat.st_dev as u64, ino: stat.st_ino as u64 }))
+        open.then_some((fd, FileId { dev: stat.st_dev as u64, ino: stat.st_ino as u64 }))
       })
       .collect()
   }
