@@ -13,6 +13,11 @@ export interface OpenOptions {
    *  faster per commit; a killed process loses nothing, but an OS crash or a power cut may
    *  roll back the last acknowledged writes (whole transactions; the file stays sound). */
   durability?: Durability | undefined
+  /** Open an existing file for inspection without ever writing it or anything beside it: no
+   *  switch to WAL, no journal rollback, no checkpoint (a file with no `-wal` is opened
+   *  immutable, so no `-wal` or `-shm` is made either). A file with a hot journal rejects
+   *  with `HOT_JOURNAL`; every write rejects with `READONLY`. Default false. */
+  readOnly?: boolean | undefined
 }
 
 /** The `durability` open option. */
@@ -118,6 +123,9 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'READONLY'
   | 'CANT_OPEN'
+  | 'OPEN_ELSEWHERE_IN_PROCESS'
+  | 'BAD_VALUE'
+  | 'HOT_JOURNAL'
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'
@@ -489,7 +497,9 @@ export declare class Database {
    *
    * Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
    * not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
-   * `READONLY` (the file cannot be written), `BUSY`, `CORRUPT` or `IO`.
+   * `READONLY` (the file cannot be written), `OPEN_ELSEWHERE_IN_PROCESS` (another SQLite in
+   * this process has the file open), `HOT_JOURNAL` (with `readOnly`), `BUSY`, `CORRUPT`,
+   * `FULL` or `IO`.
    */
   static open(path: string, options?: OpenOptions): Promise<Database>
   /** The path the database was opened with (`':memory:'` for an in-memory database). */
@@ -556,6 +566,10 @@ export declare class Database {
    * A session's log nested by `parentId`: the root entries, each with `children`, siblings
    * in append order. One recursive query; any depth.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * in `(createdAt, id)` order. One recursive query; any depth.
+   * Rejects with `INVALID_ARGUMENT`, `BAD_VALUE` (a stored value of the wrong type, or
+   * entries raw SQL made into a parent cycle, which reach no root; both named) or
+   * `DATABASE_CLOSED`.
    */
   getLogTree<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string): Promise<LogNode<TContent, TMetadata>[]>
   /**
@@ -745,10 +759,26 @@ export declare class Database {
    * included): write an app migration (`addMigration`) instead.
    *
    * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
-   * parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change), `CONSTRAINT`,
-   * `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+   * parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change, or a write to
+   * the `migrations` tracking table), `BAD_VALUE` (it inserted a rowid beyond 2^53 - 1, which
+   * `lastInsertRowid` would round; rolled back), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
+   * `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
+}
+
+/** A row of the library's tables holding a value the typed calls cannot read. */
+export interface BadValueRow {
+  /** The table (`agents`, `sessions` or `session_logs`). */
+  table: string
+  /** The row's id, as JSON text (`"a1"` for an agent or session, `17` for a log entry). */
+  rowId: string
+  /** The column holding the value. */
+  column: string
+  /** What it holds, in words (`a blob of 2 bytes`, `the integer 5`). */
+  holds: string
+  /** Why it cannot be read. */
+  reason: string
 }
 
 /** What `checkpoint` did. */
@@ -776,7 +806,10 @@ export interface ForeignKeyViolation {
 
 /** The report of `integrityCheck`. */
 export interface IntegrityReport {
-  /** True when the check found nothing wrong and no foreign key is violated. */
+  /**
+   * True when the check found nothing wrong, no foreign key is violated and no row holds
+   * a value of the wrong type.
+   */
   ok: boolean
   /** `'quick'` (`PRAGMA quick_check`) or `'full'` (`PRAGMA integrity_check`). */
   mode: 'quick' | 'full'
@@ -789,6 +822,13 @@ export interface IntegrityReport {
   foreignKeyViolations: Array<ForeignKeyViolation>
   /** How many foreign key violations there are in all. */
   foreignKeyViolationCount: number
+  /**
+   * The first 100 rows holding a value of the wrong type (written by another tool or raw
+   * SQL); the typed calls reject with `BAD_VALUE` on them.
+   */
+  badValues: Array<BadValueRow>
+  /** How many such rows there are in all. */
+  badValueCount: number
 }
 
 /** Which migration a result or progress event is about. */

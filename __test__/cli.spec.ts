@@ -215,7 +215,10 @@ describe('migrate, status, rollback', () => {
 
     // Run without the app's migrations: app 003 is unknown to this build (a warning, not an error).
     const db = await Database.open(path.join(dir, 'agents.db'))
-    await db.execute("UPDATE migrations SET checksum = 'edited' WHERE namespace = 'agentdb' AND id = '001'")
+    // App SQL may not write the tracking table; the test hook edits it as another tool would.
+    await (db as Database & { testExec(sql: string): Promise<void> }).testExec(
+      "UPDATE migrations SET checksum = 'edited' WHERE namespace = 'agentdb' AND id = '001'",
+    )
     await db.close()
     const status = JSON.parse((await agentdb(['status', '--json'])).stdout)
     expect(status.migrations.map((m: { namespace: string; id: string; state: string }) => [m.namespace, m.id, m.state])).toEqual([
@@ -725,7 +728,7 @@ describe('backup and check', () => {
     await seeded(path.join(dir, 'agents.db'))
     const ok = await agentdb(['check'])
     expect(ok.code).toBe(EXIT.OK)
-    expect(ok.stdout).toMatch(/^OK: no integrity errors, no foreign key violations \(full check\)\.$/m)
+    expect(ok.stdout).toMatch(/^OK: no integrity errors, no foreign key violations, no bad values \(full check\)\.$/m)
     expect(JSON.parse((await agentdb(['check', '--quick', '--json'])).stdout)).toMatchObject({ ok: true, mode: 'quick' })
   })
 
@@ -774,5 +777,63 @@ describe('the progress line', () => {
     expect(run.status).toBe(EXIT.OK)
     for (const [i, id] of BUILTIN.entries()) expect(run.stdout).toContain(`Migrating ${i + 1}/${N}: ${id} `)
     expect(run.stdout).toMatch(new RegExp(`Applied ${LATEST} `))
+  })
+})
+
+describe('inspection leaves the file as it was', () => {
+  /** Every file in the directory, by name, with its bytes (base64). */
+  const files = () => Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(path.join(dir, name)).toString('base64')]))
+
+  async function inspect(sessionId: string): Promise<Record<string, number | null>> {
+    const codes: Record<string, number | null> = {}
+    for (const args of [['status'], ['status', '--json'], ['check'], ['check', '--quick'], ['validate'], ['sessions'], ['logs', sessionId], ['logs', sessionId, '--tree']]) {
+      const withDb = args[0] === 'logs' ? [...args.slice(0, 2), 'agents.db', ...args.slice(2)] : [args[0], 'agents.db', ...args.slice(1)]
+      codes[args.join(' ')] = (await agentdb(withDb)).code
+    }
+    return codes
+  }
+
+  it('status, check, validate, sessions and logs change no byte of a WAL file or a rollback-journal file, and leave nothing beside it', async () => {
+    const { session } = await seeded(path.join(dir, 'agents.db'))
+    const wal = files()
+    expect(Object.keys(wal)).toEqual(['agents.db'])
+    const codes = await inspect(session.id)
+    expect(Object.values(codes).every((code) => code === EXIT.OK), JSON.stringify(codes)).toBe(true)
+    expect(files()).toEqual(wal)
+    if (!python) return
+    // A file in rollback-journal mode, as another tool leaves it: it stays out of WAL mode.
+    spawnSync('python3', ['-c', "import sqlite3; sqlite3.connect('agents.db').execute('PRAGMA journal_mode=DELETE').fetchall()"], { cwd: dir })
+    const journal = files()
+    expect(readFileSync(path.join(dir, 'agents.db'))[18]).toBe(1)
+    await inspect(session.id)
+    expect(files()).toEqual(journal)
+  })
+
+  it.runIf(python)('reports a hot journal instead of rolling it back', async () => {
+    const { session } = await seeded(path.join(dir, 'agents.db'))
+    // A process that stops in the middle of a large transaction leaves a hot journal.
+    const script = [
+      'import sqlite3, os',
+      "c = sqlite3.connect('agents.db', isolation_level=None)",
+      "c.execute('PRAGMA journal_mode=DELETE').fetchall()",
+      "c.execute('PRAGMA cache_size=1')",
+      "c.execute('BEGIN')",
+      "c.execute(\"UPDATE agents SET description = hex(randomblob(20000))\")",
+      "for i in range(200): c.execute(\"UPDATE session_logs SET content = json_object('pad', hex(randomblob(4000)))\")",
+      'os._exit(0)',
+    ].join('\n')
+    expect(spawnSync('python3', ['-c', script], { cwd: dir }).status).toBe(0)
+    expect(statSync(path.join(dir, 'agents.db-journal')).size).toBeGreaterThan(0)
+    const hot = files()
+    for (const command of ['status', 'check', 'validate', 'sessions']) {
+      expectError(await agentdb([command, 'agents.db']), EXIT.ERROR, 'HOT_JOURNAL')
+    }
+    expectError(await agentdb(['logs', session.id, 'agents.db']), EXIT.ERROR, 'HOT_JOURNAL')
+    expect(files()).toEqual(hot)
+    // Opened read-write, the transaction is rolled back and the rows are as they were.
+    const db = await Database.open(path.join(dir, 'agents.db'))
+    expect(await db.countLogs(session.id)).toBe(3)
+    expect((await db.integrityCheck()).ok).toBe(true)
+    await db.close()
   })
 })

@@ -48,3 +48,30 @@ describe('a throwing argument', () => {
     }
   })
 })
+
+describe('a method called on something that is not a Database', () => {
+  it('rejects with INVALID_ARGUMENT saying so, for every method, detached or called on another object', async () => {
+    const db = await Database.open(':memory:')
+    await db.migrate()
+    const proto = Database.prototype as unknown as Record<string, (...args: unknown[]) => unknown>
+    const names = Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, n)?.value === 'function')
+    expect(names.length).toBeGreaterThan(30)
+    for (const name of names) {
+      for (const receiver of [{}, undefined, Object.create(Database.prototype), 'text']) {
+        let outcome: unknown
+        try {
+          outcome = await proto[name].call(receiver, 'x')
+        } catch (err) {
+          outcome = err
+        }
+        expect(outcome, `${name} on ${String(receiver)}`).toMatchObject({ code: 'INVALID_ARGUMENT' })
+        expect((outcome as Error).message).toContain(`${name}() was called on`)
+      }
+    }
+    const { getAgent } = db
+    await expect(getAgent('a')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    // Bound, or called on the Database, it works as before.
+    expect(await getAgent.call(db, 'a')).toBeNull()
+    await db.close()
+  })
+})

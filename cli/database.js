@@ -21,7 +21,8 @@ function loadAddon() {
 /**
  * Opens the database at `file`, then runs `work(db)` and closes the database whatever
  * happens. Unless `create` is set, a missing file is refused with CANT_OPEN instead of being
- * created as a new, empty database.
+ * created as a new, empty database. With `readOnly` (the commands that only inspect), the
+ * file is opened so that nothing is written to it or beside it.
  */
 async function withDatabase(file, options, work) {
   if (!options.create && file !== ':memory:' && !fs.existsSync(file)) {
@@ -32,6 +33,7 @@ async function withDatabase(file, options, work) {
   // Every command that writes (migrate, rollback, repair) is acknowledged only once synced.
   const openOptions = { durability: 'full' }
   if (options.busyTimeoutMs !== undefined) openOptions.busyTimeoutMs = options.busyTimeoutMs
+  if (options.readOnly) openOptions.readOnly = true
   const db = await Database.open(file, openOptions)
   try {
     return await work(db)
@@ -40,9 +42,12 @@ async function withDatabase(file, options, work) {
   }
 }
 
-/** The `withDatabase` options a command's parsed `--busy-timeout` asks for. */
-function openOptionsFrom(options, create = false) {
-  return { create, busyTimeoutMs: options['busy-timeout'] }
+/**
+ * The `withDatabase` options a command's parsed `--busy-timeout` asks for; `create` for the
+ * commands that may make a new database, `readOnly` for those that only inspect one.
+ */
+function openOptionsFrom(options, { create = false, readOnly = false } = {}) {
+  return { create, readOnly, busyTimeoutMs: options['busy-timeout'] }
 }
 
 module.exports = { withDatabase, openOptionsFrom }

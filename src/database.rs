@@ -45,7 +45,9 @@ impl Database {
   ///
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
-  /// `READONLY` (the file cannot be written), `BUSY`, `CORRUPT` or `IO`.
+  /// `READONLY` (the file cannot be written), `OPEN_ELSEWHERE_IN_PROCESS` (another SQLite in
+  /// this process has the file open), `HOT_JOURNAL` (with `readOnly`), `BUSY`, `CORRUPT`,
+  /// `FULL` or `IO`.
   #[napi(catch_unwind, ts_args_type = "path: string, options?: OpenOptions", ts_return_type = "Promise<Database>")]
   pub fn open(env: Env, path: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     let env = env.raw();
@@ -101,7 +103,7 @@ impl Database {
 fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions)> {
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
-  let fields = Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability"], true)?;
+  let fields = Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly"], true)?;
   let mut open = OpenOptions::default();
   if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);
@@ -111,6 +113,10 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   }
   if let Some(durability) = fields.string("durability")? {
     open.durability = Durability::parse(&durability, fields.path("durability"))?;
+  }
+  open.read_only = fields.boolean("readOnly")?.unwrap_or(false);
+  if open.read_only && location == Location::Memory {
+    return Err(Error::invalid("options.readOnly needs a database file, not ':memory:'"));
   }
   Ok((path, location, open))
 }

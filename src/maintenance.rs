@@ -26,10 +26,26 @@ pub struct JsForeignKeyViolation {
   pub columns: Vec<String>,
 }
 
+/// A row of the library's tables holding a value the typed calls cannot read.
+#[napi(object, js_name = "BadValueRow", use_nullable = true)]
+pub struct JsBadValue {
+  /// The table (`agents`, `sessions` or `session_logs`).
+  pub table: String,
+  /// The row's id, as JSON text (`"a1"` for an agent or session, `17` for a log entry).
+  pub row_id: String,
+  /// The column holding the value.
+  pub column: String,
+  /// What it holds, in words (`a blob of 2 bytes`, `the integer 5`).
+  pub holds: String,
+  /// Why it cannot be read.
+  pub reason: String,
+}
+
 /// The report of `integrityCheck`.
 #[napi(object, js_name = "IntegrityReport", use_nullable = true)]
 pub struct JsIntegrityReport {
-  /// True when the check found nothing wrong and no foreign key is violated.
+  /// True when the check found nothing wrong, no foreign key is violated and no row holds
+  /// a value of the wrong type.
   pub ok: bool,
   /// `'quick'` (`PRAGMA quick_check`) or `'full'` (`PRAGMA integrity_check`).
   #[napi(ts_type = "'quick' | 'full'")]
@@ -41,6 +57,11 @@ pub struct JsIntegrityReport {
   pub foreign_key_violations: Vec<JsForeignKeyViolation>,
   /// How many foreign key violations there are in all.
   pub foreign_key_violation_count: u32,
+  /// The first 100 rows holding a value of the wrong type (written by another tool or raw
+  /// SQL); the typed calls reject with `BAD_VALUE` on them.
+  pub bad_values: Vec<JsBadValue>,
+  /// How many such rows there are in all.
+  pub bad_value_count: u32,
 }
 
 /// What `checkpoint` did.
@@ -67,6 +88,12 @@ impl From<IntegrityReport> for JsIntegrityReport {
       integrity_errors: r.integrity_errors,
       foreign_key_violations: r.foreign_key_violations.into_iter().map(Into::into).collect(),
       foreign_key_violation_count: u32::try_from(r.foreign_key_violation_count).unwrap_or(u32::MAX),
+      bad_values: r
+        .bad_values
+        .into_iter()
+        .map(|b| JsBadValue { table: b.table.to_string(), row_id: b.row_id, column: b.column, holds: b.holds, reason: b.reason })
+        .collect(),
+      bad_value_count: u32::try_from(r.bad_value_count).unwrap_or(u32::MAX),
     }
   }
 }

@@ -269,8 +269,10 @@ impl Database {
   /// included): write an app migration (`addMigration`) instead.
   ///
   /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
-  /// parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change), `CONSTRAINT`,
-  /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
+  /// parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change, or a write to
+  /// the `migrations` tracking table), `BAD_VALUE` (it inserted a rowid beyond 2^53 - 1, which
+  /// `lastInsertRowid` would round; rolled back), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
+  /// `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
   pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params))))

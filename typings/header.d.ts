@@ -13,6 +13,11 @@ export interface OpenOptions {
    *  faster per commit; a killed process loses nothing, but an OS crash or a power cut may
    *  roll back the last acknowledged writes (whole transactions; the file stays sound). */
   durability?: Durability | undefined
+  /** Open an existing file for inspection without ever writing it or anything beside it: no
+   *  switch to WAL, no journal rollback, no checkpoint (a file with no `-wal` is opened
+   *  immutable, so no `-wal` or `-shm` is made either). A file with a hot journal rejects
+   *  with `HOT_JOURNAL`; every write rejects with `READONLY`. Default false. */
+  readOnly?: boolean | undefined
 }
 
 /** The `durability` open option. */
@@ -118,6 +123,9 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'READONLY'
   | 'CANT_OPEN'
+  | 'OPEN_ELSEWHERE_IN_PROCESS'
+  | 'BAD_VALUE'
+  | 'HOT_JOURNAL'
   | 'FULL'
   | 'IO'
   | 'SQL_ERROR'

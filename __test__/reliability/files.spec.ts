@@ -3,6 +3,7 @@
 // unless it was opened successfully as a database.
 import { createHash } from 'node:crypto'
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
@@ -176,5 +177,18 @@ describe.skipIf(!asRoot)('files another user may not write (a child running as u
     expect(await openAsNobody(pub, join(data, 'new.db'))).toMatchObject({ event: 'refused', code: 'CANT_OPEN' })
     expect(snapshot(data)).toEqual(before)
     outcomes.push('read-only directory: READONLY for a database in it, CANT_OPEN for a new file')
+  })
+
+  it.runIf(process.platform !== 'win32')('out of file descriptors, open says so and names the limit', () => {
+    const file = join(tempDir('emfile'), 'a.db')
+    const script = join(FIXTURES, 'no-descriptors.js')
+    const run = spawnSync('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${script}" "${join(FIXTURES, '..', '..', 'index.js')}" "${file}"`], {
+      encoding: 'utf8',
+    })
+    expect(run.status, run.stderr).toBe(0)
+    const outcome = JSON.parse(run.stdout)
+    expect(outcome).toMatchObject({ event: 'rejected', code: 'CANT_OPEN', afterwards: true })
+    expect(outcome.message).toMatch(/no file descriptor left .*limit of 64 open files, `ulimit -n`/)
+    figure(`out of file descriptors (ulimit -n 64, all taken): open rejected with CANT_OPEN naming the limit; once they were closed it opened and migrated`)
   })
 })

@@ -2,14 +2,14 @@
 // a second time and from a second copy of the binary, two Database objects on one file in
 // one process, close() while calls are in flight, and workers terminated while calls are
 // pending.
-import { existsSync } from 'node:fs'
+import { closeSync, existsSync, linkSync, openSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { afterAll, describe, expect, it } from 'vitest'
 
 import { Database } from '../../index.js'
 import { BUILTIN } from '../support'
-import { Child, FIXTURES, figure, removeTempDirs, tempDir } from './helpers'
+import { Child, FIXTURES, figure, rejection, removeTempDirs, tempDir } from './helpers'
 
 afterAll(removeTempDirs)
 
@@ -56,15 +56,47 @@ describe('host environments', () => {
     expect(report).toMatchObject({
       event: 'done',
       created: ['from-module-0', 'from-module-1'],
-      copyWhileOpen: 'CANT_OPEN',
+      copyWhileOpen: 'OPEN_ELSEWHERE_IN_PROCESS',
       seen: ['from-module-0', 'from-module-1', 'from-the-copy'],
       integrity: true,
     })
     expect((report.applied as string[][]).flat().sort()).toEqual(BUILTIN)
     figure(
       'module loaded twice (require cache cleared) and used on one file at once; a copy of the binary (its own SQLite) ' +
-        'refused with CANT_OPEN while the file was open, then used once it was closed',
+        'refused with OPEN_ELSEWHERE_IN_PROCESS while the file was open, then used once it was closed',
     )
+  })
+
+  it('refuses a file this process holds open outside the addon, through any name, and its -wal and -journal', async () => {
+    const dir = tempDir('foreign-fd')
+    const file = join(dir, 'a.db')
+    const db = await Database.open(file)
+    await db.migrate()
+    await db.close()
+    symlinkSync(file, join(dir, 'symlink.db'))
+    linkSync(file, join(dir, 'hardlink.db'))
+    writeFileSync(`${file}-journal`, '')
+    let refused = 0
+    // A descriptor held by plain fs.openSync is what another SQLite library holds.
+    for (const held of [file, `${file}-wal`, `${file}-journal`]) {
+      if (!existsSync(held)) writeFileSync(held, '')
+      const fd = openSync(held, 'r')
+      try {
+        for (const name of ['a.db', 'symlink.db', 'hardlink.db']) {
+          if (held !== file && name === 'hardlink.db') continue
+          const err = await rejection(Database.open(join(dir, name)))
+          expect(err.code, `${held} through ${name}`).toBe('OPEN_ELSEWHERE_IN_PROCESS')
+          expect(err.message).toMatch(/another SQLite library/)
+          refused++
+        }
+      } finally {
+        closeSync(fd)
+      }
+    }
+    const again = await Database.open(join(dir, 'symlink.db'))
+    expect(await again.listAgents()).toMatchObject({ items: [] })
+    await again.close()
+    figure(`a file held open by fs.openSync (the database, its -wal, its -journal; by its name, a symlink, a hard link): ${refused} of ${refused} opens refused with OPEN_ELSEWHERE_IN_PROCESS`)
   })
 
   it('lets two Database objects on one file in one process write at once', async () => {

@@ -44,7 +44,7 @@ const check = {
     progress.waiting(`Checking ${file}…`)
     let report
     try {
-      report = await withDatabase(file, openOptionsFrom(options), (db) => db.integrityCheck({ full: !options.quick }))
+      report = await withDatabase(file, openOptionsFrom(options, { readOnly: true }), (db) => db.integrityCheck({ full: !options.quick }))
     } finally {
       progress.clear()
     }
@@ -55,10 +55,14 @@ const check = {
     }
     const unlisted = report.foreignKeyViolationCount - report.foreignKeyViolations.length
     if (unlisted > 0) out.line(`foreign key: … and ${unlisted} more`)
+    for (const b of report.badValues) out.line(`bad value: ${b.table} row ${b.rowId}, column ${b.column}, holds ${b.holds}`)
+    const unlistedValues = report.badValueCount - report.badValues.length
+    if (unlistedValues > 0) out.line(`bad value: … and ${unlistedValues} more`)
     out.line(
       report.ok
-        ? `OK: no integrity errors, no foreign key violations (${report.mode} check).`
-        : `Found ${report.integrityErrors.length} integrity error(s) and ${report.foreignKeyViolationCount} foreign key violation(s).`,
+        ? `OK: no integrity errors, no foreign key violations, no bad values (${report.mode} check).`
+        : `Found ${report.integrityErrors.length} integrity error(s), ${report.foreignKeyViolationCount} foreign key violation(s) ` +
+            `and ${report.badValueCount} row(s) holding bad values.`,
     )
     return report.ok ? EXIT.OK : EXIT.CHECK_FAILED
   },

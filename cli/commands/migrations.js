@@ -32,10 +32,13 @@ function namespaceOption(what) {
   return { namespace: { type: 'string', arg: 'NS', help: `the namespace of ${what} (agentdb: the library's; app: the app's default)` } }
 }
 
-/** Opens the database and registers the app migrations named by `--migrations`, if any. */
-async function withMigrations(file, options, create, work) {
+/**
+ * Opens the database (`open`: `create`, `readOnly`, as for `openOptionsFrom`) and registers
+ * the app migrations named by `--migrations`, if any.
+ */
+async function withMigrations(file, options, open, work) {
   const extra = options.migrations === undefined ? null : loadMigrations(options.migrations)
-  return withDatabase(file, openOptionsFrom(options, create), async (db) => {
+  return withDatabase(file, openOptionsFrom(options, open), async (db) => {
     if (extra) db.addMigrations(extra)
     return work(db)
   })
@@ -105,7 +108,7 @@ const status = {
     '(applied, but this build\'s SQL differs), unknown (applied, but this build does not know it: a newer build ' +
     'applied it, or an app migration not given with --migrations).',
   async run({ positionals: { db: file }, options }, out) {
-    const report = await withMigrations(file, options, false, async (db) => ({
+    const report = await withMigrations(file, options, { readOnly: true }, async (db) => ({
       summary: await db.getMigrationSummary(),
       migrations: await db.listMigrations(),
       tables: await tableCounts(db),
@@ -181,7 +184,7 @@ const migrate = {
     }
     let outcome
     try {
-      outcome = await withMigrations(file, options, !migrateOptions.dryRun, async (db) => ({
+      outcome = await withMigrations(file, options, { create: !migrateOptions.dryRun }, async (db) => ({
         results: await db.migrate(migrateOptions),
         summary: await db.getMigrationSummary(),
         migrations: await db.listMigrations(),
@@ -301,7 +304,7 @@ const rollback = {
     const { to, namespace } = targetOf(options)
     const dryRun = options['dry-run'] ?? false
     const allowRecordedSql = options['allow-recorded-sql'] ?? false
-    const outcome = await withMigrations(file, options, false, async (db) => {
+    const outcome = await withMigrations(file, options, {}, async (db) => {
       const plan = rollbackPlan(await db.listMigrations(), to, namespace)
       const library = plan.filter((m) => m.namespace === LIBRARY)
       const rows = library.length ? await libraryRows(db) : []
@@ -363,7 +366,7 @@ const validate = {
   options: migrationsOption,
   description: `Exits with ${EXIT.CHECK_FAILED} when there are errors; warnings alone do not fail.`,
   async run({ positionals: { db: file }, options }, out) {
-    const result = await withMigrations(file, options, false, (db) => db.validateMigrations())
+    const result = await withMigrations(file, options, { readOnly: true }, (db) => db.validateMigrations())
     out.data(result)
     const what = (issue) => (issue.migrationId ? ` ${label({ namespace: issue.namespace, id: issue.migrationId })}` : '')
     for (const issue of result.errors) out.line(`error   ${issue.code}${what(issue)}: ${issue.message}`)
@@ -404,7 +407,7 @@ const repair = {
   async run({ positionals: { db: file }, options }, out) {
     const ids = idList(options.ids)
     const dryRun = options['dry-run'] ?? false
-    const result = await withMigrations(file, options, false, (db) =>
+    const result = await withMigrations(file, options, {}, (db) =>
       db.repairMigrations({ ids, dryRun, ...(options.namespace === undefined ? {} : { namespace: options.namespace }) }),
     )
     out.data({ ...result, dryRun })

@@ -24,7 +24,7 @@ const sessions = {
       throw usage(`--status must be one of ${SESSION_STATUSES.join(', ')}, got "${options.status}"`)
     }
     const limit = options.limit === undefined ? 50 : wholeNumber(options.limit, 'limit', 1)
-    const page = await withDatabase(file, openOptionsFrom(options), async (db) => {
+    const page = await withDatabase(file, openOptionsFrom(options, { readOnly: true }), async (db) => {
       if (options.agent !== undefined && !(await db.agentExists(options.agent))) {
         throw new CliError('NOT_FOUND', `no agent ${options.agent} in ${file}`)
       }
@@ -88,7 +88,9 @@ const logs = {
     if (options.tree && options.follow) throw usage('--tree and --follow cannot be combined')
     if (options.tree && options.limit !== undefined) throw usage('--limit and --tree cannot be combined: a tree is shown whole')
     const limit = options.limit === undefined ? undefined : wholeNumber(options.limit, 'limit', 1)
-    return withDatabase(file, openOptionsFrom(options), async (db) => {
+    // --follow watches a database another process is writing, which a read-only open (that
+    // never takes part in the write-ahead log of a file it found without one) would not see.
+    return withDatabase(file, openOptionsFrom(options, { readOnly: !options.follow }), async (db) => {
       if (!(await db.getSession(sessionId))) {
         throw new CliError('NOT_FOUND', `no session ${sessionId} in ${file} (agentdb sessions ${file} lists them)`)
       }

@@ -11,6 +11,7 @@ use crate::model::{AgentType, NEW_UUID};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::settings::{self, AgentDefault, Settings, Stored, Value, SETTINGS};
+use crate::stored;
 
 /// The columns of `agents`, in the order [`agent_from_row`] reads them.
 pub static AGENT_COLUMNS: LazyLock<String> =
@@ -47,16 +48,18 @@ pub struct Agent {
 
 /// Reads an agent from `row`, starting at column `at`.
 pub fn agent_from_row(row: &Row, at: usize) -> rusqlite::Result<Agent> {
-  Ok(Agent {
-    id: row.get(at)?,
-    agent_type: row.get(at + 1)?,
-    name: row.get(at + 2)?,
-    description: row.get(at + 3)?,
-    avatar: row.get(at + 4)?,
-    instructions: row.get(at + 5)?,
-    settings: Stored::read(row, at + 6)?,
-    created_at: row.get(at + 6 + settings::COUNT)?,
-    updated_at: row.get(at + 7 + settings::COUNT)?,
+  stored::read("agents", row, at, || {
+    Ok(Agent {
+      id: row.get(at)?,
+      agent_type: row.get(at + 1)?,
+      name: row.get(at + 2)?,
+      description: row.get(at + 3)?,
+      avatar: row.get(at + 4)?,
+      instructions: row.get(at + 5)?,
+      settings: Stored::read(row, at + 6)?,
+      created_at: row.get(at + 6 + settings::COUNT)?,
+      updated_at: row.get(at + 7 + settings::COUNT)?,
+    })
   })
 }
 

@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// The files SQLite keeps beside a database (`-wal`, `-shm`, `-journal`), by suffix; with the
 /// database itself (`""`), the files a database name stands for.
-const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+pub const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 
 /// The first 16 bytes of every SQLite database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -60,6 +60,7 @@ pub fn backup(source: &Connection, dest: &Path) -> Result<()> {
   let _turn = ONE_AT_A_TIME.lock();
   let busy_timeout_ms: i64 = source.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
   let busy_timeout = Duration::from_millis(busy_timeout_ms.max(0) as u64);
+  Temporary::remove_stale(dest);
   let temporary = Temporary::create(source, dest)?;
   copy_into(source, &temporary.path).map_err(|e| e.context(format!("backup to {}", dest.display())))?;
   let io = |what: &str| {
@@ -142,6 +143,34 @@ impl Temporary {
     Err(Error::new(ErrorCode::Io, format!("backup to {}: no free name for a temporary file beside it", dest.display())))
   }
 
+  /// Removes the temporary files (and the files SQLite made beside them) that backups to
+  /// `dest` left when their process was killed: those named as [`Temporary::create`] names
+  /// them, after a process that no longer exists. Anything else beside `dest` is left alone.
+  fn remove_stale(dest: &Path) {
+    let (Some(name), Ok(entries)) = (dest.file_name(), std::fs::read_dir(parent_of(dest))) else { return };
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let Some(prefix) = prefix.to_str().map(str::to_string) else { return };
+    for entry in entries.flatten() {
+      let file_name = entry.file_name();
+      let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+      // The temporary file itself, or a file SQLite made beside it (whose temporary may be gone).
+      let Some(base) =
+        DATABASE_FILE_SUFFIXES.iter().find_map(|suffix| rest.strip_suffix(suffix).filter(|b| b.ends_with(".backup")))
+      else {
+        continue;
+      };
+      let Some(pid) = temporary_pid(base) else { continue };
+      if crate::process::ended(pid) {
+        let temporary = parent_of(dest).join(format!("{prefix}{base}"));
+        for suffix in DATABASE_FILE_SUFFIXES {
+          let _ = std::fs::remove_file(with_suffix(&temporary, suffix));
+        }
+      }
+    }
+  }
+
   /// The file is the destination now: nothing is removed.
   fn placed(mut self) {
     self.placed = true;
@@ -156,6 +185,14 @@ impl Drop for Temporary {
       }
     }
   }
+}
+
+/// The process id in what follows the destination's name in a temporary file's name
+/// (`<pid>-<n>.backup`); `None` for anything else.
+fn temporary_pid(rest: &str) -> Option<u32> {
+  let (pid, n) = rest.strip_suffix(".backup")?.split_once('-')?;
+  n.parse::<u64>().ok()?;
+  pid.parse().ok()
 }
 
 /// Copies `source` into the empty file `copy` and makes the copy a rollback-journal file,
@@ -218,7 +255,7 @@ fn touches_database(conn: &Connection, path: &Path) -> bool {
 }
 
 /// `path` with `suffix` added to its file name.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
   let mut name = path.as_os_str().to_owned();
   name.push(suffix);
   PathBuf::from(name)
@@ -463,33 +500,11 @@ mod tests {
     assert_eq!(count(&Connection::open(&dest).unwrap()), 1);
   }
 
-  /// A mounted file system, unmounted when dropped.
-  struct Mounted(PathBuf);
-
-  impl Drop for Mounted {
-    fn drop(&mut self) {
-      let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-  }
-
-  /// Mounts a tmpfs of `size` on `dir`; `None` when this process may not mount (it is not
-  /// root).
-  fn tmpfs(dir: &Path, size: &str) -> Option<Mounted> {
-    std::fs::create_dir_all(dir).unwrap();
-    let mounted = std::process::Command::new("mount")
-      .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-      .arg(dir)
-      .stderr(std::process::Stdio::null())
-      .status()
-      .is_ok_and(|s| s.success());
-    mounted.then(|| Mounted(dir.to_path_buf()))
-  }
-
   #[test]
   fn a_full_disk_leaves_the_destination_as_it_was() {
     let dir = TempDir::new("backup-full");
     let small = dir.join("small");
-    let Some(_mounted) = tmpfs(&small, "64k") else {
+    let Some(_mounted) = crate::test_support::tmpfs(&small, "64k") else {
       eprintln!("skipped: mounting a 64 KiB tmpfs needs root");
       return;
     };
@@ -518,5 +533,31 @@ mod tests {
     let conn = writer(&dir.join("a.db"));
     let err = backup(&conn, &dir.join("nope").join("copy.db")).unwrap_err();
     assert_eq!(err.code, ErrorCode::CantOpen, "{err}");
+  }
+
+  #[cfg(unix)]
+  #[test]
+  fn temporaries_left_by_killed_backups_are_removed_by_the_next_backup() {
+    let dir = TempDir::new("backup-stale");
+    let source = writer(&dir.join("live.db"));
+    let dest = dir.join("copy.db");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let ended = child.id();
+    child.wait().unwrap();
+    let left = [format!(".copy.db.{ended}-0.backup"), format!(".copy.db.{ended}-7.backup-journal")];
+    let kept = [
+      format!(".copy.db.{}-0.backup", std::process::id()),
+      format!(".other.db.{ended}-0.backup"),
+      format!(".copy.db.{ended}-x.backup"),
+      "notes.txt".to_string(),
+    ];
+    for name in left.iter().chain(&kept) {
+      std::fs::write(dir.join(name), b"").unwrap();
+    }
+    backup(&source, &dest).unwrap();
+    let mut expected: Vec<String> = kept.to_vec();
+    expected.extend(["copy.db".to_string(), "live.db".to_string(), "live.db-shm".to_string(), "live.db-wal".to_string()]);
+    expected.sort();
+    assert_eq!(names(dir.path()), expected);
   }
 }

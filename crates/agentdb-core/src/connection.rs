@@ -29,6 +29,9 @@ pub struct OpenOptions {
   /// default. Not an option of the JavaScript API: the power-cut tests use it to open the
   /// store on a VFS that records which writes were synced.
   pub vfs: Option<String>,
+  /// Open an existing file without ever writing it or anything beside it (see
+  /// [`open_writer`]); every write is refused with `READONLY`.
+  pub read_only: bool,
 }
 
 impl Default for OpenOptions {
@@ -38,6 +41,7 @@ impl Default for OpenOptions {
       readers: default_readers(),
       durability: Durability::default(),
       vfs: None,
+      read_only: false,
     }
   }
 }
@@ -87,23 +91,30 @@ pub fn literal_path(path: &Path) -> PathBuf {
 /// Opens the read-write connection, after checking that the path can hold a database, and
 /// verifies that an existing file is SQLite before anything writes to it: a file that is not
 /// a database is left byte-for-byte as it was.
+///
+/// With `read_only`, nothing is written to the file or beside it: see [`open_read_only`].
 pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connection> {
   let mut conn = match location {
     Location::Memory => Connection::open_in_memory()?,
+    Location::File(path) if options.read_only => {
+      let mut conn = open_read_only(path)?;
+      prepare(&mut conn, options).map_err(|e| describe(e, location))?;
+      return Ok(conn);
+    }
     Location::File(path) => {
       check_path(path)?;
       let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-      let conn = open_file(path, flags, options).map_err(|e| Error::from(e).context(path.display()))?;
+      let conn = open_file(path, flags, options).map_err(|e| opening_failed(e.into(), path))?;
       if conn.is_readonly(rusqlite::MAIN_DB)? {
         return Err(Error::new(ErrorCode::Readonly, format!("{}: the file is read-only", path.display())));
       }
       conn
     }
   };
-  prepare(&mut conn, options).map_err(|e| describe(e, location))?;
+  prepare(&mut conn, options).map_err(|e| describe(system_cause(&conn, e), location))?;
   enforce_foreign_keys(&conn)?;
   if let Location::File(_) = location {
-    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(e, location))?;
+    let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(system_cause(&conn, e), location))?;
     if !mode.eq_ignore_ascii_case("wal") {
       return Err(Error::new(
         ErrorCode::CantOpen,
@@ -162,9 +173,14 @@ fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String> {
 
 /// Opens a read-only connection to a file database that the writer has already set up.
 pub fn open_reader(path: &Path, options: &OpenOptions) -> Result<Connection> {
-  let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let mut conn = open_file(path, flags, options)?;
-  prepare(&mut conn, options)?;
+  let location = Location::File(path.to_path_buf());
+  let mut conn = if options.read_only {
+    open_read_only(path)?
+  } else {
+    open_file(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX, options)
+      .map_err(|e| opening_failed(e.into(), path))?
+  };
+  prepare(&mut conn, options).map_err(|e| describe(system_cause(&conn, e), &location))?;
   Ok(conn)
 }
 
@@ -174,6 +190,99 @@ fn open_file(path: &Path, flags: OpenFlags, options: &OpenOptions) -> rusqlite::
     Some(vfs) => Connection::open_with_flags_and_vfs(path, flags, vfs.as_str()),
     None => Connection::open_with_flags(path, flags),
   }
+}
+
+/// An `IO` error on `conn` told apart by the system error behind it: a full disk (SQLite
+/// reports `SQLITE_FULL` only for some writes; growing the `-shm` file or writing the `-wal`
+/// header on a full disk is an I/O error) is `FULL`.
+fn system_cause(conn: &Connection, err: Error) -> Error {
+  if err.code != ErrorCode::Io {
+    return err;
+  }
+  // SAFETY: the handle is `conn`'s open connection, used on this thread while it is
+  // borrowed; sqlite3_system_errno only reads a number from it.
+  let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+  if crate::process::disk_full(errno) {
+    return Error::new(
+      ErrorCode::Full,
+      format!("the disk is full: no space left for the database or its -wal or -shm file ({})", err.message),
+    );
+  }
+  err
+}
+
+/// An error from opening `path` (before there is a connection), with the cause named when it
+/// is one SQLite reports only vaguely: this process has run out of file descriptors.
+fn opening_failed(err: Error, path: &Path) -> Error {
+  if err.code == ErrorCode::CantOpen {
+    if let Err(probe) = std::fs::File::open(path) {
+      if crate::process::out_of_descriptors(&probe) {
+        let limit = crate::process::descriptor_limit().map_or_else(String::new, |n| format!(" of {n}"));
+        return Error::new(
+          ErrorCode::CantOpen,
+          format!(
+            "{}: this process has no file descriptor left (it has reached its limit{limit} open files, `ulimit -n`): \
+             close files or databases it no longer needs, or raise the limit ({})",
+            path.display(),
+            err.message
+          ),
+        );
+      }
+    }
+  }
+  err.context(path.display())
+}
+
+/// Opens an existing database file for inspection, writing nothing to it or beside it:
+///
+/// - a file with a hot journal (a `-journal` left by a process that stopped mid-transaction)
+///   is refused with `HOT_JOURNAL`: reading it would roll that transaction back;
+/// - a file with a `-wal` beside it (in use, or left by a process that stopped) is opened
+///   read-only, so SQLite reads the log but never checkpoints it into the file, nor removes
+///   it when the connection closes;
+/// - any other file is opened immutable (`immutable=1`): SQLite takes no locks and creates no
+///   `-wal` or `-shm`, and a file in WAL mode stays in WAL mode.
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+  let name = path.display();
+  if !path.is_file() {
+    return Err(Error::new(ErrorCode::CantOpen, format!("{name}: no database file to open read-only")));
+  }
+  let journal = crate::backup::with_suffix(path, "-journal");
+  if std::fs::metadata(&journal).is_ok_and(|meta| meta.len() > 0) {
+    return Err(Error::new(
+      ErrorCode::HotJournal,
+      format!(
+        "{name} has a hot journal ({}): a process stopped in the middle of a transaction; reading the file would roll that \
+         transaction back, which a read-only open does not do. Copy both files for a bug report; open the database \
+         read-write to roll the transaction back",
+        journal.display()
+      ),
+    ));
+  }
+  let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+  let immutable = !crate::backup::with_suffix(path, "-wal").exists();
+  let uri = file_uri(path, if immutable { "mode=ro&immutable=1" } else { "mode=ro" })?;
+  let conn = Connection::open_with_flags(&uri, flags).map_err(|e| opening_failed(e.into(), path))?;
+  // Marks the connection as one that may not write even through a checker of its own (see
+  // `maintenance::integrity_check`).
+  conn.pragma_update(None, "query_only", true)?;
+  Ok(conn)
+}
+
+/// The `file:` URI of `path` (made absolute) with the query `query`.
+fn file_uri(path: &Path, query: &str) -> Result<String> {
+  let absolute = std::path::absolute(path).map_err(|e| Error::new(ErrorCode::CantOpen, format!("{}: {e}", path.display())))?;
+  let text = absolute.to_string_lossy().replace('\\', "/");
+  let mut uri = String::from(if text.starts_with('/') { "file:" } else { "file:///" });
+  for byte in text.bytes() {
+    match byte {
+      b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b':' => uri.push(byte as char),
+      _ => uri.push_str(&format!("%{byte:02X}")),
+    }
+  }
+  uri.push('?');
+  uri.push_str(query);
+  Ok(uri)
 }
 
 /// Settings shared by every connection, and a first read of the header, which is where a
@@ -344,5 +453,56 @@ mod tests {
     let err = open(&dir.join("missing").join("a.db")).unwrap_err();
     assert_eq!(err.code, ErrorCode::CantOpen);
     assert!(err.message.contains("does not exist"), "{err}");
+  }
+
+  #[test]
+  fn a_read_only_open_writes_nothing_and_refuses_a_hot_journal() {
+    let dir = TempDir::new("conn-read-only");
+    let path = dir.join("a.db");
+    let conn = open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1)").unwrap();
+    drop(conn);
+    let bytes = std::fs::read(&path).unwrap();
+    let options = OpenOptions { read_only: true, ..OpenOptions::default() };
+    let location = Location::File(path.clone());
+    let conn = open_writer(&location, &options).unwrap();
+    let reader = open_reader(&path, &options).unwrap();
+    assert_eq!(reader.query_row("SELECT x FROM t", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    let err: Error = conn.execute_batch("INSERT INTO t VALUES (2)").unwrap_err().into();
+    assert!(matches!(err.code, ErrorCode::Readonly | ErrorCode::SqlError), "{err}");
+    drop((conn, reader));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    std::fs::write(dir.join("a.db-journal"), b"journal").unwrap();
+    assert_eq!(open_writer(&location, &options).unwrap_err().code, ErrorCode::HotJournal);
+    assert_eq!(open_writer(&Location::File(dir.join("missing.db")), &options).unwrap_err().code, ErrorCode::CantOpen);
+  }
+
+  #[test]
+  fn a_full_disk_at_open_is_full() {
+    let dir = TempDir::new("conn-full");
+    let small = dir.join("small");
+    let Some(_mounted) = crate::test_support::tmpfs(&small, "64k") else {
+      eprintln!("skipped: mounting a 64 KiB tmpfs needs root");
+      return;
+    };
+    // Whatever step of the open finds the disk full (the file, its -wal, its -shm), it is FULL.
+    let mut refused = 0;
+    for free_pages in 0..16 {
+      for name in std::fs::read_dir(&small).unwrap() {
+        std::fs::remove_file(name.unwrap().path()).unwrap();
+      }
+      let filler = small.join("filler");
+      let _ = std::fs::write(&filler, vec![0u8; (64 - 4 * free_pages) * 1024]);
+      let opened = crate::store::Store::open(Location::File(small.join("new.db")), OpenOptions::default());
+      match opened {
+        Ok(_) => {}
+        Err(err) => {
+          refused += 1;
+          assert_eq!(err.code, ErrorCode::Full, "{free_pages} pages free: {err}");
+        }
+      }
+    }
+    assert!(refused > 0);
   }
 }

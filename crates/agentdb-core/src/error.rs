@@ -54,6 +54,16 @@ error_codes! {
   Readonly = "READONLY",
   /// The file cannot be opened (missing directory, a directory path, no permission).
   CantOpen = "CANT_OPEN",
+  /// The file is already open in this process through another SQLite (another SQLite
+  /// library such as better-sqlite3, or another copy of this addon), whose locks cannot
+  /// exclude this library's within one process; opening it too would corrupt it.
+  OpenElsewhereInProcess = "OPEN_ELSEWHERE_IN_PROCESS",
+  /// A stored value is not of the type its column holds (written by another tool, raw SQL,
+  /// or a file from elsewhere); the message names the table, the row and the column.
+  BadValue = "BAD_VALUE",
+  /// A read-only open found a hot journal: the file was left in the middle of a transaction,
+  /// which only a read-write open rolls back. Nothing was changed.
+  HotJournal = "HOT_JOURNAL",
   /// The disk or the database's size limit is full.
   Full = "FULL",
   /// The operating system reported an I/O error.
@@ -159,6 +169,9 @@ impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {
   fn from(err: rusqlite::Error) -> Self {
+    if let Some(bad) = crate::stored::bad_value(&err) {
+      return bad.into();
+    }
     let code = match &err {
       rusqlite::Error::SqliteFailure(failure, _) => code_for_sqlite(failure),
       rusqlite::Error::InvalidParameterCount(..)
@@ -169,6 +182,10 @@ impl From<rusqlite::Error> for Error {
       | rusqlite::Error::SqlInputError { .. }
       | rusqlite::Error::Empty => ErrorCode::SqlError,
       rusqlite::Error::ToSqlConversionFailure(_) => ErrorCode::InvalidArgument,
+      // A stored value of the wrong type read without [`crate::stored::read`].
+      rusqlite::Error::InvalidColumnType(..)
+      | rusqlite::Error::FromSqlConversionFailure(..)
+      | rusqlite::Error::IntegralValueOutOfRange(..) => ErrorCode::BadValue,
       _ => ErrorCode::Internal,
     };
     let busy = matches!(&err, rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::DatabaseBusy);

@@ -11,6 +11,8 @@
 //!   belongs to migrations, which every copy of the database applies in the same order.
 //!   ANALYZE and REINDEX stay allowed: they change statistics and indexes' storage, not what
 //!   the schema means.
+//!   Nor may it write the `migrations` tracking table, which only the migration engine
+//!   writes (refused as a schema change: the table records the schema's versions).
 //! - A migration's up and down SQL may change the schema and the data, never the connection
 //!   or the engine's transaction: no transaction statements, ATTACH, DETACH, VACUUM, TEMP
 //!   objects, loaded extensions, or pragmas given a value other than those that only report
@@ -24,6 +26,7 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperati
 use rusqlite::{Batch, Connection};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::migrations::tracking;
 
 /// Pragmas a migration may give a value: those that only report on the table or index their
 /// argument names (`table_info(t)`, `foreign_key_check(t)`, …) and the two numbers of the
@@ -171,6 +174,17 @@ fn refusal(author: Author, context: &AuthContext<'_>) -> Option<Error> {
     }
     AuthAction::Function { function_name } if function_name.eq_ignore_ascii_case("load_extension") => {
       (Change::Extension, "load_extension()".to_string())
+    }
+    AuthAction::Insert { table_name } | AuthAction::Update { table_name, .. } | AuthAction::Delete { table_name }
+      if author == Author::App && context.database_name == Some("main") && table_name.eq_ignore_ascii_case(tracking::TABLE) =>
+    {
+      return Some(Error::new(
+        ErrorCode::SchemaChangeRefused,
+        format!(
+          "writing {table_name} is refused: it is the migrations tracking table, which only the migration engine writes; \
+           use migrate(), rollbackLast(), rollbackTo() or repairMigrations()"
+        ),
+      ));
     }
     action => {
       let (clause, temp) = schema_change(action)?;

@@ -24,12 +24,14 @@ pub mod migrations;
 pub mod model;
 pub mod page;
 pub mod patch;
+pub mod process;
 pub mod queue;
 pub mod rules;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
 pub mod store;
+pub mod stored;
 #[cfg(test)]
 pub mod test_support;
 

@@ -12,9 +12,11 @@ use crate::json::{self, Json};
 use crate::model::{now_iso, LogRole, LogType};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
+use crate::rules;
+use crate::stored;
 
-/// The columns of `session_logs`, in the order [`read`] reads them.
-const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+/// The columns of `session_logs`, in the order [`log_from_row`] reads them.
+pub const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
 
 /// `add`'s statement. The row is built from the input, the new rowid and the timestamp
 /// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
@@ -50,17 +52,20 @@ pub struct SessionLog {
   pub updated_at: String,
 }
 
-fn read(row: &Row) -> rusqlite::Result<SessionLog> {
-  Ok(SessionLog {
-    id: row.get(0)?,
-    session_id: row.get(1)?,
-    parent_id: row.get(2)?,
-    role: row.get(3)?,
-    log_type: row.get(4)?,
-    content: json::column(row, 5)?,
-    metadata: json::nullable_column(row, 6)?,
-    created_at: row.get(7)?,
-    updated_at: row.get(8)?,
+/// Reads a log entry from `row` (the columns of [`LOG_COLUMNS`]).
+pub fn log_from_row(row: &Row) -> rusqlite::Result<SessionLog> {
+  stored::read("session_logs", row, 0, || {
+    Ok(SessionLog {
+      id: exact(row, 0)?,
+      session_id: row.get(1)?,
+      parent_id: row.get::<_, Option<i64>>(2)?.map(|_| exact(row, 2)).transpose()?,
+      role: row.get(3)?,
+      log_type: row.get(4)?,
+      content: json::column(row, 5)?,
+      metadata: json::nullable_column(row, 6)?,
+      created_at: row.get(7)?,
+      updated_at: row.get(8)?,
+    })
   })
 }
 
@@ -114,8 +119,15 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
   if inserted == 0 {
     return Err(Error::not_written("session_logs", format!("the log for session {:?}", input.session_id)));
   }
+  let id = conn.last_insert_rowid();
+  if !rules::EXACT_INTEGER.contains(&id) {
+    return Err(Error::new(
+      ErrorCode::BadValue,
+      format!("the new log's id {}: session_logs holds a row written by raw SQL with an id that large", beyond_exact(id)),
+    ));
+  }
   Ok(SessionLog {
-    id: conn.last_insert_rowid(),
+    id,
     session_id: input.session_id.clone(),
     parent_id: input.parent_id,
     role: input.role,
@@ -125,6 +137,20 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
     created_at: now.clone(),
     updated_at: now,
   })
+}
+
+/// Reads the id in column `index`, which must be exact as a JavaScript number.
+fn exact(row: &Row, index: usize) -> rusqlite::Result<i64> {
+  let id: i64 = row.get(index)?;
+  if rules::EXACT_INTEGER.contains(&id) {
+    return Ok(id);
+  }
+  Err(json::conversion_error(index, Error::new(ErrorCode::BadValue, beyond_exact(id))))
+}
+
+/// Why an id beyond [`rules::EXACT_INTEGER`] is refused.
+fn beyond_exact(id: i64) -> String {
+  format!("{id} is beyond 2^53 - 1, the largest integer a JavaScript number holds exactly, so it would be rounded")
 }
 
 /// Turns a foreign-key failure into `NOT_FOUND` naming the missing session or parent.
@@ -155,13 +181,13 @@ pub fn add_many(conn: &Connection, inputs: &[NewLog]) -> Result<Vec<SessionLog>>
 /// The entry with this id, if any.
 pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
   let mut stmt = conn.prepare_cached(&format!("SELECT {LOG_COLUMNS} FROM session_logs WHERE id = ?1"))?;
-  Ok(stmt.query_row([id], read).optional()?)
+  Ok(stmt.query_row([id], log_from_row).optional()?)
 }
 
 /// A page of a session's entries in `id` order (the order they were appended in), oldest
 /// first unless `order` is descending.
 pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageRequest) -> Result<Page<SessionLog>> {
-  session_query("logs", session_id, order).run(conn, LOG_COLUMNS, "session_logs", page, read)
+  session_query("logs", session_id, order).run(conn, LOG_COLUMNS, "session_logs", page, log_from_row)
 }
 
 fn session_query(list: &'static str, session_id: &str, order: Order) -> ListQuery {
@@ -175,7 +201,7 @@ fn session_query(list: &'static str, session_id: &str, order: Order) -> ListQuer
 /// the page of entries before them: what a chat view shows, and scrolls back through.
 pub fn latest(conn: &Connection, session_id: &str, page: &PageRequest) -> Result<Page<SessionLog>> {
   let mut newest_first =
-    session_query("latestLogs", session_id, Order::Descending).run(conn, LOG_COLUMNS, "session_logs", page, read)?;
+    session_query("latestLogs", session_id, Order::Descending).run(conn, LOG_COLUMNS, "session_logs", page, log_from_row)?;
   newest_first.items.reverse();
   Ok(newest_first)
 }
@@ -189,7 +215,7 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
   set
-    .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, read)?
+    .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, log_from_row)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
 }
 
@@ -198,21 +224,24 @@ pub fn count(conn: &Connection, session_id: &str) -> Result<i64> {
   Ok(conn.prepare_cached("SELECT count(*) FROM session_logs WHERE session_id = ?1")?.query_row([session_id], |r| r.get(0))?)
 }
 
+/// The ids of session `?1`'s entries that its roots reach through the parent links, as the
+/// common table `tree`: one recursive query walks from the roots down (UNION, not UNION ALL,
+/// so even parent links made into a cycle by hand cannot loop).
+const TREE: &str = "WITH RECURSIVE tree(id) AS ( \
+     SELECT id FROM session_logs WHERE session_id = ?1 AND parent_id IS NULL \
+     UNION \
+     SELECT l.id FROM session_logs l JOIN tree t ON l.parent_id = t.id)";
+
 /// A session's entries nested by `parent_id`, as JSON text: an array of the root entries,
-/// each with a `children` array, siblings in `id` order (the order they were appended in). Built without
-/// recursion, so a chain of any depth is safe.
+/// each with a `children` array, siblings in `id` order (the order they were appended in).
+/// Built without recursion, so a chain of any depth is safe. Entries whose parent links form
+/// a cycle (made by raw SQL) reach no root: the tree is refused with `BAD_VALUE` naming them,
+/// rather than returned without them.
 pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
-  // One recursive query walks from the roots down the parent links (UNION, not UNION ALL,
-  // so even parent links made into a cycle by hand cannot loop).
-  let sql = format!(
-    "WITH RECURSIVE tree(id) AS ( \
-       SELECT id FROM session_logs WHERE session_id = ?1 AND parent_id IS NULL \
-       UNION \
-       SELECT l.id FROM session_logs l JOIN tree t ON l.parent_id = t.id) \
-     SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY id"
-  );
+  let sql = format!("{TREE} SELECT {LOG_COLUMNS} FROM session_logs WHERE id IN (SELECT id FROM tree) ORDER BY id");
   let mut stmt = conn.prepare_cached(&sql)?;
-  let logs = stmt.query_map([session_id], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  let logs = stmt.query_map([session_id], log_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  refuse_unreachable(conn, session_id, logs.len())?;
   let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
   for (index, log) in logs.iter().enumerate() {
     children.entry(log.parent_id).or_default().push(index);
@@ -241,6 +270,32 @@ pub fn tree(conn: &Connection, session_id: &str) -> Result<String> {
     }
   }
   Ok(out)
+}
+
+/// How many ids of unreachable entries [`refuse_unreachable`] names.
+const NAMED_UNREACHABLE: usize = 10;
+
+/// Refuses a tree that would leave out some of the session's entries: those whose parent
+/// links never reach a root, because raw SQL made them a cycle (the schema's triggers keep
+/// every other broken link out). Leaving them out silently would lose them from view.
+fn refuse_unreachable(conn: &Connection, session_id: &str, reached: usize) -> Result<()> {
+  let total: i64 =
+    conn.prepare_cached("SELECT count(*) FROM session_logs WHERE session_id = ?1")?.query_row([session_id], |r| r.get(0))?;
+  if usize::try_from(total).unwrap_or(usize::MAX) <= reached {
+    return Ok(());
+  }
+  let sql = format!("{TREE} SELECT id FROM session_logs WHERE session_id = ?1 AND id NOT IN (SELECT id FROM tree) ORDER BY id");
+  let ids: Vec<i64> = conn.prepare_cached(&sql)?.query_map([session_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+  let shown: Vec<String> = ids.iter().take(NAMED_UNREACHABLE).map(i64::to_string).collect();
+  let more = if ids.len() > NAMED_UNREACHABLE { format!(" and {} more", ids.len() - NAMED_UNREACHABLE) } else { String::new() };
+  Err(Error::new(
+    ErrorCode::BadValue,
+    format!(
+      "session_logs rows {}{more} of session {session_id:?}: column parent_id links them into a cycle that reaches no root \
+       entry (written by raw SQL), so they have no place in the tree; set parent_id of one of them to NULL",
+      shown.join(", ")
+    ),
+  ))
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::stored::{self, BadValue};
+use crate::{agents, logs, sessions};
 
 /// How many foreign key violations [`integrity_check`] lists; it counts them all.
 pub const MAX_LISTED_VIOLATIONS: usize = 100;
@@ -23,6 +25,10 @@ pub struct ForeignKeyViolation {
   pub columns: Vec<String>,
 }
 
+/// How many rows holding values of the wrong type [`integrity_check`] lists; it counts them
+/// all.
+pub const MAX_LISTED_BAD_VALUES: usize = 100;
+
 /// The report of [`integrity_check`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntegrityReport {
@@ -36,6 +42,11 @@ pub struct IntegrityReport {
   pub foreign_key_violations: Vec<ForeignKeyViolation>,
   /// How many foreign key violations there are in all.
   pub foreign_key_violation_count: usize,
+  /// The first [`MAX_LISTED_BAD_VALUES`] rows of the library's tables holding a value the
+  /// typed calls cannot read (they reject with `BAD_VALUE` on those rows).
+  pub bad_values: Vec<BadValue>,
+  /// How many such rows there are in all.
+  pub bad_value_count: usize,
 }
 
 /// Runs `PRAGMA quick_check` (or `integrity_check` when `full`) and `PRAGMA
@@ -48,11 +59,14 @@ pub struct IntegrityReport {
 ///
 /// A read-only connection does not load CHECK constraints (it cannot break them), so the
 /// checks on a file database opened read-only run on a connection of their own that could
-/// write, and only reads.
+/// write, and only reads; except on a database opened with `read_only` (its connections are
+/// `query_only`), where nothing may open the file for writing: CHECK constraints are then
+/// not verified, the typed values still are.
 pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport> {
   let checker;
+  let query_only: bool = conn.query_row("PRAGMA query_only", [], |row| row.get(0))?;
   let conn = match conn.path().filter(|p| !p.is_empty()) {
-    Some(path) if conn.is_readonly(rusqlite::MAIN_DB)? => {
+    Some(path) if conn.is_readonly(rusqlite::MAIN_DB)? && !query_only => {
       checker = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
       let busy_timeout_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
       checker.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms.max(0) as u64))?;
@@ -79,13 +93,35 @@ pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport>
     Err(err) if is_damage(&err) => integrity_errors.push(format!("foreign_key_check: {}", err.message)),
     Err(err) => return Err(err),
   }
+  let (mut bad_values, mut bad_value_count) = (Vec::new(), 0);
+  let scanned = for_each_bad_value(conn, &mut |bad| {
+    bad_value_count += 1;
+    if bad_values.len() < MAX_LISTED_BAD_VALUES {
+      bad_values.push(bad);
+    }
+  });
+  match scanned {
+    Ok(()) => {}
+    Err(err) if is_damage(&err) => integrity_errors.push(format!("reading rows: {}", err.message)),
+    Err(err) => return Err(err),
+  }
   Ok(IntegrityReport {
-    ok: integrity_errors.is_empty() && foreign_key_violation_count == 0,
+    ok: integrity_errors.is_empty() && foreign_key_violation_count == 0 && bad_value_count == 0,
     full,
     integrity_errors,
     foreign_key_violations,
     foreign_key_violation_count,
+    bad_values,
+    bad_value_count,
   })
+}
+
+/// Reads every row of the library's tables as the typed calls read them, and calls `visit`
+/// for each one holding a value they cannot read.
+fn for_each_bad_value(conn: &Connection, visit: &mut dyn FnMut(BadValue)) -> Result<()> {
+  stored::scan(conn, "agents", &agents::AGENT_COLUMNS, |row| agents::agent_from_row(row, 0), visit)?;
+  stored::scan(conn, "sessions", &sessions::SESSION_COLUMNS, |row| sessions::session_from_row(row, 0), visit)?;
+  stored::scan(conn, "session_logs", logs::LOG_COLUMNS, logs::log_from_row, visit)
 }
 
 /// The lines of `quick_check` / `integrity_check`: `ok` alone, or one line per problem.
@@ -190,7 +226,9 @@ mod tests {
           full,
           integrity_errors: vec![],
           foreign_key_violations: vec![],
-          foreign_key_violation_count: 0
+          foreign_key_violation_count: 0,
+          bad_values: vec![],
+          bad_value_count: 0
         }
       );
     }

@@ -19,6 +19,11 @@ pub const PAGE_OFFSET: RangeInclusive<u64> = 0..=u32::MAX as u64;
 /// A log id: positive, and exact as a JavaScript number (at most 2^53 - 1).
 pub const LOG_ID: RangeInclusive<u64> = 1..=9_007_199_254_740_991;
 
+/// An integer a JavaScript number holds exactly (magnitude at most 2^53 - 1): the range of
+/// every id and rowid this library hands back as a number. One beyond it (written by raw
+/// SQL) is refused with `BAD_VALUE` rather than rounded.
+pub const EXACT_INTEGER: RangeInclusive<i64> = -9_007_199_254_740_991..=9_007_199_254_740_991;
+
 /// `open`'s `busyTimeoutMs`: how long a write waits for another connection's lock (at most
 /// an hour).
 pub const BUSY_TIMEOUT_MS: RangeInclusive<u64> = 0..=3_600_000;

@@ -14,6 +14,7 @@ use crate::model::{SessionStatus, NEW_UUID};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::settings::{self, Settings, Stored, Value};
+use crate::stored;
 
 /// The columns of `sessions`, in the order [`session_from_row`] reads them.
 pub static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
@@ -55,17 +56,19 @@ pub struct Session {
 
 /// Reads a session from `row`, starting at column `at`.
 pub fn session_from_row(row: &Row, at: usize) -> rusqlite::Result<Session> {
-  Ok(Session {
-    id: row.get(at)?,
-    name: row.get(at + 1)?,
-    main_agent_id: row.get(at + 2)?,
-    sub_agent_ids: json::column(row, at + 3)?,
-    user_goal: row.get(at + 4)?,
-    status: row.get(at + 5)?,
-    external_session_id: row.get(at + 6)?,
-    settings: Stored::read(row, at + 7)?,
-    created_at: row.get(at + 7 + settings::COUNT)?,
-    updated_at: row.get(at + 8 + settings::COUNT)?,
+  stored::read("sessions", row, at, || {
+    Ok(Session {
+      id: row.get(at)?,
+      name: row.get(at + 1)?,
+      main_agent_id: row.get(at + 2)?,
+      sub_agent_ids: json::column(row, at + 3)?,
+      user_goal: row.get(at + 4)?,
+      status: row.get(at + 5)?,
+      external_session_id: row.get(at + 6)?,
+      settings: Stored::read(row, at + 7)?,
+      created_at: row.get(at + 7 + settings::COUNT)?,
+      updated_at: row.get(at + 8 + settings::COUNT)?,
+    })
   })
 }
 

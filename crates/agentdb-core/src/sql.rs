@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::guard;
 use crate::input::fields::Source;
 use crate::input::Kind;
+use crate::rules;
 
 /// Parameters of a statement: by position (`?`, `?1`) or by name (`:name`, `@name`, `$name`,
 /// given without the prefix).
@@ -110,16 +111,40 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
   Ok(Rows { columns, rows })
 }
 
+/// Sets what `last_insert_rowid()` reports on `conn`.
+fn set_last_insert_rowid(conn: &Connection, rowid: i64) {
+  // SAFETY: the handle is `conn`'s open connection, used on this thread only while `conn` is
+  // borrowed; sqlite3_set_last_insert_rowid only stores the number.
+  unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(conn.handle(), rowid) }
+}
+
 /// Runs one statement that changes data, inside the caller's transaction.
 pub fn execute(conn: &Connection, sql: &str, params: &Params) -> Result<Changes> {
   let mut stmt = prepare(conn, sql)?;
   bind(&mut stmt, params)?;
   let total_before = conn.total_changes();
-  let changes = stmt.raw_execute()? as u64;
+  // Cleared so that a rowid this statement inserts can be told from an earlier one.
+  let rowid_before = conn.last_insert_rowid();
+  set_last_insert_rowid(conn, 0);
+  let executed = stmt.raw_execute();
+  let inserted = conn.last_insert_rowid();
+  set_last_insert_rowid(conn, if inserted == 0 { rowid_before } else { inserted });
+  let changes = executed? as u64;
   // sqlite3_changes() still holds the count of the last INSERT, UPDATE or DELETE when the
   // statement is none of those (REINDEX, ANALYZE…); the total moves only when rows did.
   let changes = if conn.total_changes() == total_before { 0 } else { changes };
-  Ok(Changes { changes, last_insert_rowid: conn.last_insert_rowid() })
+  let last_insert_rowid = conn.last_insert_rowid();
+  // A rowid this statement inserted that a JavaScript number would round.
+  if inserted != 0 && !rules::EXACT_INTEGER.contains(&inserted) {
+    return Err(Error::new(
+      ErrorCode::BadValue,
+      format!(
+        "lastInsertRowid {last_insert_rowid} is beyond 2^53 - 1, the largest integer a JavaScript number holds exactly; \
+         the statement was rolled back: read the rowid as a bigint with query('… RETURNING rowid') instead"
+      ),
+    ));
+  }
+  Ok(Changes { changes, last_insert_rowid })
 }
 
 /// Reads one parameter value of a batch's `execute`, which arrives as JSON: `null`, a

@@ -150,7 +150,7 @@ impl Store {
   /// thread until the file is open and checked, so call it off the JavaScript thread.
   pub fn open(location: Location, options: OpenOptions) -> Result<Store> {
     let claim = match &location {
-      Location::File(path) => Some(copies::claim(path)?),
+      Location::File(path) => Some(copies::claim(path, !options.read_only)?),
       Location::Memory => None,
     };
     let writer = connection::open_writer(&location, &options)?;

@@ -33,3 +33,25 @@ impl Drop for TempDir {
     let _ = std::fs::remove_dir_all(&self.0);
   }
 }
+
+/// A mounted file system, unmounted when dropped.
+pub struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+  fn drop(&mut self) {
+    let _ = std::process::Command::new("umount").arg(&self.0).status();
+  }
+}
+
+/// Mounts a tmpfs of `size` on `dir`; `None` when this process may not mount (it is not
+/// root).
+pub fn tmpfs(dir: &Path, size: &str) -> Option<Mounted> {
+  std::fs::create_dir_all(dir).unwrap();
+  let mounted = std::process::Command::new("mount")
+    .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+    .arg(dir)
+    .stderr(std::process::Stdio::null())
+    .status()
+    .is_ok_and(|s| s.success());
+  mounted.then(|| Mounted(dir.to_path_buf()))
+}

@@ -10,6 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, ErrorCode, Result};
 use crate::migrations::source::{Migration, MigrationSet, Version, APP, LIBRARY};
 
+/// The tracking table's name; app SQL may read it but not write it (see [`crate::guard`]).
+pub const TABLE: &str = "migrations";
+
 /// Creates the tracking table.
 const CREATE_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS migrations (

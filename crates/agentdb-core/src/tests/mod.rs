@@ -2,6 +2,7 @@
 //! and migrated with the built-in migrations.
 
 mod agents;
+mod bad_values;
 mod batch;
 mod logs;
 mod power_cut;

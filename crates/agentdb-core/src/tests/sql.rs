@@ -186,3 +186,30 @@ fn a_cached_select_star_reads_the_columns_a_schema_change_left() {
   conn.execute_batch("ALTER TABLE app_wide ADD COLUMN d; DELETE FROM app_wide;").unwrap();
   assert_eq!(query(&conn, "SELECT * FROM app_wide", &none).unwrap().columns, ["a", "b", "d"]);
 }
+
+#[test]
+fn the_migrations_tracking_table_is_read_only_to_app_sql() {
+  let conn = db();
+  let tracked = |conn: &rusqlite::Connection| -> Vec<(String, String, String)> {
+    let mut stmt = conn.prepare("SELECT namespace, id, checksum FROM migrations ORDER BY rowid").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+  };
+  let before = tracked(&conn);
+  let none = Params::Positional(vec![]);
+  for sql in [
+    "DELETE FROM migrations",
+    "DELETE FROM main.Migrations WHERE id = '003'",
+    "UPDATE migrations SET checksum = 'x'",
+    "INSERT INTO migrations (namespace, id, description, applied_at, execution_time, checksum) VALUES ('app', '9', 'd', 'now', 0, 'c')",
+    "REPLACE INTO migrations SELECT * FROM migrations",
+    "WITH gone AS (SELECT 1) DELETE FROM migrations",
+  ] {
+    let err = execute(&conn, sql, &none).unwrap_err();
+    assert_eq!(err.code, ErrorCode::SchemaChangeRefused, "execute {sql}: {err}");
+    assert!(err.message.contains("tracking table"), "{err}");
+    assert_eq!(code(query(&conn, sql, &none)), ErrorCode::SchemaChangeRefused, "query {sql}");
+  }
+  assert_eq!(tracked(&conn), before);
+  // Reading it stays allowed.
+  query(&conn, "SELECT count(*) AS n FROM migrations", &none).unwrap();
+}
