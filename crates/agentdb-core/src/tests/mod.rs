@@ -4,6 +4,7 @@
 mod agents;
 mod batch;
 mod logs;
+mod refs;
 mod sessions;
 mod skipped;
 mod sql;
