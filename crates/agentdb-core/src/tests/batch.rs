@@ -28,7 +28,10 @@ pub(super) fn store() -> Store {
 }
 
 /// Runs `work` as one write of the store and waits for its result.
-pub(super) fn write<T: Send + 'static>(store: &Store, work: impl FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static) -> Result<T> {
+pub(super) fn write<T: Send + 'static>(
+  store: &Store,
+  work: impl FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static,
+) -> Result<T> {
   let (tx, rx) = channel();
   store.write(move || Ok(work), move |r| tx.send(r).unwrap());
   rx.recv().unwrap()

@@ -42,7 +42,10 @@ fn a_reply_and_its_tool_calls_are_written_in_one_batch() {
   assert_eq!(session.main_agent_id, agent.id);
   assert_eq!((reply.session_id.as_str(), reply.parent_id), (session.id.as_str(), None));
   let Outcome::Logs(calls) = &outcomes[3] else { panic!("{:?}", outcomes[3]) };
-  assert_eq!(calls.iter().map(|c| (c.session_id.as_str(), c.parent_id)).collect::<Vec<_>>(), [(session.id.as_str(), Some(reply.id)); 2]);
+  assert_eq!(
+    calls.iter().map(|c| (c.session_id.as_str(), c.parent_id)).collect::<Vec<_>>(),
+    [(session.id.as_str(), Some(reply.id)); 2]
+  );
   assert!(matches!(&outcomes[4], Outcome::Log(edited) if edited.id == reply.id));
   assert!(matches!(&outcomes[5], Outcome::Log(result) if result.parent_id == Some(reply.id)));
   assert!(matches!(&outcomes[6], Outcome::Session(s) if s.id == session.id));
@@ -76,7 +79,10 @@ fn a_reference_forward_to_itself_or_to_a_row_of_another_kind_is_refused_naming_t
     json!([logs, { "op": "addLogs", "inputs": [log(json!("s"), Value::Null, "agent", "message", "x"), log(json!("s"), json!({ "ref": 0 }), "agent", "action", "y")] }]),
     "operations[1].inputs[1].parentId refers to operations[0] (addLogs)",
   );
-  refused(json!([agent, { "op": "deleteSession", "id": { "ref": 0 } }]), "operations[1].id refers to operations[0] (createAgent)");
+  refused(
+    json!([agent, { "op": "deleteSession", "id": { "ref": 0 } }]),
+    "operations[1].id refers to operations[0] (createAgent)",
+  );
   refused(json!([agent, { "op": "deleteAgent", "id": { "ref": -1 } }]), "operations[1].id.ref must be");
   refused(json!([agent, { "op": "deleteAgent", "id": { "ref": "0" } }]), "operations[1].id.ref must be a number");
   refused(json!([agent, { "op": "deleteAgent", "id": { "id": 0 } }]), "operations[1].id: unknown field `id`");
