@@ -43,10 +43,7 @@ function load() {
     }
   }
   if (!BUILT.includes(platform)) {
-    throw failure(
-      `Cannot find native binding: ${name} is not built for ${platform} (it is built for ${BUILT.join(', ')}). ` +
-        `Build it on this machine from a checkout of ${name} with \`npm run pack:local\` and install the two tarballs it writes.`,
-    )
+    throw failure(`Cannot find native binding: ${name} is not built for ${platform} (it is built for ${BUILT.join(', ')}).`)
   }
   if (!resolves(`${platformPackage}/package.json`)) {
     throw failure(

@@ -62,7 +62,7 @@ function main() {
   // The package: what it ships, with the platform package as its optional dependency.
   const mainStage = path.join(stage, 'main')
   for (const item of ['README.md', ...manifest.files]) cpSync(path.join(ROOT, item), path.join(mainStage, item), { recursive: true })
-  const { devDependencies: _dev, scripts: _scripts, ...shipped } = manifest
+  const { devDependencies: _dev, scripts: _scripts, overrides: _overrides, ...shipped } = manifest
   shipped.optionalDependencies = { [`${manifest.name}-${platform}`]: manifest.version }
   writeFileSync(path.join(mainStage, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`)
   const mainTarball = pack(mainStage, out)
