@@ -1,7 +1,9 @@
 // The addon in the Node versions Electron ships (Electron 33 and later ship Node 22, newer
 // releases Node 24): each binary, fetched from the npm registry (see node-binaries.ts), runs
-// __test__/fixtures/binary-params.js on the addon built in the checkout, through Node-API's
-// stable ABI. Node 24 has `Float16Array`, which Node-API reports as `napi_float16_array`, a
+// two fixtures on the addon built in the checkout, through Node-API's stable ABI:
+// __test__/fixtures/every-method.js calls every public member of `Database` (taken from the
+// class, so a new method cannot be left out) and must get what the Node running the tests
+// gets; __test__/fixtures/binary-params.js checks binary parameters. Node 24 has `Float16Array`, which Node-API reports as `napi_float16_array`, a
 // kind the addon does not read: it must be refused, naming the parameter, never read with a
 // guessed element size.
 import { execFileSync } from 'node:child_process'
@@ -12,20 +14,41 @@ import { nodeBinary } from './node-binaries'
 
 const ROOT = path.resolve(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'binary-params.js')
+const EVERY_METHOD = path.join(__dirname, 'fixtures', 'every-method.js')
 /** The Node releases the addon is tested on besides the one running the tests. */
 const VERSIONS = { 22: '22.22.0', 24: '24.21.0' }
 
 type Outcome = { rows?: Record<string, unknown>[]; code?: string | null; message?: string }
 type Report = { event: string; node: string; napi: string; float16: boolean; outcomes: Record<string, Outcome> }
 
-/** Runs the fixture with `node` on the addon built in the checkout and returns its report. */
-function report(node: string): Report {
+type Calls = { event: string; node: string; members: string[]; uncalled: string[]; outcomes: Record<string, { value?: unknown; code?: string }> }
+
+/** Runs `fixture` (binary-params.js unless told) with `node` on the addon built in the
+ *  checkout and returns its report. */
+function report<T = Report>(node: string, fixture = FIXTURE): T {
   const env = { ...process.env, AGENTDB_ADDON: path.join(ROOT, 'index.js') }
-  const out = execFileSync(node, [FIXTURE], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env })
+  const out = execFileSync(node, [fixture], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env })
   const lines = out.trim().split('\n').map((line) => JSON.parse(line))
   expect(lines.filter((line) => line.event !== 'results')).toEqual([])
   return lines.find((line) => line.event === 'results')
 }
+
+/** The public members of `Database` as the running Node sees the class. */
+function members(): string[] {
+  const { Database } = require('../index.js')
+  const own = (target: object) =>
+    Object.entries(Object.getOwnPropertyDescriptors(target))
+      .filter(([name, d]) => name !== 'constructor' && (typeof d.value === 'function' || d.get))
+      .map(([name]) => name)
+  // Without the test hooks of the test-hooks build (testExec, testPanic: src/test_hooks.rs).
+  return [...own(Database), ...own(Database.prototype)].filter((name) => !/^test[A-Z]/.test(name)).sort()
+}
+
+/** What every public member gives in the Node running the tests: what the others must give. */
+let own: Calls
+beforeAll(() => {
+  own = report<Calls>(process.execPath, EVERY_METHOD)
+})
 
 const blob = (hex: string) => ({ rows: [{ v: { hex }, type: 'blob' }] })
 
@@ -41,6 +64,14 @@ for (const [major, version] of Object.entries(VERSIONS)) {
     let result: Report
     beforeAll(() => {
       if ('path' in binary) result = report(binary.path)
+    })
+
+    it('calls every public member of Database and gets what the Node running the tests gets', () => {
+      const calls = report<Calls>('path' in binary ? binary.path : binary.missing, EVERY_METHOD)
+      expect(calls.node).toBe(`v${version}`)
+      expect(calls.members).toEqual(members())
+      expect(calls.uncalled).toEqual([])
+      expect(calls.outcomes).toEqual(own.outcomes)
     })
 
     it('runs the fixture on the addon built in the checkout', () => {
@@ -73,6 +104,16 @@ for (const [major, version] of Object.entries(VERSIONS)) {
 }
 
 describe('the Node running the tests', () => {
+  it('calls every public member of Database, each resolving', () => {
+    expect(own.node).toBe(process.version)
+    expect(own.uncalled).toEqual([])
+    expect(Object.keys(own.outcomes).sort()).toEqual(members())
+    const rejected = Object.entries(own.outcomes).filter(([, outcome]) => 'code' in outcome)
+    expect(rejected).toEqual([])
+    expect(own.outcomes.batch).toEqual({ value: ['reply', 'call'] })
+    expect(own.outcomes.close).toEqual({ value: true })
+  })
+
   it('takes a Uint8Array and a Buffer, and refuses a Float16Array where it has one', () => {
     const own = report(process.execPath)
     expect(own.node).toBe(process.version)

@@ -30,8 +30,8 @@ describe('npm pack', () => {
   )[0]
   const files: string[] = packed.files.map((f: { path: string }) => f.path).sort()
 
-  it('ships exactly the loader, the typings, the command line, the manifest and the README', () => {
-    const expected = ['package.json', 'README.md', 'index.js', 'index.d.ts', ...filesUnder('bin'), ...filesUnder('cli')].sort()
+  it('ships exactly the loader and its list of platforms, the typings, the command line, the manifest and the README', () => {
+    const expected = ['package.json', 'README.md', 'index.js', 'index.d.ts', 'platforms.js', ...filesUnder('bin'), ...filesUnder('cli')].sort()
     expect(files).toEqual(expected)
   })
 
@@ -95,13 +95,16 @@ describe('per-platform packages', () => {
     })
     if (target.abi === 'gnu') expect(platformPkg.libc).toEqual(['glibc'])
     else expect(platformPkg.libc).toBeUndefined()
-    // The generated loader asks for exactly this package (its optional dependency once published).
-    expect(readFileSync(path.join(ROOT, 'index.js'), 'utf8')).toContain(`require('${pkg.name}-${abi}')`)
+  })
+
+  it('the loader knows exactly the platforms of the targets', () => {
+    const { BUILT } = require('../platforms.js') as { BUILT: string[] }
+    expect([...BUILT].sort()).toEqual(targets.map((t) => t.platformArchABI).sort())
   })
 
   it.runIf(here)('without its platform package, the loader fails naming that package, and the CLI says so', () => {
     const app = path.join(scratch, 'no-binding')
-    for (const item of ['index.js', 'package.json', 'bin', 'cli']) cpSync(path.join(ROOT, item), path.join(app, item), { recursive: true })
+    for (const item of ['index.js', 'platforms.js', 'package.json', 'bin', 'cli']) cpSync(path.join(ROOT, item), path.join(app, item), { recursive: true })
     const missing = `${pkg.name}-${here!.platformArchABI}`
 
     const load = spawnSync(
@@ -109,12 +112,18 @@ describe('per-platform packages', () => {
       ['-e', "try { require('./index.js') } catch (e) { for (let c = e; c; c = c.cause) console.log(c.message) }"],
       { cwd: app, encoding: 'utf8' },
     )
-    expect(load.stdout).toMatch(/^Cannot find native binding/)
-    expect(load.stdout).toContain(`Cannot find module '${missing}'`)
+    // The first line names the missing package and the two ways to get it, and nothing
+    // else is tried: no flavour the project does not build.
+    const [first] = load.stdout.split('\n')
+    expect(first).toMatch(new RegExp(`^Cannot find native binding: the package ${missing.replace('/', '\\/')} is not installed\\.`))
+    expect(first).toContain(`npm install ${missing}@${pkg.version}`)
+    expect(first).toContain('npm run pack:local')
+    expect(load.stdout.trim().split('\n')).toHaveLength(1)
+    expect(load.stdout).not.toMatch(/wasm|wasi/i)
 
     const cli = spawnSync(process.execPath, ['bin/agentdb.js', 'migrate', 'x.db'], { cwd: app, encoding: 'utf8' })
     expect(cli.status).toBe(1)
-    expect(cli.stderr).toMatch(/^LOAD_FAILED: Cannot find native binding/)
+    expect(cli.stderr).toMatch(/^LOAD_FAILED: Cannot find native binding: the package /)
     expect(cli.stderr).toContain(missing)
     expect(cli.stderr).not.toMatch(/^\s+at /m)
     expect(spawnSync(process.execPath, ['bin/agentdb.js', '--help'], { cwd: app }).status).toBe(0)

@@ -15,11 +15,19 @@ impl Database {
   /// `{ op: 'execute', sql, params }`); the Promise resolves with each method's result, in
   /// order. No application code runs while the transaction is open, so a batch cannot
   /// deadlock or be left open by an exception: code that throws while building the list
-  /// simply never sends it. Give ids in the inputs to link rows created in one batch.
+  /// simply never sends it. A later operation names a row an earlier one wrote with
+  /// `{ ref: i }` in place of its id (`parentId: { ref: 0 }`, the log entry of operation 0),
+  /// so a reply and its tool calls are written together; the results are typed as a tuple.
   ///
   /// Rejects with the first failing operation's code (its message names `operations[i]`),
-  /// `INVALID_ARGUMENT` for a malformed list (nothing runs), `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "operations: BatchOperation[]", ts_return_type = "Promise<BatchResult[]>")]
+  /// `INVALID_ARGUMENT` for a malformed list or a `ref` that names no earlier operation
+  /// resolving with a row of the field's kind (nothing runs), `BUSY` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "const Operations extends readonly BatchOperation[]",
+    ts_args_type = "operations: Operations",
+    ts_return_type = "Promise<BatchResultsOf<Operations>>"
+  )]
   pub fn batch(&self, env: Env, operations: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::Batch, &[operations]))
   }

@@ -406,20 +406,67 @@ export interface ExecuteResult {
   lastInsertRowid: number
 }
 
-/** One operation of `batch`, with the arguments of the method of that name. */
+/** In a `batch`, the row an earlier operation of the same batch resolved with: `{ ref: 2 }`
+ *  is the agent, session or log entry of `operations[2]`. It goes where an operation takes
+ *  the id of a row of that kind (see `BatchOperation`); a reference to a later operation, to
+ *  the operation itself, or to one that resolves with another kind of row (or with a list,
+ *  as `addLogs` does) is refused with `INVALID_ARGUMENT` naming the field, and nothing runs. */
+export interface BatchRef {
+  ref: number
+}
+
+/** A log input in a batch: its `sessionId` and `parentId` may be `BatchRef`s to a session
+ *  and a log entry written earlier in the same batch. */
+export interface BatchLogInput extends Omit<LogInput, 'sessionId' | 'parentId'> {
+  sessionId: string | BatchRef
+  parentId?: number | BatchRef | null | undefined
+}
+
+/** A session input in a batch: its `mainAgentId` may be a `BatchRef` to an agent written
+ *  earlier in the same batch. */
+export interface BatchSessionInput extends Omit<SessionInput, 'mainAgentId'> {
+  mainAgentId: string | BatchRef
+}
+
+/** One operation of `batch`, with the arguments of the method of that name. An id of a row
+ *  written earlier in the same batch may be given as a `BatchRef`. */
 export type BatchOperation =
   | { op: 'createAgent'; input: AgentInput }
-  | { op: 'updateAgent'; id: string; patch: AgentPatch }
-  | { op: 'deleteAgent'; id: string }
-  | { op: 'createSession'; input: SessionInput }
-  | { op: 'updateSession'; id: string; patch: SessionPatch }
-  | { op: 'updateSessionStatus'; id: string; status: SessionStatus }
-  | { op: 'deleteSession'; id: string }
-  | { op: 'addLog'; input: LogInput }
-  | { op: 'addLogs'; inputs: LogInput[] }
-  | { op: 'updateLog'; id: number; patch: LogPatch }
-  | { op: 'deleteLogs'; sessionId: string }
+  | { op: 'updateAgent'; id: string | BatchRef; patch: AgentPatch }
+  | { op: 'deleteAgent'; id: string | BatchRef }
+  | { op: 'createSession'; input: BatchSessionInput }
+  | { op: 'updateSession'; id: string | BatchRef; patch: SessionPatch }
+  | { op: 'updateSessionStatus'; id: string | BatchRef; status: SessionStatus }
+  | { op: 'deleteSession'; id: string | BatchRef }
+  | { op: 'addLog'; input: BatchLogInput }
+  | { op: 'addLogs'; inputs: readonly BatchLogInput[] }
+  | { op: 'updateLog'; id: number | BatchRef; patch: LogPatch }
+  | { op: 'deleteLogs'; sessionId: string | BatchRef }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
-/** What each `batch` operation resolved with: the result its method would have given. */
-export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult
+/** What each kind of `batch` operation resolves with: the result its method gives. */
+export interface BatchResults {
+  createAgent: Agent
+  updateAgent: Agent
+  deleteAgent: boolean
+  createSession: Session
+  updateSession: Session
+  updateSessionStatus: Session
+  deleteSession: boolean
+  addLog: SessionLog
+  addLogs: SessionLog[]
+  updateLog: SessionLog
+  deleteLogs: number
+  execute: ExecuteResult
+}
+
+/** What any `batch` operation resolved with. */
+export type BatchResult = BatchResults[BatchOperation['op']]
+
+/** What `batch(operations)` resolves with: for a list written in the call (or a tuple
+ *  type), a tuple of each operation's result in order, so `const [session, log] = await
+ *  db.batch([{ op: 'createSession', … }, { op: 'addLog', … }])` is `[Session, SessionLog]`;
+ *  for an array of `BatchOperation`s of unknown length, `BatchResult[]`. */
+export type BatchResultsOf<Operations extends readonly BatchOperation[]> = {
+  -readonly [K in keyof Operations]: Operations[K] extends { op: infer Op extends keyof BatchResults } ? BatchResults[Op] : never
+}

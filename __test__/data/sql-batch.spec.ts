@@ -242,13 +242,57 @@ describe('batch', () => {
     await expectCode(
       db.batch([
         { op: 'createSession', input: { id: 'newer', mainAgentId: agent.id } },
-        { op: 'addLog', input: { sessionId: 'newer', parentId: (first as { id: number }).id, role: 'user', type: 'message', content: 'x' } },
+        { op: 'addLog', input: { sessionId: 'newer', parentId: first.id, role: 'user', type: 'message', content: 'x' } },
       ]),
       'CONSTRAINT',
       'operations[1]',
     )
     expect(await snapshot(db)).toBe(before)
     expect(await db.getSession('newer')).toBeNull()
+  })
+
+  it('writes a reply and its tool calls as one unit, the calls referring to the reply with { ref }', async () => {
+    const { db, agent } = await seeded()
+    const [session, reply, calls, result] = await db.batch([
+      { op: 'createSession', input: { mainAgentId: agent.id, status: 'running' } },
+      { op: 'addLog', input: { sessionId: { ref: 0 }, role: 'agent', type: 'message', content: { text: 'Looking' } } },
+      {
+        op: 'addLogs',
+        inputs: [
+          { sessionId: { ref: 0 }, parentId: { ref: 1 }, role: 'agent', type: 'action', content: { tool: 'grep' } },
+          { sessionId: { ref: 0 }, parentId: { ref: 1 }, role: 'agent', type: 'action', content: { tool: 'ls' } },
+        ],
+      },
+      { op: 'updateSessionStatus', id: { ref: 0 }, status: 'completed' },
+    ])
+    expect(calls.map((call) => [call.sessionId, call.parentId])).toEqual([
+      [session.id, reply.id],
+      [session.id, reply.id],
+    ])
+    expect(result).toMatchObject({ id: session.id, status: 'completed' })
+    expect(await db.getLogTree(session.id)).toMatchObject([{ id: reply.id, children: [{ id: calls[0].id }, { id: calls[1].id }] }])
+
+    // A reference forward, or to an operation that wrote no log, is refused whole.
+    const before = await snapshot(db)
+    const reply2 = { op: 'addLog', input: { sessionId: session.id, role: 'agent', type: 'message', content: 'r' } } as const
+    await expectCode(
+      db.batch([
+        { op: 'addLog', input: { sessionId: session.id, parentId: { ref: 1 }, role: 'agent', type: 'action', content: 'c' } },
+        reply2,
+      ]),
+      'INVALID_ARGUMENT',
+      'operations[0].input.parentId.ref is 1, which is not an earlier operation of the batch',
+    )
+    await expectCode(
+      db.batch([
+        reply2,
+        { op: 'updateSessionStatus', id: session.id, status: 'failed' },
+        { op: 'addLog', input: { sessionId: session.id, parentId: { ref: 1 }, role: 'agent', type: 'action', content: 'c' } },
+      ]),
+      'INVALID_ARGUMENT',
+      'operations[2].input.parentId refers to operations[1] (updateSessionStatus), which does not resolve with a log',
+    )
+    expect(await snapshot(db)).toBe(before)
   })
 
   it('marks a session completed and appends its final log as one unit', async () => {

@@ -146,7 +146,8 @@ export class Child {
  * copied addon.
  */
 export function publicCopy(dir: string, fixtures: string[]): { scripts: string[]; env: NodeJS.ProcessEnv } {
-  const addonFiles = ['index.js', ...readdirSync(ROOT).filter((f) => f.endsWith('.node'))]
+  // The loader with what it reads (its list of platforms and the manifest), and the addon.
+  const addonFiles = ['index.js', 'platforms.js', 'package.json', ...readdirSync(ROOT).filter((f) => f.endsWith('.node'))]
   for (const file of addonFiles) copyFileSync(join(ROOT, file), join(dir, file))
   for (const file of ['report.js', ...fixtures]) copyFileSync(join(FIXTURES, file), join(dir, file))
   for (const file of [...addonFiles, 'report.js', ...fixtures]) chmodSync(join(dir, file), 0o755)

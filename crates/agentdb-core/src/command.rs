@@ -18,6 +18,7 @@ use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
 use crate::logs::{self, LogPatch, NewLog, SessionLog};
 use crate::model::SessionStatus;
+use crate::refs::{self, Ref};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
 
@@ -128,7 +129,38 @@ pub enum Command {
   /// `execute(sql, params)`
   Execute(String, Params),
   /// `batch(operations)`: every command happens, or none.
-  Batch(Vec<Command>),
+  Batch(Vec<Operation>),
+}
+
+/// One operation of a batch: its command, and the references its fields make to the rows
+/// of earlier operations ([`crate::refs`]), filled in just before it runs.
+#[derive(Clone, Debug)]
+pub struct Operation {
+  /// The command, read with a stand-in id in each referring field.
+  pub command: Command,
+  /// Its references, none for most operations.
+  pub refs: Vec<Ref>,
+}
+
+impl From<Command> for Operation {
+  fn from(command: Command) -> Operation {
+    Operation { command, refs: Vec::new() }
+  }
+}
+
+impl Operation {
+  /// Runs the command, with the ids its references name put in from the outcomes of the
+  /// operations before it.
+  fn run(&self, conn: &Connection, earlier: &[Outcome]) -> Result<Outcome> {
+    if self.refs.is_empty() {
+      return self.command.run(conn);
+    }
+    let mut command = self.command.clone();
+    for reference in &self.refs {
+      reference.fill(&mut command, earlier);
+    }
+    command.run(conn)
+  }
 }
 
 /// The result of a command: what its method resolves with.
@@ -219,13 +251,13 @@ impl Command {
       }
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
-      Command::Batch(commands) => Outcome::Batch(
-        commands
-          .iter()
-          .enumerate()
-          .map(|(i, command)| command.run(conn).map_err(|e| e.context(format!("operations[{i}]"))))
-          .collect::<Result<_>>()?,
-      ),
+      Command::Batch(operations) => {
+        let mut outcomes = Vec::with_capacity(operations.len());
+        for (i, operation) in operations.iter().enumerate() {
+          outcomes.push(operation.run(conn, &outcomes).map_err(|e| e.context(format!("operations[{i}]")))?);
+        }
+        Outcome::Batch(outcomes)
+      }
     })
   }
 }
@@ -254,17 +286,23 @@ fn check_place(conn: &Connection, id: i64, place: &LogPlace) -> Result<()> {
   Ok(())
 }
 
-/// Reads a batch's operations: each `{ op, …arguments }`, read as the method `op` names.
-fn operations(value: &Input, what: &str) -> Result<Vec<Command>> {
+/// Reads a batch's operations: each `{ op, …arguments }`, read as the method `op` names, with
+/// its references to earlier operations.
+fn operations(value: &Input, what: &str) -> Result<Vec<Operation>> {
   let mut every_field = vec!["op"];
   every_field.extend(KINDS.iter().flat_map(|(_, _, args)| args.iter()).filter(|&&name| name != "operations"));
-  let read = |(i, item): (usize, &Input)| {
+  let mut kinds = Vec::new();
+  let mut operations = Vec::new();
+  for (i, item) in value.elements(what)?.into_iter().enumerate() {
     let what = format!("{what}[{i}]");
     let op = Fields::of(item, &what, &every_field, false)?.required_string("op")?;
     let kind = Kind::of_operation(&op, &format!("{what}.op"))?;
     let mut allowed = vec!["op"];
     allowed.extend(kind.args());
-    Command::read(kind, &Fields::of(item, &what, &allowed, false)?)
-  };
-  value.elements(what)?.into_iter().enumerate().map(read).collect()
+    let (detached, refs) = refs::detach(item, &what, kind, &kinds)?;
+    let command = Command::read(kind, &Fields::of(detached.as_ref().unwrap_or(item), &what, &allowed, false)?)?;
+    kinds.push(kind);
+    operations.push(Operation { command, refs });
+  }
+  Ok(operations)
 }

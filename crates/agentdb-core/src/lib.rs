@@ -26,6 +26,7 @@ pub mod page;
 pub mod patch;
 pub mod process;
 pub mod queue;
+pub mod refs;
 pub mod rules;
 pub mod sessions;
 pub mod settings;

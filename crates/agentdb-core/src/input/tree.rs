@@ -20,7 +20,7 @@ use crate::json::{self, Json};
 const TEXT_FIELDS: [&str; 2] = ["content", "metadata"];
 
 /// A JSON value read from an input's text.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Input<'a> {
   /// `null`
   Null,

@@ -16,7 +16,7 @@ use crate::sessions::{self, NewSession};
 use crate::sql::Params;
 use crate::store::Store;
 
-fn store() -> Store {
+pub(super) fn store() -> Store {
   let store = Store::open(Location::Memory, OpenOptions::default()).unwrap();
   let (tx, rx) = channel();
   store.exclusive(
@@ -28,14 +28,21 @@ fn store() -> Store {
 }
 
 /// Runs `work` as one write of the store and waits for its result.
-fn write<T: Send + 'static>(store: &Store, work: impl FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static) -> Result<T> {
+pub(super) fn write<T: Send + 'static>(
+  store: &Store,
+  work: impl FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static,
+) -> Result<T> {
   let (tx, rx) = channel();
   store.write(move || Ok(work), move |r| tx.send(r).unwrap());
   rx.recv().unwrap()
 }
 
 fn run(store: &Store, operations: Vec<Command>) -> Result<Vec<Outcome>> {
-  let batch = Command::Batch(operations);
+  run_command(store, Command::Batch(operations.into_iter().map(Into::into).collect()))
+}
+
+/// Runs the batch `batch` as one write of the store and returns its operations' outcomes.
+pub(super) fn run_command(store: &Store, batch: Command) -> Result<Vec<Outcome>> {
   write(store, move |conn| match batch.run(conn)? {
     Outcome::Batch(outcomes) => Ok(outcomes),
     other => panic!("a batch gave {other:?}"),
@@ -122,7 +129,7 @@ fn writes_queued_together_are_not_undone_by_a_failing_batch() {
         Command::CreateSession(NewSession { main_agent_id: "ghost".into(), ..Default::default() }),
       ]
     };
-    let command = Command::Batch(operations);
+    let command = Command::Batch(operations.into_iter().map(Into::into).collect());
     store.write(move || Ok(move |conn: &rusqlite::Connection| command.run(conn)), move |r| tx.send((i, r.map(|_| ()))).unwrap());
   }
   drop(tx);

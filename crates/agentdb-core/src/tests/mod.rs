@@ -7,6 +7,7 @@ mod batch;
 mod logs;
 mod power_cut;
 mod power_cut_vfs;
+mod refs;
 mod sessions;
 mod skipped;
 mod sql;

@@ -25,7 +25,7 @@ use serde_json::json;
 use super::power_cut_vfs::{Cut, Loss, PowerCutVfs};
 use super::support::{model, new_log};
 use crate::agents::NewAgent;
-use crate::command::Command;
+use crate::command::{Command, Operation};
 use crate::connection::{open_writer, Location, OpenOptions};
 use crate::durability::Durability;
 use crate::maintenance::integrity_check;
@@ -130,7 +130,7 @@ fn run(durability: Durability, seed: u64) -> (HashMap<u64, Write>, Vec<Cut>, u64
       ..Default::default()
     }));
   }
-  write(&store, &vfs, Command::Batch(setup));
+  write(&store, &vfs, Command::Batch(setup.into_iter().map(Operation::from).collect()));
   armed.store(true, Ordering::SeqCst);
 
   let store = Arc::new(store);
@@ -148,7 +148,7 @@ fn run(durability: Durability, seed: u64) -> (HashMap<u64, Write>, Vec<Cut>, u64
           let entries = (0..logs).map(|part| new_log(&session, None, json!({ "write": id, "part": part }))).collect();
           let command = if batch {
             let created = NewSession { id: Some(session.clone()), main_agent_id: "agent".into(), ..Default::default() };
-            Command::Batch(vec![Command::CreateSession(created), Command::AddLogs(entries)])
+            Command::Batch(vec![Command::CreateSession(created).into(), Command::AddLogs(entries).into()])
           } else {
             Command::AddLogs(entries)
           };

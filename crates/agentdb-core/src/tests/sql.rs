@@ -152,8 +152,8 @@ fn schema_changes_are_refused_through_query_execute_and_batch() {
     assert!(err.message.contains("addMigration"), "{err}");
     assert_eq!(code(execute(&conn, sql, &none)), ErrorCode::SchemaChangeRefused, "execute {sql}");
     let batch = Command::Batch(vec![
-      Command::Execute("DELETE FROM agents".into(), none.clone()),
-      Command::Execute(sql.into(), none.clone()),
+      Command::Execute("DELETE FROM agents".into(), none.clone()).into(),
+      Command::Execute(sql.into(), none.clone()).into(),
     ]);
     let tx = conn.unchecked_transaction().unwrap();
     let err = batch.run(&tx).unwrap_err();
