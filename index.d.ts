@@ -607,8 +607,6 @@ export declare class Database {
   /**
    * A session's log nested by `parentId`: the root entries, each with `children`, siblings
    * in append order. One recursive query; any depth.
-   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
-   * in `(createdAt, id)` order. One recursive query; any depth.
    * Rejects with `INVALID_ARGUMENT`, `BAD_VALUE` (a stored value of the wrong type, or
    * entries raw SQL made into a parent cycle, which reach no root; both named) or
    * `DATABASE_CLOSED`.
