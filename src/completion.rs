@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 
 use crate::encode::JsHelpers;
 use crate::js::{create_string, take_exception, undefined};
-use agentdb_core::error::Error;
+use agentdb_core::error::{Error, ErrorCode};
 
 /// Work to run on the JavaScript thread.
 pub(crate) type JsTask = Box<dyn FnOnce(sys::napi_env) + Send>;
@@ -263,16 +263,18 @@ unsafe impl Send for RawDeferred {}
 
 /// Something a Promise can resolve with.
 pub(crate) trait JsOutput: Send + 'static {
-  /// Builds the JavaScript value, on the JavaScript thread.
-  fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> napi::Result<sys::napi_value>;
+  /// Builds the JavaScript value, on the JavaScript thread. A coded error (`RESULT_TOO_LARGE`)
+  /// is the rejection; an `INTERNAL` one is replaced by the JavaScript exception pending, if
+  /// any.
+  fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> agentdb_core::error::Result<sys::napi_value>;
 }
 
 impl<T: napi::bindgen_prelude::ToNapiValue + Send + 'static> JsOutput for T {
-  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> napi::Result<sys::napi_value> {
+  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> agentdb_core::error::Result<sys::napi_value> {
     // SAFETY: `into_js` runs on the JavaScript thread with its environment, inside the handle
     // scope `drain` opened (the handle invariant, see `crate::js`), which is what
     // `to_napi_value` requires.
-    unsafe { T::to_napi_value(env, self) }
+    unsafe { T::to_napi_value(env, self) }.map_err(|e| Error::internal(format!("cannot build the result: {e}")))
   }
 }
 
@@ -341,7 +343,7 @@ fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpe
   let rejection = match outcome {
     Ok(value) => {
       let failure = match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers)))
-        .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())))
+        .unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
       {
         Ok(js) => {
           // SAFETY: the handle invariant holds for `env` and `js`; `raw` was made in `env`
@@ -351,13 +353,13 @@ fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpe
             return;
           }
           // A refused resolution leaves the deferred open: it is rejected below instead.
-          napi::Error::from_reason(format!("cannot resolve the Promise (status {status})"))
+          Error::internal(format!("cannot resolve the Promise (status {status})"))
         }
         Err(err) => err,
       };
       match take_exception(env) {
-        Some(exception) => Ok(exception),
-        None => Error::internal(format!("cannot build the result: {failure}")).into_js_error(env),
+        Some(exception) if failure.code == ErrorCode::Internal => Ok(exception),
+        _ => failure.into_js_error(env),
       }
     }
     Err(err) => err.into_js_error(env),
@@ -382,11 +384,6 @@ fn reject(env: sys::napi_env, raw: RawDeferred, rejection: agentdb_core::error::
   // SAFETY: the handle invariant holds for `env` and `rejection`; `raw` was made in `env` by
   // `Deferred::new` and has not been concluded (a resolution that succeeded returned early).
   let _ = unsafe { sys::napi_reject_deferred(env, raw.0, rejection) };
-}
-
-/// A panic while building a result, as the error the result fails with (then `INTERNAL`).
-fn panic_error(payload: &(dyn std::any::Any + Send)) -> napi::Error {
-  napi::Error::from_reason(Error::panicked(payload).message)
 }
 
 /// A Promise already rejected with `error`, for arguments refused on the JavaScript thread.

@@ -151,7 +151,7 @@ impl Database {
   {
     self.submit(env, prepare, |store, prepare, deferred| {
       let prepare =
-        move || prepare().map(|command| move |conn: &Connection| command.run(conn).map(|outcome| JsonText::of(&outcome)));
+        move || prepare().map(|command| move |conn: &Connection| command.run(conn).and_then(|outcome| JsonText::of(&outcome)));
       store.write(prepare, move |outcome| deferred.settle(outcome))
     })
   }

@@ -9,9 +9,13 @@ use crate::json::JsonText;
 use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{log_id, order, page};
+use agentdb_core::input::read::{log_id, max_bytes, order, page};
+use agentdb_core::input::Kind as ValueKind;
 use agentdb_core::logs;
 use agentdb_core::rules::PAGE_LIMIT;
+
+/// How many entries `getLatestLogs` returns when no limit is given.
+const LATEST_DEFAULT: u64 = 50;
 
 #[napi]
 impl Database {
@@ -52,9 +56,7 @@ impl Database {
     ts_return_type = "Promise<SessionLog<TContent, TMetadata> | null>"
   )]
   pub fn get_log(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&logs::get(conn, id)?)) })
-    })
+    self.guard(env, || self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { JsonText::of(&logs::get(conn, id)?) }))
   }
 
   /// A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
@@ -70,30 +72,36 @@ impl Database {
   pub fn get_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
-        let f = Fields::of(options, "options", &["limit", "offset", "after", "order"], true)?;
+        let f = Fields::of(options, "options", &["limit", "offset", "after", "order", "maxBytes"], true)?;
         Ok((id, order(&f)?, page(&f, "logs")?))
       });
-      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> {
-        Ok(JsonText::of(&logs::list(conn, &id, order, &page)?))
-      })
+      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> { JsonText::of(&logs::list(conn, &id, order, &page)?) })
     })
   }
 
   /// The `limit` newest entries of a session (default 50, at most 1000), oldest of them
-  /// first. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// first. The second argument is the limit, or `{ limit, maxBytes }`: with `maxBytes`, only
+  /// the newest entries whose JSON text fits in that many bytes (the newest one always,
+  /// however large). Rejects with `INVALID_ARGUMENT`, `RESULT_TOO_LARGE` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
-    ts_args_type = "sessionId: string, limit?: number",
+    ts_args_type = "sessionId: string, limit?: number | LatestLogsOptions",
     ts_return_type = "Promise<SessionLog<TContent, TMetadata>[]>"
   )]
   pub fn get_latest_logs(&self, env: Env, session_id: JsArg, limit: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
-        let limit = if limit.is_nullish() { 50 } else { limit.whole("limit", &PAGE_LIMIT)? };
-        Ok((id, limit))
+        if limit.kind() == ValueKind::Object {
+          let f = Fields::of(limit, "options", &["limit", "maxBytes"], true)?;
+          return Ok((id, f.whole("limit", &PAGE_LIMIT)?.unwrap_or(LATEST_DEFAULT), max_bytes(&f)?));
+        }
+        let limit = if limit.is_nullish() { LATEST_DEFAULT } else { limit.whole("limit", &PAGE_LIMIT)? };
+        Ok((id, limit, None))
       });
-      self.read(env, args, |conn, (id, limit)| -> Result<JsonText> { Ok(JsonText::of(&logs::latest(conn, &id, limit)?)) })
+      self.read(env, args, |conn, (id, limit, max_bytes)| -> Result<JsonText> {
+        JsonText::of(&logs::latest(conn, &id, limit, max_bytes)?)
+      })
     })
   }
 
@@ -135,7 +143,7 @@ impl Database {
   )]
   pub fn get_log_tree(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { Ok(JsonText(logs::tree(conn, &id)?)) })
+      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { JsonText::checked(logs::tree(conn, &id)?) })
     })
   }
 }

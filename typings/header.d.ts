@@ -116,6 +116,10 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
+  | 'RESULT_TOO_LARGE'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'INTERRUPTED'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -166,6 +170,18 @@ export interface PageOptions {
   limit?: number | undefined
   offset?: number | undefined
   after?: string | undefined
+  /** At most this many bytes of rows (the UTF-8 length of their JSON text): the page stops
+   *  before the row that would pass it, and its `nextCursor` goes on from there. A page always
+   *  holds its first row, however large, so paging always moves on. */
+  maxBytes?: number | undefined
+}
+
+/** Options of `getLatestLogs`: the `limit` newest entries (1–1000, default 50); with
+ *  `maxBytes`, only the newest of them whose JSON text fits in that many bytes (the newest
+ *  one always, however large). */
+export interface LatestLogsOptions {
+  limit?: number | undefined
+  maxBytes?: number | undefined
 }
 
 /** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. `TConfig` is the type

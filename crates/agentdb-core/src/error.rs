@@ -69,6 +69,19 @@ error_codes! {
   MigrationValidationFailed = "MIGRATION_VALIDATION_FAILED",
   /// The migration to roll back has no down SQL, so nothing was changed.
   MigrationIrreversible = "MIGRATION_IRREVERSIBLE",
+  /// The result cannot become a JavaScript value: longer than a JavaScript string can be,
+  /// or larger than the JavaScript heap has room for. Nothing was changed; read it in
+  /// smaller pages (`maxBytes`, `limit`) or narrower queries.
+  ResultTooLarge = "RESULT_TOO_LARGE",
+  /// The statement ran past its time limit (`timeoutMs`, or the database's
+  /// `statementTimeoutMs`) and was interrupted; what it had changed was rolled back.
+  Timeout = "TIMEOUT",
+  /// The call's `signal` was aborted; the statement was interrupted (or never started) and
+  /// what it had changed was rolled back.
+  Aborted = "ABORTED",
+  /// `close()` interrupted the call, which was still running when close's wait ran out;
+  /// what it had changed was rolled back.
+  Interrupted = "INTERRUPTED",
   /// A bug in this library (a panic, or a state that should be impossible).
   Internal = "INTERNAL",
 }

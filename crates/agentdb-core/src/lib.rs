@@ -17,6 +17,7 @@ pub mod error;
 pub mod guard;
 pub mod input;
 pub mod json;
+pub mod limits;
 pub mod logs;
 pub mod maintenance;
 pub mod migrations;

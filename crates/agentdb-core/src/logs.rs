@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Json};
+use crate::limits;
 use crate::model::{now_iso, LogRole, LogType};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
@@ -170,13 +171,15 @@ pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageReques
   query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
 }
 
-/// The `limit` newest entries of a session, in chronological order (oldest of them first).
-pub fn latest(conn: &Connection, session_id: &str, limit: u64) -> Result<Vec<SessionLog>> {
+/// The `limit` newest entries of a session, in chronological order (oldest of them first);
+/// with `max_bytes`, only the newest of them whose JSON text fits in it (the newest one
+/// always, however large).
+pub fn latest(conn: &Connection, session_id: &str, limit: u64, max_bytes: Option<u64>) -> Result<Vec<SessionLog>> {
   if !PAGE_LIMIT.contains(&limit) {
     return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
   }
   let mut stmt = conn.prepare_cached(&LATEST_SQL)?;
-  let mut rows = stmt.query_map(rusqlite::params![session_id, limit as i64], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+  let (mut rows, _) = limits::rows_within(stmt.query_map(rusqlite::params![session_id, limit as i64], read)?, max_bytes)?;
   rows.reverse();
   Ok(rows)
 }
@@ -268,7 +271,7 @@ mod tests {
       added.iter().map(|l| l.content.get()).collect::<Vec<_>>(),
       (0..5).map(|i| format!("{{\"step\":{i}}}")).collect::<Vec<_>>()
     );
-    let latest_three = latest(&conn, "s1", 3).unwrap();
+    let latest_three = latest(&conn, "s1", 3, None).unwrap();
     assert_eq!(latest_three.iter().map(|l| l.id).collect::<Vec<_>>(), added[2..].iter().map(|l| l.id).collect::<Vec<_>>());
     assert_eq!(add(&conn, &NewLog { session_id: "missing".into(), ..log(9) }).unwrap_err().code, ErrorCode::NotFound);
   }

@@ -5,7 +5,7 @@
 //! (transaction statements, ATTACH, DETACH, pragmas given a value, loading an extension) nor
 //! the schema, which belongs to migrations.
 
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{CachedStatement, Connection, Statement};
 use serde::Serialize;
 
@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::guard;
 use crate::input::fields::Source;
 use crate::input::Kind;
+use crate::limits;
 
 /// Parameters of a statement: by position (`?`, `?1`) or by name (`:name`, `@name`, `$name`,
 /// given without the prefix).
@@ -31,6 +32,9 @@ pub struct Rows {
   pub columns: Vec<String>,
   /// One vector of values per row.
   pub rows: Vec<Vec<Value>>,
+  /// The bytes of every text and blob value, added up: what the rows take as JavaScript
+  /// values, besides a few dozen bytes a value.
+  pub bytes: usize,
 }
 
 /// What `execute` changed.
@@ -100,11 +104,38 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
   let columns: Vec<String> = stmt.column_names().map(String::from).collect();
   let width = columns.len();
   let mut rows = Vec::new();
+  let mut bytes = 0;
   let mut cursor = stmt.raw_query();
   while let Some(row) = cursor.next()? {
-    rows.push((0..width).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?);
+    let values = (0..width)
+      .map(|i| {
+        let value = row.get_ref(i)?;
+        // A text longer than a JavaScript string is refused before it is copied out of SQLite.
+        if let ValueRef::Text(text) = value {
+          let units = limits::utf16_units(text);
+          if units > limits::MAX_STRING_UNITS {
+            let what = format!("column {:?} of row {}", columns[i], rows.len() + 1);
+            return Err(limits::string_too_long(&what, units));
+          }
+        }
+        Ok(match value {
+          ValueRef::Null => Value::Null,
+          ValueRef::Integer(n) => Value::Integer(n),
+          ValueRef::Real(f) => Value::Real(f),
+          ValueRef::Text(text) => {
+            bytes += text.len();
+            Value::Text(String::from_utf8_lossy(text).into_owned())
+          }
+          ValueRef::Blob(blob) => {
+            bytes += blob.len();
+            Value::Blob(blob.to_vec())
+          }
+        })
+      })
+      .collect::<Result<Vec<Value>>>()?;
+    rows.push(values);
   }
-  Ok(Rows { columns, rows })
+  Ok(Rows { columns, rows, bytes })
 }
 
 /// Runs one statement that changes data, inside the caller's transaction.

@@ -16,7 +16,7 @@ use crate::json::{self, Json};
 use crate::logs::{LogPatch, NewLog};
 use crate::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
-use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
+use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_MAX_BYTES, PAGE_OFFSET};
 use crate::sessions::{NewSession, SessionPatch};
 use crate::settings::{self, AgentDefault, Setting, SettingKind, Settings};
 
@@ -272,12 +272,17 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
   Ok((patch, place))
 }
 
-/// The paging fields every list takes: `limit`, `offset`, `after`.
+/// The paging fields every list takes: `limit`, `offset`, `after`, `maxBytes`.
 pub fn page<S: Source>(f: &Fields<S>, list: &'static str) -> Result<PageRequest> {
   let limit = f.whole("limit", &PAGE_LIMIT)?;
   let offset = f.whole("offset", &PAGE_OFFSET)?;
   let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?, list))?;
-  PageRequest::new(limit, offset, after)
+  Ok(PageRequest { max_bytes: max_bytes(f)?, ..PageRequest::new(limit, offset, after)? })
+}
+
+/// The `maxBytes` bound of a page.
+pub fn max_bytes<S: Source>(f: &Fields<S>) -> Result<Option<u64>> {
+  f.whole("maxBytes", &PAGE_MAX_BYTES)
 }
 
 /// The `order` of a log list: `'asc'` (default) or `'desc'`.

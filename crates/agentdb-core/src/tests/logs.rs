@@ -158,11 +158,42 @@ fn latest_returns_the_newest_in_chronological_order() {
   let added = logs::add_many(&conn, &(0..10).map(|i| new_log(&session_id, None, json!(i))).collect::<Vec<_>>()).unwrap();
   let ids: Vec<String> = added.iter().map(|l| l.id.to_string()).collect();
   set_created_at(&conn, "session_logs", &ids, "2026-01-01T00:00:00.000Z");
-  let latest = logs::latest(&conn, &session_id, 4).unwrap();
+  let latest = logs::latest(&conn, &session_id, 4, None).unwrap();
   assert_eq!(latest.iter().map(|l| l.id).collect::<Vec<_>>(), added[6..].iter().map(|l| l.id).collect::<Vec<_>>());
-  assert_eq!(logs::latest(&conn, &session_id, 1000).unwrap().len(), 10);
-  assert_eq!(code(logs::latest(&conn, &session_id, 0)), ErrorCode::InvalidArgument);
-  assert_eq!(code(logs::latest(&conn, &session_id, 1001)), ErrorCode::InvalidArgument);
+  assert_eq!(logs::latest(&conn, &session_id, 1000, None).unwrap().len(), 10);
+  assert_eq!(code(logs::latest(&conn, &session_id, 0, None)), ErrorCode::InvalidArgument);
+  assert_eq!(code(logs::latest(&conn, &session_id, 1001, None)), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn max_bytes_stops_a_page_before_the_row_that_would_pass_it() {
+  let (conn, session_id) = setup();
+  let sizes = [100, 100, 5000, 100, 100];
+  let added =
+    logs::add_many(&conn, &sizes.iter().map(|n| new_log(&session_id, None, json!("x".repeat(*n)))).collect::<Vec<_>>()).unwrap();
+  let row = |i: usize| crate::limits::json_len(&added[i]);
+  let mut request = PageRequest::new(Some(100), None, None).unwrap();
+  let mut pages = Vec::new();
+  request.max_bytes = Some(row(0) + row(1) + 10);
+  loop {
+    let page = logs::list(&conn, &session_id, Order::Ascending, &request).unwrap();
+    let bytes: u64 = page.items.iter().map(crate::limits::json_len).sum();
+    assert!(bytes <= request.max_bytes.unwrap() || page.items.len() == 1, "a page of {bytes} bytes");
+    pages.push(page.items.iter().map(|l| l.id).collect::<Vec<_>>());
+    match page.next_cursor {
+      Some(cursor) => request.after = Some(Cursor::decode(&cursor, "logs").unwrap()),
+      None => break,
+    }
+  }
+  // The 5000-byte row, larger than the bound, makes a page of its own.
+  let ids: Vec<i64> = added.iter().map(|l| l.id).collect();
+  assert_eq!(pages, vec![ids[0..2].to_vec(), ids[2..3].to_vec(), ids[3..5].to_vec()]);
+  // The newest rows that fit, oldest of them first; the newest one alone when it does not.
+  assert_eq!(
+    logs::latest(&conn, &session_id, 10, Some(row(3) + row(4))).unwrap().iter().map(|l| l.id).collect::<Vec<_>>(),
+    &ids[3..]
+  );
+  assert_eq!(logs::latest(&conn, &session_id, 10, Some(1)).unwrap().iter().map(|l| l.id).collect::<Vec<_>>(), &ids[4..]);
 }
 
 #[test]
