@@ -163,6 +163,16 @@ impl JsQueue {
     self.0.shared.helpers.encode_args(env, call, names, values)
   }
 
+  /// `watchSignal(signal, onAbort)` of this environment (see [`JsHelpers::watch_signal`]).
+  pub(crate) fn watch_signal(
+    &self,
+    env: sys::napi_env,
+    signal: crate::js::JsArg,
+    on_abort: sys::napi_value,
+  ) -> agentdb_core::error::Result<crate::js::JsArg> {
+    self.0.shared.helpers.watch_signal(env, signal, on_abort)
+  }
+
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.
   fn begin(&self, env: sys::napi_env) -> napi::Result<()> {
     let shared = &self.0.shared;
@@ -296,6 +306,8 @@ impl JsRejection for Error {
 pub(crate) struct Deferred {
   queue: JsQueue,
   raw: Option<RawDeferred>,
+  /// Runs on the JavaScript thread just before the Promise settles (see [`Deferred::on_settle`]).
+  cleanup: Option<JsTask>,
 }
 
 impl Deferred {
@@ -311,14 +323,24 @@ impl Deferred {
       queue.0.shared.end(env);
       return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
     }
-    Ok((Deferred { queue: queue.clone(), raw: Some(RawDeferred(raw)) }, promise))
+    Ok((Deferred { queue: queue.clone(), raw: Some(RawDeferred(raw)), cleanup: None }, promise))
+  }
+
+  /// Has `cleanup` run on the JavaScript thread when the Promise settles, before it does
+  /// (it is dropped unrun when the environment is gone).
+  pub(crate) fn on_settle(&mut self, cleanup: JsTask) {
+    self.cleanup = Some(cleanup);
   }
 
   /// Settles the Promise with `outcome`, from any thread.
   pub(crate) fn settle<T: JsOutput, E: JsRejection>(mut self, outcome: Result<T, E>) {
     let raw = self.raw.take().expect("settled once");
+    let cleanup = self.cleanup.take();
     let shared = Arc::clone(&self.queue.0.shared);
     self.queue.post(Box::new(move |env| {
+      if let Some(cleanup) = cleanup {
+        cleanup(env);
+      }
       settle_now(env, &shared.helpers, raw, outcome);
       shared.end(env);
     }));
@@ -328,8 +350,12 @@ impl Deferred {
 impl Drop for Deferred {
   fn drop(&mut self) {
     if let Some(raw) = self.raw.take() {
+      let cleanup = self.cleanup.take();
       let shared = Arc::clone(&self.queue.0.shared);
       self.queue.post(Box::new(move |env| {
+        if let Some(cleanup) = cleanup {
+          cleanup(env);
+        }
         settle_now::<(), Error>(env, &shared.helpers, raw, Err(Error::closed().context("the call was discarded")));
         shared.end(env);
       }));

@@ -118,6 +118,19 @@ const HEAP_ROOM: &str = r#"(function () {
   };
 })()"#;
 
+/// The source of the function that watches a call's `signal`: it returns `false` for a
+/// value that is not an `AbortSignal`, `true` for one already aborted, and otherwise adds
+/// `onAbort` as a listener of its `abort` event and returns the function that removes it.
+const WATCH_SIGNAL: &str = r#"(function () {
+  'use strict';
+  return function watchSignal(signal, onAbort) {
+    if (typeof AbortSignal !== 'function' || !(signal instanceof AbortSignal)) return false;
+    if (signal.aborted) return true;
+    signal.addEventListener('abort', onAbort, { once: true });
+    return function unwatch() { signal.removeEventListener('abort', onAbort); };
+  };
+})()"#;
+
 /// Results smaller than this are built without asking the heap for room: the question costs
 /// more than the answer is worth.
 const ROOM_CHECKED_FROM: usize = 1 << 20;
@@ -128,6 +141,7 @@ pub(crate) struct JsHelpers {
   parse: sys::napi_ref,
   encode: sys::napi_ref,
   heap_room: sys::napi_ref,
+  watch_signal: sys::napi_ref,
 }
 
 // SAFETY: the two references are created, dereferenced and deleted only on the JavaScript
@@ -167,8 +181,15 @@ impl JsHelpers {
     let parse = json.get("parse", "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
     let encode = run_script(env, ENCODER, "the input encoder").map_err(|e| failed("the input encoder", e))?;
     let heap_room = run_script(env, HEAP_ROOM, "the heap-room function").map_err(|e| failed("the heap-room function", e))?;
-    let mut made = Vec::with_capacity(3);
-    for (value, what) in [(parse.raw(), "JSON.parse"), (encode, "the input encoder"), (heap_room, "the heap-room function")] {
+    let watch_signal = run_script(env, WATCH_SIGNAL, "the signal watcher").map_err(|e| failed("the signal watcher", e))?;
+    let mut made = Vec::with_capacity(4);
+    let functions = [
+      (parse.raw(), "JSON.parse"),
+      (encode, "the input encoder"),
+      (heap_room, "the heap-room function"),
+      (watch_signal, "the signal watcher"),
+    ];
+    for (value, what) in functions {
       match reference(env, value, what) {
         Ok(reference) => made.push(reference),
         Err(err) => {
@@ -177,7 +198,7 @@ impl JsHelpers {
         }
       }
     }
-    Ok(JsHelpers { parse: made[0], encode: made[1], heap_room: made[2] })
+    Ok(JsHelpers { parse: made[0], encode: made[1], heap_room: made[2], watch_signal: made[3] })
   }
 
   /// Releases the references; called on the JavaScript thread when the queue is finalized.
@@ -185,6 +206,12 @@ impl JsHelpers {
     delete_reference(env, self.parse);
     delete_reference(env, self.encode);
     delete_reference(env, self.heap_room);
+    delete_reference(env, self.watch_signal);
+  }
+
+  /// `watchSignal(signal, onAbort)` (see [`WATCH_SIGNAL`]).
+  pub(crate) fn watch_signal(&self, env: sys::napi_env, signal: JsArg, on_abort: sys::napi_value) -> Result<JsArg> {
+    self.call(env, self.watch_signal, &[signal.raw(), on_abort], "options.signal").map(|value| JsArg::new(env, value))
   }
 
   /// Refuses with `RESULT_TOO_LARGE` a result of `bytes` bytes whose JavaScript values need

@@ -22,6 +22,7 @@ mod logs;
 mod maintenance;
 mod migrations;
 mod sessions;
+mod signal;
 mod sql;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;

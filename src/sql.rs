@@ -13,6 +13,7 @@ use crate::completion::JsOutput;
 use crate::database::Database;
 use crate::encode::JsHelpers;
 use crate::js::{check, create_string, JsArg, JsReturn};
+use crate::signal::CallLimits;
 use agentdb_core::command::Command;
 use agentdb_core::error::{Error, ErrorCode, Result};
 use agentdb_core::input::fields::Source;
@@ -255,13 +256,24 @@ impl Database {
   /// statements that create, drop or alter a table, index, trigger or view: schema changes
   /// belong in an app migration (`addMigration`).
   ///
+  /// `options.timeoutMs` (else `statementTimeoutMs` of `open`) limits how long the statement
+  /// runs; `options.signal`, an `AbortSignal`, aborts it. Either interrupts only this call.
+  ///
   /// Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
   /// statement, a statement that changes the connection, parameters that do not match),
-  /// `SCHEMA_CHANGE_REFUSED` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<Record<string, SqlValue>[]>")]
-  pub fn query(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
+  /// `SCHEMA_CHANGE_REFUSED`, `RESULT_TOO_LARGE`, `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by
+  /// `close()`) or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_args_type = "sql: string, params?: SqlParams, options?: SqlOptions",
+    ts_return_type = "Promise<Record<string, SqlValue>[]>"
+  )]
+  pub fn query(&self, env: Env, sql: JsArg, params: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, statement(sql, params), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
+      let limits = || CallLimits::read(env.raw(), &self.queue, options, self.statement_timeout);
+      self.read_limited(env, statement(sql, params), limits, |conn, (text, params)| {
+        sql::query(conn, &text, &params).map(RowObjects)
+      })
     })
   }
 
@@ -272,11 +284,20 @@ impl Database {
   /// and statements that create, drop or alter a table, index, trigger or view (TEMP ones
   /// included): write an app migration (`addMigration`) instead.
   ///
+  /// `options` as for `query`: an interrupted statement fails alone, its changes rolled back,
+  /// and the writes grouped with it in one transaction are run again.
+  ///
   /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
   /// parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change), `CONSTRAINT`,
-  /// `ALREADY_EXISTS`, `BUSY` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
-  pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params))))
+  /// `ALREADY_EXISTS`, `BUSY`, `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by `close()`) or
+  /// `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_args_type = "sql: string, params?: SqlParams, options?: SqlOptions",
+    ts_return_type = "Promise<ExecuteResult>"
+  )]
+  pub fn execute(&self, env: Env, sql: JsArg, params: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self
+      .guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params)), options))
   }
 }

@@ -185,7 +185,10 @@ impl From<rusqlite::Error> for Error {
       _ => ErrorCode::Internal,
     };
     let busy = matches!(&err, rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::DatabaseBusy);
-    let message = if busy {
+    let message = if code == ErrorCode::Interrupted {
+      // Only close interrupts a call that has no limits of its own (see `interrupt`).
+      return crate::interrupt::interrupted_by_close();
+    } else if busy {
       // SQLite has already waited out the busy timeout: say so, it is what the app can act on.
       format!("another connection held the database lock for longer than the busy timeout ({err})")
     } else {
@@ -212,6 +215,7 @@ fn code_for_sqlite(failure: &ffi::Error) -> ErrorCode {
     Sqlite::SystemIoFailure => ErrorCode::Io,
     Sqlite::TypeMismatch | Sqlite::ParameterOutOfRange => ErrorCode::InvalidArgument,
     Sqlite::Unknown => ErrorCode::SqlError,
+    Sqlite::OperationInterrupted => ErrorCode::Interrupted,
     _ => ErrorCode::Internal,
   }
 }

@@ -16,6 +16,7 @@ pub mod copies;
 pub mod error;
 pub mod guard;
 pub mod input;
+pub mod interrupt;
 pub mod json;
 pub mod limits;
 pub mod logs;

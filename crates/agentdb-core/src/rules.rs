@@ -26,6 +26,14 @@ pub const LOG_ID: RangeInclusive<u64> = 1..=9_007_199_254_740_991;
 /// an hour).
 pub const BUSY_TIMEOUT_MS: RangeInclusive<u64> = 0..=3_600_000;
 
+/// A raw SQL call's `timeoutMs` and `open`'s `statementTimeoutMs`: how long a statement may
+/// run (at least 1 ms, at most a day).
+pub const STATEMENT_TIMEOUT_MS: RangeInclusive<u64> = 1..=86_400_000;
+
+/// `close`'s `interruptAfterMs`: how long running calls may go on before close interrupts
+/// them (at most an hour).
+pub const INTERRUPT_AFTER_MS: RangeInclusive<u64> = 0..=3_600_000;
+
 /// `open`'s `readers`: how many read connections a file database keeps.
 pub const READERS: RangeInclusive<u64> = 1..=64;
 
