@@ -212,7 +212,7 @@ mod tests {
   #[test]
   fn closing_interrupts_every_statement() {
     let mut conn = Connection::open_in_memory().unwrap();
-    closing = Arc::new(AtomicBool::new(true));
+    let closing = Arc::new(AtomicBool::new(true));
     let watch = Watch::install(&mut conn, closing).unwrap();
     assert_eq!(watch.run(&Limits::default(), || runaway(&conn)).unwrap_err().code, ErrorCode::Interrupted);
     Watch::uninstall(&mut conn).unwrap();
