@@ -17,8 +17,12 @@ impl Database {
   /// deadlock or be left open by an exception: code that throws while building the list
   /// simply never sends it. Give ids in the inputs to link rows created in one batch.
   ///
+  /// The batch runs under `statementTimeoutMs` of `open`, when given: past it, it is
+  /// interrupted, rolled back whole, and rejects with `TIMEOUT`.
+  ///
   /// Rejects with the first failing operation's code (its message names `operations[i]`),
-  /// `INVALID_ARGUMENT` for a malformed list (nothing runs), `BUSY` or `DATABASE_CLOSED`.
+  /// `INVALID_ARGUMENT` for a malformed list (nothing runs), `BUSY`, `TIMEOUT`,
+  /// `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "operations: BatchOperation[]", ts_return_type = "Promise<BatchResult[]>")]
   pub fn batch(&self, env: Env, operations: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::Batch, &[operations]))

@@ -78,7 +78,9 @@ describe('runaway statements', () => {
     const queued = outcome(db.query('SELECT count(*) FROM agents'))
     const closed = await db.close({ interruptAfterMs: 300 })
     expect(closed).toEqual({ checkpointed: true, reason: null, message: null, interrupted: true })
-    expect([await reading, await writing, await queued]).toEqual(['INTERRUPTED', 'INTERRUPTED', 'resolved'])
+    expect([await reading, await writing]).toEqual(['INTERRUPTED', 'INTERRUPTED'])
+    // A short call made before close settles too, whichever way its race with close went.
+    expect(['resolved', 'INTERRUPTED']).toContain(await queued)
     expect(existsSync(`${file}-wal`)).toBe(false)
     // A close with nothing running interrupts nothing.
     const again = await Database.open(file)

@@ -67,6 +67,28 @@ impl Cause {
   }
 }
 
+/// The store's closing flag, shared by every connection's watch.
+#[derive(Debug, Default)]
+pub struct Closing {
+  /// Set by `close` once its wait ran out: every statement still running, or started later,
+  /// is interrupted.
+  requested: AtomicBool,
+  /// Set when that stopped a statement.
+  stopped: AtomicBool,
+}
+
+impl Closing {
+  /// Interrupts every statement from now on.
+  pub fn interrupt(&self) {
+    self.requested.store(true, Ordering::Relaxed);
+  }
+
+  /// Whether a statement was stopped since [`Closing::interrupt`].
+  pub fn stopped_any(&self) -> bool {
+    self.stopped.load(Ordering::Relaxed)
+  }
+}
+
 /// The limits of the call running on a connection now.
 struct Running {
   deadline: Option<Instant>,
@@ -79,15 +101,13 @@ pub struct Watch {
   running: Mutex<Option<Running>>,
   /// Why the last statement was stopped, read once the call's work returns.
   cause: AtomicU8,
-  /// Set by `close` once its wait ran out: every statement still running, or started later,
-  /// is interrupted.
-  closing: Arc<AtomicBool>,
+  closing: Arc<Closing>,
 }
 
 impl Watch {
   /// Installs the progress handler on `conn`, watching `closing` and the calls run through
   /// [`Watch::run`].
-  pub fn install(conn: &mut Connection, closing: Arc<AtomicBool>) -> Result<Arc<Watch>> {
+  pub fn install(conn: &mut Connection, closing: Arc<Closing>) -> Result<Arc<Watch>> {
     let watch = Arc::new(Watch { running: Mutex::new(None), cause: AtomicU8::new(0), closing });
     let handler = Arc::clone(&watch);
     conn.progress_handler(PROGRESS_STEPS, Some(move || handler.should_stop()))?;
@@ -102,7 +122,8 @@ impl Watch {
 
   /// Called by SQLite on the connection's thread: true stops the statement.
   fn should_stop(&self) -> bool {
-    let cause = if self.closing.load(Ordering::Relaxed) {
+    let cause = if self.closing.requested.load(Ordering::Relaxed) {
+      self.closing.stopped.store(true, Ordering::Relaxed);
       Cause::Closing
     } else {
       match &*self.running.lock() {
@@ -174,7 +195,7 @@ mod tests {
   #[test]
   fn a_time_limit_stops_only_its_own_call() {
     let mut conn = Connection::open_in_memory().unwrap();
-    let watch = Watch::install(&mut conn, Arc::new(AtomicBool::new(false))).unwrap();
+    let watch = Watch::install(&mut conn, Arc::new(Closing::default())).unwrap();
     let limits = Limits { timeout: Some(Duration::from_millis(50)), abort: None };
     assert_eq!(watch.run(&limits, || runaway(&conn)).unwrap_err().code, ErrorCode::Timeout);
     // The next call, without a limit, runs to its end.
@@ -193,7 +214,7 @@ mod tests {
   #[test]
   fn an_abort_stops_the_statement_or_keeps_it_from_starting() {
     let mut conn = Connection::open_in_memory().unwrap();
-    let watch = Watch::install(&mut conn, Arc::new(AtomicBool::new(false))).unwrap();
+    let watch = Watch::install(&mut conn, Arc::new(Closing::default())).unwrap();
     let flag = Arc::new(AbortFlag::default());
     let limits = Limits { timeout: None, abort: Some(Arc::clone(&flag)) };
     let aborter = {
@@ -212,9 +233,12 @@ mod tests {
   #[test]
   fn closing_interrupts_every_statement() {
     let mut conn = Connection::open_in_memory().unwrap();
-    let closing = Arc::new(AtomicBool::new(true));
-    let watch = Watch::install(&mut conn, closing).unwrap();
+    let closing = Arc::new(Closing::default());
+    let watch = Watch::install(&mut conn, Arc::clone(&closing)).unwrap();
+    closing.interrupt();
+    assert!(!closing.stopped_any());
     assert_eq!(watch.run(&Limits::default(), || runaway(&conn)).unwrap_err().code, ErrorCode::Interrupted);
+    assert!(closing.stopped_any());
     Watch::uninstall(&mut conn).unwrap();
     let one: i64 = conn.query_row("SELECT 1", [], |r| r.get(0)).unwrap();
     assert_eq!(one, 1);

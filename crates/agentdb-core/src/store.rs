@@ -11,7 +11,6 @@
 //! and the thread, its connection and the database stay usable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -23,7 +22,7 @@ use serde::Serialize;
 use crate::connection::{self, Location, OpenOptions};
 use crate::copies::{self, FileClaim};
 use crate::error::{Error, ErrorCode, Result};
-use crate::interrupt::{Limits, Watch};
+use crate::interrupt::{Closing, Limits, Watch};
 use crate::queue::Queue;
 
 /// How many queued writes at most share one transaction.
@@ -210,8 +209,8 @@ pub struct CloseReport {
   pub reason: Option<NotCheckpointed>,
   /// What SQLite said, when `checkpointed` is false.
   pub message: Option<String>,
-  /// True when calls were still running once `interrupt_after` had passed and close
-  /// interrupted them (each rejected with `INTERRUPTED`).
+  /// True when statements were still running (or queued) once `interrupt_after` had passed
+  /// and close interrupted them (each call rejected with `INTERRUPTED`).
   pub interrupted: bool,
 }
 
@@ -224,7 +223,7 @@ pub struct Store {
   readers: Option<Arc<Queue<ReadJob>>>,
   threads: Mutex<Option<Threads>>,
   /// Set by `close` once its wait ran out: every connection's statements are interrupted.
-  closing: Arc<AtomicBool>,
+  closing: Arc<Closing>,
   /// Set once every connection is closed; a second `close` waits for it.
   released: Arc<(Mutex<Option<CloseReport>>, Condvar)>,
 }
@@ -238,7 +237,7 @@ impl Store {
       Location::Memory => None,
     };
     let mut writer = connection::open_writer(&location, &options)?;
-    let closing = Arc::new(AtomicBool::new(false));
+    let closing = Arc::new(Closing::default());
     // Should a thread fail to start, the queues of those already started are closed, which
     // ends them and closes their connections.
     let (readers, reader_threads) = match &location {
@@ -439,14 +438,13 @@ impl Drop for Store {
 
 /// Waits for the threads to finish what is queued, interrupting what still runs after
 /// `interrupt_after`, then checkpoints and closes the writer's connection.
-fn join(threads: Threads, closing: &AtomicBool, interrupt_after: Duration, memory: bool) -> CloseReport {
+fn join(threads: Threads, closing: &Closing, interrupt_after: Duration, memory: bool) -> CloseReport {
   let deadline = Instant::now() + interrupt_after;
   while !threads.finished() && Instant::now() < deadline {
     std::thread::sleep(Duration::from_millis(2));
   }
-  let interrupted = !threads.finished();
-  if interrupted {
-    closing.store(true, Ordering::Relaxed);
+  if !threads.finished() {
+    closing.interrupt();
   }
   for reader in threads.readers {
     let _ = reader.join();
@@ -461,7 +459,7 @@ fn join(threads: Threads, closing: &AtomicBool, interrupt_after: Duration, memor
     }
     Err(_) => not_checkpointed(NotCheckpointed::Error, "the writer thread ended abnormally".to_string()),
   };
-  report.interrupted = interrupted;
+  report.interrupted = closing.stopped_any();
   report
 }
 
