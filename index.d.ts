@@ -18,6 +18,46 @@ export interface OpenOptions {
    *  immutable, so no `-wal` or `-shm` is made either). A file with a hot journal rejects
    *  with `HOT_JOURNAL`; every write rejects with `READONLY`. Default false. */
   readOnly?: boolean | undefined
+  /** The time limit of raw SQL (`query`, `execute`, `batch`) when a call gives no `timeoutMs`
+   *  (ms, 1 to 86,400,000; default none): a statement running longer is interrupted and its call
+   *  rejects with `TIMEOUT`. */
+  statementTimeoutMs?: number | undefined
+}
+
+/** Options of `close`. */
+export interface CloseOptions {
+  /** How long calls already made may go on running before close interrupts them; each then
+   *  rejects with `INTERRUPTED` (ms, 0 to 3,600,000, default 5000). */
+  interruptAfterMs?: number | undefined
+}
+
+/** Why the database file does not hold every committed transaction on its own after `close`:
+ *  `'busy'` another connection (usually another process) reads an older snapshot; `'full'` the
+ *  disk is full; `'io'` an I/O error; `'memory'` an in-memory database (no file); `'error'` anything else. */
+export type CloseReason = 'busy' | 'full' | 'io' | 'memory' | 'error'
+
+/** What `close` found once every file handle was released. */
+export interface CloseResult {
+  /** True: the database file holds every transaction committed through this `Database` and can be
+   *  copied or moved alone. False: some are still only in the `-wal` file beside it, which SQLite reads
+   *  with it (they are not lost: keep the two files together; the next open or checkpoint with no older
+   *  reader copies them in). */
+  checkpointed: boolean
+  /** Why not, when `checkpointed` is false; `null` otherwise. */
+  reason: CloseReason | null
+  /** What SQLite said, when `checkpointed` is false; `null` otherwise. */
+  message: string | null
+  /** True when calls were still running after `interruptAfterMs` and close interrupted them. */
+  interrupted: boolean
+}
+
+/** Options of a raw SQL call (`query`, `execute`). */
+export interface SqlOptions {
+  /** How long the statement may run (ms, 1 to 86,400,000; default `statementTimeoutMs` of `open`):
+   *  past it, it is interrupted and the call rejects with `TIMEOUT`; what it changed is rolled back. */
+  timeoutMs?: number | undefined
+  /** Aborting it interrupts the statement (or keeps it from starting): the call rejects with `ABORTED`. */
+  signal?: AbortSignal | undefined
 }
 
 /** The `durability` open option. */
@@ -133,6 +173,10 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
+  | 'RESULT_TOO_LARGE'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'INTERRUPTED'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -186,6 +230,18 @@ export interface PageOptions {
   limit?: number | undefined
   offset?: number | undefined
   after?: string | undefined
+  /** At most this many bytes of rows (the UTF-8 length of their JSON text): the page stops
+   *  before the row that would pass it, and its `nextCursor` goes on from there. A page always
+   *  holds its first row, however large, so paging always moves on. */
+  maxBytes?: number | undefined
+}
+
+/** Options of `getLatestLogs`: the `limit` newest entries (1–1000, default 50); with
+ *  `maxBytes`, only the newest of them whose JSON text fits in that many bytes (the newest
+ *  one always, however large). */
+export interface LatestLogsOptions {
+  limit?: number | undefined
+  maxBytes?: number | undefined
 }
 
 /** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. `TConfig` is the type
@@ -524,9 +580,13 @@ export declare class Database {
    * `{ ref: i }` in place of its id (`parentId: { ref: 0 }`, the log entry of operation 0),
    * so a reply and its tool calls are written together; the results are typed as a tuple.
    *
+   * The batch runs under `statementTimeoutMs` of `open`, when given: past it, it is
+   * interrupted, rolled back whole, and rejects with `TIMEOUT`.
+   *
    * Rejects with the first failing operation's code (its message names `operations[i]`),
    * `INVALID_ARGUMENT` for a malformed list or a `ref` that names no earlier operation
-   * resolving with a row of the field's kind (nothing runs), `BUSY` or `DATABASE_CLOSED`.
+   * resolving with a row of the field's kind (nothing runs), `BUSY`, `TIMEOUT`,
+   * `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
    */
   batch<const Operations extends readonly BatchOperation[]>(operations: Operations): Promise<BatchResultsOf<Operations>>
   /**
@@ -536,6 +596,9 @@ export declare class Database {
    * acknowledged write survives a power cut) or `synchronous=NORMAL` (`durability:
    * 'normal'`: the last writes before an OS crash or a power cut may roll back). A 0-byte
    * file opens as a new database.
+   * `statementTimeoutMs` is the time limit of raw SQL (`query`, `execute`, `batch`) when a
+   * call gives none: a statement running longer is interrupted and its call rejects with
+   * `TIMEOUT`.
    *
    * Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
    * not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
@@ -550,11 +613,19 @@ export declare class Database {
   get closed(): boolean
   /**
    * Closes the database. Calls already made finish first (each resolves or rejects as it
-   * would have); calls made afterwards reject with `DATABASE_CLOSED`. Resolves once every
-   * file handle is released, so the file can then be moved or deleted. Calling it again is
-   * harmless.
+   * would have); calls made afterwards reject with `DATABASE_CLOSED`. Calls still running
+   * after `interruptAfterMs` (default 5000) are interrupted and reject with `INTERRUPTED`,
+   * so close always settles. Resolves once every file handle is released, with
+   * `{ checkpointed, reason, message, interrupted }`: `checkpointed` is true when the
+   * database file holds every committed transaction on its own (it can be copied or moved
+   * alone); false, with `reason` `'busy'` (another connection, usually another process,
+   * reads an older snapshot), `'full'`, `'io'`, `'memory'` or `'error'`, when some of them
+   * are still only in the `-wal` file beside it, which SQLite reads with it. Calling it
+   * again is harmless and resolves with the same result.
+   *
+   * Rejects with `INVALID_ARGUMENT` (bad options).
    */
-  close(): Promise<void>
+  close(options?: CloseOptions): Promise<CloseResult>
   /**
    * Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
    *
@@ -584,10 +655,11 @@ export declare class Database {
    * A page of the newest entries of a session (`limit`: default 50, at most 1000), oldest
    * of them first — what a chat view shows. Its `nextCursor`, passed back as `after`, gives
    * the page of entries before them (scrolling back); `null` when there are none. The second
-   * argument may also be the limit alone.
+   * argument may also be the limit alone. With `maxBytes`, only the newest entries whose
+   * JSON text fits in that many bytes (the newest one always, however large).
    *
-   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session or version)
-   * or `DATABASE_CLOSED`.
+   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session or version),
+   * `RESULT_TOO_LARGE` or `DATABASE_CLOSED`.
    */
   getLatestLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: number | GetLatestLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
   /**
@@ -785,11 +857,15 @@ export declare class Database {
    * statements that create, drop or alter a table, index, trigger or view: schema changes
    * belong in an app migration (`addMigration`).
    *
+   * `options.timeoutMs` (else `statementTimeoutMs` of `open`) limits how long the statement
+   * runs; `options.signal`, an `AbortSignal`, aborts it. Either interrupts only this call.
+   *
    * Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
    * statement, a statement that changes the connection, parameters that do not match),
-   * `SCHEMA_CHANGE_REFUSED` or `DATABASE_CLOSED`.
+   * `SCHEMA_CHANGE_REFUSED`, `RESULT_TOO_LARGE`, `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by
+   * `close()`) or `DATABASE_CLOSED`.
    */
-  query(sql: string, params?: SqlParams): Promise<Record<string, SqlValue>[]>
+  query(sql: string, params?: SqlParams, options?: SqlOptions): Promise<Record<string, SqlValue>[]>
   /**
    * Runs one SQL statement that changes data, in its own transaction on the writer
    * connection, and resolves with `{ changes, lastInsertRowid }`. Transaction statements
@@ -798,13 +874,16 @@ export declare class Database {
    * and statements that create, drop or alter a table, index, trigger or view (TEMP ones
    * included): write an app migration (`addMigration`) instead.
    *
+   * `options` as for `query`: an interrupted statement fails alone, its changes rolled back,
+   * and the writes grouped with it in one transaction are run again.
+   *
    * Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
    * parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change, or a write to
    * the `migrations` tracking table), `BAD_VALUE` (it inserted a rowid beyond 2^53 - 1, which
-   * `lastInsertRowid` would round; rolled back), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
-   * `DATABASE_CLOSED`.
+   * `lastInsertRowid` would round; rolled back), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY`,
+   * `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
    */
-  execute(sql: string, params?: SqlParams): Promise<ExecuteResult>
+  execute(sql: string, params?: SqlParams, options?: SqlOptions): Promise<ExecuteResult>
 }
 
 /** A row of the library's tables holding a value the typed calls cannot read. */

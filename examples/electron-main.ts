@@ -24,11 +24,17 @@ async function openDatabase(): Promise<Database> {
   return opened
 }
 
-// What windows may call: a small allow-list of read calls, never the Database object.
+// What windows may call: a small allow-list of read calls, never the Database object. Pages
+// are bounded by bytes too, so no window can ask for more than one IPC message should carry.
+const PAGE_BYTES = 8 * 1024 * 1024
+const bounded = <T extends { maxBytes?: number | undefined }>(options?: T) => ({
+  ...options,
+  maxBytes: Math.min(options?.maxBytes ?? PAGE_BYTES, PAGE_BYTES),
+})
 const handlers = {
-  'agentdb:listSessions': (options?: ListSessionsOptions) => database().listSessions(options),
+  'agentdb:listSessions': (options?: ListSessionsOptions) => database().listSessions(bounded(options)),
   'agentdb:getSessionWithAgent': (id: string) => database().getSessionWithAgent(id),
-  'agentdb:getLogs': (sessionId: string, options?: GetLogsOptions) => database().getLogs(sessionId, options),
+  'agentdb:getLogs': (sessionId: string, options?: GetLogsOptions) => database().getLogs(sessionId, bounded(options)),
 }
 
 // Only this app's own pages (loaded from disk) may call; the addon validates every argument.
@@ -76,15 +82,21 @@ async function restoreFrom(source: string): Promise<void> {
   db = await openDatabase()
 }
 
-// Close before quitting, so queued writes finish and every file handle is released.
+// Close before quitting, so queued writes finish and every file handle is released. Calls
+// still running after two seconds are interrupted, so the quit is never held for long.
 let closedForQuit = false
 app.on('before-quit', (event) => {
   if (closedForQuit || !db) return
   event.preventDefault()
-  void db.close().finally(() => {
-    closedForQuit = true
-    app.quit()
-  })
+  void db
+    .close({ interruptAfterMs: 2000 })
+    .then((closed) => {
+      if (!closed.checkpointed) console.warn(`agents.db: the -wal file still holds data (${closed.reason}): keep it beside the file`)
+    })
+    .finally(() => {
+      closedForQuit = true
+      app.quit()
+    })
 })
 
 function createWindow(): void {

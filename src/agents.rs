@@ -38,7 +38,7 @@ impl Database {
     ts_return_type = "Promise<Agent<TConfig> | null>"
   )]
   pub fn get_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&agents::get(conn, &id)?)) }))
+    self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { JsonText::of(&agents::get(conn, &id)?) }))
   }
 
   /// Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
@@ -69,13 +69,12 @@ impl Database {
   )]
   pub fn list_agents(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let args = Fields::of(options, "options", &["type", "limit", "offset", "after"], true).and_then(|f| {
+      let args = Fields::of(options, "options", &["type", "limit", "offset", "after", "maxBytes"], true).and_then(|f| {
         let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
         Ok((agent_type, page(&f)?))
       });
-      self.read(env, args, |conn, (agent_type, page)| -> Result<JsonText> {
-        Ok(JsonText::of(&agents::list(conn, agent_type, &page)?))
-      })
+      self
+        .read(env, args, |conn, (agent_type, page)| -> Result<JsonText> { JsonText::of(&agents::list(conn, agent_type, &page)?) })
     })
   }
 

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 
 use crate::encode::JsHelpers;
 use crate::js::{create_string, take_exception, undefined};
-use agentdb_core::error::Error;
+use agentdb_core::error::{Error, ErrorCode};
 
 /// Work to run on the JavaScript thread.
 pub(crate) type JsTask = Box<dyn FnOnce(sys::napi_env) + Send>;
@@ -163,6 +163,16 @@ impl JsQueue {
     self.0.shared.helpers.encode_args(env, call, names, values)
   }
 
+  /// `watchSignal(signal, onAbort)` of this environment (see [`JsHelpers::watch_signal`]).
+  pub(crate) fn watch_signal(
+    &self,
+    env: sys::napi_env,
+    signal: crate::js::JsArg,
+    on_abort: sys::napi_value,
+  ) -> agentdb_core::error::Result<crate::js::JsArg> {
+    self.0.shared.helpers.watch_signal(env, signal, on_abort)
+  }
+
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.
   fn begin(&self, env: sys::napi_env) -> napi::Result<()> {
     let shared = &self.0.shared;
@@ -263,16 +273,18 @@ unsafe impl Send for RawDeferred {}
 
 /// Something a Promise can resolve with.
 pub(crate) trait JsOutput: Send + 'static {
-  /// Builds the JavaScript value, on the JavaScript thread.
-  fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> napi::Result<sys::napi_value>;
+  /// Builds the JavaScript value, on the JavaScript thread. A coded error (`RESULT_TOO_LARGE`)
+  /// is the rejection; an `INTERNAL` one is replaced by the JavaScript exception pending, if
+  /// any.
+  fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> agentdb_core::error::Result<sys::napi_value>;
 }
 
 impl<T: napi::bindgen_prelude::ToNapiValue + Send + 'static> JsOutput for T {
-  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> napi::Result<sys::napi_value> {
+  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> agentdb_core::error::Result<sys::napi_value> {
     // SAFETY: `into_js` runs on the JavaScript thread with its environment, inside the handle
     // scope `drain` opened (the handle invariant, see `crate::js`), which is what
     // `to_napi_value` requires.
-    unsafe { T::to_napi_value(env, self) }
+    unsafe { T::to_napi_value(env, self) }.map_err(|e| Error::internal(format!("cannot build the result: {e}")))
   }
 }
 
@@ -294,6 +306,8 @@ impl JsRejection for Error {
 pub(crate) struct Deferred {
   queue: JsQueue,
   raw: Option<RawDeferred>,
+  /// Runs on the JavaScript thread just before the Promise settles (see [`Deferred::on_settle`]).
+  cleanup: Option<JsTask>,
 }
 
 impl Deferred {
@@ -309,14 +323,24 @@ impl Deferred {
       queue.0.shared.end(env);
       return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
     }
-    Ok((Deferred { queue: queue.clone(), raw: Some(RawDeferred(raw)) }, promise))
+    Ok((Deferred { queue: queue.clone(), raw: Some(RawDeferred(raw)), cleanup: None }, promise))
+  }
+
+  /// Has `cleanup` run on the JavaScript thread when the Promise settles, before it does
+  /// (it is dropped unrun when the environment is gone).
+  pub(crate) fn on_settle(&mut self, cleanup: JsTask) {
+    self.cleanup = Some(cleanup);
   }
 
   /// Settles the Promise with `outcome`, from any thread.
   pub(crate) fn settle<T: JsOutput, E: JsRejection>(mut self, outcome: Result<T, E>) {
     let raw = self.raw.take().expect("settled once");
+    let cleanup = self.cleanup.take();
     let shared = Arc::clone(&self.queue.0.shared);
     self.queue.post(Box::new(move |env| {
+      if let Some(cleanup) = cleanup {
+        cleanup(env);
+      }
       settle_now(env, &shared.helpers, raw, outcome);
       shared.end(env);
     }));
@@ -326,8 +350,12 @@ impl Deferred {
 impl Drop for Deferred {
   fn drop(&mut self) {
     if let Some(raw) = self.raw.take() {
+      let cleanup = self.cleanup.take();
       let shared = Arc::clone(&self.queue.0.shared);
       self.queue.post(Box::new(move |env| {
+        if let Some(cleanup) = cleanup {
+          cleanup(env);
+        }
         settle_now::<(), Error>(env, &shared.helpers, raw, Err(Error::closed().context("the call was discarded")));
         shared.end(env);
       }));
@@ -341,7 +369,7 @@ fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpe
   let rejection = match outcome {
     Ok(value) => {
       let failure = match catch_unwind(AssertUnwindSafe(|| value.into_js(env, helpers)))
-        .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())))
+        .unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
       {
         Ok(js) => {
           // SAFETY: the handle invariant holds for `env` and `js`; `raw` was made in `env`
@@ -351,13 +379,13 @@ fn settle_now<T: JsOutput, E: JsRejection>(env: sys::napi_env, helpers: &JsHelpe
             return;
           }
           // A refused resolution leaves the deferred open: it is rejected below instead.
-          napi::Error::from_reason(format!("cannot resolve the Promise (status {status})"))
+          Error::internal(format!("cannot resolve the Promise (status {status})"))
         }
         Err(err) => err,
       };
       match take_exception(env) {
-        Some(exception) => Ok(exception),
-        None => Error::internal(format!("cannot build the result: {failure}")).into_js_error(env),
+        Some(exception) if failure.code == ErrorCode::Internal => Ok(exception),
+        _ => failure.into_js_error(env),
       }
     }
     Err(err) => err.into_js_error(env),
@@ -382,11 +410,6 @@ fn reject(env: sys::napi_env, raw: RawDeferred, rejection: agentdb_core::error::
   // SAFETY: the handle invariant holds for `env` and `rejection`; `raw` was made in `env` by
   // `Deferred::new` and has not been concluded (a resolution that succeeded returned early).
   let _ = unsafe { sys::napi_reject_deferred(env, raw.0, rejection) };
-}
-
-/// A panic while building a result, as the error the result fails with (then `INTERNAL`).
-fn panic_error(payload: &(dyn std::any::Any + Send)) -> napi::Error {
-  napi::Error::from_reason(Error::panicked(payload).message)
 }
 
 /// A Promise already rejected with `error`, for arguments refused on the JavaScript thread.

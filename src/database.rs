@@ -13,14 +13,16 @@ use rusqlite::Connection;
 use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
+use crate::signal::CallLimits;
 use agentdb_core::command::{Command, Kind};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::durability::Durability;
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::Fields;
+use agentdb_core::interrupt::Limits;
 use agentdb_core::migrations::source::MigrationSet;
 use agentdb_core::rules;
-use agentdb_core::store::Store;
+use agentdb_core::store::{CloseOptions, Store};
 
 /// An open agents database. Create one with `Database.open(path, options?)`; every method
 /// returns a Promise and runs its SQLite work off the JavaScript thread.
@@ -31,6 +33,8 @@ pub struct Database {
   /// Built-in migrations plus those added with `addMigration(s)`; replaced, never mutated,
   /// so queued work keeps the set it was given.
   pub(crate) migrations: Mutex<Arc<MigrationSet>>,
+  /// `statementTimeoutMs` of `open`: the time limit of raw SQL calls that give none.
+  pub(crate) statement_timeout: Option<Duration>,
   path: String,
 }
 
@@ -42,6 +46,9 @@ impl Database {
   /// acknowledged write survives a power cut) or `synchronous=NORMAL` (`durability:
   /// 'normal'`: the last writes before an OS crash or a power cut may roll back). A 0-byte
   /// file opens as a new database.
+  /// `statementTimeoutMs` is the time limit of raw SQL (`query`, `execute`, `batch`) when a
+  /// call gives none: a statement running longer is interrupted and its call rejects with
+  /// `TIMEOUT`.
   ///
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
@@ -53,7 +60,7 @@ impl Database {
     let env = env.raw();
     let queue = JsQueue::new(env)?;
     let parsed = parse_open(path, options);
-    let (path, location, options) = match parsed {
+    let (path, location, options, statement_timeout) = match parsed {
       Ok(parsed) => parsed,
       Err(err) => return rejected(env, &queue, err).map(JsReturn),
     };
@@ -63,6 +70,7 @@ impl Database {
         store: Arc::new(store),
         queue,
         migrations: Mutex::new(Arc::new(MigrationSet::builtin())),
+        statement_timeout,
         path,
       });
       deferred.settle(opened);
@@ -86,24 +94,47 @@ impl Database {
   }
 
   /// Closes the database. Calls already made finish first (each resolves or rejects as it
-  /// would have); calls made afterwards reject with `DATABASE_CLOSED`. Resolves once every
-  /// file handle is released, so the file can then be moved or deleted. Calling it again is
-  /// harmless.
-  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn close(&self, env: Env) -> napi::Result<JsReturn> {
+  /// would have); calls made afterwards reject with `DATABASE_CLOSED`. Calls still running
+  /// after `interruptAfterMs` (default 5000) are interrupted and reject with `INTERRUPTED`,
+  /// so close always settles. Resolves once every file handle is released, with
+  /// `{ checkpointed, reason, message, interrupted }`: `checkpointed` is true when the
+  /// database file holds every committed transaction on its own (it can be copied or moved
+  /// alone); false, with `reason` `'busy'` (another connection, usually another process,
+  /// reads an older snapshot), `'full'`, `'io'`, `'memory'` or `'error'`, when some of them
+  /// are still only in the `-wal` file beside it, which SQLite reads with it. Calling it
+  /// again is harmless and resolves with the same result.
+  ///
+  /// Rejects with `INVALID_ARGUMENT` (bad options).
+  #[napi(catch_unwind, ts_args_type = "options?: CloseOptions", ts_return_type = "Promise<CloseResult>")]
+  pub fn close(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
+      let options = match parse_close(options) {
+        Ok(options) => options,
+        Err(err) => return rejected(env.raw(), &self.queue, err).map(JsReturn),
+      };
       let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
-      self.store.close(move || deferred.settle::<(), Error>(Ok(())));
+      self.store.close(options, move |report| deferred.settle(JsonText::of(&report)));
       Ok(JsReturn(promise))
     })
   }
 }
 
+/// Reads `close`'s options.
+fn parse_close(options: JsArg) -> Result<CloseOptions> {
+  let fields = Fields::of(options, "options", &["interruptAfterMs"], true)?;
+  let mut close = CloseOptions::default();
+  if let Some(ms) = fields.whole("interruptAfterMs", &rules::INTERRUPT_AFTER_MS)? {
+    close.interrupt_after = Duration::from_millis(ms);
+  }
+  Ok(close)
+}
+
 /// Reads `open`'s arguments.
-fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions)> {
+fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, Option<Duration>)> {
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
-  let fields = Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly"], true)?;
+  let fields =
+    Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs"], true)?;
   let mut open = OpenOptions::default();
   if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);
@@ -118,7 +149,8 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   if open.read_only && location == Location::Memory {
     return Err(Error::invalid("options.readOnly needs a database file, not ':memory:'"));
   }
-  Ok((path, location, open))
+  let statement_timeout = fields.whole("statementTimeoutMs", &rules::STATEMENT_TIMEOUT_MS)?.map(Duration::from_millis);
+  Ok((path, location, open, statement_timeout))
 }
 
 impl Database {
@@ -131,15 +163,20 @@ impl Database {
   /// JavaScript thread the arguments only become JSON text (see `encode`); the writer thread
   /// reads them into a [`Command`] before it takes the write lock, so bad input is refused
   /// without waiting for it, then runs the command inside its group transaction.
+  /// A batch, which may hold raw SQL, runs under the database's `statementTimeoutMs`.
   pub(crate) fn command(&self, env: Env, kind: Kind, args: &[JsArg]) -> napi::Result<JsReturn> {
     let text = self.queue.encode_args(env.raw(), kind.name(), kind.args(), args);
-    self.write(env, text.map(|text| move || Command::decode(kind, &text)))
+    let timeout = if kind == Kind::Batch { self.statement_timeout } else { None };
+    let limits = Ok(CallLimits::of(Limits { timeout, abort: None }));
+    self.write(env, text.map(|text| move || Command::decode(kind, &text)), || limits)
   }
 
   /// Runs a command read on the JavaScript thread (`execute`, whose parameters can hold
-  /// binary data and bigints, which JSON text cannot carry).
-  pub(crate) fn run_command(&self, env: Env, command: Result<Command>) -> napi::Result<JsReturn> {
-    self.write(env, command.map(|command| move || Ok(command)))
+  /// binary data and bigints, which JSON text cannot carry) under the limits `options` give
+  /// (see [`CallLimits::read`]).
+  pub(crate) fn run_command(&self, env: Env, command: Result<Command>, options: JsArg) -> napi::Result<JsReturn> {
+    let limits = || CallLimits::read(env.raw(), &self.queue, options, self.statement_timeout);
+    self.write(env, command.map(|command| move || Ok(command)), limits)
   }
 
   /// Runs `work` on a reader connection and returns its Promise; `args` are the arguments
@@ -156,16 +193,39 @@ impl Database {
     })
   }
 
+  /// [`Database::read`] under the limits `limits` reads (after the arguments, so that a
+  /// signal is only watched by a call that runs).
+  pub(crate) fn read_limited<A, T, W>(
+    &self,
+    env: Env,
+    args: Result<A>,
+    limits: impl FnOnce() -> Result<CallLimits>,
+    work: W,
+  ) -> napi::Result<JsReturn>
+  where
+    A: Send + 'static,
+    T: JsOutput,
+    W: FnOnce(&Connection, A) -> Result<T> + Send + 'static,
+  {
+    let args = args.and_then(|args| Ok((args, limits()?)));
+    self.submit(env, args, |store, (args, limits), mut deferred| {
+      let limits = limits.attach(&mut deferred);
+      store.read_limited(limits, move |conn| work(conn, args), move |outcome| deferred.settle(outcome))
+    })
+  }
+
   /// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
   /// of its own; `prepare` runs on the writer thread before it takes the write lock.
-  fn write<P>(&self, env: Env, prepare: Result<P>) -> napi::Result<JsReturn>
+  fn write<P>(&self, env: Env, prepare: Result<P>, limits: impl FnOnce() -> Result<CallLimits>) -> napi::Result<JsReturn>
   where
     P: FnOnce() -> Result<Command> + Send + 'static,
   {
-    self.submit(env, prepare, |store, prepare, deferred| {
+    let args = prepare.and_then(|prepare| Ok((prepare, limits()?)));
+    self.submit(env, args, |store, (prepare, limits), mut deferred| {
+      let limits = limits.attach(&mut deferred);
       let prepare =
-        move || prepare().map(|command| move |conn: &Connection| command.run(conn).map(|outcome| JsonText::of(&outcome)));
-      store.write(prepare, move |outcome| deferred.settle(outcome))
+        move || prepare().map(|command| move |conn: &Connection| command.run(conn).and_then(|outcome| JsonText::of(&outcome)));
+      store.write_limited(limits, prepare, move |outcome| deferred.settle(outcome))
     })
   }
 

@@ -21,6 +21,7 @@ use napi::sys;
 
 use crate::js::{check, create_string, take_exception, undefined, JsArg};
 use agentdb_core::error::{Error, Result};
+use agentdb_core::limits;
 
 /// The encoder's source. `JSON_FIELDS` are the input fields whose value is free-form JSON
 /// (and a batch's SQL parameters): each counts its nesting from its own value.
@@ -101,11 +102,46 @@ const ENCODER: &str = r#"(function () {
   };
 })()"#;
 
-/// References to `JSON.parse` and the encoder in one JavaScript environment. Used only on
-/// that environment's thread.
+/// The source of the function that says how many bytes the JavaScript heap has left for
+/// large values, or -1 where this environment cannot say (no `process.getBuiltinModule`,
+/// which Node has from 20.16 and 22.3). V8's `total_available_size` counts the young
+/// generation too (48 MiB at most with V8's defaults on 64-bit), where a large value never
+/// goes: 64 MiB of it are not counted. Garbage not yet collected counts as used, so the
+/// room said is never more than there is.
+const HEAP_ROOM: &str = r#"(function () {
+  'use strict';
+  const YOUNG = 64 * 1024 * 1024;
+  const v8 = typeof process === 'object' && process !== null && typeof process.getBuiltinModule === 'function'
+    ? process.getBuiltinModule('v8') : undefined;
+  return function heapRoom() {
+    return v8 === undefined ? -1 : Math.max(0, v8.getHeapStatistics().total_available_size - YOUNG);
+  };
+})()"#;
+
+/// The source of the function that watches a call's `signal`: it returns `false` for a
+/// value that is not an `AbortSignal`, `true` for one already aborted, and otherwise adds
+/// `onAbort` as a listener of its `abort` event and returns the function that removes it.
+const WATCH_SIGNAL: &str = r#"(function () {
+  'use strict';
+  return function watchSignal(signal, onAbort) {
+    if (typeof AbortSignal !== 'function' || !(signal instanceof AbortSignal)) return false;
+    if (signal.aborted) return true;
+    signal.addEventListener('abort', onAbort, { once: true });
+    return function unwatch() { signal.removeEventListener('abort', onAbort); };
+  };
+})()"#;
+
+/// Results smaller than this are built without asking the heap for room: the question costs
+/// more than the answer is worth.
+const ROOM_CHECKED_FROM: usize = 1 << 20;
+
+/// References to `JSON.parse`, the encoder and the heap-room function in one JavaScript
+/// environment. Used only on that environment's thread.
 pub(crate) struct JsHelpers {
   parse: sys::napi_ref,
   encode: sys::napi_ref,
+  heap_room: sys::napi_ref,
+  watch_signal: sys::napi_ref,
 }
 
 // SAFETY: the two references are created, dereferenced and deleted only on the JavaScript
@@ -143,28 +179,55 @@ impl JsHelpers {
     check(env, unsafe { sys::napi_get_global(env, &mut global) }, "the global object").map_err(|e| failed("JSON", e))?;
     let json = JsArg::new(env, global).get("JSON", "JSON").map_err(|e| failed("JSON", e))?;
     let parse = json.get("parse", "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
-    let source = create_string(env, ENCODER).map_err(|e| failed("the input encoder", e))?;
-    let mut encode = ptr::null_mut();
-    // SAFETY: the handle invariant holds for `env` and `source` (a string, as the call
-    // requires); `encode` is a live local the call writes. An exception thrown by the script
-    // is cleared by `check`.
-    check(env, unsafe { sys::napi_run_script(env, source, &mut encode) }, "the input encoder")
-      .map_err(|e| failed("the input encoder", e))?;
-    let parse = reference(env, parse.raw(), "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
-    let encode = match reference(env, encode, "the input encoder") {
-      Ok(encode) => encode,
-      Err(err) => {
-        delete_reference(env, parse);
-        return Err(failed("the input encoder", err));
+    let encode = run_script(env, ENCODER, "the input encoder").map_err(|e| failed("the input encoder", e))?;
+    let heap_room = run_script(env, HEAP_ROOM, "the heap-room function").map_err(|e| failed("the heap-room function", e))?;
+    let watch_signal = run_script(env, WATCH_SIGNAL, "the signal watcher").map_err(|e| failed("the signal watcher", e))?;
+    let mut made = Vec::with_capacity(4);
+    let functions = [
+      (parse.raw(), "JSON.parse"),
+      (encode, "the input encoder"),
+      (heap_room, "the heap-room function"),
+      (watch_signal, "the signal watcher"),
+    ];
+    for (value, what) in functions {
+      match reference(env, value, what) {
+        Ok(reference) => made.push(reference),
+        Err(err) => {
+          made.into_iter().for_each(|reference| delete_reference(env, reference));
+          return Err(failed(what, err));
+        }
       }
-    };
-    Ok(JsHelpers { parse, encode })
+    }
+    Ok(JsHelpers { parse: made[0], encode: made[1], heap_room: made[2], watch_signal: made[3] })
   }
 
   /// Releases the references; called on the JavaScript thread when the queue is finalized.
   pub(crate) fn release(&self, env: sys::napi_env) {
     delete_reference(env, self.parse);
     delete_reference(env, self.encode);
+    delete_reference(env, self.heap_room);
+    delete_reference(env, self.watch_signal);
+  }
+
+  /// `watchSignal(signal, onAbort)` (see [`WATCH_SIGNAL`]).
+  pub(crate) fn watch_signal(&self, env: sys::napi_env, signal: JsArg, on_abort: sys::napi_value) -> Result<JsArg> {
+    self.call(env, self.watch_signal, &[signal.raw(), on_abort], "options.signal").map(|value| JsArg::new(env, value))
+  }
+
+  /// Refuses with `RESULT_TOO_LARGE` a result of `bytes` bytes whose JavaScript values need
+  /// about `factor` times that, when the JavaScript heap has less room left: running out of
+  /// heap while building them would end the process. Where the heap cannot say (see
+  /// [`HEAP_ROOM`]) nothing is refused.
+  pub(crate) fn check_room(&self, env: sys::napi_env, bytes: usize, factor: f64) -> Result<()> {
+    if bytes < ROOM_CHECKED_FROM {
+      return Ok(());
+    }
+    let room = JsArg::new(env, self.call(env, self.heap_room, &[], "the heap's room")?).number("the heap's room")?;
+    let needed = bytes as f64 * factor;
+    if room >= 0.0 && needed > room {
+      return Err(limits::heap_too_small(bytes, needed, room));
+    }
+    Ok(())
   }
 
   /// Calls `function(...args)`. A thrown exception is cleared and returned: the encoder's
@@ -220,9 +283,22 @@ impl JsHelpers {
     text.string(&what)
   }
 
-  /// `JSON.parse(text)`.
-  pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
-    let to_napi = |e: Error| napi::Error::from_reason(e.message);
-    self.call(env, self.parse, &[create_string(env, text).map_err(to_napi)?], "JSON.parse").map_err(to_napi)
+  /// `JSON.parse(text)`. A failure is `INTERNAL`: the text was made by this library and has
+  /// been checked against V8's limits.
+  pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> Result<sys::napi_value> {
+    let internal = |e: Error| Error::internal(format!("cannot build the result: {}", e.message));
+    let text = create_string(env, text).map_err(internal)?;
+    self.call(env, self.parse, &[text], "JSON.parse").map_err(internal)
   }
+}
+
+/// Runs `source`, a script whose value is a function, and returns that function.
+fn run_script(env: sys::napi_env, source: &str, what: &str) -> Result<sys::napi_value> {
+  let source = create_string(env, source)?;
+  let mut function = ptr::null_mut();
+  // SAFETY: the handle invariant holds for `env` and `source` (a string, as the call
+  // requires); `function` is a live local the call writes. An exception thrown by the script
+  // is cleared by `check`.
+  check(env, unsafe { sys::napi_run_script(env, source, &mut function) }, what)?;
+  Ok(function)
 }

@@ -23,6 +23,7 @@ mod maintenance;
 mod migrations;
 mod receivers;
 mod sessions;
+mod signal;
 mod sql;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;

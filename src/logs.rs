@@ -51,9 +51,7 @@ impl Database {
     ts_return_type = "Promise<SessionLog<TContent, TMetadata> | null>"
   )]
   pub fn get_log(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || {
-      self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&logs::get(conn, id)?)) })
-    })
+    self.guard(env, || self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { JsonText::of(&logs::get(conn, id)?) }))
   }
 
   /// A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
@@ -70,22 +68,21 @@ impl Database {
   pub fn get_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
-        let f = Fields::of(options, "options", &["limit", "offset", "after", "order"], true)?;
+        let f = Fields::of(options, "options", &["limit", "offset", "after", "order", "maxBytes"], true)?;
         Ok((id, order(&f)?, page(&f)?))
       });
-      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> {
-        Ok(JsonText::of(&logs::list(conn, &id, order, &page)?))
-      })
+      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> { JsonText::of(&logs::list(conn, &id, order, &page)?) })
     })
   }
 
   /// A page of the newest entries of a session (`limit`: default 50, at most 1000), oldest
   /// of them first — what a chat view shows. Its `nextCursor`, passed back as `after`, gives
   /// the page of entries before them (scrolling back); `null` when there are none. The second
-  /// argument may also be the limit alone.
+  /// argument may also be the limit alone. With `maxBytes`, only the newest entries whose
+  /// JSON text fits in that many bytes (the newest one always, however large).
   ///
-  /// Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session or version)
-  /// or `DATABASE_CLOSED`.
+  /// Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session or version),
+  /// `RESULT_TOO_LARGE` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
@@ -95,7 +92,7 @@ impl Database {
   pub fn get_latest_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| Ok((id, latest_page(options)?)));
-      self.read(env, args, |conn, (id, page)| -> Result<JsonText> { Ok(JsonText::of(&logs::latest(conn, &id, &page)?)) })
+      self.read(env, args, |conn, (id, page)| -> Result<JsonText> { JsonText::of(&logs::latest(conn, &id, &page)?) })
     })
   }
 
@@ -139,7 +136,7 @@ impl Database {
   )]
   pub fn get_log_tree(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { Ok(JsonText(logs::tree(conn, &id)?)) })
+      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { JsonText::checked(logs::tree(conn, &id)?) })
     })
   }
 }

@@ -38,8 +38,7 @@ impl Database {
     ts_return_type = "Promise<Session<TConfig> | null>"
   )]
   pub fn get_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self
-      .guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get(conn, &id)?)) }))
+    self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { JsonText::of(&sessions::get(conn, &id)?) }))
   }
 
   /// The most recent session with this external id, or `null`.
@@ -53,7 +52,7 @@ impl Database {
   pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       self.read(env, external_id.id("externalSessionId"), |conn, id| -> Result<JsonText> {
-        Ok(JsonText::of(&sessions::get_by_external_id(conn, &id)?))
+        JsonText::of(&sessions::get_by_external_id(conn, &id)?)
       })
     })
   }
@@ -96,10 +95,10 @@ impl Database {
   )]
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true)
+      let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after", "maxBytes"], true)
         .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f)?)));
       self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
-        Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?))
+        JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?)
       })
     })
   }
@@ -135,7 +134,7 @@ impl Database {
   )]
   pub fn get_session_with_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { Ok(JsonText::of(&sessions::get_with_agent(conn, &id)?)) })
+      self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { JsonText::of(&sessions::get_with_agent(conn, &id)?) })
     })
   }
 }

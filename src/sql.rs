@@ -13,8 +13,9 @@ use crate::completion::JsOutput;
 use crate::database::Database;
 use crate::encode::JsHelpers;
 use crate::js::{check, create_string, JsArg, JsReturn};
+use crate::signal::CallLimits;
 use agentdb_core::command::Command;
-use agentdb_core::error::{Error, Result};
+use agentdb_core::error::{Error, ErrorCode, Result};
 use agentdb_core::input::fields::Source;
 use agentdb_core::input::Kind;
 use agentdb_core::sql::{self, params, Params, Rows};
@@ -147,9 +148,12 @@ fn bytes(value: JsArg, what: &str) -> Result<Vec<u8>> {
 struct RowObjects(Rows);
 
 impl JsOutput for RowObjects {
-  fn into_js(self, env: sys::napi_env, _helpers: &JsHelpers) -> napi::Result<sys::napi_value> {
-    let Rows { columns, rows } = self.0;
-    let keys = columns.iter().map(|c| create_string(env, c)).collect::<Result<Vec<_>>>().map_err(to_napi)?;
+  fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> Result<sys::napi_value> {
+    let Rows { columns, rows, bytes } = self.0;
+    // Each value once (twice its UTF-8 bytes at worst, a two-byte string of ASCII), plus the
+    // row objects: half as much again leaves room for most.
+    helpers.check_room(env, bytes.saturating_add(rows.len().saturating_mul(columns.len()).saturating_mul(16)), 1.5)?;
+    let keys = columns.iter().map(|c| create_string(env, c)).collect::<Result<Vec<_>>>().map_err(internal)?;
     let mut array = ptr::null_mut();
     // SAFETY: the handle invariant (see `crate::js`) holds for `env`; `array` is a live local
     // the call writes.
@@ -177,13 +181,14 @@ impl JsOutput for RowObjects {
             data: ptr::null_mut(),
           })
         })
-        .collect::<napi::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
       // SAFETY: the handle invariant holds for `env` and `object`; `properties` is valid for
       // reads of `properties.len()` descriptors, each naming a string key and holding a value
       // made in this scope, with no callbacks.
       ok(unsafe { sys::napi_define_properties(env, object, properties.len(), properties.as_ptr()) })?;
       // A row count beyond `u32::MAX` cannot be an array's: that index is refused.
-      let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("too many rows for an array"))?;
+      let index = u32::try_from(index)
+        .map_err(|_| Error::new(ErrorCode::ResultTooLarge, "the result has more rows than an array can hold; select fewer"))?;
       // SAFETY: the handle invariant holds for `env`, `array` and `object`.
       ok(unsafe { sys::napi_set_element(env, array, index, object) })?;
     }
@@ -191,24 +196,24 @@ impl JsOutput for RowObjects {
   }
 }
 
-/// A Node-API status as the error building a result fails with (the pending exception, if
-/// any, is taken as the rejection by the settlement).
-fn ok(status: sys::napi_status) -> napi::Result<()> {
+/// A Node-API status as the error building a result fails with (`INTERNAL`: the pending
+/// exception, if any, is taken as the rejection by the settlement).
+fn ok(status: sys::napi_status) -> Result<()> {
   if status == sys::Status::napi_ok {
     Ok(())
   } else {
-    Err(napi::Error::from_reason(format!("building query rows failed (status {status})")))
+    Err(Error::internal(format!("building query rows failed (status {status})")))
   }
 }
 
-/// An error of this crate as the error building a result fails with.
-fn to_napi(error: Error) -> napi::Error {
-  napi::Error::from_reason(format!("building query rows failed: {}", error.message))
+/// A failure of a helper while building a result, as `INTERNAL`.
+fn internal(error: Error) -> Error {
+  Error::internal(format!("building query rows failed: {}", error.message))
 }
 
 /// One SQL value as JavaScript: `null`, a number (a bigint beyond 2^53), a string, or a
 /// Buffer holding a copy of a blob.
-fn js_value(env: sys::napi_env, value: Value) -> napi::Result<sys::napi_value> {
+fn js_value(env: sys::napi_env, value: Value) -> Result<sys::napi_value> {
   let mut out = ptr::null_mut();
   let status = match value {
     // SAFETY: the handle invariant holds for `env`; `out` is a live local the call writes.
@@ -220,7 +225,7 @@ fn js_value(env: sys::napi_env, value: Value) -> napi::Result<sys::napi_value> {
     Value::Integer(n) => unsafe { sys::napi_create_bigint_int64(env, n, &mut out) },
     // SAFETY: as for `Null`.
     Value::Real(f) => unsafe { sys::napi_create_double(env, f, &mut out) },
-    Value::Text(text) => return create_string(env, &text).map_err(to_napi),
+    Value::Text(text) => return create_string(env, &text).map_err(internal),
     Value::Blob(bytes) => {
       let mut data = ptr::null_mut();
       // SAFETY: the handle invariant holds for `env`; `bytes` is valid for reads of
@@ -251,13 +256,24 @@ impl Database {
   /// statements that create, drop or alter a table, index, trigger or view: schema changes
   /// belong in an app migration (`addMigration`).
   ///
+  /// `options.timeoutMs` (else `statementTimeoutMs` of `open`) limits how long the statement
+  /// runs; `options.signal`, an `AbortSignal`, aborts it. Either interrupts only this call.
+  ///
   /// Rejects with `SQL_ERROR` (invalid SQL, several statements), `INVALID_ARGUMENT` (a write
   /// statement, a statement that changes the connection, parameters that do not match),
-  /// `SCHEMA_CHANGE_REFUSED` or `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<Record<string, SqlValue>[]>")]
-  pub fn query(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
+  /// `SCHEMA_CHANGE_REFUSED`, `RESULT_TOO_LARGE`, `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by
+  /// `close()`) or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_args_type = "sql: string, params?: SqlParams, options?: SqlOptions",
+    ts_return_type = "Promise<Record<string, SqlValue>[]>"
+  )]
+  pub fn query(&self, env: Env, sql: JsArg, params: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, statement(sql, params), |conn, (text, params)| sql::query(conn, &text, &params).map(RowObjects))
+      let limits = || CallLimits::read(env.raw(), &self.queue, options, self.statement_timeout);
+      self.read_limited(env, statement(sql, params), limits, |conn, (text, params)| {
+        sql::query(conn, &text, &params).map(RowObjects)
+      })
     })
   }
 
@@ -268,13 +284,21 @@ impl Database {
   /// and statements that create, drop or alter a table, index, trigger or view (TEMP ones
   /// included): write an app migration (`addMigration`) instead.
   ///
+  /// `options` as for `query`: an interrupted statement fails alone, its changes rolled back,
+  /// and the writes grouped with it in one transaction are run again.
+  ///
   /// Rejects with `SQL_ERROR`, `INVALID_ARGUMENT` (a statement that changes the connection,
   /// parameters that do not match), `SCHEMA_CHANGE_REFUSED` (a schema change, or a write to
   /// the `migrations` tracking table), `BAD_VALUE` (it inserted a rowid beyond 2^53 - 1, which
-  /// `lastInsertRowid` would round; rolled back), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY` or
-  /// `DATABASE_CLOSED`.
-  #[napi(catch_unwind, ts_args_type = "sql: string, params?: SqlParams", ts_return_type = "Promise<ExecuteResult>")]
-  pub fn execute(&self, env: Env, sql: JsArg, params: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params))))
+  /// `lastInsertRowid` would round; rolled back), `CONSTRAINT`, `ALREADY_EXISTS`, `BUSY`,
+  /// `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_args_type = "sql: string, params?: SqlParams, options?: SqlOptions",
+    ts_return_type = "Promise<ExecuteResult>"
+  )]
+  pub fn execute(&self, env: Env, sql: JsArg, params: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self
+      .guard(env, || self.run_command(env, statement(sql, params).map(|(text, params)| Command::Execute(text, params)), options))
   }
 }

@@ -18,6 +18,46 @@ export interface OpenOptions {
    *  immutable, so no `-wal` or `-shm` is made either). A file with a hot journal rejects
    *  with `HOT_JOURNAL`; every write rejects with `READONLY`. Default false. */
   readOnly?: boolean | undefined
+  /** The time limit of raw SQL (`query`, `execute`, `batch`) when a call gives no `timeoutMs`
+   *  (ms, 1 to 86,400,000; default none): a statement running longer is interrupted and its call
+   *  rejects with `TIMEOUT`. */
+  statementTimeoutMs?: number | undefined
+}
+
+/** Options of `close`. */
+export interface CloseOptions {
+  /** How long calls already made may go on running before close interrupts them; each then
+   *  rejects with `INTERRUPTED` (ms, 0 to 3,600,000, default 5000). */
+  interruptAfterMs?: number | undefined
+}
+
+/** Why the database file does not hold every committed transaction on its own after `close`:
+ *  `'busy'` another connection (usually another process) reads an older snapshot; `'full'` the
+ *  disk is full; `'io'` an I/O error; `'memory'` an in-memory database (no file); `'error'` anything else. */
+export type CloseReason = 'busy' | 'full' | 'io' | 'memory' | 'error'
+
+/** What `close` found once every file handle was released. */
+export interface CloseResult {
+  /** True: the database file holds every transaction committed through this `Database` and can be
+   *  copied or moved alone. False: some are still only in the `-wal` file beside it, which SQLite reads
+   *  with it (they are not lost: keep the two files together; the next open or checkpoint with no older
+   *  reader copies them in). */
+  checkpointed: boolean
+  /** Why not, when `checkpointed` is false; `null` otherwise. */
+  reason: CloseReason | null
+  /** What SQLite said, when `checkpointed` is false; `null` otherwise. */
+  message: string | null
+  /** True when calls were still running after `interruptAfterMs` and close interrupted them. */
+  interrupted: boolean
+}
+
+/** Options of a raw SQL call (`query`, `execute`). */
+export interface SqlOptions {
+  /** How long the statement may run (ms, 1 to 86,400,000; default `statementTimeoutMs` of `open`):
+   *  past it, it is interrupted and the call rejects with `TIMEOUT`; what it changed is rolled back. */
+  timeoutMs?: number | undefined
+  /** Aborting it interrupts the statement (or keeps it from starting): the call rejects with `ABORTED`. */
+  signal?: AbortSignal | undefined
 }
 
 /** The `durability` open option. */
@@ -133,6 +173,10 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
+  | 'RESULT_TOO_LARGE'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'INTERRUPTED'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -186,6 +230,18 @@ export interface PageOptions {
   limit?: number | undefined
   offset?: number | undefined
   after?: string | undefined
+  /** At most this many bytes of rows (the UTF-8 length of their JSON text): the page stops
+   *  before the row that would pass it, and its `nextCursor` goes on from there. A page always
+   *  holds its first row, however large, so paging always moves on. */
+  maxBytes?: number | undefined
+}
+
+/** Options of `getLatestLogs`: the `limit` newest entries (1–1000, default 50); with
+ *  `maxBytes`, only the newest of them whose JSON text fits in that many bytes (the newest
+ *  one always, however large). */
+export interface LatestLogsOptions {
+  limit?: number | undefined
+  maxBytes?: number | undefined
 }
 
 /** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. `TConfig` is the type

@@ -10,6 +10,8 @@ import {
   type BatchOperation,
   type BatchResult,
   type Durability,
+  type CloseReason,
+  type CloseResult,
   type EffectiveConfig,
   type ErrorCode,
   type ExecuteResult,
@@ -300,5 +302,19 @@ export async function useTheWholeApi(): Promise<void> {
   const notAPage: Page<Agent> = await db.query('SELECT * FROM agents')
   void [name, notAPage]
 
-  await db.close()
+  // Bounded reads, stoppable statements, and what close found.
+  const small: Page<SessionLog> = await db.getLogs(session.id, { limit: 1000, maxBytes: 8 << 20 })
+  const recent: SessionLog[] = await db.getLatestLogs(session.id, { limit: 100, maxBytes: 1 << 20 })
+  const controller = new AbortController()
+  const stopped: Record<string, SqlValue>[] = await db.query('SELECT 1', [], { timeoutMs: 1000, signal: controller.signal })
+  const limited: ExecuteResult = await db.execute('DELETE FROM agents WHERE 0', [], { timeoutMs: 1000 })
+  void [small, recent, stopped, limited, await Database.open(':memory:', { statementTimeoutMs: 5000 })]
+  // @ts-expect-error signal is an AbortSignal, not its controller
+  await db.query('SELECT 1', [], { signal: controller })
+  const closedWith: CloseResult = await db.close({ interruptAfterMs: 2000 })
+  const reason: CloseReason | null = closedWith.reason
+  const whole: boolean = closedWith.checkpointed && !closedWith.interrupted
+  assertType<Equal<CloseReason, 'busy' | 'full' | 'io' | 'memory' | 'error'>>()
+  assertType<Equal<AgentDbError['code'] & 'TIMEOUT', 'TIMEOUT'>>()
+  void [reason, whole]
 }

@@ -79,6 +79,19 @@ error_codes! {
   MigrationValidationFailed = "MIGRATION_VALIDATION_FAILED",
   /// The migration to roll back has no down SQL, so nothing was changed.
   MigrationIrreversible = "MIGRATION_IRREVERSIBLE",
+  /// The result cannot become a JavaScript value: longer than a JavaScript string can be,
+  /// or larger than the JavaScript heap has room for. Nothing was changed; read it in
+  /// smaller pages (`maxBytes`, `limit`) or narrower queries.
+  ResultTooLarge = "RESULT_TOO_LARGE",
+  /// The statement ran past its time limit (`timeoutMs`, or the database's
+  /// `statementTimeoutMs`) and was interrupted; what it had changed was rolled back.
+  Timeout = "TIMEOUT",
+  /// The call's `signal` was aborted; the statement was interrupted (or never started) and
+  /// what it had changed was rolled back.
+  Aborted = "ABORTED",
+  /// `close()` interrupted the call, which was still running when close's wait ran out;
+  /// what it had changed was rolled back.
+  Interrupted = "INTERRUPTED",
   /// A bug in this library (a panic, or a state that should be impossible).
   Internal = "INTERNAL",
 }
@@ -189,7 +202,10 @@ impl From<rusqlite::Error> for Error {
       _ => ErrorCode::Internal,
     };
     let busy = matches!(&err, rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::DatabaseBusy);
-    let message = if busy {
+    let message = if code == ErrorCode::Interrupted {
+      // Only close interrupts a call that has no limits of its own (see `interrupt`).
+      return crate::interrupt::interrupted_by_close();
+    } else if busy {
       // SQLite has already waited out the busy timeout: say so, it is what the app can act on.
       format!("another connection held the database lock for longer than the busy timeout ({err})")
     } else {
@@ -216,6 +232,7 @@ fn code_for_sqlite(failure: &ffi::Error) -> ErrorCode {
     Sqlite::SystemIoFailure => ErrorCode::Io,
     Sqlite::TypeMismatch | Sqlite::ParameterOutOfRange => ErrorCode::InvalidArgument,
     Sqlite::Unknown => ErrorCode::SqlError,
+    Sqlite::OperationInterrupted => ErrorCode::Interrupted,
     _ => ErrorCode::Internal,
   }
 }

@@ -7,6 +7,7 @@ use rusqlite::{Connection, Row, ToSql};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::rules::{self, PAGE_LIMIT};
 
 /// The page size when none is given.
@@ -113,11 +114,14 @@ pub struct PageRequest {
   pub offset: u64,
   /// Start after this row (keyset pagination; O(log n) at any depth).
   pub after: Option<Cursor>,
+  /// At most this many bytes of rows (their JSON text): the page stops before the row that
+  /// would pass it, except that its first row is always kept, however large.
+  pub max_bytes: Option<u64>,
 }
 
 impl Default for PageRequest {
   fn default() -> Self {
-    PageRequest { limit: DEFAULT_LIMIT, offset: 0, after: None }
+    PageRequest { limit: DEFAULT_LIMIT, offset: 0, after: None, max_bytes: None }
   }
 }
 
@@ -132,7 +136,7 @@ impl PageRequest {
     if after.is_some() && offset.is_some_and(|o| o > 0) {
       return Err(Error::invalid("give either offset or after, not both"));
     }
-    Ok(PageRequest { limit, offset: offset.unwrap_or(0), after })
+    Ok(PageRequest { limit, offset: offset.unwrap_or(0), after, max_bytes: None })
   }
 
   /// `LIMIT` to ask SQLite for: one more than the page, to know whether another page exists.
@@ -140,9 +144,10 @@ impl PageRequest {
     self.limit as i64 + 1
   }
 
-  /// Cuts the fetched rows to the page and computes the next cursor from the last row kept.
-  pub fn page<T>(&self, mut rows: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
-    let more = rows.len() as u64 > self.limit;
+  /// Cuts the fetched rows to the page and computes the next cursor from the last row kept;
+  /// `cut` says the rows stopped short of the limit at `max_bytes`, with more to come.
+  pub fn page<T>(&self, mut rows: Vec<T>, cut: bool, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+    let more = cut || rows.len() as u64 > self.limit;
     rows.truncate(self.limit as usize);
     let next_cursor = if more { rows.last().map(|row| cursor_of(row).encode()) } else { None };
     Page { items: rows, next_cursor }
@@ -213,7 +218,7 @@ impl ListQuery {
 
   /// Runs `SELECT {columns} FROM {from}` with the filters and the page, maps rows with
   /// `map`, and makes the next cursor from the key of the last row.
-  pub fn run<T>(
+  pub fn run<T: Serialize>(
     mut self,
     conn: &Connection,
     columns: &str,
@@ -238,11 +243,11 @@ impl ListQuery {
     self.params.push((":offset", (page.offset as i64).into()));
     let params: Vec<(&str, &dyn ToSql)> = self.params.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-      .query_map(params.as_slice(), |row| Ok((map(row)?, row.get::<_, i64>(row.as_ref().column_count() - 1)?)))?
-      .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows =
+      stmt.query_map(params.as_slice(), |row| Ok((map(row)?, row.get::<_, i64>(row.as_ref().column_count() - 1)?)))?;
+    let (rows, cut) = limits::rows_within(rows, page.max_bytes)?;
     let (list, order) = (self.list.to_string(), self.order);
-    let page = page.page(rows, |(_, key)| Cursor { list: list.clone(), order, filters, key: *key });
+    let page = page.page(rows, cut, |(_, key)| Cursor { list: list.clone(), order, filters, key: *key });
     Ok(Page { items: page.items.into_iter().map(|(item, _)| item).collect(), next_cursor: page.next_cursor })
   }
 }
@@ -294,9 +299,11 @@ mod tests {
     assert!(PageRequest::new(Some(PAGE_LIMIT.end() + 1), None, None).is_err());
     assert!(PageRequest::new(None, Some(5), Some(cursor(1))).is_err());
     let request = PageRequest::new(Some(2), None, None).unwrap();
-    let page = request.page(vec![1, 2, 3], |n| cursor(*n));
+    let page = request.page(vec![1, 2, 3], false, |n| cursor(*n));
     assert_eq!(page.items, [1, 2]);
     assert_eq!(page.next_cursor, Some(cursor(2).encode()));
-    assert!(request.page(vec![1, 2], |_| unreachable!()).next_cursor.is_none());
+    assert!(request.page(vec![1, 2], false, |_| unreachable!()).next_cursor.is_none());
+    let cut = request.page(vec![1], true, |n| cursor(*n));
+    assert_eq!(cut.next_cursor, Some(cursor(1).encode()));
   }
 }

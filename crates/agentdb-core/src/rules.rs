@@ -13,6 +13,9 @@ pub const MAX_STEPS: RangeInclusive<u64> = 1..=1_000_000;
 /// How many rows one page of a list holds (`limit`).
 pub const PAGE_LIMIT: RangeInclusive<u64> = 1..=1000;
 
+/// How many bytes of rows one page may hold (`maxBytes`): at least one, at most 2^53 - 1.
+pub const PAGE_MAX_BYTES: RangeInclusive<u64> = 1..=9_007_199_254_740_991;
+
 /// How many rows a list may skip (`offset`).
 pub const PAGE_OFFSET: RangeInclusive<u64> = 0..=u32::MAX as u64;
 
@@ -27,6 +30,14 @@ pub const EXACT_INTEGER: RangeInclusive<i64> = -9_007_199_254_740_991..=9_007_19
 /// `open`'s `busyTimeoutMs`: how long a write waits for another connection's lock (at most
 /// an hour).
 pub const BUSY_TIMEOUT_MS: RangeInclusive<u64> = 0..=3_600_000;
+
+/// A raw SQL call's `timeoutMs` and `open`'s `statementTimeoutMs`: how long a statement may
+/// run (at least 1 ms, at most a day).
+pub const STATEMENT_TIMEOUT_MS: RangeInclusive<u64> = 1..=86_400_000;
+
+/// `close`'s `interruptAfterMs`: how long running calls may go on before close interrupts
+/// them (at most an hour).
+pub const INTERRUPT_AFTER_MS: RangeInclusive<u64> = 0..=3_600_000;
 
 /// `open`'s `readers`: how many read connections a file database keeps.
 pub const READERS: RangeInclusive<u64> = 1..=64;

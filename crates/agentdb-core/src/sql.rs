@@ -5,7 +5,7 @@
 //! (transaction statements, ATTACH, DETACH, pragmas given a value, loading an extension) nor
 //! the schema, which belongs to migrations.
 
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{CachedStatement, Connection, Statement};
 use serde::Serialize;
 
@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::guard;
 use crate::input::fields::Source;
 use crate::input::Kind;
+use crate::limits;
 use crate::rules;
 
 /// Parameters of a statement: by position (`?`, `?1`) or by name (`:name`, `@name`, `$name`,
@@ -32,6 +33,9 @@ pub struct Rows {
   pub columns: Vec<String>,
   /// One vector of values per row.
   pub rows: Vec<Vec<Value>>,
+  /// The bytes of every text and blob value, added up: what the rows take as JavaScript
+  /// values, besides a few dozen bytes a value.
+  pub bytes: usize,
 }
 
 /// What `execute` changed.
@@ -99,16 +103,44 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
   }
   bind(&mut stmt, params)?;
   let mut rows = Vec::new();
+  let mut bytes = 0;
   let mut cursor = stmt.raw_query();
   while let Some(row) = cursor.next()? {
     let width = row.as_ref().column_count();
-    rows.push((0..width).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?);
+    let values = (0..width)
+      .map(|i| {
+        let value = row.get_ref(i)?;
+        // A text longer than a JavaScript string is refused before it is copied out of SQLite.
+        if let ValueRef::Text(text) = value {
+          let units = limits::utf16_units(text);
+          if units > limits::MAX_STRING_UNITS {
+            let name = row.as_ref().column_name(i).map_or_else(|_| i.to_string(), str::to_string);
+            let what = format!("column {name:?} of row {}", rows.len() + 1);
+            return Err(limits::string_too_long(&what, units));
+          }
+        }
+        Ok(match value {
+          ValueRef::Null => Value::Null,
+          ValueRef::Integer(n) => Value::Integer(n),
+          ValueRef::Real(f) => Value::Real(f),
+          ValueRef::Text(text) => {
+            bytes += text.len();
+            Value::Text(String::from_utf8_lossy(text).into_owned())
+          }
+          ValueRef::Blob(blob) => {
+            bytes += blob.len();
+            Value::Blob(blob.to_vec())
+          }
+        })
+      })
+      .collect::<Result<Vec<Value>>>()?;
+    rows.push(values);
   }
   drop(cursor);
   // Read after stepping: a cached statement that SQLite prepared again during the step (the
   // schema changed since it was cached) only then reports its new columns.
   let columns: Vec<String> = stmt.column_names().map(String::from).collect();
-  Ok(Rows { columns, rows })
+  Ok(Rows { columns, rows, bytes })
 }
 
 /// Sets what `last_insert_rowid()` reports on `conn`.

@@ -13,13 +13,16 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
+use serde::Serialize;
 
 use crate::connection::{self, Location, OpenOptions};
 use crate::copies::{self, FileClaim};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+use crate::interrupt::{Closing, Limits, Watch};
 use crate::queue::Queue;
 
 /// How many queued writes at most share one transaction.
@@ -30,9 +33,10 @@ trait GroupedWrite: Send {
   /// Reads and checks the write's input, before the writer takes the write lock; an error
   /// here is the write's result, and it never reaches the transaction.
   fn prepare(&mut self) -> Result<()>;
-  /// Runs the prepared work; an error rolls back this write's savepoint only. It runs again
-  /// when another write of the group ended the transaction, which lost what it had done.
-  fn run(&mut self, conn: &Connection) -> Result<()>;
+  /// Runs the prepared work, under its limits; an error rolls back this write's savepoint
+  /// only. It runs again when another write of the group ended the transaction, which lost
+  /// what it had done.
+  fn run(&mut self, conn: &Connection, watch: &Watch) -> Result<()>;
   /// Whether the write was refused or its last run failed: its result is its own error,
   /// whatever happens to the transaction.
   fn failed(&self) -> bool;
@@ -54,6 +58,7 @@ enum Stage<P, W, T> {
 /// receives its result.
 struct Grouped<T, P, W, D> {
   stage: Stage<P, W, T>,
+  limits: Limits,
   deliver: D,
 }
 
@@ -80,11 +85,11 @@ where
     }
   }
 
-  fn run(&mut self, conn: &Connection) -> Result<()> {
+  fn run(&mut self, conn: &Connection, watch: &Watch) -> Result<()> {
     let Stage::Prepared(work, output) = &mut self.stage else {
       return Err(Error::internal("a grouped write runs after it is prepared"));
     };
-    let ran = guarded(|| work(conn));
+    let ran = guarded(|| watch.run(&self.limits, || work(conn)));
     let status = ran.as_ref().map(|_| ()).map_err(Clone::clone);
     *output = Some(ran);
     status
@@ -114,11 +119,11 @@ enum WriterJob {
   Exclusive(ExclusiveJob),
 }
 
-/// Work on the writer's connection outside the group transaction.
-type ExclusiveJob = Box<dyn FnOnce(Result<&mut Connection>) + Send>;
+/// Work on the writer's connection outside the group transaction, with the connection's watch.
+type ExclusiveJob = Box<dyn FnOnce(Result<(&mut Connection, &Watch)>) + Send>;
 
 /// A read job for a reader thread, called with `Err(DATABASE_CLOSED)` when refused.
-type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
+type ReadJob = Box<dyn FnOnce(Result<(&Connection, &Watch)>) + Send>;
 
 /// Runs `work`, turning a panic into an `INTERNAL` error.
 fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -133,6 +138,82 @@ struct Threads {
   writer: JoinHandle<(Connection, Option<FileClaim>)>,
 }
 
+impl Threads {
+  fn finished(&self) -> bool {
+    self.writer.is_finished() && self.readers.iter().all(JoinHandle::is_finished)
+  }
+}
+
+/// How `close` goes about it.
+#[derive(Clone, Debug)]
+pub struct CloseOptions {
+  /// How long calls already made may go on running before close interrupts them.
+  pub interrupt_after: Duration,
+}
+
+impl Default for CloseOptions {
+  fn default() -> Self {
+    CloseOptions { interrupt_after: Duration::from_millis(5000) }
+  }
+}
+
+/// Why the database file does not hold everything on its own after `close` (the typings'
+/// `CloseReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotCheckpointed {
+  /// Another connection (usually another process) reads an older snapshot of the database,
+  /// so the transactions committed after it stay in the `-wal` file.
+  Busy,
+  /// The disk is full: the database file could not grow to take the `-wal` file's pages.
+  Full,
+  /// The operating system failed a read or write of the checkpoint.
+  Io,
+  /// An in-memory database: there is no file.
+  Memory,
+  /// Anything else; the message says what.
+  Error,
+}
+
+impl NotCheckpointed {
+  /// Every reason, in the order of the `CloseReason` union in the typings.
+  pub const ALL: &'static [NotCheckpointed] =
+    &[NotCheckpointed::Busy, NotCheckpointed::Full, NotCheckpointed::Io, NotCheckpointed::Memory, NotCheckpointed::Error];
+
+  /// The string JavaScript sees as `reason`.
+  pub fn as_str(self) -> &'static str {
+    match self {
+      NotCheckpointed::Busy => "busy",
+      NotCheckpointed::Full => "full",
+      NotCheckpointed::Io => "io",
+      NotCheckpointed::Memory => "memory",
+      NotCheckpointed::Error => "error",
+    }
+  }
+}
+
+impl Serialize for NotCheckpointed {
+  fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(self.as_str())
+  }
+}
+
+/// What `close` found once every connection was closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseReport {
+  /// True when every transaction committed through this store is in the database file
+  /// itself, which can then be copied or moved alone: what a `-wal` file still beside it
+  /// holds is also in the file (or was written by another connection).
+  pub checkpointed: bool,
+  /// Why not, when `checkpointed` is false.
+  pub reason: Option<NotCheckpointed>,
+  /// What SQLite said, when `checkpointed` is false.
+  pub message: Option<String>,
+  /// True when statements were still running (or queued) once `interrupt_after` had passed
+  /// and close interrupted them (each call rejected with `INTERRUPTED`).
+  pub interrupted: bool,
+}
+
 /// The open database: the writer thread, the reader threads and their queues.
 pub struct Store {
   location: Location,
@@ -141,8 +222,10 @@ pub struct Store {
   /// to the writer.
   readers: Option<Arc<Queue<ReadJob>>>,
   threads: Mutex<Option<Threads>>,
+  /// Set by `close` once its wait ran out: every connection's statements are interrupted.
+  closing: Arc<Closing>,
   /// Set once every connection is closed; a second `close` waits for it.
-  released: Arc<(Mutex<bool>, Condvar)>,
+  released: Arc<(Mutex<Option<CloseReport>>, Condvar)>,
 }
 
 impl Store {
@@ -153,7 +236,8 @@ impl Store {
       Location::File(path) => Some(copies::claim(path, !options.read_only)?),
       Location::Memory => None,
     };
-    let writer = connection::open_writer(&location, &options)?;
+    let mut writer = connection::open_writer(&location, &options)?;
+    let closing = Arc::new(Closing::default());
     // Should a thread fail to start, the queues of those already started are closed, which
     // ends them and closes their connections.
     let (readers, reader_threads) = match &location {
@@ -163,9 +247,10 @@ impl Store {
         let threads = conns
           .into_iter()
           .enumerate()
-          .map(|(index, conn)| {
+          .map(|(index, mut conn)| {
             let queue = Arc::clone(&queue);
-            spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &queue))
+            let watch = Watch::install(&mut conn, Arc::clone(&closing))?;
+            spawn(format!("agentdb-reader-{index}"), move || reader_loop(conn, &watch, &queue))
           })
           .collect::<Result<Vec<_>>>()
           .inspect_err(|_| queue.close())?;
@@ -175,14 +260,16 @@ impl Store {
     };
     let queue = Arc::new(Queue::default());
     let writer_queue = Arc::clone(&queue);
-    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &writer_queue), claim))
+    let watch = Watch::install(&mut writer, Arc::clone(&closing))?;
+    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue), claim))
       .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
     Ok(Store {
       location,
       writer: queue,
       readers,
       threads: Mutex::new(Some(Threads { readers: reader_threads, writer: writer_thread })),
-      released: Arc::new((Mutex::new(false), Condvar::new())),
+      closing,
+      released: Arc::new((Mutex::new(None), Condvar::new())),
     })
   }
 
@@ -205,7 +292,19 @@ impl Store {
     W: FnMut(&Connection) -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
   {
-    let job = Box::new(Grouped { stage: Stage::Unprepared(prepare), deliver });
+    self.write_limited(Limits::default(), prepare, deliver)
+  }
+
+  /// [`Store::write`] under `limits`: each run of the work is interrupted when it passes its
+  /// time limit or the call is aborted, and fails alone, its neighbours run again.
+  pub fn write_limited<T, P, W, D>(&self, limits: Limits, prepare: P, deliver: D)
+  where
+    T: Send + 'static,
+    P: FnOnce() -> Result<W> + Send + 'static,
+    W: FnMut(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    let job = Box::new(Grouped { stage: Stage::Unprepared(prepare), limits, deliver });
     self.send_to_writer(WriterJob::Grouped(job));
   }
 
@@ -218,9 +317,19 @@ impl Store {
     W: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
   {
-    self.send_to_writer(WriterJob::Exclusive(Box::new(move |conn: Result<&mut Connection>| {
-      deliver(conn.and_then(|conn| {
-        catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|panic| {
+    self.exclusive_limited(Limits::default(), work, deliver)
+  }
+
+  /// [`Store::exclusive`] under `limits`.
+  fn exclusive_limited<T, W, D>(&self, limits: Limits, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    self.send_to_writer(WriterJob::Exclusive(Box::new(move |place: Result<(&mut Connection, &Watch)>| {
+      deliver(place.and_then(|(conn, watch)| {
+        catch_unwind(AssertUnwindSafe(|| watch.run(&limits, || work(conn)))).unwrap_or_else(|panic| {
           connection::restore_writer(conn);
           Err(Error::panicked(panic.as_ref()))
         })
@@ -235,10 +344,23 @@ impl Store {
     W: FnOnce(&Connection) -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
   {
+    self.read_limited(Limits::default(), work, deliver)
+  }
+
+  /// [`Store::read`] under `limits`: the work is interrupted when it passes its time limit or
+  /// the call is aborted; only this call's statement is, never another's on the connection.
+  pub fn read_limited<T, W, D>(&self, limits: Limits, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
     let Some(readers) = &self.readers else {
-      return self.exclusive(move |conn| work(conn), deliver);
+      return self.exclusive_limited(limits, move |conn| work(conn), deliver);
     };
-    let job: ReadJob = Box::new(move |conn: Result<&Connection>| deliver(conn.and_then(|conn| guarded(|| work(conn)))));
+    let job: ReadJob = Box::new(move |place: Result<(&Connection, &Watch)>| {
+      deliver(place.and_then(|(conn, watch)| guarded(|| watch.run(&limits, || work(conn)))))
+    });
     if let Err(job) = readers.push(job) {
       job(Err(Error::closed()));
     }
@@ -254,13 +376,16 @@ impl Store {
   }
 
   /// Stops accepting calls; the threads finish what is queued, close their connections and
-  /// exit. `done` runs (on another thread) once every file handle is released. Calling it
-  /// again is harmless: `done` then runs when the first close has finished.
+  /// exit. Calls still running once `options.interrupt_after` has passed are interrupted
+  /// (their statements fail at once with `INTERRUPTED`, and so do those of calls still
+  /// queued), so close always ends. `done` runs (on another thread) once every file handle
+  /// is released, with what close found. Calling it again is harmless: `done` then runs when
+  /// the first close has finished, with the same report.
   ///
-  /// The readers close first and the writer last: the last connection to close checkpoints
-  /// the WAL into the database file and deletes the `-wal` and `-shm` files, which a
-  /// read-only connection cannot do. The file is then whole on its own, to move or copy.
-  pub fn close(&self, done: impl FnOnce() + Send + 'static) {
+  /// The readers close first and the writer last, after a checkpoint of the WAL into the
+  /// database file whose outcome the report gives (see [`CloseReport`]); the last connection
+  /// to close deletes the `-wal` and `-shm` files, which a read-only connection cannot do.
+  pub fn close(&self, options: CloseOptions, done: impl FnOnce(CloseReport) + Send + 'static) {
     // Closed queues end each thread's loop once they are empty.
     self.writer.close();
     if let Some(readers) = &self.readers {
@@ -268,25 +393,28 @@ impl Store {
     }
     let threads = self.threads.lock().take();
     let released = Arc::clone(&self.released);
+    let closing = Arc::clone(&self.closing);
+    let memory = self.location == Location::Memory;
     let joiner = move || {
       let (closed, condvar) = &*released;
-      match threads {
+      let report = match threads {
         Some(threads) => {
-          for reader in threads.readers {
-            let _ = reader.join();
-          }
-          drop(threads.writer.join());
-          *closed.lock() = true;
+          let report = join(threads, &closing, options.interrupt_after, memory);
+          *closed.lock() = Some(report.clone());
           condvar.notify_all();
+          report
         }
         None => {
           let mut closed = closed.lock();
-          while !*closed {
+          loop {
+            if let Some(report) = &*closed {
+              break report.clone();
+            }
             condvar.wait(&mut closed);
           }
         }
-      }
-      done();
+      };
+      done(report);
     };
     // Should the thread fail to start, `done` is dropped uncalled; the queues drain anyway.
     let _ = std::thread::Builder::new().name("agentdb-close".into()).spawn(joiner);
@@ -308,24 +436,90 @@ impl Drop for Store {
   }
 }
 
+/// Waits for the threads to finish what is queued, interrupting what still runs after
+/// `interrupt_after`, then checkpoints and closes the writer's connection.
+fn join(threads: Threads, closing: &Closing, interrupt_after: Duration, memory: bool) -> CloseReport {
+  let deadline = Instant::now() + interrupt_after;
+  while !threads.finished() && Instant::now() < deadline {
+    std::thread::sleep(Duration::from_millis(2));
+  }
+  if !threads.finished() {
+    closing.interrupt();
+  }
+  for reader in threads.readers {
+    let _ = reader.join();
+  }
+  let mut report = match threads.writer.join() {
+    Ok((mut conn, claim)) => {
+      let report = final_checkpoint(&mut conn, memory);
+      // The claim on the file is released once the connection is closed.
+      drop(conn);
+      drop(claim);
+      report
+    }
+    Err(_) => not_checkpointed(NotCheckpointed::Error, "the writer thread ended abnormally".to_string()),
+  };
+  report.interrupted = closing.stopped_any();
+  report
+}
+
+/// Copies every page of the WAL into the database file, without waiting for anyone: a
+/// `PASSIVE` checkpoint, which stops short of the pages another connection's older snapshot
+/// still needs. Nothing interrupts it.
+fn final_checkpoint(conn: &mut Connection, memory: bool) -> CloseReport {
+  if memory {
+    return not_checkpointed(NotCheckpointed::Memory, "an in-memory database has no file".to_string());
+  }
+  if let Err(err) = Watch::uninstall(conn) {
+    return not_checkpointed(NotCheckpointed::Error, format!("the checkpoint could not start ({})", err.message));
+  }
+  let outcome = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)));
+  match outcome {
+    Ok((log, copied)) if log == copied => {
+      CloseReport { checkpointed: true, reason: None, message: None, interrupted: false }
+    }
+    Ok((log, copied)) => not_checkpointed(
+      NotCheckpointed::Busy,
+      format!(
+        "{} of the {log} pages in the -wal file could not be copied into the database file: another connection          reads an older snapshot; they stay in the -wal file, which SQLite reads with the database file",
+        log - copied
+      ),
+    ),
+    Err(err) => {
+      let err = Error::from(err);
+      let reason = match err.code {
+        ErrorCode::Busy => NotCheckpointed::Busy,
+        ErrorCode::Full => NotCheckpointed::Full,
+        ErrorCode::Io => NotCheckpointed::Io,
+        _ => NotCheckpointed::Error,
+      };
+      not_checkpointed(reason, format!("the checkpoint failed ({}); the -wal file keeps what it holds", err.message))
+    }
+  }
+}
+
+fn not_checkpointed(reason: NotCheckpointed, message: String) -> CloseReport {
+  CloseReport { checkpointed: false, reason: Some(reason), message: Some(message), interrupted: false }
+}
+
 fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'static) -> Result<JoinHandle<T>> {
   std::thread::Builder::new().name(name).spawn(body).map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
 }
 
-fn reader_loop(conn: Connection, queue: &Queue<ReadJob>) {
+fn reader_loop(conn: Connection, watch: &Watch, queue: &Queue<ReadJob>) {
   while let Some(job) = queue.pop() {
-    job(Ok(&conn));
+    job(Ok((&conn, watch)));
   }
   drop(conn);
 }
 
 /// Runs the writer's jobs until its queue is closed and drained, then hands the connection
 /// back to be closed after the readers'.
-fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
+fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) -> Connection {
   let mut next = queue.pop();
   while let Some(job) = next.take() {
     match job {
-      WriterJob::Exclusive(job) => job(Ok(&mut conn)),
+      WriterJob::Exclusive(job) => job(Ok((&mut conn, watch))),
       WriterJob::Grouped(first) => {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -338,7 +532,7 @@ fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
             None => break,
           }
         }
-        commit_group(&conn, group);
+        commit_group(&conn, watch, group);
       }
     }
     if next.is_none() {
@@ -356,7 +550,7 @@ fn writer_loop(mut conn: Connection, queue: &Queue<WriterJob>) -> Connection {
 /// ROLLBACK` conflict clause) fails alone, with its own error: the writes before it that
 /// succeeded lost their work with the transaction and run again, with those not yet run, in
 /// a new one. Each such round drops one write, so the group always ends.
-fn commit_group(conn: &Connection, group: Vec<Box<dyn GroupedWrite>>) {
+fn commit_group(conn: &Connection, watch: &Watch, group: Vec<Box<dyn GroupedWrite>>) {
   let mut group: Vec<_> = group
     .into_iter()
     .filter_map(|mut job| match job.prepare() {
@@ -368,7 +562,7 @@ fn commit_group(conn: &Connection, group: Vec<Box<dyn GroupedWrite>>) {
     })
     .collect();
   while !group.is_empty() {
-    match run_group(conn, &mut group) {
+    match run_group(conn, watch, &mut group) {
       Round::Ended(failure) => {
         group.into_iter().for_each(|job| job.finish(failure.clone()));
         return;
@@ -394,12 +588,12 @@ enum Round {
 
 /// Runs `group` in one transaction. A lone write needs no savepoint: its error rolls back
 /// the whole transaction, which holds nothing else.
-fn run_group(conn: &Connection, group: &mut [Box<dyn GroupedWrite>]) -> Round {
+fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite>]) -> Round {
   if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
     return Round::Ended(Some(err));
   }
   if let [job] = group {
-    let failure = match job.run(conn) {
+    let failure = match job.run(conn, watch) {
       Ok(()) => control(conn, "COMMIT").err(),
       Err(_) => None,
     };
@@ -409,7 +603,7 @@ fn run_group(conn: &Connection, group: &mut [Box<dyn GroupedWrite>]) -> Round {
     return Round::Ended(failure);
   }
   for (index, job) in group.iter_mut().enumerate() {
-    let step = control(conn, "SAVEPOINT grouped_write").and_then(|()| job.run(conn));
+    let step = control(conn, "SAVEPOINT grouped_write").and_then(|()| job.run(conn, watch));
     // Back in autocommit mode inside the group: the write's statement rolled back the whole
     // transaction, savepoints and all.
     if conn.is_autocommit() {
@@ -467,8 +661,9 @@ mod tests {
     }
     assert!((0..6).all(|_| rx.recv().unwrap() == Ok(3)));
     let (closed, done) = mpsc::channel();
-    store.close(move || closed.send(()).unwrap());
-    done.recv().unwrap();
+    store.close(CloseOptions::default(), move |report| closed.send(report).unwrap());
+    let report = done.recv().unwrap();
+    assert_eq!(report, CloseReport { checkpointed: true, reason: None, message: None, interrupted: false });
     for sidecar in ["a.db-wal", "a.db-shm"] {
       assert!(!dir.join(sidecar).exists(), "{sidecar} is left after close");
     }

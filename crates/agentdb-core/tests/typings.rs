@@ -8,6 +8,7 @@ use agentdb_core::error::ErrorCode;
 use agentdb_core::migrations::validation::IssueCode;
 use agentdb_core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use agentdb_core::settings;
+use agentdb_core::store::NotCheckpointed;
 
 /// The hand-written part of `index.d.ts`, which `napi build` copies in front of the
 /// generated declarations.
@@ -43,6 +44,7 @@ fn the_error_code_union_is_the_core_s_list_of_codes() {
 fn the_enumerations_are_the_core_s_strings() {
   let expect = |name: &str, all: &[&str]| assert_eq!(union(name), all, "{name}");
   expect("AgentType", AgentType::ALL);
+  expect("CloseReason", &NotCheckpointed::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>());
   expect("PermissionMode", PermissionMode::ALL);
   expect("SessionStatus", SessionStatus::ALL);
   expect("LogRole", LogRole::ALL);

@@ -17,7 +17,7 @@ use crate::json::{self, Json};
 use crate::logs::{LogPatch, NewLog, LATEST_DEFAULT_LIMIT};
 use crate::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
-use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
+use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_MAX_BYTES, PAGE_OFFSET};
 use crate::sessions::{NewSession, SessionPatch};
 use crate::settings::{self, AgentDefault, Setting, SettingKind, Settings};
 
@@ -273,13 +273,19 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
   Ok((patch, place))
 }
 
-/// The paging fields every list takes: `limit`, `offset`, `after`. Whether a cursor belongs
-/// to the list it is given to is checked by the list ([`crate::page::ListQuery`]).
+/// The paging fields every list takes: `limit`, `offset`, `after`, `maxBytes`. Whether a
+/// cursor belongs to the list it is given to is checked by the list
+/// ([`crate::page::ListQuery`]).
 pub fn page<S: Source>(f: &Fields<S>) -> Result<PageRequest> {
   let limit = f.whole("limit", &PAGE_LIMIT)?;
   let offset = f.whole("offset", &PAGE_OFFSET)?;
   let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?))?;
-  PageRequest::new(limit, offset, after)
+  Ok(PageRequest { max_bytes: max_bytes(f)?, ..PageRequest::new(limit, offset, after)? })
+}
+
+/// The `maxBytes` bound of a page.
+pub fn max_bytes<S: Source>(f: &Fields<S>) -> Result<Option<u64>> {
+  f.whole("maxBytes", &PAGE_MAX_BYTES)
 }
 
 /// The second argument of `getLatestLogs`: the limit alone (a number, as before it took
@@ -288,9 +294,10 @@ pub fn latest_page<S: Source>(value: S) -> Result<PageRequest> {
   if !matches!(value.kind(), Kind::Object | Kind::Undefined | Kind::Null) {
     return PageRequest::new(Some(value.whole("limit", &PAGE_LIMIT)?), None, None);
   }
-  let f = Fields::of(value, "options", &["limit", "after"], true)?;
+  let f = Fields::of(value, "options", &["limit", "after", "maxBytes"], true)?;
   let limit = f.whole("limit", &PAGE_LIMIT)?.unwrap_or(LATEST_DEFAULT_LIMIT);
-  PageRequest::new(Some(limit), None, f.parsed("after", |v, p| Cursor::decode(&v.string(p)?))?)
+  let after = f.parsed("after", |v, p| Cursor::decode(&v.string(p)?))?;
+  Ok(PageRequest { max_bytes: max_bytes(&f)?, ..PageRequest::new(Some(limit), None, after)? })
 }
 
 /// The `order` of a log list: `'asc'` (default) or `'desc'`.

@@ -171,6 +171,41 @@ fn latest_returns_the_newest_in_chronological_order() {
 }
 
 #[test]
+fn max_bytes_stops_a_page_before_the_row_that_would_pass_it() {
+  let (conn, session_id) = setup();
+  let sizes = [100, 100, 5000, 100, 100];
+  let added =
+    logs::add_many(&conn, &sizes.iter().map(|n| new_log(&session_id, None, json!("x".repeat(*n)))).collect::<Vec<_>>()).unwrap();
+  let row = |i: usize| crate::limits::json_len(&added[i]);
+  let mut request = PageRequest::new(Some(100), None, None).unwrap();
+  let mut pages = Vec::new();
+  request.max_bytes = Some(row(0) + row(1) + 10);
+  loop {
+    let page = logs::list(&conn, &session_id, Order::Ascending, &request).unwrap();
+    let bytes: u64 = page.items.iter().map(crate::limits::json_len).sum();
+    assert!(bytes <= request.max_bytes.unwrap() || page.items.len() == 1, "a page of {bytes} bytes");
+    pages.push(page.items.iter().map(|l| l.id).collect::<Vec<_>>());
+    match page.next_cursor {
+      Some(cursor) => request.after = Some(Cursor::decode(&cursor).unwrap()),
+      None => break,
+    }
+  }
+  // The 5000-byte row, larger than the bound, makes a page of its own.
+  let ids: Vec<i64> = added.iter().map(|l| l.id).collect();
+  assert_eq!(pages, vec![ids[0..2].to_vec(), ids[2..3].to_vec(), ids[3..5].to_vec()]);
+  // The newest rows that fit, oldest of them first; the newest one alone when it does not.
+  let latest_within = |max_bytes| {
+    let request = PageRequest { max_bytes: Some(max_bytes), ..PageRequest::new(Some(10), None, None).unwrap() };
+    logs::latest(&conn, &session_id, &request).unwrap().items
+  };
+  assert_eq!(
+    latest_within(row(3) + row(4)).iter().map(|l| l.id).collect::<Vec<_>>(),
+    &ids[3..]
+  );
+  assert_eq!(latest_within(1).iter().map(|l| l.id).collect::<Vec<_>>(), &ids[4..]);
+}
+
+#[test]
 fn update_changes_only_the_given_fields() {
   let (conn, session_id) = setup();
   let input = logs::NewLog { metadata: Some(from_value(&json!({ "tokens": 3 }))), ..new_log(&session_id, None, json!("draft")) };

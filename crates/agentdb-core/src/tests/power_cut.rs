@@ -32,7 +32,7 @@ use crate::maintenance::integrity_check;
 use crate::migrations::migrator::{migrate, MigrateOptions};
 use crate::migrations::source::MigrationSet;
 use crate::sessions::NewSession;
-use crate::store::Store;
+use crate::store::{CloseOptions, Store};
 use crate::test_support::TempDir;
 
 /// Seeds of the runs made for each durability.
@@ -162,7 +162,7 @@ fn run(durability: Durability, seed: u64) -> (HashMap<u64, Write>, Vec<Cut>, u64
   let writes = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
   let store = Arc::into_inner(store).expect("the writers are done");
   let (tx, rx) = channel();
-  store.close(move || tx.send(()).unwrap());
+  store.close(CloseOptions::default(), move |_| tx.send(()).unwrap());
   rx.recv().unwrap();
   let cuts = vfs.take_cuts();
   (writes, cuts, commits.load(Ordering::SeqCst))
