@@ -89,19 +89,20 @@ pub fn json_len<T: Serialize + ?Sized>(value: &T) -> u64 {
   counter.0
 }
 
-/// Reads `rows` until their JSON text would pass `max_bytes` (every row when `None`); the
-/// first row is always kept, however large, so that a page always moves on. Returns the
-/// rows kept and whether a row was left out for the bound.
-pub fn rows_within<T: Serialize>(
-  rows: impl Iterator<Item = rusqlite::Result<T>>,
+/// Reads `rows` until the JSON text of their items (`item` picks a row's item) would pass
+/// `max_bytes` (every row when `None`); the first row is always kept, however large, so that
+/// a page always moves on. Returns the rows kept and whether a row was left out for the bound.
+pub fn rows_within<R, T: Serialize>(
+  rows: impl Iterator<Item = rusqlite::Result<R>>,
   max_bytes: Option<u64>,
-) -> Result<(Vec<T>, bool)> {
+  item: impl Fn(&R) -> &T,
+) -> Result<(Vec<R>, bool)> {
   let mut kept = Vec::new();
   let mut bytes = 0u64;
   for row in rows {
     let row = row?;
     if let Some(max) = max_bytes {
-      bytes = bytes.saturating_add(json_len(&row));
+      bytes = bytes.saturating_add(json_len(item(&row)));
       if bytes > max && !kept.is_empty() {
         return Ok((kept, true));
       }

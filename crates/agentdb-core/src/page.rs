@@ -243,9 +243,8 @@ impl ListQuery {
     self.params.push((":offset", (page.offset as i64).into()));
     let params: Vec<(&str, &dyn ToSql)> = self.params.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows =
-      stmt.query_map(params.as_slice(), |row| Ok((map(row)?, row.get::<_, i64>(row.as_ref().column_count() - 1)?)))?;
-    let (rows, cut) = limits::rows_within(rows, page.max_bytes)?;
+    let rows = stmt.query_map(params.as_slice(), |row| Ok((map(row)?, row.get::<_, i64>(row.as_ref().column_count() - 1)?)))?;
+    let (rows, cut) = limits::rows_within(rows, page.max_bytes, |(item, _)| item)?;
     let (list, order) = (self.list.to_string(), self.order);
     let page = page.page(rows, cut, |(_, key)| Cursor { list: list.clone(), order, filters, key: *key });
     Ok(Page { items: page.items.into_iter().map(|(item, _)| item).collect(), next_cursor: page.next_cursor })

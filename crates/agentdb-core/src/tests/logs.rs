@@ -198,10 +198,7 @@ fn max_bytes_stops_a_page_before_the_row_that_would_pass_it() {
     let request = PageRequest { max_bytes: Some(max_bytes), ..PageRequest::new(Some(10), None, None).unwrap() };
     logs::latest(&conn, &session_id, &request).unwrap().items
   };
-  assert_eq!(
-    latest_within(row(3) + row(4)).iter().map(|l| l.id).collect::<Vec<_>>(),
-    &ids[3..]
-  );
+  assert_eq!(latest_within(row(3) + row(4)).iter().map(|l| l.id).collect::<Vec<_>>(), &ids[3..]);
   assert_eq!(latest_within(1).iter().map(|l| l.id).collect::<Vec<_>>(), &ids[4..]);
 }
 
