@@ -41,6 +41,9 @@ pub struct JsIntegrityReport {
   pub foreign_key_violations: Vec<JsForeignKeyViolation>,
   /// How many foreign key violations there are in all.
   pub foreign_key_violation_count: u32,
+  /// Where the search index differs from the logs and sessions it indexes (at most 20
+  /// lines, then a count); empty when it is exact. `rebuildSearchIndex()` repairs it.
+  pub search_index_errors: Vec<String>,
 }
 
 /// What `checkpoint` did.
@@ -67,6 +70,7 @@ impl From<IntegrityReport> for JsIntegrityReport {
       integrity_errors: r.integrity_errors,
       foreign_key_violations: r.foreign_key_violations.into_iter().map(Into::into).collect(),
       foreign_key_violation_count: u32::try_from(r.foreign_key_violation_count).unwrap_or(u32::MAX),
+      search_index_errors: r.search_index_errors,
     }
   }
 }

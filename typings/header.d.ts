@@ -116,6 +116,7 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
+  | 'QUERY_SYNTAX'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */

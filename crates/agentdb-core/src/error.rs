@@ -69,6 +69,8 @@ error_codes! {
   MigrationValidationFailed = "MIGRATION_VALIDATION_FAILED",
   /// The migration to roll back has no down SQL, so nothing was changed.
   MigrationIrreversible = "MIGRATION_IRREVERSIBLE",
+  /// A search query in FTS5 syntax (`syntax: 'fts5'`) that SQLite cannot parse.
+  QuerySyntax = "QUERY_SYNTAX",
   /// A bug in this library (a panic, or a state that should be impossible).
   Internal = "INTERNAL",
 }

@@ -25,6 +25,7 @@ pub mod page;
 pub mod patch;
 pub mod queue;
 pub mod rules;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sql;

@@ -14,9 +14,10 @@ use crate::model::{now_iso, LogRole, LogType};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::rules::{self, PAGE_LIMIT};
+use crate::search;
 
 /// The columns of `session_logs`, in the order [`read`] reads them.
-const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+pub(crate) const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
 
 /// `add`'s statement. The row is built from the input, the new rowid and the timestamp
 /// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
@@ -54,7 +55,7 @@ pub struct SessionLog {
   pub updated_at: String,
 }
 
-fn read(row: &Row) -> rusqlite::Result<SessionLog> {
+pub(crate) fn read(row: &Row) -> rusqlite::Result<SessionLog> {
   Ok(SessionLog {
     id: row.get(0)?,
     session_id: row.get(1)?,
@@ -83,6 +84,8 @@ pub struct NewLog {
   pub content: Json,
   /// Any JSON value; `None` stores NULL.
   pub metadata: Option<Json>,
+  /// The text search finds it by, in place of its content's string values.
+  pub search_text: Option<String>,
 }
 
 /// A partial change of a log entry.
@@ -96,6 +99,9 @@ pub struct LogPatch {
   pub content: Option<Json>,
   /// New metadata, or clear it.
   pub metadata: Option<Option<Json>>,
+  /// New search text, or `Some(None)`: search by the content's text again. A new content
+  /// without it also goes back to the content's text.
+  pub search_text: Option<Option<String>>,
 }
 
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
@@ -118,8 +124,12 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
   if inserted == 0 {
     return Err(Error::not_written("session_logs", format!("the log for session {:?}", input.session_id)));
   }
+  let id = conn.last_insert_rowid();
+  if let Some(text) = &input.search_text {
+    search::index::set_log_text(conn, id, text)?;
+  }
   Ok(SessionLog {
-    id: conn.last_insert_rowid(),
+    id,
     session_id: input.session_id.clone(),
     parent_id: input.parent_id,
     role: input.role,
@@ -189,9 +199,15 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
-  set
+  let updated = set
     .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, read)?
-    .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
+    .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))?;
+  match &patch.search_text {
+    Some(Some(text)) => search::index::set_log_text(conn, id, text)?,
+    Some(None) => search::index::clear_log_text(conn, id)?,
+    None => {}
+  }
+  Ok(updated)
 }
 
 /// How many entries a session has.
@@ -262,6 +278,7 @@ mod tests {
       log_type: LogType::Message,
       content: json::from_value(&serde_json::json!({ "step": step })),
       metadata: None,
+      search_text: None,
     };
     let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
     assert_eq!(

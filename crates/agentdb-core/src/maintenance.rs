@@ -36,6 +36,9 @@ pub struct IntegrityReport {
   pub foreign_key_violations: Vec<ForeignKeyViolation>,
   /// How many foreign key violations there are in all.
   pub foreign_key_violation_count: usize,
+  /// Where the search index differs from the logs and sessions it indexes (see
+  /// [`crate::search::index::check`]); empty when it is exact. `rebuildSearchIndex` repairs it.
+  pub search_index_errors: Vec<String>,
 }
 
 /// Runs `PRAGMA quick_check` (or `integrity_check` when `full`) and `PRAGMA
@@ -79,8 +82,16 @@ pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport>
     Err(err) if is_damage(&err) => integrity_errors.push(format!("foreign_key_check: {}", err.message)),
     Err(err) => return Err(err),
   }
+  // A file too damaged to read has its damage reported above; the index check would only
+  // repeat it.
+  let search_index_errors = match crate::search::index::check(conn) {
+    Ok(lines) => lines,
+    Err(err) if is_damage(&err) => Vec::new(),
+    Err(err) => return Err(err),
+  };
   Ok(IntegrityReport {
-    ok: integrity_errors.is_empty() && foreign_key_violation_count == 0,
+    ok: integrity_errors.is_empty() && foreign_key_violation_count == 0 && search_index_errors.is_empty(),
+    search_index_errors,
     full,
     integrity_errors,
     foreign_key_violations,
@@ -190,7 +201,8 @@ mod tests {
           full,
           integrity_errors: vec![],
           foreign_key_violations: vec![],
-          foreign_key_violation_count: 0
+          foreign_key_violation_count: 0,
+          search_index_errors: vec![],
         }
       );
     }

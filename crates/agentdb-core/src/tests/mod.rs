@@ -5,6 +5,7 @@ mod agents;
 mod batch;
 mod logs;
 mod sessions;
+mod search;
 mod skipped;
 mod sql;
 mod support;

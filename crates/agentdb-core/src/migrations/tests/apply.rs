@@ -112,6 +112,7 @@ fn progress_reports_start_then_end_for_each_migration() {
     events.push(match event {
       Progress::Started { migration, index, total } => format!("start {} {index}/{total}", migration.id),
       Progress::Finished { result, index, total } => format!("end {} {index}/{total} {}", result.migration.id, result.success),
+      Progress::Indexing { migration, done, rows, .. } => format!("indexing {} {done}/{rows}", migration.id),
     })
   })
   .unwrap();
@@ -140,6 +141,7 @@ fn a_migration_another_connection_applied_meanwhile_is_skipped_without_events() 
       // Between 001 and 002, another connection applies 002.
       other_results = migrate_all(&mut other, &set);
     }
+    Progress::Indexing { .. } => {}
   })
   .unwrap();
   assert_eq!(ids(&other_results), builtin_ids()[1..], "the other connection applied the rest");

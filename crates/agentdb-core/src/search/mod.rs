@@ -1,0 +1,342 @@
+//! Full-text search over session logs (and session names and goals), in every script.
+//!
+//! [`text`] says what is searchable and prepares it for the index, [`query`] turns what a
+//! user types into an FTS5 query, [`index`] keeps the index exact, [`snippet`] cuts the
+//! text shown for a hit. This module reads the options and runs the searches.
+
+pub mod index;
+pub mod query;
+pub mod snippet;
+pub mod text;
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::fields::{Fields, Source};
+use crate::logs::{self, SessionLog};
+use crate::model::{LogRole, LogType};
+use crate::rules::{self, PAGE_LIMIT};
+use crate::sessions::{self, Session};
+use query::{Query, Syntax};
+use snippet::Highlight;
+
+/// How many hits a search returns when no `limit` is given.
+pub const DEFAULT_LIMIT: u64 = 20;
+
+/// The option names of `searchLogs`.
+pub const LOG_OPTIONS: &[&str] = &["sessionId", "agentId", "role", "type", "since", "until", "order", "limit", "after", "syntax"];
+/// The option names of `searchSessions`.
+pub const SESSION_OPTIONS: &[&str] = &["agentId", "limit", "syntax"];
+
+/// The order of hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SearchOrder {
+  /// Best match first (FTS5's BM25), ties newest first.
+  #[default]
+  Relevance,
+  /// Most recently added first.
+  Newest,
+}
+
+/// Where the next page of a search starts: after the hit with this rank (relevance order)
+/// and log id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchCursor {
+  /// The last hit's rank, in relevance order.
+  pub rank: Option<f64>,
+  /// The last hit's log id.
+  pub id: i64,
+}
+
+impl SearchCursor {
+  /// The opaque text handed to JavaScript.
+  pub fn encode(&self) -> String {
+    match self.rank {
+      Some(rank) => format!("search:r|{rank:e}|{}", self.id),
+      None => format!("search:n|{}", self.id),
+    }
+  }
+
+  /// Reads a cursor made by [`SearchCursor::encode`] for a search in `order`.
+  pub fn decode(text: &str, order: SearchOrder) -> Result<SearchCursor> {
+    let invalid = || Error::invalid(format!("after: {text:?} is not a cursor of this search (pass a nextCursor it returned)"));
+    let id = |s: &str| s.parse::<i64>().map_err(|_| invalid());
+    match (order, text.strip_prefix("search:")) {
+      (SearchOrder::Newest, Some(rest)) => Ok(SearchCursor { rank: None, id: id(rest.strip_prefix("n|").ok_or_else(invalid)?)? }),
+      (SearchOrder::Relevance, Some(rest)) => {
+        let (rank, last) = rest.strip_prefix("r|").and_then(|r| r.split_once('|')).ok_or_else(invalid)?;
+        let rank = rank.parse::<f64>().ok().filter(|r| r.is_finite()).ok_or_else(invalid)?;
+        Ok(SearchCursor { rank: Some(rank), id: id(last)? })
+      }
+      _ => Err(invalid()),
+    }
+  }
+}
+
+/// What `searchLogs` searches for, and where.
+#[derive(Clone, Debug, Default)]
+pub struct LogSearch {
+  /// What the user typed.
+  pub query: String,
+  /// Which language it is in.
+  pub syntax: Syntax,
+  /// Only this session's logs.
+  pub session_id: Option<String>,
+  /// Only the logs of this agent's sessions.
+  pub agent_id: Option<String>,
+  /// Only logs of this role.
+  pub role: Option<LogRole>,
+  /// Only logs of this type.
+  pub log_type: Option<LogType>,
+  /// Only logs created at or after this ISO-8601 time.
+  pub since: Option<String>,
+  /// Only logs created before this ISO-8601 time.
+  pub until: Option<String>,
+  /// The order of hits.
+  pub order: SearchOrder,
+  /// How many hits at most.
+  pub limit: u64,
+  /// Start after this hit.
+  pub after: Option<SearchCursor>,
+}
+
+/// Checks a `since` / `until` bound: an ISO-8601 UTC time as `createdAt` holds them.
+fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
+  let text = v.string(what)?;
+  let b = text.as_bytes();
+  let shaped = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+  if !shaped {
+    return Err(Error::invalid(format!("{what} must be an ISO-8601 UTC time such as \"2026-01-02T03:04:05.678Z\", got {text:?}")));
+  }
+  Ok(text)
+}
+
+fn syntax<S: Source>(f: &Fields<S>) -> Result<Syntax> {
+  f.parsed("syntax", |v, p| Syntax::parse(&v.string(p)?, p)).map(Option::unwrap_or_default)
+}
+
+fn limit<S: Source>(f: &Fields<S>) -> Result<u64> {
+  Ok(f.whole("limit", &PAGE_LIMIT)?.unwrap_or(DEFAULT_LIMIT))
+}
+
+/// Reads `searchLogs(query, options)`'s arguments.
+pub fn read_log_search<S: Source>(query: S, options: S) -> Result<LogSearch> {
+  let query = query.string("query")?;
+  let f = Fields::of(options, "options", LOG_OPTIONS, true)?;
+  let order = match f.string("order")?.as_deref() {
+    None | Some("relevance") => SearchOrder::Relevance,
+    Some("newest") => SearchOrder::Newest,
+    Some(other) => return Err(Error::invalid(format!("{} must be 'relevance' or 'newest', got {other:?}", f.path("order")))),
+  };
+  Ok(LogSearch {
+    query,
+    syntax: syntax(&f)?,
+    session_id: f.parsed("sessionId", |v, p| v.id(p))?,
+    agent_id: f.parsed("agentId", |v, p| v.id(p))?,
+    role: f.parsed("role", |v, p| LogRole::parse(&v.string(p)?, p))?,
+    log_type: f.parsed("type", |v, p| LogType::parse(&v.string(p)?, p))?,
+    since: f.parsed("since", timestamp)?,
+    until: f.parsed("until", timestamp)?,
+    order,
+    limit: limit(&f)?,
+    after: f.parsed("after", |v, p| SearchCursor::decode(&v.string(p)?, order))?,
+  })
+}
+
+/// One log that matched.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogHit {
+  /// The log as stored.
+  pub log: SessionLog,
+  /// Its session.
+  pub session_id: String,
+  /// Its searchable text around the first match.
+  pub snippet: String,
+  /// The matches in `snippet`, as UTF-16 offsets.
+  pub highlights: Vec<Highlight>,
+}
+
+/// A page of hits.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage<T> {
+  /// The hits of this page.
+  pub items: Vec<T>,
+  /// Pass as `after` for the next page; `null` on the last.
+  pub next_cursor: Option<String>,
+}
+
+/// Runs a query, turning an FTS5 refusal into `QUERY_SYNTAX`.
+fn rows<T>(
+  conn: &Connection,
+  sql: &str,
+  params: &[(&str, Value)],
+  input: &str,
+  read: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+  let run = || -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = params.iter().map(|(n, v)| (*n, v as &dyn rusqlite::ToSql)).collect();
+    let found = stmt.query_map(named.as_slice(), read)?.collect::<rusqlite::Result<_>>()?;
+    Ok(found)
+  };
+  run().map_err(|e| query::syntax_error(e, input))
+}
+
+/// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions and
+/// deleted logs never appear (every hit is read from `session_logs`). Without the index
+/// (migration `search_index` not applied) it is refused with `INVALID_ARGUMENT`.
+pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<LogHit>> {
+  require_index(conn)?;
+  let parsed = Query::parse(&search.query, search.syntax);
+  let Some(expression) = parsed.expression else { return Ok(SearchPage { items: Vec::new(), next_cursor: None }) };
+  let mut filters = String::new();
+  let mut params: Vec<(&str, Value)> = vec![(":q", Value::Text(expression)), (":n", Value::Integer(search.limit as i64 + 1))];
+  let mut filter = |sql: &str, name: &'static str, value: Value| {
+    filters.push_str(" AND ");
+    filters.push_str(sql);
+    params.push((name, value));
+  };
+  if let Some(id) = &search.session_id {
+    filter("l.session_id = :session", ":session", Value::Text(id.clone()));
+  }
+  if let Some(id) = &search.agent_id {
+    filter("l.session_id IN (SELECT id FROM sessions WHERE main_agent_id = :agent)", ":agent", Value::Text(id.clone()));
+  }
+  if let Some(role) = search.role {
+    filter("l.role = :role", ":role", Value::Text(role.as_str().into()));
+  }
+  if let Some(t) = search.log_type {
+    filter("l.type = :type", ":type", Value::Text(t.as_str().into()));
+  }
+  if let Some(since) = &search.since {
+    filter("l.created_at >= :since", ":since", Value::Text(since.clone()));
+  }
+  if let Some(until) = &search.until {
+    filter("l.created_at < :until", ":until", Value::Text(until.clone()));
+  }
+  if let Some(after) = &search.after {
+    match after.rank {
+      Some(rank) => {
+        filter("(s.rank > :rank OR (s.rank = :rank AND s.rowid < :id))", ":rank", Value::Real(rank));
+        params.push((":id", Value::Integer(after.id)));
+      }
+      None => filter("s.rowid < :id", ":id", Value::Integer(after.id)),
+    }
+  }
+  let order = match search.order {
+    SearchOrder::Relevance => "s.rank, s.rowid DESC",
+    SearchOrder::Newest => "s.rowid DESC",
+  };
+  let columns: Vec<String> = logs::LOG_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
+  // CROSS JOIN keeps the index the outer loop, so that it hands rows over in the order asked.
+  let sql = format!(
+    "SELECT {}, t.text, s.rank FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
+     LEFT JOIN log_search_text t ON t.log_id = l.id \
+     WHERE log_search MATCH :q{filters} ORDER BY {order} LIMIT :n",
+    columns.join(", ")
+  );
+  let found = rows(conn, &sql, &params, &search.query, |row| {
+    Ok((logs::read(row)?, row.get::<_, Option<String>>(9)?, row.get::<_, f64>(10)?))
+  })?;
+  let more = found.len() as u64 > search.limit;
+  let mut next_cursor = None;
+  let mut items = Vec::with_capacity(found.len());
+  for (log, explicit, rank) in found.into_iter().take(search.limit as usize) {
+    next_cursor = more.then(|| {
+      SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some(rank), id: log.id }.encode()
+    });
+    let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
+    let cut = snippet::snippet(&source, &parsed.phrases);
+    items.push(LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights });
+  }
+  Ok(SearchPage { items, next_cursor })
+}
+
+fn require_index(conn: &Connection) -> Result<()> {
+  if index::exists(conn)? {
+    Ok(())
+  } else {
+    Err(Error::invalid("search needs the search index: migrate the database (migration search_index is not applied)"))
+  }
+}
+
+/// What `searchSessions` searches for.
+#[derive(Clone, Debug, Default)]
+pub struct SessionSearch {
+  /// What the user typed.
+  pub query: String,
+  /// Which language it is in.
+  pub syntax: Syntax,
+  /// Only this agent's sessions.
+  pub agent_id: Option<String>,
+  /// How many sessions at most.
+  pub limit: u64,
+}
+
+/// Reads `searchSessions(query, options)`'s arguments.
+pub fn read_session_search<S: Source>(query: S, options: S) -> Result<SessionSearch> {
+  let query = query.string("query")?;
+  let f = Fields::of(options, "options", SESSION_OPTIONS, true)?;
+  Ok(SessionSearch { query, syntax: syntax(&f)?, agent_id: f.parsed("agentId", |v, p| v.id(p))?, limit: limit(&f)? })
+}
+
+/// A session's best hit: its name or goal, else its best-matching log.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionHit {
+  /// The session.
+  pub session: Session,
+  /// The log that matched best, or `null` when the session's name or goal matched.
+  pub log: Option<SessionLog>,
+  /// The matched text around the first match.
+  pub snippet: String,
+  /// The matches in `snippet`, as UTF-16 offsets.
+  pub highlights: Vec<Highlight>,
+}
+
+/// One hit per session, best first: sessions whose name or goal matches, then sessions by
+/// their best-matching log.
+pub fn search_sessions(conn: &Connection, search: &SessionSearch) -> Result<Vec<SessionHit>> {
+  require_index(conn)?;
+  rules::whole(search.limit as f64, &PAGE_LIMIT, "limit")?;
+  let parsed = Query::parse(&search.query, search.syntax);
+  let Some(expression) = parsed.expression else { return Ok(Vec::new()) };
+  let agent = if search.agent_id.is_some() { " AND se.main_agent_id = :agent" } else { "" };
+  let mut params: Vec<(&str, Value)> = vec![(":q", Value::Text(expression)), (":n", Value::Integer(search.limit as i64))];
+  if let Some(id) = &search.agent_id {
+    params.push((":agent", Value::Text(id.clone())));
+  }
+  let by_name = format!(
+    "SELECT i.session_id FROM session_search i CROSS JOIN sessions se ON se.id = i.session_id \
+     WHERE session_search MATCH :q{agent} ORDER BY i.rank LIMIT :n"
+  );
+  let by_log = format!(
+    "SELECT l.session_id, l.id, min(s.rank) FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
+     CROSS JOIN sessions se ON se.id = l.session_id \
+     WHERE log_search MATCH :q{agent} GROUP BY l.session_id ORDER BY 3, 2 DESC LIMIT :n"
+  );
+  let mut hits = Vec::new();
+  let mut seen = std::collections::HashSet::new();
+  for id in rows(conn, &by_name, &params, &search.query, |r| r.get::<_, String>(0))? {
+    let (Some(session), Some(source)) = (sessions::get(conn, &id)?, index::session_text(conn, &id)?) else { continue };
+    let cut = snippet::snippet(&source, &parsed.phrases);
+    seen.insert(id);
+    hits.push(SessionHit { session, log: None, snippet: cut.snippet, highlights: cut.highlights });
+  }
+  for (id, log_id) in rows(conn, &by_log, &params, &search.query, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+    if hits.len() as u64 >= search.limit || !seen.insert(id.clone()) {
+      continue;
+    }
+    let (Some(session), Some(log), Some(source)) = (sessions::get(conn, &id)?, logs::get(conn, log_id)?, index::log_text(conn, log_id)?)
+    else {
+      continue;
+    };
+    let cut = snippet::snippet(&source, &parsed.phrases);
+    hits.push(SessionHit { session, log: Some(log), snippet: cut.snippet, highlights: cut.highlights });
+  }
+  Ok(hits)
+}
