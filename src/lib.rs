@@ -21,6 +21,7 @@ mod json;
 mod logs;
 mod maintenance;
 mod migrations;
+mod search;
 mod sessions;
 mod sql;
 #[cfg(feature = "test-hooks")]

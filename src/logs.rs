@@ -7,7 +7,7 @@ use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use agentdb_core::command::Kind;
-use agentdb_core::error::Result;
+use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::read::{log_id, order, page};
 use agentdb_core::logs;
@@ -58,23 +58,34 @@ impl Database {
   }
 
   /// A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
-  /// first), by `limit`/`offset` or by the keyset cursor `after`.
+  /// first), by `limit`/`offset` or by the keyset cursor `after`. With `around: logId` (a
+  /// search hit), the `limit` entries around that entry, oldest first, with `nextCursor`
+  /// for the entries after the page and `previousCursor` (to pass as `after` with `order:
+  /// 'desc'`) for those before it.
   ///
-  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_FOUND` (`around` names no log of the session), `INVALID_ARGUMENT`
+  /// or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
     ts_args_type = "sessionId: string, options?: GetLogsOptions",
-    ts_return_type = "Promise<Page<SessionLog<TContent, TMetadata>>>"
+    ts_return_type = "Promise<LogPage<SessionLog<TContent, TMetadata>>>"
   )]
   pub fn get_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
-        let f = Fields::of(options, "options", &["limit", "offset", "after", "order"], true)?;
-        Ok((id, order(&f)?, page(&f, "logs")?))
+        let f = Fields::of(options, "options", &["limit", "offset", "after", "order", "around"], true)?;
+        let around = f.parsed("around", log_id)?;
+        if around.is_some() && ["offset", "after", "order"].iter().any(|name| f.get(name).is_ok_and(|v| v.is_some())) {
+          return Err(Error::invalid("options.around takes only limit (not offset, after or order)"));
+        }
+        Ok((id, order(&f)?, page(&f, "logs")?, around))
       });
-      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> {
-        Ok(JsonText::of(&logs::list(conn, &id, order, &page)?))
+      self.read(env, args, |conn, (id, order, page, around)| -> Result<JsonText> {
+        Ok(match around {
+          Some(log_id) => JsonText::of(&logs::around(conn, &id, log_id, page.limit)?),
+          None => JsonText::of(&logs::list(conn, &id, order, &page)?),
+        })
       })
     })
   }

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Json};
 use crate::model::{now_iso, LogRole, LogType};
-use crate::page::{ListQuery, Order, Page, PageRequest};
+use crate::page::{Cursor, ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::rules::{self, PAGE_LIMIT};
 use crate::search;
@@ -178,6 +178,56 @@ pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageReques
   let mut query = ListQuery::new("logs", order);
   query.filter("session_id = :session", ":session", session_id.to_string());
   query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
+}
+
+/// The page of a session's log around one entry (a search hit), oldest first.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AroundPage {
+  /// Up to `limit` entries in `(created_at, id)` order: the entry, about half of the rest
+  /// before it and the others after it.
+  pub items: Vec<SessionLog>,
+  /// Pass as `after` (oldest first) for the entries after this page; `null` when none.
+  pub next_cursor: Option<String>,
+  /// Pass as `after` with `order: 'desc'` for the entries before this page; `null` when none.
+  pub previous_cursor: Option<String>,
+}
+
+/// The `limit` entries of `session_id` around entry `log_id` (see [`AroundPage`]).
+/// `NOT_FOUND` when the entry is not one of the session's.
+pub fn around(conn: &Connection, session_id: &str, log_id: i64, limit: u64) -> Result<AroundPage> {
+  if !PAGE_LIMIT.contains(&limit) {
+    return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
+  }
+  let target = get(conn, log_id)?
+    .filter(|log| log.session_id == session_id)
+    .ok_or_else(|| Error::not_found(format!("around: log {log_id} is not a log of session {session_id:?}")))?;
+  let side = |sql: &str| -> Result<Vec<SessionLog>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {LOG_COLUMNS} FROM session_logs {sql}"))?;
+    let rows = stmt.query_map(params![session_id, target.created_at, target.id, limit as i64], read)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+  };
+  let mut before = side("WHERE session_id = ?1 AND (created_at, id) < (?2, ?3) ORDER BY created_at DESC, id DESC LIMIT ?4")?;
+  let mut after = side("WHERE session_id = ?1 AND (created_at, id) > (?2, ?3) ORDER BY created_at, id LIMIT ?4")?;
+  // Half of the rest after the entry (the larger half before it), and what one side lacks
+  // from the other.
+  let rest = limit as usize - 1;
+  let take_before = before.len().min(rest - after.len().min(rest / 2));
+  let take_after = after.len().min(rest - take_before);
+  let more_before = before.len() > take_before;
+  let more_after = after.len() > take_after;
+  before.truncate(take_before);
+  before.reverse();
+  after.truncate(take_after);
+  let cursor = |log: &SessionLog| Cursor { list: "logs", created_at: log.created_at.clone(), id: log.id.to_string() }.encode();
+  let mut items = before;
+  items.push(target);
+  items.extend(after);
+  Ok(AroundPage {
+    next_cursor: items.last().filter(|_| more_after).map(cursor),
+    previous_cursor: items.first().filter(|_| more_before).map(cursor),
+    items,
+  })
 }
 
 /// The `limit` newest entries of a session, in chronological order (oldest of them first).

@@ -15,12 +15,12 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::backup;
 use crate::error::{Error, ErrorCode, Result};
 use crate::maintenance;
-use crate::search;
 use crate::migrations::drift;
 use crate::migrations::rebuild::{self, Direction};
 use crate::migrations::source::{Migration, MigrationSet, Version, LIBRARY};
 use crate::migrations::tracking::{self, AppliedMigration};
 use crate::migrations::validation::{self, Validation};
+use crate::search;
 
 /// The identity of a migration, as results and progress events report it.
 #[derive(Clone, Debug, PartialEq)]

@@ -20,9 +20,9 @@ pub const CHUNK: usize = 1000;
 /// Whether the database has the search index (migration `search_index` is applied).
 const HAS_INDEX_SQL: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'log_search_pending')";
 /// Whether any row waits to be indexed.
-const HAS_PENDING_SQL: &str =
-  "SELECT EXISTS (SELECT 1 FROM log_search_pending) OR EXISTS (SELECT 1 FROM session_search_pending)";
-const PENDING_COUNT_SQL: &str = "SELECT (SELECT count(*) FROM log_search_pending) + (SELECT count(*) FROM session_search_pending)";
+const HAS_PENDING_SQL: &str = "SELECT EXISTS (SELECT 1 FROM log_search_pending) OR EXISTS (SELECT 1 FROM session_search_pending)";
+const PENDING_COUNT_SQL: &str =
+  "SELECT (SELECT count(*) FROM log_search_pending) + (SELECT count(*) FROM session_search_pending)";
 const NEXT_LOGS_SQL: &str = "SELECT log_id FROM log_search_pending ORDER BY log_id LIMIT ?1";
 const LOG_SOURCE_SQL: &str =
   "SELECT l.content, t.text FROM session_logs l LEFT JOIN log_search_text t ON t.log_id = l.id WHERE l.id = ?1";
@@ -200,7 +200,8 @@ pub fn check(conn: &Connection) -> Result<Vec<String>> {
     }
   };
   let mut expected = BTreeSet::new();
-  let mut stmt = conn.prepare("SELECT l.id, l.content, t.text FROM session_logs l LEFT JOIN log_search_text t ON t.log_id = l.id")?;
+  let mut stmt =
+    conn.prepare("SELECT l.id, l.content, t.text FROM session_logs l LEFT JOIN log_search_text t ON t.log_id = l.id")?;
   let mut rows = stmt.query([])?;
   let mut probe = conn.prepare("SELECT 1 FROM log_search WHERE log_search MATCH ?1 AND rowid = ?2")?;
   while let Some(row) = rows.next()? {
@@ -208,7 +209,8 @@ pub fn check(conn: &Connection) -> Result<Vec<String>> {
     if pending.contains(&id) {
       continue;
     }
-    let source = row.get::<_, Option<String>>(2)?.unwrap_or_else(|| text::of_content(&row.get::<_, String>(1).unwrap_or_default()));
+    let source =
+      row.get::<_, Option<String>>(2)?.unwrap_or_else(|| text::of_content(&row.get::<_, String>(1).unwrap_or_default()));
     if text::tokens(&source).is_empty() {
       continue;
     }

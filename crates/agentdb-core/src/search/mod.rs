@@ -108,7 +108,9 @@ fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
   let b = text.as_bytes();
   let shaped = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
   if !shaped {
-    return Err(Error::invalid(format!("{what} must be an ISO-8601 UTC time such as \"2026-01-02T03:04:05.678Z\", got {text:?}")));
+    return Err(Error::invalid(format!(
+      "{what} must be an ISO-8601 UTC time such as \"2026-01-02T03:04:05.678Z\", got {text:?}"
+    )));
   }
   Ok(text)
 }
@@ -246,9 +248,8 @@ pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<L
   let mut next_cursor = None;
   let mut items = Vec::with_capacity(found.len());
   for (log, explicit, rank) in found.into_iter().take(search.limit as usize) {
-    next_cursor = more.then(|| {
-      SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some(rank), id: log.id }.encode()
-    });
+    next_cursor =
+      more.then(|| SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some(rank), id: log.id }.encode());
     let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
     let cut = snippet::snippet(&source, &parsed.phrases);
     items.push(LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights });
@@ -331,7 +332,8 @@ pub fn search_sessions(conn: &Connection, search: &SessionSearch) -> Result<Vec<
     if hits.len() as u64 >= search.limit || !seen.insert(id.clone()) {
       continue;
     }
-    let (Some(session), Some(log), Some(source)) = (sessions::get(conn, &id)?, logs::get(conn, log_id)?, index::log_text(conn, log_id)?)
+    let (Some(session), Some(log), Some(source)) =
+      (sessions::get(conn, &id)?, logs::get(conn, log_id)?, index::log_text(conn, log_id)?)
     else {
       continue;
     };

@@ -4,8 +4,8 @@
 mod agents;
 mod batch;
 mod logs;
-mod sessions;
 mod search;
+mod sessions;
 mod skipped;
 mod sql;
 mod support;

@@ -99,7 +99,9 @@ fn keys_are_not_searchable_and_snippets_mark_matches_in_utf16() {
 #[test]
 fn the_index_follows_updates_deletes_cascades_and_other_tools() {
   let (conn, s, ids) = with_logs(&[json!("alpha"), json!("beta"), json!("gamma")]);
-  write(&conn, |c| logs::update(c, ids[0], &LogPatch { content: Some(crate::json::from_value(&json!("delta"))), ..Default::default() }).unwrap());
+  write(&conn, |c| {
+    logs::update(c, ids[0], &LogPatch { content: Some(crate::json::from_value(&json!("delta"))), ..Default::default() }).unwrap()
+  });
   assert_eq!((find(&conn, "alpha"), find(&conn, "delta")), (vec![], vec![ids[0]]));
   // Another tool writes the file with plain SQL: rows are recorded, and indexed before the
   // next search or commit.
@@ -145,7 +147,9 @@ fn search_text_replaces_the_content_until_the_content_changes() {
   exact(&conn);
   write(&conn, |c| logs::update(c, log.id, &LogPatch { search_text: Some(Some("other".into())), ..Default::default() }).unwrap());
   assert_eq!((find(&conn, "other"), find(&conn, "visible")), (vec![log.id], vec![]));
-  write(&conn, |c| logs::update(c, log.id, &LogPatch { content: Some(crate::json::from_value(&json!("fresh"))), ..Default::default() }).unwrap());
+  write(&conn, |c| {
+    logs::update(c, log.id, &LogPatch { content: Some(crate::json::from_value(&json!("fresh"))), ..Default::default() }).unwrap()
+  });
   assert_eq!((find(&conn, "fresh"), find(&conn, "other")), (vec![log.id], vec![]));
   exact(&conn);
 }
@@ -153,7 +157,25 @@ fn search_text_replaces_the_content_until_the_content_changes() {
 #[test]
 fn whatever_a_user_types_is_a_query_and_fts5_syntax_errors_are_coded() {
   let (conn, _, ids) = with_logs(&[json!("one (two) three-four \"five\" NEAR OR")]);
-  for typed in ["\"", "(", ")", "*", "-", "OR", "NEAR", "AND NOT", "\"unclosed phrase", "a\"b", "''", "^", ":", "col:x", "\u{0}", "+ - * /", ""] {
+  for typed in [
+    "\"",
+    "(",
+    ")",
+    "*",
+    "-",
+    "OR",
+    "NEAR",
+    "AND NOT",
+    "\"unclosed phrase",
+    "a\"b",
+    "''",
+    "^",
+    ":",
+    "col:x",
+    "\u{0}",
+    "+ - * /",
+    "",
+  ] {
     let found = search_logs(&conn, &LogSearch { query: typed.into(), limit: 10, ..Default::default() });
     assert!(found.is_ok(), "{typed:?}: {found:?}");
   }
@@ -177,7 +199,9 @@ fn pages_cover_every_hit_once_in_either_order() {
     let mut seen = Vec::new();
     let mut after: Option<SearchCursor> = None;
     loop {
-      let page = search_logs(&conn, &LogSearch { query: "needle".into(), order, limit: 4, after: after.clone(), ..Default::default() }).unwrap();
+      let page =
+        search_logs(&conn, &LogSearch { query: "needle".into(), order, limit: 4, after: after.clone(), ..Default::default() })
+          .unwrap();
       seen.extend(page.items.iter().map(|h| h.log.id));
       match page.next_cursor {
         Some(text) => after = Some(SearchCursor::decode(&text, order).unwrap()),
@@ -238,10 +262,12 @@ fn integrity_check_finds_a_damaged_index_and_rebuild_repairs_it() {
 fn the_migration_indexes_existing_rows_with_progress_and_rolls_back_exactly() {
   let mut conn = crate::connection::open_writer(&crate::connection::Location::Memory, &Default::default()).unwrap();
   let before_search = BUILTIN.iter().position(|m| m.id == search_migration()).unwrap() - 1;
-  let upto = |id: &str| MigrateOptions { to: Some(Target { namespace: Some(LIBRARY.into()), id: id.into() }), ..Default::default() };
+  let upto =
+    |id: &str| MigrateOptions { to: Some(Target { namespace: Some(LIBRARY.into()), id: id.into() }), ..Default::default() };
   migrate(&mut conn, &MigrationSet::builtin(), &upto(BUILTIN[before_search].id), &mut |_| {}).unwrap();
   let schema = |conn: &Connection| -> Vec<String> {
-    let mut stmt = conn.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name").unwrap();
+    let mut stmt =
+      conn.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name").unwrap();
     stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
   };
   let a = agent(&conn, "A");
@@ -261,8 +287,43 @@ fn the_migration_indexes_existing_rows_with_progress_and_rolls_back_exactly() {
   assert_eq!(count, 2500);
   assert_eq!(find(&conn, "2499"), vec![2500]);
   exact(&conn);
-  rollback_to(&mut conn, &MigrationSet::builtin(), &Target { namespace: Some(LIBRARY.into()), id: BUILTIN[before_search].id.into() }, &RollbackOptions::default())
-    .unwrap();
+  rollback_to(
+    &mut conn,
+    &MigrationSet::builtin(),
+    &Target { namespace: Some(LIBRARY.into()), id: BUILTIN[before_search].id.into() },
+    &RollbackOptions::default(),
+  )
+  .unwrap();
   assert_eq!(schema(&conn), old_schema);
-  assert_eq!(search_logs(&conn, &LogSearch { query: "old".into(), limit: 1, ..Default::default() }).unwrap_err().code, ErrorCode::InvalidArgument);
+  assert_eq!(
+    search_logs(&conn, &LogSearch { query: "old".into(), limit: 1, ..Default::default() }).unwrap_err().code,
+    ErrorCode::InvalidArgument
+  );
+}
+
+#[test]
+fn the_page_around_a_hit_has_cursors_both_ways() {
+  let texts: Vec<_> = (0..10).map(|i| json!(format!("entry {i}"))).collect();
+  let (conn, s, ids) = with_logs(&texts);
+  let page = logs::around(&conn, &s, ids[5], 5).unwrap();
+  assert_eq!(page.items.iter().map(|l| l.id).collect::<Vec<_>>(), ids[3..8]);
+  let forward = crate::page::PageRequest::new(
+    Some(100),
+    None,
+    Some(crate::page::Cursor::decode(&page.next_cursor.unwrap(), "logs").unwrap()),
+  )
+  .unwrap();
+  let later = logs::list(&conn, &s, crate::page::Order::Ascending, &forward).unwrap();
+  assert_eq!(later.items.iter().map(|l| l.id).collect::<Vec<_>>(), ids[8..]);
+  let back = crate::page::PageRequest::new(
+    Some(100),
+    None,
+    Some(crate::page::Cursor::decode(&page.previous_cursor.unwrap(), "logs").unwrap()),
+  )
+  .unwrap();
+  let earlier = logs::list(&conn, &s, crate::page::Order::Descending, &back).unwrap();
+  assert_eq!(earlier.items.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[2], ids[1], ids[0]]);
+  let edge = logs::around(&conn, &s, ids[0], 4).unwrap();
+  assert_eq!((edge.items.iter().map(|l| l.id).collect::<Vec<_>>(), edge.previous_cursor), (ids[0..4].to_vec(), None));
+  assert_eq!(logs::around(&conn, "other", ids[0], 4).unwrap_err().code, ErrorCode::NotFound);
 }
