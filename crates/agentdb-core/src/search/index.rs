@@ -23,12 +23,15 @@ const HAS_INDEX_SQL: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE ty
 const HAS_PENDING_SQL: &str = "SELECT EXISTS (SELECT 1 FROM log_search_pending) OR EXISTS (SELECT 1 FROM session_search_pending)";
 const PENDING_COUNT_SQL: &str =
   "SELECT (SELECT count(*) FROM log_search_pending) + (SELECT count(*) FROM session_search_pending)";
-const NEXT_LOGS_SQL: &str = "SELECT log_id FROM log_search_pending ORDER BY log_id LIMIT ?1";
+const NEXT_LOGS_SQL: &str = "SELECT p.log_id, l.content, t.text FROM log_search_pending p \
+  LEFT JOIN session_logs l ON l.id = p.log_id LEFT JOIN log_search_text t ON t.log_id = p.log_id ORDER BY p.log_id LIMIT ?1";
+const HAS_PENDING_SESSIONS_SQL: &str = "SELECT EXISTS (SELECT 1 FROM session_search_pending)";
 const LOG_SOURCE_SQL: &str =
   "SELECT l.content, t.text FROM session_logs l LEFT JOIN log_search_text t ON t.log_id = l.id WHERE l.id = ?1";
+const HIGHEST_SQL: &str = "SELECT rowid FROM log_search ORDER BY rowid DESC LIMIT 1";
 const DELETE_LOG_SQL: &str = "DELETE FROM log_search WHERE rowid = ?1";
 const INSERT_LOG_SQL: &str = "INSERT INTO log_search (rowid, body) VALUES (?1, ?2)";
-const DONE_LOG_SQL: &str = "DELETE FROM log_search_pending WHERE log_id = ?1";
+const DONE_LOGS_SQL: &str = "DELETE FROM log_search_pending WHERE log_id <= ?1";
 const NEXT_SESSIONS_SQL: &str = "SELECT session_id FROM session_search_pending ORDER BY session_id LIMIT ?1";
 const SESSION_SOURCE_SQL: &str = "SELECT name, user_goal FROM sessions WHERE id = ?1";
 const DELETE_SESSIONS_SQL: &str =
@@ -62,17 +65,35 @@ pub fn drain_with_progress(conn: &Connection, progress: &mut dyn FnMut(u64, u64)
   }
   let total: u64 = conn.prepare_cached(PENDING_COUNT_SQL)?.query_row([], |r| r.get::<_, i64>(0))? as u64;
   let mut done = 0;
+  // Logs above the index's highest rowid (new ones) have no entry to delete.
+  let highest: i64 = conn.prepare_cached(HIGHEST_SQL)?.query_row([], |r| r.get(0)).optional()?.unwrap_or(0);
   loop {
-    let ids: Vec<i64> =
-      conn.prepare_cached(NEXT_LOGS_SQL)?.query_map([CHUNK as i64], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    if ids.is_empty() {
-      break;
+    let chunk: Vec<(i64, Option<String>, Option<String>)> = conn
+      .prepare_cached(NEXT_LOGS_SQL)?
+      .query_map([CHUNK as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+      .collect::<rusqlite::Result<_>>()?;
+    let Some(&(last, _, _)) = chunk.last() else { break };
+    for (id, content, explicit) in &chunk {
+      if *id <= highest {
+        conn.prepare_cached(DELETE_LOG_SQL)?.execute([id])?;
+      }
+      // A log that is gone (content NULL) stays out of the index.
+      let source = match (explicit, content) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(content)) => Some(text::of_content(content)),
+        (None, None) => None,
+      };
+      if let Some(source) = source.filter(|s| !text::tokens(s).is_empty()) {
+        conn.prepare_cached(INSERT_LOG_SQL)?.execute(rusqlite::params![id, text::prepare(&source)])?;
+      }
     }
-    for &id in &ids {
-      index_log(conn, id)?;
-    }
-    done += ids.len() as u64;
+    // The chunk is every recorded id up to `last`: nothing else records rows meanwhile.
+    conn.prepare_cached(DONE_LOGS_SQL)?.execute([last])?;
+    done += chunk.len() as u64;
     progress(done, total);
+  }
+  if !conn.prepare_cached(HAS_PENDING_SESSIONS_SQL)?.query_row([], |r| r.get::<_, bool>(0))? {
+    return Ok(done);
   }
   // One pass over the session index removes the old rows of every recorded session (its
   // session_id column cannot be looked up, only scanned).
@@ -102,17 +123,6 @@ pub fn log_text(conn: &Connection, id: i64) -> Result<Option<String>> {
   let source: Option<(String, Option<String>)> =
     conn.prepare_cached(LOG_SOURCE_SQL)?.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
   Ok(source.map(|(content, explicit)| explicit.unwrap_or_else(|| text::of_content(&content))))
-}
-
-fn index_log(conn: &Connection, id: i64) -> Result<()> {
-  conn.prepare_cached(DELETE_LOG_SQL)?.execute([id])?;
-  if let Some(source) = log_text(conn, id)? {
-    if !text::tokens(&source).is_empty() {
-      conn.prepare_cached(INSERT_LOG_SQL)?.execute(rusqlite::params![id, text::prepare(&source)])?;
-    }
-  }
-  conn.prepare_cached(DONE_LOG_SQL)?.execute([id])?;
-  Ok(())
 }
 
 /// The searchable text of session `id` as it is now, or `None` when the session is gone.

@@ -40,12 +40,18 @@ pub enum SearchOrder {
   Newest,
 }
 
-/// Where the next page of a search starts: after the hit with this rank (relevance order)
-/// and log id.
+/// How many hits relevance order ranks at a time: the hits are taken newest first in windows
+/// of this many, and each window is ordered by BM25. Ranking is per matching row, so this
+/// bounds a query's cost however common its words are.
+pub const RELEVANCE_WINDOW: i64 = 2000;
+
+/// Where the next page of a search starts: after the hit with this log id, and in
+/// relevance order this rank, in the window of hits below `ceiling`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchCursor {
-  /// The last hit's rank, in relevance order.
-  pub rank: Option<f64>,
+  /// The last hit's rank and the window it is in (every hit's log id is below the
+  /// ceiling), in relevance order.
+  pub rank: Option<(f64, i64)>,
   /// The last hit's log id.
   pub id: i64,
 }
@@ -54,7 +60,7 @@ impl SearchCursor {
   /// The opaque text handed to JavaScript.
   pub fn encode(&self) -> String {
     match self.rank {
-      Some(rank) => format!("search:r|{rank:e}|{}", self.id),
+      Some((rank, ceiling)) => format!("search:r|{ceiling}|{rank:e}|{}", self.id),
       None => format!("search:n|{}", self.id),
     }
   }
@@ -62,13 +68,14 @@ impl SearchCursor {
   /// Reads a cursor made by [`SearchCursor::encode`] for a search in `order`.
   pub fn decode(text: &str, order: SearchOrder) -> Result<SearchCursor> {
     let invalid = || Error::invalid(format!("after: {text:?} is not a cursor of this search (pass a nextCursor it returned)"));
-    let id = |s: &str| s.parse::<i64>().map_err(|_| invalid());
+    let number = |s: &str| s.parse::<i64>().map_err(|_| invalid());
     match (order, text.strip_prefix("search:")) {
-      (SearchOrder::Newest, Some(rest)) => Ok(SearchCursor { rank: None, id: id(rest.strip_prefix("n|").ok_or_else(invalid)?)? }),
+      (SearchOrder::Newest, Some(rest)) => Ok(SearchCursor { rank: None, id: number(rest.strip_prefix("n|").ok_or_else(invalid)?)? }),
       (SearchOrder::Relevance, Some(rest)) => {
-        let (rank, last) = rest.strip_prefix("r|").and_then(|r| r.split_once('|')).ok_or_else(invalid)?;
+        let mut parts = rest.strip_prefix("r|").ok_or_else(invalid)?.splitn(3, '|');
+        let (Some(ceiling), Some(rank), Some(id)) = (parts.next(), parts.next(), parts.next()) else { return Err(invalid()) };
         let rank = rank.parse::<f64>().ok().filter(|r| r.is_finite()).ok_or_else(invalid)?;
-        Ok(SearchCursor { rank: Some(rank), id: id(last)? })
+        Ok(SearchCursor { rank: Some((rank, number(ceiling)?)), id: number(id)? })
       }
       _ => Err(invalid()),
     }
@@ -188,18 +195,13 @@ fn rows<T>(
   run().map_err(|e| query::syntax_error(e, input))
 }
 
-/// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions and
-/// deleted logs never appear (every hit is read from `session_logs`). Without the index
-/// (migration `search_index` not applied) it is refused with `INVALID_ARGUMENT`.
-pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<LogHit>> {
-  require_index(conn)?;
-  let parsed = Query::parse(&search.query, search.syntax);
-  let Some(expression) = parsed.expression else { return Ok(SearchPage { items: Vec::new(), next_cursor: None }) };
-  let mut filters = String::new();
-  let mut params: Vec<(&str, Value)> = vec![(":q", Value::Text(expression)), (":n", Value::Integer(search.limit as i64 + 1))];
-  let mut filter = |sql: &str, name: &'static str, value: Value| {
-    filters.push_str(" AND ");
-    filters.push_str(sql);
+/// The filters of a search as SQL over `session_logs l`, with their parameters.
+fn log_filters(search: &LogSearch) -> (String, Vec<(&'static str, Value)>) {
+  let mut sql = String::new();
+  let mut params = Vec::new();
+  let mut filter = |clause: &str, name: &'static str, value: Value| {
+    sql.push_str(" AND ");
+    sql.push_str(clause);
     params.push((name, value));
   };
   if let Some(id) = &search.session_id {
@@ -220,40 +222,94 @@ pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<L
   if let Some(until) = &search.until {
     filter("l.created_at < :until", ":until", Value::Text(until.clone()));
   }
-  if let Some(after) = &search.after {
-    match after.rank {
-      Some(rank) => {
-        filter("(s.rank > :rank OR (s.rank = :rank AND s.rowid < :id))", ":rank", Value::Real(rank));
-        params.push((":id", Value::Integer(after.id)));
-      }
-      None => filter("s.rowid < :id", ":id", Value::Integer(after.id)),
-    }
-  }
-  let order = match search.order {
-    SearchOrder::Relevance => "s.rank, s.rowid DESC",
-    SearchOrder::Newest => "s.rowid DESC",
-  };
+  (sql, params)
+}
+
+/// The matches and their logs: the index is the outer loop (CROSS JOIN), so that it hands
+/// rows over in rowid order and filters apply before anything is ranked.
+const MATCHES: &str = "FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid WHERE log_search MATCH :q";
+
+/// A page of hits as (log, explicit search text, rank, window ceiling).
+type Found = Vec<(SessionLog, Option<String>, f64, i64)>;
+
+/// Up to `n` hits below `ceiling` (and after `after` in relevance order, or below it in
+/// newest order), best or newest first.
+fn fetch(
+  conn: &Connection,
+  search: &LogSearch,
+  params: &[(&str, Value)],
+  filters: &str,
+  range: &str,
+  order: &str,
+  ceiling: i64,
+) -> Result<Found> {
   let columns: Vec<String> = logs::LOG_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
-  // CROSS JOIN keeps the index the outer loop, so that it hands rows over in the order asked.
   let sql = format!(
-    "SELECT {}, t.text, s.rank FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
-     LEFT JOIN log_search_text t ON t.log_id = l.id \
-     WHERE log_search MATCH :q{filters} ORDER BY {order} LIMIT :n",
+    "SELECT {}, (SELECT text FROM log_search_text WHERE log_id = l.id), s.rank {MATCHES}{filters}{range} ORDER BY {order} LIMIT :n",
     columns.join(", ")
   );
-  let found = rows(conn, &sql, &params, &search.query, |row| {
-    Ok((logs::read(row)?, row.get::<_, Option<String>>(9)?, row.get::<_, f64>(10)?))
-  })?;
-  let more = found.len() as u64 > search.limit;
-  let mut next_cursor = None;
-  let mut items = Vec::with_capacity(found.len());
-  for (log, explicit, rank) in found.into_iter().take(search.limit as usize) {
-    next_cursor =
-      more.then(|| SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some(rank), id: log.id }.encode());
-    let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
-    let cut = snippet::snippet(&source, &parsed.phrases);
-    items.push(LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights });
+  rows(conn, &sql, params, &search.query, |row| Ok((logs::read(row)?, row.get(9)?, row.get(10)?, ceiling)))
+}
+
+/// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions and
+/// deleted logs never appear (every hit is read from `session_logs`). Without the index
+/// (migration `search_index` not applied) it is refused with `INVALID_ARGUMENT`.
+pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<LogHit>> {
+  require_index(conn)?;
+  let parsed = Query::parse(&search.query, search.syntax);
+  let Some(expression) = parsed.expression else { return Ok(SearchPage { items: Vec::new(), next_cursor: None }) };
+  let (filters, mut params) = log_filters(search);
+  params.push((":q", Value::Text(expression)));
+  let wanted = search.limit as usize + 1;
+  let mut found: Found = Vec::new();
+  match search.order {
+    SearchOrder::Newest => {
+      params.push((":n", Value::Integer(wanted as i64)));
+      params.push((":below", Value::Integer(search.after.as_ref().map_or(i64::MAX, |a| a.id))));
+      found = fetch(conn, search, &params, &filters, " AND s.rowid < :below", "s.rowid DESC", 0)?;
+    }
+    SearchOrder::Relevance => {
+      let (mut after, mut ceiling) = match &search.after {
+        Some(SearchCursor { rank: Some((rank, ceiling)), id }) => (Some((*rank, *id)), *ceiling),
+        _ => (None, i64::MAX),
+      };
+      // Window after window, newest first, until the page is full or the hits run out.
+      loop {
+        let mut window = params.clone();
+        window.push((":ceiling", Value::Integer(ceiling)));
+        window.push((":skip", Value::Integer(RELEVANCE_WINDOW - 1)));
+        let floor_sql = format!("SELECT s.rowid {MATCHES}{filters} AND s.rowid < :ceiling ORDER BY s.rowid DESC LIMIT 1 OFFSET :skip");
+        let floor = rows(conn, &floor_sql, &window, &search.query, |r| r.get::<_, i64>(0))?.first().copied().unwrap_or(0);
+        window.retain(|(name, _)| *name != ":skip");
+        window.push((":floor", Value::Integer(floor)));
+        window.push((":n", Value::Integer((wanted - found.len()) as i64)));
+        let mut range = String::from(" AND s.rowid >= :floor AND s.rowid < :ceiling");
+        if let Some((rank, id)) = after {
+          range.push_str(" AND (s.rank > :rank OR (s.rank = :rank AND s.rowid < :id))");
+          window.push((":rank", Value::Real(rank)));
+          window.push((":id", Value::Integer(id)));
+        }
+        found.extend(fetch(conn, search, &window, &filters, &range, "s.rank, s.rowid DESC", ceiling)?);
+        if found.len() >= wanted || floor == 0 {
+          break;
+        }
+        (after, ceiling) = (None, floor);
+      }
+    }
   }
+  let more = found.len() >= wanted;
+  found.truncate(search.limit as usize);
+  let next_cursor = found.last().filter(|_| more).map(|(log, _, rank, ceiling)| {
+    SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some((*rank, *ceiling)), id: log.id }.encode()
+  });
+  let items = found
+    .into_iter()
+    .map(|(log, explicit, _, _)| {
+      let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
+      let cut = snippet::snippet(&source, &parsed.phrases);
+      LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights }
+    })
+    .collect();
   Ok(SearchPage { items, next_cursor })
 }
 

@@ -327,3 +327,26 @@ fn the_page_around_a_hit_has_cursors_both_ways() {
   assert_eq!((edge.items.iter().map(|l| l.id).collect::<Vec<_>>(), edge.previous_cursor), (ids[0..4].to_vec(), None));
   assert_eq!(logs::around(&conn, "other", ids[0], 4).unwrap_err().code, ErrorCode::NotFound);
 }
+
+#[test]
+fn relevance_pages_cross_windows_and_rank_within_each() {
+  let count = crate::search::RELEVANCE_WINDOW as usize + 300;
+  let texts: Vec<_> = (0..count).map(|i| json!(if i % 10 == 0 { "needle needle needle" } else { "needle and a lot of other words here" })).collect();
+  let (conn, _, ids) = with_logs(&texts);
+  let mut seen = Vec::new();
+  let mut after = None;
+  loop {
+    let page = search_logs(&conn, &LogSearch { query: "needle".into(), limit: 700, after, ..Default::default() }).unwrap();
+    seen.extend(page.items.iter().map(|h| h.log.id));
+    match page.next_cursor {
+      Some(text) => after = Some(SearchCursor::decode(&text, SearchOrder::Relevance).unwrap()),
+      None => break,
+    }
+  }
+  // The newest window first, its denser matches (every tenth log) first within it.
+  let newest_window = &ids[count - crate::search::RELEVANCE_WINDOW as usize..];
+  let dense: Vec<i64> = newest_window.iter().copied().filter(|id| (id - ids[0]) % 10 == 0).collect();
+  assert_eq!(seen[..dense.len()].iter().copied().collect::<std::collections::BTreeSet<_>>(), dense.into_iter().collect());
+  seen.sort_unstable();
+  assert_eq!(seen, ids);
+}
