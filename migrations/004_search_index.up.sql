@@ -28,48 +28,42 @@ CREATE TABLE log_search_text (
 CREATE TABLE log_search_pending (log_id INTEGER PRIMARY KEY NOT NULL);
 CREATE TABLE session_search_pending (session_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
 
--- The triggers never conflict (whatever the conflict clause of the statement that fires
--- them): a row already recorded is not recorded again.
+-- A row already recorded is not recorded again. The upsert clause keeps it so whatever the
+-- conflict clause of the statement that fires the trigger (INSERT OR ROLLBACK …), which
+-- would override an OR IGNORE; and VALUES, not a SELECT from the recorded table, spares
+-- SQLite a temporary table per row.
 CREATE TRIGGER log_search_after_insert AFTER INSERT ON session_logs
 BEGIN
-  INSERT INTO log_search_pending (log_id)
-    SELECT NEW.id WHERE NOT EXISTS (SELECT 1 FROM log_search_pending WHERE log_id = NEW.id);
+  INSERT INTO log_search_pending (log_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
 END;
 
 CREATE TRIGGER log_search_after_update AFTER UPDATE OF id, content ON session_logs
 BEGIN
   DELETE FROM log_search_text WHERE log_id = OLD.id;
-  INSERT INTO log_search_pending (log_id)
-    SELECT OLD.id WHERE NOT EXISTS (SELECT 1 FROM log_search_pending WHERE log_id = OLD.id);
-  INSERT INTO log_search_pending (log_id)
-    SELECT NEW.id WHERE NOT EXISTS (SELECT 1 FROM log_search_pending WHERE log_id = NEW.id);
+  INSERT INTO log_search_pending (log_id) VALUES (OLD.id) ON CONFLICT DO NOTHING;
+  INSERT INTO log_search_pending (log_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
 END;
 
 CREATE TRIGGER log_search_after_delete AFTER DELETE ON session_logs
 BEGIN
   DELETE FROM log_search_text WHERE log_id = OLD.id;
-  INSERT INTO log_search_pending (log_id)
-    SELECT OLD.id WHERE NOT EXISTS (SELECT 1 FROM log_search_pending WHERE log_id = OLD.id);
+  INSERT INTO log_search_pending (log_id) VALUES (OLD.id) ON CONFLICT DO NOTHING;
 END;
 
 CREATE TRIGGER session_search_after_insert AFTER INSERT ON sessions
 BEGIN
-  INSERT INTO session_search_pending (session_id)
-    SELECT NEW.id WHERE NOT EXISTS (SELECT 1 FROM session_search_pending WHERE session_id = NEW.id);
+  INSERT INTO session_search_pending (session_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
 END;
 
 CREATE TRIGGER session_search_after_update AFTER UPDATE OF id, name, user_goal ON sessions
 BEGIN
-  INSERT INTO session_search_pending (session_id)
-    SELECT OLD.id WHERE NOT EXISTS (SELECT 1 FROM session_search_pending WHERE session_id = OLD.id);
-  INSERT INTO session_search_pending (session_id)
-    SELECT NEW.id WHERE NOT EXISTS (SELECT 1 FROM session_search_pending WHERE session_id = NEW.id);
+  INSERT INTO session_search_pending (session_id) VALUES (OLD.id) ON CONFLICT DO NOTHING;
+  INSERT INTO session_search_pending (session_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
 END;
 
 CREATE TRIGGER session_search_after_delete AFTER DELETE ON sessions
 BEGIN
-  INSERT INTO session_search_pending (session_id)
-    SELECT OLD.id WHERE NOT EXISTS (SELECT 1 FROM session_search_pending WHERE session_id = OLD.id);
+  INSERT INTO session_search_pending (session_id) VALUES (OLD.id) ON CONFLICT DO NOTHING;
 END;
 
 -- Every existing row is to be indexed.

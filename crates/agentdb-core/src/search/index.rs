@@ -40,8 +40,7 @@ const INSERT_SESSION_SQL: &str = "INSERT INTO session_search (session_id, body) 
 const DONE_SESSION_SQL: &str = "DELETE FROM session_search_pending WHERE session_id = ?1";
 const SET_TEXT_SQL: &str = "INSERT OR REPLACE INTO log_search_text (log_id, text) VALUES (?1, ?2)";
 const CLEAR_TEXT_SQL: &str = "DELETE FROM log_search_text WHERE log_id = ?1";
-const RECORD_LOG_SQL: &str =
-  "INSERT INTO log_search_pending (log_id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM log_search_pending WHERE log_id = ?1)";
+const RECORD_LOG_SQL: &str = "INSERT INTO log_search_pending (log_id) VALUES (?1) ON CONFLICT DO NOTHING";
 
 /// Whether `conn`'s database has the search index.
 pub fn exists(conn: &Connection) -> Result<bool> {
@@ -83,7 +82,7 @@ pub fn drain_with_progress(conn: &Connection, progress: &mut dyn FnMut(u64, u64)
         (None, Some(content)) => Some(text::of_content(content)),
         (None, None) => None,
       };
-      if let Some(source) = source.filter(|s| !text::tokens(s).is_empty()) {
+      if let Some(source) = source.filter(|s| text::has_token(s)) {
         conn.prepare_cached(INSERT_LOG_SQL)?.execute(rusqlite::params![id, text::prepare(&source)])?;
       }
     }
@@ -134,7 +133,7 @@ pub fn session_text(conn: &Connection, id: &str) -> Result<Option<String>> {
 
 fn index_session(conn: &Connection, id: &str) -> Result<()> {
   if let Some(source) = session_text(conn, id)? {
-    if !text::tokens(&source).is_empty() {
+    if text::has_token(&source) {
       conn.prepare_cached(INSERT_SESSION_SQL)?.execute(rusqlite::params![id, text::prepare(&source)])?;
     }
   }
@@ -174,8 +173,8 @@ pub fn rebuild(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
     "INSERT INTO log_search (log_search) VALUES ('delete-all'); \
      DELETE FROM session_search; \
      DELETE FROM log_search_text WHERE log_id NOT IN (SELECT id FROM session_logs); \
-     INSERT OR IGNORE INTO log_search_pending (log_id) SELECT id FROM session_logs; \
-     INSERT OR IGNORE INTO session_search_pending (session_id) SELECT id FROM sessions;",
+     INSERT INTO log_search_pending (log_id) SELECT id FROM session_logs WHERE true ON CONFLICT DO NOTHING; \
+     INSERT INTO session_search_pending (session_id) SELECT id FROM sessions WHERE true ON CONFLICT DO NOTHING;",
   )?;
   drain_with_progress(conn, progress)
 }
@@ -221,7 +220,7 @@ pub fn check(conn: &Connection) -> Result<Vec<String>> {
     }
     let source =
       row.get::<_, Option<String>>(2)?.unwrap_or_else(|| text::of_content(&row.get::<_, String>(1).unwrap_or_default()));
-    if text::tokens(&source).is_empty() {
+    if !text::has_token(&source) {
       continue;
     }
     expected.insert(id);
@@ -242,7 +241,7 @@ pub fn check(conn: &Connection) -> Result<Vec<String>> {
   while let Some(row) = rows.next()? {
     let id: String = row.get(0)?;
     let source = text::of_session(row.get::<_, Option<String>>(1)?.as_deref(), row.get::<_, Option<String>>(2)?.as_deref());
-    let want = (!text::tokens(&source).is_empty()).then(|| text::prepare(&source));
+    let want = text::has_token(&source).then(|| text::prepare(&source));
     if want != row.get::<_, Option<String>>(3)? {
       report(format!("session_search: session {id:?} is not indexed with its name and goal"), &mut problems);
     }

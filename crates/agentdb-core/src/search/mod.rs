@@ -70,7 +70,9 @@ impl SearchCursor {
     let invalid = || Error::invalid(format!("after: {text:?} is not a cursor of this search (pass a nextCursor it returned)"));
     let number = |s: &str| s.parse::<i64>().map_err(|_| invalid());
     match (order, text.strip_prefix("search:")) {
-      (SearchOrder::Newest, Some(rest)) => Ok(SearchCursor { rank: None, id: number(rest.strip_prefix("n|").ok_or_else(invalid)?)? }),
+      (SearchOrder::Newest, Some(rest)) => {
+        Ok(SearchCursor { rank: None, id: number(rest.strip_prefix("n|").ok_or_else(invalid)?)? })
+      }
       (SearchOrder::Relevance, Some(rest)) => {
         let mut parts = rest.strip_prefix("r|").ok_or_else(invalid)?.splitn(3, '|');
         let (Some(ceiling), Some(rank), Some(id)) = (parts.next(), parts.next(), parts.next()) else { return Err(invalid()) };
@@ -278,7 +280,8 @@ pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<L
         let mut window = params.clone();
         window.push((":ceiling", Value::Integer(ceiling)));
         window.push((":skip", Value::Integer(RELEVANCE_WINDOW - 1)));
-        let floor_sql = format!("SELECT s.rowid {MATCHES}{filters} AND s.rowid < :ceiling ORDER BY s.rowid DESC LIMIT 1 OFFSET :skip");
+        let floor_sql =
+          format!("SELECT s.rowid {MATCHES}{filters} AND s.rowid < :ceiling ORDER BY s.rowid DESC LIMIT 1 OFFSET :skip");
         let floor = rows(conn, &floor_sql, &window, &search.query, |r| r.get::<_, i64>(0))?.first().copied().unwrap_or(0);
         window.retain(|(name, _)| *name != ":skip");
         window.push((":floor", Value::Integer(floor)));

@@ -145,6 +145,11 @@ pub fn tokens(text: &str) -> Vec<Token> {
   out
 }
 
+/// Whether `text` has a token at all (what [`tokens`] would find, without building them).
+pub fn has_token(text: &str) -> bool {
+  text.chars().any(|c| is_word_char(c) || is_cjk(c) || pictograph_token(c).is_some())
+}
+
 /// `text` lower-cased with the diacritics of Latin letters removed ("Café" → "cafe"), as
 /// `unicode61` with `remove_diacritics 2` folds it; a pictograph becomes its token.
 pub fn fold(text: &str) -> String {

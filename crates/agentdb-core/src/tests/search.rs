@@ -117,6 +117,19 @@ fn the_index_follows_updates_deletes_cascades_and_other_tools() {
   assert_eq!(find(&conn, "epsilon").len(), 1);
   assert_eq!((find(&conn, "beta"), find(&conn, "zeta"), find(&conn, "gamma")), (vec![], vec![ids[1]], vec![]));
   exact(&conn);
+  // A statement's own conflict clause does not turn a row recorded twice into a failure:
+  // the deleted log's id is recorded, and a tool inserts a log under that id again.
+  conn
+    .execute_batch(&format!(
+      "DELETE FROM session_logs WHERE id = {id}; \
+       INSERT OR ROLLBACK INTO session_logs (id, session_id, role, type, content) VALUES ({id}, '{s}', 'user', 'message', '\"eta\"'); \
+       UPDATE OR FAIL session_logs SET content = '\"theta\"' WHERE id = {id};",
+      id = ids[1]
+    ))
+    .unwrap();
+  write(&conn, |_| ());
+  assert_eq!((find(&conn, "zeta"), find(&conn, "theta")), (vec![], vec![ids[1]]));
+  exact(&conn);
   write(&conn, |c| crate::cascade::delete_session(c, &s).unwrap());
   assert!(find(&conn, "delta").is_empty() && find(&conn, "epsilon").is_empty());
   assert_eq!(conn.query_row("SELECT count(*) FROM log_search", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
@@ -331,7 +344,9 @@ fn the_page_around_a_hit_has_cursors_both_ways() {
 #[test]
 fn relevance_pages_cross_windows_and_rank_within_each() {
   let count = crate::search::RELEVANCE_WINDOW as usize + 300;
-  let texts: Vec<_> = (0..count).map(|i| json!(if i % 10 == 0 { "needle needle needle" } else { "needle and a lot of other words here" })).collect();
+  let texts: Vec<_> = (0..count)
+    .map(|i| json!(if i % 10 == 0 { "needle needle needle" } else { "needle and a lot of other words here" }))
+    .collect();
   let (conn, _, ids) = with_logs(&texts);
   let mut seen = Vec::new();
   let mut after = None;
