@@ -9,7 +9,9 @@ import type { LogInput, LogSearchHit, MigrationProgress } from '../index'
 import { BUILTIN, Database, LIBRARY, rejection, tempDir } from './support'
 
 const dirs: { remove: () => void }[] = []
-afterAll(() => dirs.forEach((d) => d.remove()))
+afterAll(() => {
+  for (const d of dirs) d.remove()
+})
 
 function file(name: string): string {
   const dir = tempDir('search')
