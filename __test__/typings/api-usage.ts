@@ -244,7 +244,7 @@ export async function useTheWholeApi(): Promise<void> {
   assertType<Equal<ReturnType<Database['addMigrations']>, void>>()
   // Without type arguments, a read is typed with the defaults.
   const untypedPage = await db.getLogs(session.id)
-  assertType<Equal<typeof untypedPage, Page<SessionLog<JsonValue, JsonValue>>>>()
+  assertType<Equal<typeof untypedPage, LogPage<SessionLog<JsonValue, JsonValue>>>>()
   const untypedAgent = await db.getAgent(agent.id)
   assertType<Equal<typeof untypedAgent, Agent<JsonObject> | null>>()
 
