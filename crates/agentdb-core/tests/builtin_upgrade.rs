@@ -129,7 +129,7 @@ fn the_upgrade_keeps_every_row_and_what_an_app_added_and_down_restores_002() {
     .unwrap();
   let (rows_at_002, schema_at_002) = (rows(&conn), schema(&conn));
 
-  assert_eq!(migrate(&mut conn, &set, None), ["agentdb 003"]);
+  assert_eq!(migrate(&mut conn, &set, library("003")), ["agentdb 003"]);
   check_clean(&conn);
   assert_eq!(rows(&conn), rows_at_002);
   let at_003 = schema(&conn);
@@ -220,7 +220,7 @@ fn the_upgrade_and_its_rollback_on_a_million_logs() {
   };
   let before = digest(&conn);
   let started = std::time::Instant::now();
-  assert_eq!(migrate(&mut conn, &set, None), ["agentdb 003"]);
+  assert_eq!(migrate(&mut conn, &set, library("003")), ["agentdb 003"]);
   println!("003 up on {logs} logs: {:.1} s", started.elapsed().as_secs_f64());
   let started = std::time::Instant::now();
   check_clean(&conn);
