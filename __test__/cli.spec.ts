@@ -191,8 +191,11 @@ describe('migrate, status, rollback', () => {
     expect(json.summary.namespaces.map((n: { namespace: string }) => n.namespace)).toEqual(['agentdb'])
     expect(json.tables).toEqual([
       { name: 'agents', rows: 1 },
+      { name: 'log_search_pending', rows: 0 },
+      { name: 'log_search_text', rows: 0 },
       { name: 'migrations', rows: N },
       { name: 'session_logs', rows: 3 },
+      { name: 'session_search_pending', rows: 0 },
       { name: 'sessions', rows: 1 },
     ])
   })
