@@ -138,7 +138,10 @@ describe.each(FIXTURE_LIST)('a database of the previous release: $file', (fixtur
 
       expect(keys(await db.migrate())).toEqual(pending.map(key))
 
-      expect(await contents(db)).toEqual(rows)
+      // Every table the file had keeps every row (the upgrade adds the search index's tables).
+      const after = await contents(db)
+      expect(Object.fromEntries(Object.keys(rows).map((name) => [name, after[name]]))).toEqual(rows)
+      expect((await db.searchLogs('a')).items).toBeDefined()
       expect((await recorded(db)).slice(0, tracked.length)).toEqual(tracked)
       expect((await db.integrityCheck({ full: true })).ok).toBe(true)
       expect(await trackingColumns(db)).toEqual(TRACKING_COLUMNS)
