@@ -173,10 +173,14 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
+<<<<<<< HEAD
   | 'RESULT_TOO_LARGE'
   | 'TIMEOUT'
   | 'ABORTED'
   | 'INTERRUPTED'
+=======
+  | 'QUERY_SYNTAX'
+>>>>>>> 73db2b3
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -426,6 +430,8 @@ export interface LogInput {
   type: LogType
   content: JsonInput
   metadata?: JsonInput | null | undefined
+  /** The text search finds the entry by, in place of the string values of its `content`. */
+  searchText?: string | null | undefined
 }
 
 /** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
@@ -435,12 +441,75 @@ export interface LogPatch {
   type?: LogType | undefined
   content?: JsonInput | undefined
   metadata?: JsonInput | null | undefined
+  /** New search text; `null`: search by the content's text again. A new `content` without a
+   *  `searchText` also goes back to the content's text. */
+  searchText?: string | null | undefined
 }
 
+<<<<<<< HEAD
 /** Options of `getLogs`: append (`id`) order, oldest first unless `order: 'desc'`. A cursor
  *  of one order is refused by the other. */
+=======
+/** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. `around`
+ *  (a log id, such as a search hit's) gives the `limit` entries around that entry instead, and
+ *  takes no `offset`, `after` or `order`. */
+>>>>>>> 73db2b3
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
+  around?: number | undefined
+}
+
+/** A page of `getLogs`. `previousCursor` is set by `around` only: pass it as `after` with
+ *  `order: 'desc'` for the entries before the page (`null` when there are none). */
+export interface LogPage<T> extends Page<T> {
+  previousCursor?: string | null
+}
+
+/** Options of `searchLogs`. `since` (inclusive) and `until` (exclusive) are ISO-8601 UTC times
+ *  compared with `createdAt`. `limit` is 1–1000, default 20; `after` is a `nextCursor` of the
+ *  same search. `syntax: 'fts5'` takes SQLite's FTS5 query syntax (errors reject with
+ *  `QUERY_SYNTAX`); the default, `'plain'`, accepts anything a user types. */
+export interface SearchLogsOptions {
+  sessionId?: string | undefined
+  agentId?: string | undefined
+  role?: LogRole | undefined
+  type?: LogType | undefined
+  since?: string | undefined
+  until?: string | undefined
+  order?: 'relevance' | 'newest' | undefined
+  limit?: number | undefined
+  after?: string | undefined
+  syntax?: 'plain' | 'fts5' | undefined
+}
+
+/** Options of `searchSessions`: `limit` sessions at most (1–1000, default 20). */
+export interface SearchSessionsOptions {
+  agentId?: string | undefined
+  limit?: number | undefined
+  syntax?: 'plain' | 'fts5' | undefined
+}
+
+/** Where a match is in a snippet, in JavaScript string units: `snippet.slice(start, end)`. */
+export interface SearchHighlight {
+  start: number
+  end: number
+}
+
+/** A log that matched a search. `snippet` is plain text (never markup): the searchable text
+ *  around the first match, `…` where text is cut; `highlights` are the matches in it. */
+export interface LogSearchHit<TContent = JsonValue, TMetadata = JsonValue> {
+  log: SessionLog<TContent, TMetadata>
+  sessionId: string
+  snippet: string
+  highlights: SearchHighlight[]
+}
+
+/** A session's best hit: its name or goal (`log` is `null`), else its best-matching log. */
+export interface SessionSearchHit<TContent = JsonValue, TMetadata = JsonValue> {
+  session: Session
+  log: SessionLog<TContent, TMetadata> | null
+  snippet: string
+  highlights: SearchHighlight[]
 }
 
 /** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`: the `nextCursor` a
@@ -644,13 +713,24 @@ export declare class Database {
   /** The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
   getLog<TContent = JsonValue, TMetadata = JsonValue>(id: number): Promise<SessionLog<TContent, TMetadata> | null>
   /**
+<<<<<<< HEAD
    * A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
    * for newest first), by `limit`/`offset` or by the keyset cursor `after`.
    *
    * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session, order or
    * version) or `DATABASE_CLOSED`.
+=======
+   * A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
+   * first), by `limit`/`offset` or by the keyset cursor `after`. With `around: logId` (a
+   * search hit), the `limit` entries around that entry, oldest first, with `nextCursor`
+   * for the entries after the page and `previousCursor` (to pass as `after` with `order:
+   * 'desc'`) for those before it.
+   *
+   * Rejects with `NOT_FOUND` (`around` names no log of the session), `INVALID_ARGUMENT`
+   * or `DATABASE_CLOSED`.
+>>>>>>> 73db2b3
    */
-  getLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: GetLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
+  getLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: GetLogsOptions): Promise<LogPage<SessionLog<TContent, TMetadata>>>
   /**
    * A page of the newest entries of a session (`limit`: default 50, at most 1000), oldest
    * of them first — what a chat view shows. Its `nextCursor`, passed back as `after`, gives
@@ -791,6 +871,35 @@ export declare class Database {
    * `addMigration`.
    */
   addMigrations(migrations: Migration[]): void
+  /**
+   * Finds the logs whose text matches `query` (see docs/search.md for what is searchable
+   * and the query syntax), best match first unless `order: 'newest'`. Resolves with a page
+   * of hits, each the log, its session id, a snippet of its text around the first match and
+   * the matches' positions in the snippet (UTF-16 offsets: `snippet.slice(start, end)`).
+   * Pass `nextCursor` as `after` for the next page. Whatever a user types is a valid query
+   * unless `syntax: 'fts5'` is given.
+   *
+   * Rejects with `QUERY_SYNTAX` (`syntax: 'fts5'` and a query FTS5 cannot parse),
+   * `INVALID_ARGUMENT` (bad options; the database is not migrated) or `DATABASE_CLOSED`.
+   */
+  searchLogs<TContent = JsonValue, TMetadata = JsonValue>(query: string, options?: SearchLogsOptions): Promise<Page<LogSearchHit<TContent, TMetadata>>>
+  /**
+   * One hit per session for `query`, best first (for a sidebar): sessions whose name or
+   * goal matches, then sessions by their best-matching log. Each hit is the session, the
+   * log (`null` when the name or goal matched), a snippet and its highlights.
+   *
+   * Rejects like `searchLogs`.
+   */
+  searchSessions<TContent = JsonValue, TMetadata = JsonValue>(query: string, options?: SearchSessionsOptions): Promise<SessionSearchHit<TContent, TMetadata>[]>
+  /**
+   * Empties the search index and indexes every log and session again, in one transaction
+   * (after the writes queued before it). Resolves with how many rows were indexed; 0 when
+   * the database has no index (not migrated). For an index `integrityCheck` reports as
+   * inexact.
+   *
+   * Rejects with `BUSY`, `FULL`, `IO` or `DATABASE_CLOSED`.
+   */
+  rebuildSearchIndex(): Promise<number>
   /**
    * Creates a session for an existing agent. Override fields left out (or `null`) inherit
    * the agent's value. Defaults: a random UUID id, status `idle`, no sub-agents.
@@ -942,12 +1051,19 @@ export interface IntegrityReport {
   /** How many foreign key violations there are in all. */
   foreignKeyViolationCount: number
   /**
+<<<<<<< HEAD
    * The first 100 rows holding a value of the wrong type (written by another tool or raw
    * SQL); the typed calls reject with `BAD_VALUE` on them.
    */
   badValues: Array<BadValueRow>
   /** How many such rows there are in all. */
   badValueCount: number
+=======
+   * Where the search index differs from the logs and sessions it indexes (at most 20
+   * lines, then a count); empty when it is exact. `rebuildSearchIndex()` repairs it.
+   */
+  searchIndexErrors: Array<string>
+>>>>>>> 73db2b3
 }
 
 /** Which migration a result or progress event is about. */
@@ -964,16 +1080,24 @@ export interface MigrationInfo {
 
 /** A progress event of `migrate`, delivered to `onProgress`. */
 export interface MigrationProgress {
-  /** `'start'` before a migration runs, `'end'` after it ran. */
-  phase: 'start' | 'end'
+  /**
+   * `'start'` before a migration runs, `'end'` after it ran, `'indexing'` while the rows
+   * it changed are indexed for search (the migration that creates the index indexes every
+   * existing log and session), after each chunk.
+   */
+  phase: 'start' | 'end' | 'indexing'
   /** The migration. */
   migration: MigrationInfo
   /** Its position in this run, from 0. */
   index: number
   /** How many migrations this run applies. */
   total: number
-  /** The outcome, on `'end'`; `null` on `'start'`. */
+  /** The outcome, on `'end'`; `null` otherwise. */
   result: MigrationResult | null
+  /** On `'indexing'`: how many rows are indexed so far; `null` otherwise. */
+  indexed: number | null
+  /** On `'indexing'`: how many rows the migration left to index; `null` otherwise. */
+  toIndex: number | null
 }
 
 /** The outcome of applying or rolling back one migration. */

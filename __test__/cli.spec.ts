@@ -9,7 +9,7 @@ import { Database } from '../index.js'
 import { BUILTIN } from './support'
 
 const BIN = path.resolve(__dirname, '../bin/agentdb.js')
-const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'sessions', 'logs']
+const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'sessions', 'logs', 'search']
 const python = spawnSync('python3', ['--version']).status === 0
 const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHECK_FAILED: 3, BUSY: 4, NOT_A_DATABASE: 5, CANT_OPEN: 6 }
 /** The library's schema version once migrated: its last built-in migration. */
@@ -191,8 +191,11 @@ describe('migrate, status, rollback', () => {
     expect(json.summary.namespaces.map((n: { namespace: string }) => n.namespace)).toEqual(['agentdb'])
     expect(json.tables).toEqual([
       { name: 'agents', rows: 1 },
+      { name: 'log_search_pending', rows: 0 },
+      { name: 'log_search_text', rows: 0 },
       { name: 'migrations', rows: N },
       { name: 'session_logs', rows: 3 },
+      { name: 'session_search_pending', rows: 0 },
       { name: 'sessions', rows: 1 },
     ])
   })
@@ -696,6 +699,33 @@ describe('sessions and logs', () => {
     child.kill('SIGINT')
     const code = await new Promise((resolve) => child.once('exit', resolve))
     expect(code).toBe(EXIT.OK)
+  })
+})
+
+describe('search', () => {
+  it('prints each hit with its session, time, id and snippet, the matches in brackets', async () => {
+    const file = path.join(dir, 'a.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '我想搜索一下历史记录' } })
+    await db.close()
+    const run = await agentdb(['search', '搜索', file])
+    expect(run.code).toBe(EXIT.OK)
+    expect(run.stdout).toMatch(new RegExp(`^${session.id}  \\d{4}-\\d\\d-\\d\\dT\\S+Z  #4  agent/message  我想\\[搜索\\]一下历史记录$`, 'm'))
+    const login = await agentdb(['search', 'LOGIN', file, '--session', session.id, '--json'])
+    const page = JSON.parse(login.stdout)
+    expect(page.items.map((h: { log: { id: number } }) => h.log.id).sort()).toEqual([1, 2])
+    expect(page.items[0].highlights[0]).toEqual({ start: expect.any(Number), end: expect.any(Number) })
+    const none = await agentdb(['search', 'absent', file])
+    expect([none.code, none.stdout]).toEqual([EXIT.OK, 'No matches.\n'])
+  })
+
+  it('refuses an unknown session and an FTS5 query it cannot parse', async () => {
+    const file = path.join(dir, 'a.db')
+    await seeded(file)
+    expectError(await agentdb(['search', 'login', file, '--session', 'nope']), EXIT.ERROR, 'NOT_FOUND')
+    expectError(await agentdb(['search', '(login', file, '--fts5']), EXIT.USAGE, 'QUERY_SYNTAX')
+    expect((await agentdb(['search', '(login', file])).code).toBe(EXIT.OK)
   })
 })
 

@@ -17,7 +17,7 @@ const EXIT = {
 const EXIT_DESCRIPTIONS = [
   [EXIT.OK, 'success'],
   [EXIT.ERROR, 'any other failure (a migration failed, I/O error, not found, …)'],
-  [EXIT.USAGE, 'usage error: unknown command or option, bad value (also INVALID_ARGUMENT); REFUSED: a refusal that an option overrides'],
+  [EXIT.USAGE, 'usage error: unknown command or option, bad value (also INVALID_ARGUMENT, QUERY_SYNTAX); REFUSED: a refusal that an option overrides'],
   [EXIT.CHECK_FAILED, 'validation or integrity check found errors (validate, check, migrate refused)'],
   [EXIT.BUSY, 'the database stayed locked by another process past the busy timeout (BUSY)'],
   [EXIT.NOT_A_DATABASE, 'the file is not an SQLite database, or it is damaged (NOT_A_DATABASE, CORRUPT)'],
@@ -27,6 +27,7 @@ const EXIT_DESCRIPTIONS = [
 const BY_ERROR_CODE = new Map([
   ['USAGE', EXIT.USAGE],
   ['INVALID_ARGUMENT', EXIT.USAGE],
+  ['QUERY_SYNTAX', EXIT.USAGE],
   ['REFUSED', EXIT.USAGE],
   ['MIGRATION_VALIDATION_FAILED', EXIT.CHECK_FAILED],
   ['CHECK_FAILED', EXIT.CHECK_FAILED],

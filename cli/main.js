@@ -8,6 +8,7 @@ const { commandHelp, generalHelp } = require('./help')
 const { Output } = require('./output')
 const migrations = require('./commands/migrations')
 const maintenance = require('./commands/maintenance')
+const search = require('./commands/search')
 const sessions = require('./commands/sessions')
 
 /** Every command, in the order the help lists them. */
@@ -21,6 +22,7 @@ const COMMANDS = [
   maintenance.check,
   sessions.sessions,
   sessions.logs,
+  search.search,
 ]
 
 /** Runs `argv` (the arguments after the program name); resolves with the exit code. */

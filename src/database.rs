@@ -214,6 +214,20 @@ impl Database {
     })
   }
 
+  /// Runs `work` on a reader connection, as [`Database::read`] does, once the search index
+  /// holds every row changed so far (rows another tool changed are indexed first).
+  pub(crate) fn read_indexed<A, T, W>(&self, env: Env, args: Result<A>, work: W) -> napi::Result<JsReturn>
+  where
+    A: Send + 'static,
+    T: JsOutput,
+    W: FnOnce(&Connection, A) -> Result<T> + Send + 'static,
+  {
+    let store = Arc::clone(&self.store);
+    self.submit(env, args, move |_, args, deferred| {
+      store.read_indexed(move |conn| work(conn, args), move |outcome| deferred.settle(outcome))
+    })
+  }
+
   /// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
   /// of its own; `prepare` runs on the writer thread before it takes the write lock.
   fn write<P>(&self, env: Env, prepare: Result<P>, limits: impl FnOnce() -> Result<CallLimits>) -> napi::Result<JsReturn>

@@ -22,6 +22,7 @@ mod logs;
 mod maintenance;
 mod migrations;
 mod receivers;
+mod search;
 mod sessions;
 mod signal;
 mod sql;

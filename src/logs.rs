@@ -7,7 +7,7 @@ use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use agentdb_core::command::Kind;
-use agentdb_core::error::Result;
+use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::read::{latest_page, log_id, order, page};
 use agentdb_core::logs;
@@ -55,23 +55,36 @@ impl Database {
   }
 
   /// A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
-  /// for newest first), by `limit`/`offset` or by the keyset cursor `after`.
+  /// for newest first), by `limit`/`offset` or by the keyset cursor `after`. With `around:
+  /// logId` (a search hit), the `limit` entries around that entry, oldest first, with
+  /// `nextCursor` for the entries after the page and `previousCursor` (to pass as `after`
+  /// with `order: 'desc'`) for those before it.
   ///
-  /// Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session, order or
-  /// version) or `DATABASE_CLOSED`.
+  /// Rejects with `NOT_FOUND` (`around` names no log of the session), `INVALID_ARGUMENT`
+  /// (also for a cursor of another call, session, order or version), `RESULT_TOO_LARGE` or
+  /// `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
     ts_args_type = "sessionId: string, options?: GetLogsOptions",
-    ts_return_type = "Promise<Page<SessionLog<TContent, TMetadata>>>"
+    ts_return_type = "Promise<LogPage<SessionLog<TContent, TMetadata>>>"
   )]
   pub fn get_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| {
-        let f = Fields::of(options, "options", &["limit", "offset", "after", "order", "maxBytes"], true)?;
-        Ok((id, order(&f)?, page(&f)?))
+        let f = Fields::of(options, "options", &["limit", "offset", "after", "order", "around", "maxBytes"], true)?;
+        let around = f.parsed("around", log_id)?;
+        if around.is_some() && ["offset", "after", "order"].iter().any(|name| f.get(name).is_ok_and(|v| v.is_some())) {
+          return Err(Error::invalid("options.around takes only limit (not offset, after or order)"));
+        }
+        Ok((id, order(&f)?, page(&f)?, around))
       });
-      self.read(env, args, |conn, (id, order, page)| -> Result<JsonText> { JsonText::of(&logs::list(conn, &id, order, &page)?) })
+      self.read(env, args, |conn, (id, order, page, around)| -> Result<JsonText> {
+        match around {
+          Some(log_id) => JsonText::of(&logs::around(conn, &id, log_id, page.limit)?),
+          None => JsonText::of(&logs::list(conn, &id, order, &page)?),
+        }
+      })
     })
   }
 

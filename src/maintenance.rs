@@ -62,6 +62,9 @@ pub struct JsIntegrityReport {
   pub bad_values: Vec<JsBadValue>,
   /// How many such rows there are in all.
   pub bad_value_count: u32,
+  /// Where the search index differs from the logs and sessions it indexes (at most 20
+  /// lines, then a count); empty when it is exact. `rebuildSearchIndex()` repairs it.
+  pub search_index_errors: Vec<String>,
 }
 
 /// What `checkpoint` did.
@@ -94,6 +97,7 @@ impl From<IntegrityReport> for JsIntegrityReport {
         .map(|b| JsBadValue { table: b.table.to_string(), row_id: b.row_id, column: b.column, holds: b.holds, reason: b.reason })
         .collect(),
       bad_value_count: u32::try_from(r.bad_value_count).unwrap_or(u32::MAX),
+      search_index_errors: r.search_index_errors,
     }
   }
 }

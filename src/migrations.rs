@@ -56,8 +56,10 @@ pub struct JsMigrationResult {
 /// A progress event of `migrate`, delivered to `onProgress`.
 #[napi(object, js_name = "MigrationProgress", use_nullable = true)]
 pub struct JsMigrationProgress {
-  /// `'start'` before a migration runs, `'end'` after it ran.
-  #[napi(ts_type = "'start' | 'end'")]
+  /// `'start'` before a migration runs, `'end'` after it ran, `'indexing'` while the rows
+  /// it changed are indexed for search (the migration that creates the index indexes every
+  /// existing log and session), after each chunk.
+  #[napi(ts_type = "'start' | 'end' | 'indexing'")]
   pub phase: String,
   /// The migration.
   pub migration: JsMigrationInfo,
@@ -65,8 +67,12 @@ pub struct JsMigrationProgress {
   pub index: u32,
   /// How many migrations this run applies.
   pub total: u32,
-  /// The outcome, on `'end'`; `null` on `'start'`.
+  /// The outcome, on `'end'`; `null` otherwise.
   pub result: Option<JsMigrationResult>,
+  /// On `'indexing'`: how many rows are indexed so far; `null` otherwise.
+  pub indexed: Option<i64>,
+  /// On `'indexing'`: how many rows the migration left to index; `null` otherwise.
+  pub to_index: Option<i64>,
 }
 
 /// The migration summary.
@@ -321,6 +327,17 @@ impl ProgressSink {
         index: index as u32,
         total: total as u32,
         result: None,
+        indexed: None,
+        to_index: None,
+      },
+      Progress::Indexing { migration, index, total, done, rows } => JsMigrationProgress {
+        phase: "indexing".into(),
+        migration: migration.into(),
+        index: index as u32,
+        total: total as u32,
+        result: None,
+        indexed: Some(done as i64),
+        to_index: Some(rows as i64),
       },
       Progress::Finished { result, index, total } => JsMigrationProgress {
         phase: "end".into(),
@@ -328,6 +345,8 @@ impl ProgressSink {
         index: index as u32,
         total: total as u32,
         result: Some(result.clone().into()),
+        indexed: None,
+        to_index: None,
       },
     };
     self.send(event);

@@ -177,6 +177,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'INTERRUPTED'
+  | 'QUERY_SYNTAX'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -426,6 +427,8 @@ export interface LogInput {
   type: LogType
   content: JsonInput
   metadata?: JsonInput | null | undefined
+  /** The text search finds the entry by, in place of the string values of its `content`. */
+  searchText?: string | null | undefined
 }
 
 /** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
@@ -435,12 +438,70 @@ export interface LogPatch {
   type?: LogType | undefined
   content?: JsonInput | undefined
   metadata?: JsonInput | null | undefined
+  /** New search text; `null`: search by the content's text again. A new `content` without a
+   *  `searchText` also goes back to the content's text. */
+  searchText?: string | null | undefined
 }
 
 /** Options of `getLogs`: append (`id`) order, oldest first unless `order: 'desc'`. A cursor
- *  of one order is refused by the other. */
+ *  of one order is refused by the other. `around` (a log id, such as a search hit's) gives the
+ *  `limit` entries around that entry instead, and takes no `offset`, `after` or `order`. */
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
+  around?: number | undefined
+}
+
+/** A page of `getLogs`. `previousCursor` is set by `around` only: pass it as `after` with
+ *  `order: 'desc'` for the entries before the page (`null` when there are none). */
+export interface LogPage<T> extends Page<T> {
+  previousCursor?: string | null
+}
+
+/** Options of `searchLogs`. `since` (inclusive) and `until` (exclusive) are ISO-8601 UTC times
+ *  compared with `createdAt`. `limit` is 1–1000, default 20; `after` is a `nextCursor` of the
+ *  same search. `syntax: 'fts5'` takes SQLite's FTS5 query syntax (errors reject with
+ *  `QUERY_SYNTAX`); the default, `'plain'`, accepts anything a user types. */
+export interface SearchLogsOptions {
+  sessionId?: string | undefined
+  agentId?: string | undefined
+  role?: LogRole | undefined
+  type?: LogType | undefined
+  since?: string | undefined
+  until?: string | undefined
+  order?: 'relevance' | 'newest' | undefined
+  limit?: number | undefined
+  after?: string | undefined
+  syntax?: 'plain' | 'fts5' | undefined
+}
+
+/** Options of `searchSessions`: `limit` sessions at most (1–1000, default 20). */
+export interface SearchSessionsOptions {
+  agentId?: string | undefined
+  limit?: number | undefined
+  syntax?: 'plain' | 'fts5' | undefined
+}
+
+/** Where a match is in a snippet, in JavaScript string units: `snippet.slice(start, end)`. */
+export interface SearchHighlight {
+  start: number
+  end: number
+}
+
+/** A log that matched a search. `snippet` is plain text (never markup): the searchable text
+ *  around the first match, `…` where text is cut; `highlights` are the matches in it. */
+export interface LogSearchHit<TContent = JsonValue, TMetadata = JsonValue> {
+  log: SessionLog<TContent, TMetadata>
+  sessionId: string
+  snippet: string
+  highlights: SearchHighlight[]
+}
+
+/** A session's best hit: its name or goal (`log` is `null`), else its best-matching log. */
+export interface SessionSearchHit<TContent = JsonValue, TMetadata = JsonValue> {
+  session: Session
+  log: SessionLog<TContent, TMetadata> | null
+  snippet: string
+  highlights: SearchHighlight[]
 }
 
 /** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`: the `nextCursor` a

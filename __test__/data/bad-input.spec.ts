@@ -211,6 +211,23 @@ const cases: Case[] = [
   ['deleteLogs', () => [7], 'sessionId'],
   ['countLogs', () => [''], 'sessionId'],
   ['getLogTree', () => [null], 'sessionId'],
+  ['getLogs', () => ['session', { around: 'one' }], 'around'],
+  ['getLogs', () => ['session', { around: logId, order: 'desc' }], 'around'],
+  // searchLogs, searchSessions, rebuildSearchIndex (no arguments: nothing to refuse)
+  ['searchLogs', () => [], 'query'],
+  ['searchLogs', () => [7], 'query'],
+  ['searchLogs', () => ['x', { order: 'oldest' }], 'order'],
+  ['searchLogs', () => ['x', { syntax: 'regex' }], 'syntax'],
+  ['searchLogs', () => ['x', { since: 'yesterday' }], 'since'],
+  ['searchLogs', () => ['x', { until: 5 }], 'until'],
+  ['searchLogs', () => ['x', { role: 'robot' }], 'role'],
+  ['searchLogs', () => ['x', { sessionId: '' }], 'sessionId'],
+  ['searchLogs', () => ['x', { after: logsCursor }], 'after'],
+  ['searchLogs', () => ['x', { highlight: true }], 'highlight'],
+  ...numbers('limit', [0, 1001, 1.5, '5'], (v) => ['x', { limit: v }], 'searchLogs'),
+  ['searchSessions', () => [null], 'query'],
+  ['searchSessions', () => ['x', { sessionId: 'session' }], 'sessionId'],
+  ['searchSessions', () => ['x', { limit: 0 }], 'limit'],
   // query, execute
   ['query', () => [], 'sql'],
   ['query', () => [42], 'sql'],
@@ -265,7 +282,7 @@ describe('bad input', () => {
       (name) => typeof (db as unknown as Record<string, unknown>)[name] === 'function' && name !== 'constructor',
     )
     const dataMethods = methods.filter(
-      (m) => !/migration|migrate|rollback|initialize|close/i.test(m) && !['countAgents', 'checkpoint'].includes(m) && !m.startsWith('test'),
+      (m) => !/migration|migrate|rollback|initialize|close/i.test(m) && !['countAgents', 'checkpoint', 'rebuildSearchIndex'].includes(m) && !m.startsWith('test'),
     )
     expect(dataMethods.length).toBeGreaterThan(25)
     expect(dataMethods.filter((m) => !cases.some(([call]) => call === m))).toEqual([])

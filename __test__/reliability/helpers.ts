@@ -36,6 +36,7 @@ export const DOCUMENTED_CODES = new Set([
   'TIMEOUT',
   'ABORTED',
   'INTERRUPTED',
+  'QUERY_SYNTAX',
   'INTERNAL',
 ])
 

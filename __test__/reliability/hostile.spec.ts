@@ -192,6 +192,9 @@ const TEMPLATES: Record<string, (f: Fixture) => unknown[]> = {
   deleteLogs: (f) => [f.sessionId],
   countLogs: (f) => [f.sessionId],
   getLogTree: (f) => [f.sessionId],
+  searchLogs: (f) => ['hi "a phrase"', { sessionId: f.sessionId, agentId: f.agentId, role: 'user', type: 'message', since: '2020-01-01T00:00:00.000Z', order: 'newest', limit: 5, syntax: 'plain' }],
+  searchSessions: (f) => ['hi', { agentId: f.agentId, limit: 5, syntax: 'fts5' }],
+  rebuildSearchIndex: () => [],
   query: () => ['SELECT id, name FROM agents WHERE name = ?', ['n']],
   execute: () => ['UPDATE agents SET name = ? WHERE id = ?', ['renamed', 'nobody']],
   batch: (f) => [[{ op: 'addLog', input: logInput(f) }, { op: 'updateSessionStatus', id: f.sessionId, status: 'failed' }]],
@@ -268,10 +271,12 @@ async function prepared(file: string): Promise<{ db: Database; fixture: Fixture 
 /** A digest of every row of every table, read through another connection. */
 async function digest(checker: Database): Promise<string> {
   const hash = createHash('sha256')
-  const tables = (await checker.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")) as { name: string }[]
-  for (const { name } of tables) {
+  const tables = (await checker.query("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name")) as { name: string; sql: string }[]
+  for (const { name, sql } of tables) {
     hash.update(name)
-    const rows = await checker.query(`SELECT * FROM "${name.replace(/"/g, '""')}" ORDER BY rowid`)
+    // A table without rowids (the search index's configuration, for one) is read in key order.
+    const order = /WITHOUT ROWID\s*$/i.test(sql) ? '' : ' ORDER BY rowid'
+    const rows = await checker.query(`SELECT * FROM "${name.replace(/"/g, '""')}"${order}`)
     hash.update(JSON.stringify(rows, (_, v) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('hex') : v)))
   }
   return hash.digest('hex')

@@ -131,7 +131,15 @@ describe('backup', () => {
 describe('integrityCheck', () => {
   it('reports a sound database as ok, quick by default and full on request', async () => {
     const db = await seeded(join(tempDir('integrity'), 'a.db'))
-    const clean = { ok: true, integrityErrors: [], foreignKeyViolations: [], foreignKeyViolationCount: 0, badValues: [], badValueCount: 0 }
+    const clean = {
+      ok: true,
+      integrityErrors: [],
+      foreignKeyViolations: [],
+      foreignKeyViolationCount: 0,
+      badValues: [],
+      badValueCount: 0,
+      searchIndexErrors: [],
+    }
     expect(await db.integrityCheck()).toEqual({ ...clean, mode: 'quick' })
     expect(await db.integrityCheck({ full: false })).toEqual({ ...clean, mode: 'quick' })
     expect(await db.integrityCheck({ full: true })).toEqual({ ...clean, mode: 'full' })

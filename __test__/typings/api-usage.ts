@@ -20,7 +20,9 @@ import {
   type JsonValue,
   type LogInput,
   type LogNode,
+  type LogPage,
   type LogPatch,
+  type LogSearchHit,
   type Migration,
   type MigrationResult,
   type MigrationStatus,
@@ -29,8 +31,10 @@ import {
   type RepairResult,
   type Page,
   type PermissionMode,
+  type SearchHighlight,
   type Session,
   type SessionInput,
+  type SessionSearchHit,
   type SessionLog,
   type SessionPatch,
   type SessionStatus,
@@ -146,6 +150,34 @@ export async function useTheWholeApi(): Promise<void> {
   const logCount: number = await db.countLogs(session.id)
   const deletedLogs: number = await db.deleteLogs(session.id)
   void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedLogs, await db.getLatestLogs(session.id)]
+  const found: Page<LogSearchHit> = await db.searchLogs('搜索 "exact phrase"', {
+    sessionId: session.id,
+    agentId: agent.id,
+    role: 'agent',
+    type: 'message',
+    since: '2026-01-01T00:00:00.000Z',
+    until: '2027-01-01T00:00:00.000Z',
+    order: 'newest',
+    limit: 20,
+    after: page.nextCursor ?? undefined,
+    syntax: 'plain',
+  })
+  const highlight: SearchHighlight = found.items[0].highlights[0]
+  const marked: string = found.items[0].snippet.slice(highlight.start, highlight.end)
+  const hitLog: SessionLog<AssistantMessage> = (await db.searchLogs<AssistantMessage>('x')).items[0].log
+  const sidebar: SessionSearchHit[] = await db.searchSessions('report', { agentId: agent.id, limit: 10, syntax: 'fts5' })
+  const sidebarLog: SessionLog | null = sidebar[0].log
+  const around: LogPage<SessionLog> = await db.getLogs(session.id, { around: first.id, limit: 50 })
+  const previous: string | null | undefined = around.previousCursor
+  const reindexed: number = await db.rebuildSearchIndex()
+  const indexErrors: string[] = (await db.integrityCheck()).searchIndexErrors
+  await db.addLog({ sessionId: session.id, role: 'tool', type: 'observation', content: { png: '…' }, searchText: 'a caption' })
+  await db.updateLog(first.id, { searchText: null })
+  void [marked, hitLog, sidebarLog, previous, reindexed, indexErrors]
+  // @ts-expect-error not a search order
+  await db.searchLogs('x', { order: 'oldest' })
+  // @ts-expect-error not a query syntax
+  await db.searchLogs('x', { syntax: 'regex' })
 
   // Escape hatch
   const rows: Record<string, SqlValue>[] = await db.query('SELECT * FROM agents WHERE id = ? AND max_steps > ?', [agent.id, 1n])
@@ -220,7 +252,7 @@ export async function useTheWholeApi(): Promise<void> {
   assertType<Equal<ReturnType<Database['addMigrations']>, void>>()
   // Without type arguments, a read is typed with the defaults.
   const untypedPage = await db.getLogs(session.id)
-  assertType<Equal<typeof untypedPage, Page<SessionLog<JsonValue, JsonValue>>>>()
+  assertType<Equal<typeof untypedPage, LogPage<SessionLog<JsonValue, JsonValue>>>>()
   const untypedAgent = await db.getAgent(agent.id)
   assertType<Equal<typeof untypedAgent, Agent<JsonObject> | null>>()
 

@@ -92,6 +92,8 @@ error_codes! {
   /// `close()` interrupted the call, which was still running when close's wait ran out;
   /// what it had changed was rolled back.
   Interrupted = "INTERRUPTED",
+  /// A search query in FTS5 syntax (`syntax: 'fts5'`) that SQLite cannot parse.
+  QuerySyntax = "QUERY_SYNTAX",
   /// A bug in this library (a panic, or a state that should be impossible).
   Internal = "INTERNAL",
 }

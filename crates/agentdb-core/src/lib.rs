@@ -30,6 +30,7 @@ pub mod process;
 pub mod queue;
 pub mod refs;
 pub mod rules;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sql;

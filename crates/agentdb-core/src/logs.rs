@@ -12,7 +12,8 @@ use crate::json::{self, Json};
 use crate::model::{now_iso, LogRole, LogType};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
-use crate::rules;
+use crate::rules::{self, PAGE_LIMIT};
+use crate::search;
 use crate::stored;
 
 /// The columns of `session_logs`, in the order [`log_from_row`] reads them.
@@ -84,6 +85,8 @@ pub struct NewLog {
   pub content: Json,
   /// Any JSON value; `None` stores NULL.
   pub metadata: Option<Json>,
+  /// The text search finds it by, in place of its content's string values.
+  pub search_text: Option<String>,
 }
 
 /// A partial change of a log entry.
@@ -97,6 +100,9 @@ pub struct LogPatch {
   pub content: Option<Json>,
   /// New metadata, or clear it.
   pub metadata: Option<Option<Json>>,
+  /// New search text, or `Some(None)`: search by the content's text again. A new content
+  /// without it also goes back to the content's text.
+  pub search_text: Option<Option<String>>,
 }
 
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
@@ -125,6 +131,9 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
       ErrorCode::BadValue,
       format!("the new log's id {}: session_logs holds a row written by raw SQL with an id that large", beyond_exact(id)),
     ));
+  }
+  if let Some(text) = &input.search_text {
+    search::index::set_log_text(conn, id, text)?;
   }
   Ok(SessionLog {
     id,
@@ -206,6 +215,59 @@ pub fn latest(conn: &Connection, session_id: &str, page: &PageRequest) -> Result
   Ok(newest_first)
 }
 
+/// The page of a session's log around one entry (a search hit), oldest first.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AroundPage {
+  /// Up to `limit` entries in append order: the entry, about half of the rest before it and
+  /// the others after it.
+  pub items: Vec<SessionLog>,
+  /// Pass as `after` (oldest first) for the entries after this page; `null` when none.
+  pub next_cursor: Option<String>,
+  /// Pass as `after` with `order: 'desc'` for the entries before this page; `null` when none.
+  pub previous_cursor: Option<String>,
+}
+
+/// The `limit` entries of `session_id` around entry `log_id` (see [`AroundPage`]).
+/// `NOT_FOUND` when the entry is not one of the session's.
+pub fn around(conn: &Connection, session_id: &str, log_id: i64, limit: u64) -> Result<AroundPage> {
+  if !PAGE_LIMIT.contains(&limit) {
+    return Err(rules::out_of_range(limit, &PAGE_LIMIT, "limit"));
+  }
+  let target = get(conn, log_id)?
+    .filter(|log| log.session_id == session_id)
+    .ok_or_else(|| Error::not_found(format!("around: log {log_id} is not a log of session {session_id:?}")))?;
+  // The entries on each side of the target, nearest first, read as the pages of `getLogs`
+  // that follow it in each order.
+  let side = |order| -> Result<Page<SessionLog>> {
+    let query = session_query("logs", session_id, order);
+    let after = query.cursor_at(target.id);
+    query.run(conn, LOG_COLUMNS, "session_logs", &PageRequest::new(Some(limit), None, Some(after))?, log_from_row)
+  };
+  let (before, after) = (side(Order::Descending)?, side(Order::Ascending)?);
+  let (mut before, more_before) = (before.items, before.next_cursor.is_some());
+  let (mut after, more_after) = (after.items, after.next_cursor.is_some());
+  // Half of the rest after the entry (the larger half before it), and what one side lacks
+  // from the other.
+  let rest = limit as usize - 1;
+  let take_before = before.len().min(rest - after.len().min(rest / 2));
+  let take_after = after.len().min(rest - take_before);
+  let more_before = more_before || before.len() > take_before;
+  let more_after = more_after || after.len() > take_after;
+  before.truncate(take_before);
+  before.reverse();
+  after.truncate(take_after);
+  let cursor = |order, log: &SessionLog| session_query("logs", session_id, order).cursor_at(log.id).encode();
+  let mut items = before;
+  items.push(target);
+  items.extend(after);
+  Ok(AroundPage {
+    next_cursor: items.last().filter(|_| more_after).map(|log| cursor(Order::Ascending, log)),
+    previous_cursor: items.first().filter(|_| more_before).map(|log| cursor(Order::Descending, log)),
+    items,
+  })
+}
+
 /// Changes the given fields of an entry. `NOT_FOUND` for a missing id, `NOT_WRITTEN` when a
 /// trigger skipped the change.
 pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog> {
@@ -214,9 +276,15 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
-  set
+  let updated = set
     .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, log_from_row)?
-    .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
+    .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))?;
+  match &patch.search_text {
+    Some(Some(text)) => search::index::set_log_text(conn, id, text)?,
+    Some(None) => search::index::clear_log_text(conn, id)?,
+    None => {}
+  }
+  Ok(updated)
 }
 
 /// How many entries a session has.
@@ -316,6 +384,7 @@ mod tests {
       log_type: LogType::Message,
       content: json::from_value(&serde_json::json!({ "step": step })),
       metadata: None,
+      search_text: None,
     };
     let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
     assert_eq!(

@@ -47,6 +47,9 @@ pub struct IntegrityReport {
   pub bad_values: Vec<BadValue>,
   /// How many such rows there are in all.
   pub bad_value_count: usize,
+  /// Where the search index differs from the logs and sessions it indexes (see
+  /// [`crate::search::index::check`]); empty when it is exact. `rebuildSearchIndex` repairs it.
+  pub search_index_errors: Vec<String>,
 }
 
 /// Runs `PRAGMA quick_check` (or `integrity_check` when `full`) and `PRAGMA
@@ -105,8 +108,19 @@ pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport>
     Err(err) if is_damage(&err) => integrity_errors.push(format!("reading rows: {}", err.message)),
     Err(err) => return Err(err),
   }
+  // A file too damaged to read has its damage reported above; the index check would only
+  // repeat it.
+  let search_index_errors = match crate::search::index::check(conn) {
+    Ok(lines) => lines,
+    Err(err) if is_damage(&err) => Vec::new(),
+    Err(err) => return Err(err),
+  };
   Ok(IntegrityReport {
-    ok: integrity_errors.is_empty() && foreign_key_violation_count == 0 && bad_value_count == 0,
+    ok: integrity_errors.is_empty()
+      && foreign_key_violation_count == 0
+      && bad_value_count == 0
+      && search_index_errors.is_empty(),
+    search_index_errors,
     full,
     integrity_errors,
     foreign_key_violations,
@@ -228,7 +242,8 @@ mod tests {
           foreign_key_violations: vec![],
           foreign_key_violation_count: 0,
           bad_values: vec![],
-          bad_value_count: 0
+          bad_value_count: 0,
+          search_index_errors: vec![],
         }
       );
     }

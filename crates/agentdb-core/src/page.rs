@@ -216,6 +216,17 @@ impl ListQuery {
     Ok(())
   }
 
+  /// [`fingerprint`] of this list's filters.
+  fn filters_fingerprint(&self) -> u64 {
+    fingerprint(&self.filters.iter().zip(&self.params).map(|(c, (_, v))| (*c, v)).collect::<Vec<_>>())
+  }
+
+  /// The cursor of this list that a page ending at the row with insertion key `key` returns:
+  /// passed as `after`, the list goes on past that row.
+  pub fn cursor_at(&self, key: i64) -> Cursor {
+    Cursor { list: self.list.to_string(), order: self.order, filters: self.filters_fingerprint(), key }
+  }
+
   /// Runs `SELECT {columns} FROM {from}` with the filters and the page, maps rows with
   /// `map`, and makes the next cursor from the key of the last row.
   pub fn run<T: Serialize>(
@@ -226,7 +237,7 @@ impl ListQuery {
     page: &PageRequest,
     mut map: impl FnMut(&Row) -> rusqlite::Result<T>,
   ) -> Result<Page<T>> {
-    let filters = fingerprint(&self.filters.iter().zip(&self.params).map(|(c, (_, v))| (*c, v)).collect::<Vec<_>>());
+    let filters = self.filters_fingerprint();
     let (key, direction, beyond) = match self.order {
       Order::Ascending => (self.key, "ASC", ">"),
       Order::Descending => (self.key, "DESC", "<"),

@@ -24,6 +24,7 @@ use crate::copies::{self, FileClaim};
 use crate::error::{Error, ErrorCode, Result};
 use crate::interrupt::{Closing, Limits, Watch};
 use crate::queue::Queue;
+use crate::search;
 
 /// How many queued writes at most share one transaction.
 const MAX_GROUP: usize = 512;
@@ -237,6 +238,7 @@ impl Store {
       Location::Memory => None,
     };
     let mut writer = connection::open_writer(&location, &options)?;
+    index_pending(&writer);
     let closing = Arc::new(Closing::default());
     // Should a thread fail to start, the queues of those already started are closed, which
     // ends them and closes their connections.
@@ -364,6 +366,35 @@ impl Store {
     if let Err(job) = readers.push(job) {
       job(Err(Error::closed()));
     }
+  }
+
+  /// Queues a read that needs the search index up to date: when the reader finds rows that
+  /// another tool changed and nobody indexed yet, the writer indexes them first (in a
+  /// transaction of its own) and the read runs after it.
+  pub fn read_indexed<T, W, D>(self: &Arc<Self>, work: W, deliver: D)
+  where
+    T: Send + 'static,
+    W: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+  {
+    let store = Arc::clone(self);
+    self.read(
+      move |conn| Ok(if search::index::has_pending(conn)? { Err(work) } else { Ok(work(conn)) }),
+      move |outcome: Result<std::result::Result<Result<T>, W>>| match outcome {
+        Err(err) => deliver(Err(err)),
+        Ok(Ok(result)) => deliver(result),
+        Ok(Err(work)) => {
+          let again = Arc::clone(&store);
+          // An empty write: its commit indexes what is pending.
+          store.write(
+            || Ok(|_: &Connection| Ok(())),
+            // Should indexing fail (a read-only file, a lock held too long), the search
+            // still runs, over what is indexed.
+            move |_: Result<()>| again.read(work, deliver),
+          );
+        }
+      },
+    );
   }
 
   fn send_to_writer(&self, job: WriterJob) {
@@ -513,6 +544,27 @@ fn reader_loop(conn: Connection, watch: &Watch, queue: &Queue<ReadJob>) {
   drop(conn);
 }
 
+/// Indexes for search, at open, the rows another tool changed while the database was not
+/// open here. A failure (another process holds the write lock) leaves them for the next
+/// write or search, which index them before they commit or read.
+fn index_pending(conn: &Connection) {
+  if !matches!(search::index::has_pending(conn), Ok(true)) {
+    return;
+  }
+  if control(conn, "BEGIN IMMEDIATE").is_ok() {
+    match search::index::drain(conn) {
+      Ok(_) => {
+        if control(conn, "COMMIT").is_err() && !conn.is_autocommit() {
+          let _ = control(conn, "ROLLBACK");
+        }
+      }
+      Err(_) => {
+        let _ = control(conn, "ROLLBACK");
+      }
+    }
+  }
+}
+
 /// Runs the writer's jobs until its queue is closed and drained, then hands the connection
 /// back to be closed after the readers'.
 fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) -> Connection {
@@ -594,7 +646,7 @@ fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite
   }
   if let [job] = group {
     let failure = match job.run(conn, watch) {
-      Ok(()) => control(conn, "COMMIT").err(),
+      Ok(()) => commit(conn).err(),
       Err(_) => None,
     };
     if !conn.is_autocommit() {
@@ -620,11 +672,18 @@ fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite
       return Round::Ended(Some(err));
     }
   }
-  let failure = control(conn, "COMMIT").err();
+  let failure = commit(conn).err();
   if failure.is_some() && !conn.is_autocommit() {
     let _ = control(conn, "ROLLBACK");
   }
   Round::Ended(failure)
+}
+
+/// Indexes for search the rows the group's writes changed, then commits: the index commits
+/// with the writes, or neither does.
+fn commit(conn: &Connection) -> Result<()> {
+  search::index::drain(conn)?;
+  control(conn, "COMMIT")
 }
 
 /// Runs one transaction-control statement. It is not put in the statement cache: app SQL

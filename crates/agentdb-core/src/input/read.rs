@@ -219,7 +219,7 @@ pub fn session_patch(value: &Input, what: &str, target: &str) -> Result<SessionP
 
 /// `addLog`'s input. `content` is required; `null` is a JSON value like any other.
 pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
-  let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata"], false)?;
+  let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata", "searchText"], false)?;
   let content = match f.change("content")? {
     None => return Err(f.missing("content")),
     Some(content) => content.map_or_else(null_json, Input::json),
@@ -231,6 +231,7 @@ pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
     log_type: f.required("type", log_type)?,
     content,
     metadata: f.parsed("metadata", json)?,
+    search_text: f.string("searchText")?,
   })
 }
 
@@ -258,7 +259,7 @@ pub struct LogPlace {
 /// `updateLog`'s patch of entry `target`, and where it says the entry is. An `id` must be
 /// `target`; `createdAt` and `updatedAt` are ignored.
 pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, LogPlace)> {
-  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata"];
+  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata", "searchText"];
   fields.extend(TIMESTAMPS);
   let f = Fields::of(value, what, &fields, false)?;
   same_id(&f, f.parsed("id", log_id)?, &target)?;
@@ -268,6 +269,7 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
     log_type: f.non_null_change("type", log_type)?,
     content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
     metadata: f.nullable_change("metadata", json)?,
+    search_text: f.string_change("searchText")?,
   };
   let place = LogPlace { session_id: f.parsed("sessionId", id)?, parent_id: f.nullable_change("parentId", log_id)? };
   Ok((patch, place))

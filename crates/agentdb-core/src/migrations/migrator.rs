@@ -20,6 +20,7 @@ use crate::migrations::rebuild::{self, Direction};
 use crate::migrations::source::{Migration, MigrationSet, Version, LIBRARY};
 use crate::migrations::tracking::{self, AppliedMigration};
 use crate::migrations::validation::{self, Validation};
+use crate::search;
 
 /// The identity of a migration, as results and progress events report it.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +93,9 @@ impl From<Error> for MigrateFailure {
 pub enum Progress<'a> {
   /// Migration `index` (0-based) of `total` is about to run.
   Started { migration: &'a Migration, index: usize, total: usize },
+  /// Migration `index` of `total` has changed rows that the search index is catching up
+  /// with: `done` of `rows` are indexed (reported after each chunk, inside its transaction).
+  Indexing { migration: &'a Migration, index: usize, total: usize, done: u64, rows: u64 },
   /// Migration `index` of `total` has finished, successfully or not.
   Finished { result: &'a MigrationResult, index: usize, total: usize },
 }
@@ -455,19 +459,21 @@ pub fn migrate(
     let mut announced = false;
     let outcome = with_foreign_keys(conn, migration.foreign_keys_off, |conn| {
       // Announced once the migration is known to run: another connection may have applied it.
+      let progress = std::cell::RefCell::new(&mut *progress);
       let mut announce = || {
-        progress(Progress::Started { migration, index, total });
+        (progress.borrow_mut())(Progress::Started { migration, index, total });
         announced = true;
       };
+      let mut indexing = |done, rows| (progress.borrow_mut())(Progress::Indexing { migration, index, total, done, rows });
       // A rebuild of the library's tables always runs in a transaction: it drops and creates
       // again what an app added to them, which must never be left half done.
       if options.use_transaction || !migration.rebuilds.is_empty() {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = apply_up(&tx, migration, &mut announce)?;
+        let outcome = apply_up(&tx, migration, &mut announce, &mut indexing)?;
         tx.commit()?;
         Ok(outcome)
       } else {
-        apply_up(conn, migration, &mut announce)
+        apply_up(conn, migration, &mut announce, &mut indexing)
       }
     });
     let result = match outcome {
@@ -519,7 +525,15 @@ pub fn migrate(
 /// applied already; `announce` is called just before `up` runs. Returns when it started and
 /// how long its SQL ran (the execution time the tracking table records), or `None` when it
 /// was skipped.
-fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()) -> Result<Option<(String, f64)>> {
+///
+/// Rows the migration changed (every row, for the migration that creates the search index)
+/// are indexed for search before it is recorded, `indexing(done, rows)` reporting progress.
+fn apply_up(
+  conn: &Connection,
+  migration: &Migration,
+  announce: &mut dyn FnMut(),
+  indexing: &mut dyn FnMut(u64, u64),
+) -> Result<Option<(String, f64)>> {
   tracking::ensure_table(conn)?;
   if is_applied(&tracking::read_applied(conn)?, migration) {
     return Ok(None);
@@ -530,6 +544,7 @@ fn apply_up(conn: &Connection, migration: &Migration, announce: &mut dyn FnMut()
   let additions = rebuild::prepare(conn, migration, Direction::Up)?;
   run_checked(conn, &migration.up, migration.foreign_keys_off)?;
   rebuild::restore(conn, migration, additions)?;
+  search::index::drain_with_progress(conn, indexing)?;
   // Microsecond resolution is plenty, and keeps the stored number short.
   let execution_time_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
   tracking::record(conn, migration, &executed_at, execution_time_ms)?;
@@ -681,6 +696,8 @@ fn rollback(
         if let Some((migration, additions)) = additions {
           rebuild::restore(&tx, migration, additions)?;
         }
+        // What the down SQL changed in the logs is indexed with it.
+        search::index::drain(&tx)?;
         elapsed = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
         tracking::remove(&tx, &still)?;
         tx.commit()?;

@@ -8,6 +8,7 @@ mod logs;
 mod power_cut;
 mod power_cut_vfs;
 mod refs;
+mod search;
 mod sessions;
 mod skipped;
 mod sql;

@@ -42,6 +42,7 @@ fn connections_migrating_one_new_file_at_once_apply_each_migration_once() {
             events.push(match event {
               Progress::Started { migration, .. } => format!("start {}", migration.id),
               Progress::Finished { result, .. } => format!("end {}", result.migration.id),
+              Progress::Indexing { migration, .. } => format!("indexing {}", migration.id),
             })
           })
           .unwrap();

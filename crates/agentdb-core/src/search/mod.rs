@@ -1,0 +1,403 @@
+//! Full-text search over session logs (and session names and goals), in every script.
+//!
+//! [`text`] says what is searchable and prepares it for the index, [`query`] turns what a
+//! user types into an FTS5 query, [`index`] keeps the index exact, [`snippet`] cuts the
+//! text shown for a hit. This module reads the options and runs the searches.
+
+pub mod index;
+pub mod query;
+pub mod snippet;
+pub mod text;
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::fields::{Fields, Source};
+use crate::logs::{self, SessionLog};
+use crate::model::{LogRole, LogType};
+use crate::rules::{self, PAGE_LIMIT};
+use crate::sessions::{self, Session};
+use query::{Query, Syntax};
+use snippet::Highlight;
+
+/// How many hits a search returns when no `limit` is given.
+pub const DEFAULT_LIMIT: u64 = 20;
+
+/// The option names of `searchLogs`.
+pub const LOG_OPTIONS: &[&str] = &["sessionId", "agentId", "role", "type", "since", "until", "order", "limit", "after", "syntax"];
+/// The option names of `searchSessions`.
+pub const SESSION_OPTIONS: &[&str] = &["agentId", "limit", "syntax"];
+
+/// The order of hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SearchOrder {
+  /// Best match first (FTS5's BM25), ties newest first.
+  #[default]
+  Relevance,
+  /// Most recently added first.
+  Newest,
+}
+
+/// How many hits relevance order ranks at a time: the hits are taken newest first in windows
+/// of this many, and each window is ordered by BM25. Ranking is per matching row, so this
+/// bounds a query's cost however common its words are.
+pub const RELEVANCE_WINDOW: i64 = 2000;
+
+/// Where the next page of a search starts: after the hit with this log id, and in
+/// relevance order this rank, in the window of hits below `ceiling`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchCursor {
+  /// The last hit's rank and the window it is in (every hit's log id is below the
+  /// ceiling), in relevance order.
+  pub rank: Option<(f64, i64)>,
+  /// The last hit's log id.
+  pub id: i64,
+}
+
+impl SearchCursor {
+  /// The opaque text handed to JavaScript.
+  pub fn encode(&self) -> String {
+    match self.rank {
+      Some((rank, ceiling)) => format!("search:r|{ceiling}|{rank:e}|{}", self.id),
+      None => format!("search:n|{}", self.id),
+    }
+  }
+
+  /// Reads a cursor made by [`SearchCursor::encode`] for a search in `order`.
+  pub fn decode(text: &str, order: SearchOrder) -> Result<SearchCursor> {
+    let invalid = || Error::invalid(format!("after: {text:?} is not a cursor of this search (pass a nextCursor it returned)"));
+    let number = |s: &str| s.parse::<i64>().map_err(|_| invalid());
+    match (order, text.strip_prefix("search:")) {
+      (SearchOrder::Newest, Some(rest)) => {
+        Ok(SearchCursor { rank: None, id: number(rest.strip_prefix("n|").ok_or_else(invalid)?)? })
+      }
+      (SearchOrder::Relevance, Some(rest)) => {
+        let mut parts = rest.strip_prefix("r|").ok_or_else(invalid)?.splitn(3, '|');
+        let (Some(ceiling), Some(rank), Some(id)) = (parts.next(), parts.next(), parts.next()) else { return Err(invalid()) };
+        let rank = rank.parse::<f64>().ok().filter(|r| r.is_finite()).ok_or_else(invalid)?;
+        Ok(SearchCursor { rank: Some((rank, number(ceiling)?)), id: number(id)? })
+      }
+      _ => Err(invalid()),
+    }
+  }
+}
+
+/// What `searchLogs` searches for, and where.
+#[derive(Clone, Debug, Default)]
+pub struct LogSearch {
+  /// What the user typed.
+  pub query: String,
+  /// Which language it is in.
+  pub syntax: Syntax,
+  /// Only this session's logs.
+  pub session_id: Option<String>,
+  /// Only the logs of this agent's sessions.
+  pub agent_id: Option<String>,
+  /// Only logs of this role.
+  pub role: Option<LogRole>,
+  /// Only logs of this type.
+  pub log_type: Option<LogType>,
+  /// Only logs created at or after this ISO-8601 time.
+  pub since: Option<String>,
+  /// Only logs created before this ISO-8601 time.
+  pub until: Option<String>,
+  /// The order of hits.
+  pub order: SearchOrder,
+  /// How many hits at most.
+  pub limit: u64,
+  /// Start after this hit.
+  pub after: Option<SearchCursor>,
+}
+
+/// Checks a `since` / `until` bound: an ISO-8601 UTC time as `createdAt` holds them.
+fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
+  let text = v.string(what)?;
+  let b = text.as_bytes();
+  let shaped = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+  if !shaped {
+    return Err(Error::invalid(format!(
+      "{what} must be an ISO-8601 UTC time such as \"2026-01-02T03:04:05.678Z\", got {text:?}"
+    )));
+  }
+  Ok(text)
+}
+
+fn syntax<S: Source>(f: &Fields<S>) -> Result<Syntax> {
+  f.parsed("syntax", |v, p| Syntax::parse(&v.string(p)?, p)).map(Option::unwrap_or_default)
+}
+
+fn limit<S: Source>(f: &Fields<S>) -> Result<u64> {
+  Ok(f.whole("limit", &PAGE_LIMIT)?.unwrap_or(DEFAULT_LIMIT))
+}
+
+/// Reads `searchLogs(query, options)`'s arguments.
+pub fn read_log_search<S: Source>(query: S, options: S) -> Result<LogSearch> {
+  let query = query.string("query")?;
+  let f = Fields::of(options, "options", LOG_OPTIONS, true)?;
+  let order = match f.string("order")?.as_deref() {
+    None | Some("relevance") => SearchOrder::Relevance,
+    Some("newest") => SearchOrder::Newest,
+    Some(other) => return Err(Error::invalid(format!("{} must be 'relevance' or 'newest', got {other:?}", f.path("order")))),
+  };
+  Ok(LogSearch {
+    query,
+    syntax: syntax(&f)?,
+    session_id: f.parsed("sessionId", |v, p| v.id(p))?,
+    agent_id: f.parsed("agentId", |v, p| v.id(p))?,
+    role: f.parsed("role", |v, p| LogRole::parse(&v.string(p)?, p))?,
+    log_type: f.parsed("type", |v, p| LogType::parse(&v.string(p)?, p))?,
+    since: f.parsed("since", timestamp)?,
+    until: f.parsed("until", timestamp)?,
+    order,
+    limit: limit(&f)?,
+    after: f.parsed("after", |v, p| SearchCursor::decode(&v.string(p)?, order))?,
+  })
+}
+
+/// One log that matched.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogHit {
+  /// The log as stored.
+  pub log: SessionLog,
+  /// Its session.
+  pub session_id: String,
+  /// Its searchable text around the first match.
+  pub snippet: String,
+  /// The matches in `snippet`, as UTF-16 offsets.
+  pub highlights: Vec<Highlight>,
+}
+
+/// A page of hits.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage<T> {
+  /// The hits of this page.
+  pub items: Vec<T>,
+  /// Pass as `after` for the next page; `null` on the last.
+  pub next_cursor: Option<String>,
+}
+
+/// Runs a query, turning an FTS5 refusal into `QUERY_SYNTAX`.
+fn rows<T>(
+  conn: &Connection,
+  sql: &str,
+  params: &[(&str, Value)],
+  input: &str,
+  read: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+  let run = || -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = params.iter().map(|(n, v)| (*n, v as &dyn rusqlite::ToSql)).collect();
+    let found = stmt.query_map(named.as_slice(), read)?.collect::<rusqlite::Result<_>>()?;
+    Ok(found)
+  };
+  run().map_err(|e| query::syntax_error(e, input))
+}
+
+/// The filters of a search as SQL over `session_logs l`, with their parameters.
+fn log_filters(search: &LogSearch) -> (String, Vec<(&'static str, Value)>) {
+  let mut sql = String::new();
+  let mut params = Vec::new();
+  let mut filter = |clause: &str, name: &'static str, value: Value| {
+    sql.push_str(" AND ");
+    sql.push_str(clause);
+    params.push((name, value));
+  };
+  if let Some(id) = &search.session_id {
+    filter("l.session_id = :session", ":session", Value::Text(id.clone()));
+  }
+  if let Some(id) = &search.agent_id {
+    filter("l.session_id IN (SELECT id FROM sessions WHERE main_agent_id = :agent)", ":agent", Value::Text(id.clone()));
+  }
+  if let Some(role) = search.role {
+    filter("l.role = :role", ":role", Value::Text(role.as_str().into()));
+  }
+  if let Some(t) = search.log_type {
+    filter("l.type = :type", ":type", Value::Text(t.as_str().into()));
+  }
+  if let Some(since) = &search.since {
+    filter("l.created_at >= :since", ":since", Value::Text(since.clone()));
+  }
+  if let Some(until) = &search.until {
+    filter("l.created_at < :until", ":until", Value::Text(until.clone()));
+  }
+  (sql, params)
+}
+
+/// The matches and their logs: the index is the outer loop (CROSS JOIN), so that it hands
+/// rows over in rowid order and filters apply before anything is ranked.
+const MATCHES: &str = "FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid WHERE log_search MATCH :q";
+
+/// A page of hits as (log, explicit search text, rank, window ceiling).
+type Found = Vec<(SessionLog, Option<String>, f64, i64)>;
+
+/// Up to `n` hits below `ceiling` (and after `after` in relevance order, or below it in
+/// newest order), best or newest first.
+fn fetch(
+  conn: &Connection,
+  search: &LogSearch,
+  params: &[(&str, Value)],
+  filters: &str,
+  range: &str,
+  order: &str,
+  ceiling: i64,
+) -> Result<Found> {
+  let columns: Vec<String> = logs::LOG_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
+  let sql = format!(
+    "SELECT {}, (SELECT text FROM log_search_text WHERE log_id = l.id), s.rank {MATCHES}{filters}{range} ORDER BY {order} LIMIT :n",
+    columns.join(", ")
+  );
+  rows(conn, &sql, params, &search.query, |row| Ok((logs::log_from_row(row)?, row.get(9)?, row.get(10)?, ceiling)))
+}
+
+/// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions and
+/// deleted logs never appear (every hit is read from `session_logs`). Without the index
+/// (migration `search_index` not applied) it is refused with `INVALID_ARGUMENT`.
+pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<LogHit>> {
+  require_index(conn)?;
+  let parsed = Query::parse(&search.query, search.syntax);
+  let Some(expression) = parsed.expression else { return Ok(SearchPage { items: Vec::new(), next_cursor: None }) };
+  let (filters, mut params) = log_filters(search);
+  params.push((":q", Value::Text(expression)));
+  let wanted = search.limit as usize + 1;
+  let mut found: Found = Vec::new();
+  match search.order {
+    SearchOrder::Newest => {
+      params.push((":n", Value::Integer(wanted as i64)));
+      params.push((":below", Value::Integer(search.after.as_ref().map_or(i64::MAX, |a| a.id))));
+      found = fetch(conn, search, &params, &filters, " AND s.rowid < :below", "s.rowid DESC", 0)?;
+    }
+    SearchOrder::Relevance => {
+      let (mut after, mut ceiling) = match &search.after {
+        Some(SearchCursor { rank: Some((rank, ceiling)), id }) => (Some((*rank, *id)), *ceiling),
+        _ => (None, i64::MAX),
+      };
+      // Window after window, newest first, until the page is full or the hits run out.
+      loop {
+        let mut window = params.clone();
+        window.push((":ceiling", Value::Integer(ceiling)));
+        window.push((":skip", Value::Integer(RELEVANCE_WINDOW - 1)));
+        let floor_sql =
+          format!("SELECT s.rowid {MATCHES}{filters} AND s.rowid < :ceiling ORDER BY s.rowid DESC LIMIT 1 OFFSET :skip");
+        let floor = rows(conn, &floor_sql, &window, &search.query, |r| r.get::<_, i64>(0))?.first().copied().unwrap_or(0);
+        window.retain(|(name, _)| *name != ":skip");
+        window.push((":floor", Value::Integer(floor)));
+        window.push((":n", Value::Integer((wanted - found.len()) as i64)));
+        let mut range = String::from(" AND s.rowid >= :floor AND s.rowid < :ceiling");
+        if let Some((rank, id)) = after {
+          range.push_str(" AND (s.rank > :rank OR (s.rank = :rank AND s.rowid < :id))");
+          window.push((":rank", Value::Real(rank)));
+          window.push((":id", Value::Integer(id)));
+        }
+        found.extend(fetch(conn, search, &window, &filters, &range, "s.rank, s.rowid DESC", ceiling)?);
+        if found.len() >= wanted || floor == 0 {
+          break;
+        }
+        (after, ceiling) = (None, floor);
+      }
+    }
+  }
+  let more = found.len() >= wanted;
+  found.truncate(search.limit as usize);
+  let next_cursor = found.last().filter(|_| more).map(|(log, _, rank, ceiling)| {
+    SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some((*rank, *ceiling)), id: log.id }.encode()
+  });
+  let items = found
+    .into_iter()
+    .map(|(log, explicit, _, _)| {
+      let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
+      let cut = snippet::snippet(&source, &parsed.phrases);
+      LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights }
+    })
+    .collect();
+  Ok(SearchPage { items, next_cursor })
+}
+
+fn require_index(conn: &Connection) -> Result<()> {
+  if index::exists(conn)? {
+    Ok(())
+  } else {
+    Err(Error::invalid("search needs the search index: migrate the database (migration search_index is not applied)"))
+  }
+}
+
+/// What `searchSessions` searches for.
+#[derive(Clone, Debug, Default)]
+pub struct SessionSearch {
+  /// What the user typed.
+  pub query: String,
+  /// Which language it is in.
+  pub syntax: Syntax,
+  /// Only this agent's sessions.
+  pub agent_id: Option<String>,
+  /// How many sessions at most.
+  pub limit: u64,
+}
+
+/// Reads `searchSessions(query, options)`'s arguments.
+pub fn read_session_search<S: Source>(query: S, options: S) -> Result<SessionSearch> {
+  let query = query.string("query")?;
+  let f = Fields::of(options, "options", SESSION_OPTIONS, true)?;
+  Ok(SessionSearch { query, syntax: syntax(&f)?, agent_id: f.parsed("agentId", |v, p| v.id(p))?, limit: limit(&f)? })
+}
+
+/// A session's best hit: its name or goal, else its best-matching log.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionHit {
+  /// The session.
+  pub session: Session,
+  /// The log that matched best, or `null` when the session's name or goal matched.
+  pub log: Option<SessionLog>,
+  /// The matched text around the first match.
+  pub snippet: String,
+  /// The matches in `snippet`, as UTF-16 offsets.
+  pub highlights: Vec<Highlight>,
+}
+
+/// One hit per session, best first: sessions whose name or goal matches, then sessions by
+/// their best-matching log.
+pub fn search_sessions(conn: &Connection, search: &SessionSearch) -> Result<Vec<SessionHit>> {
+  require_index(conn)?;
+  rules::whole(search.limit as f64, &PAGE_LIMIT, "limit")?;
+  let parsed = Query::parse(&search.query, search.syntax);
+  let Some(expression) = parsed.expression else { return Ok(Vec::new()) };
+  let agent = if search.agent_id.is_some() { " AND se.main_agent_id = :agent" } else { "" };
+  let mut params: Vec<(&str, Value)> = vec![(":q", Value::Text(expression)), (":n", Value::Integer(search.limit as i64))];
+  if let Some(id) = &search.agent_id {
+    params.push((":agent", Value::Text(id.clone())));
+  }
+  let by_name = format!(
+    "SELECT i.session_id FROM session_search i CROSS JOIN sessions se ON se.id = i.session_id \
+     WHERE session_search MATCH :q{agent} ORDER BY i.rank LIMIT :n"
+  );
+  let by_log = format!(
+    "SELECT l.session_id, l.id, min(s.rank) FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
+     CROSS JOIN sessions se ON se.id = l.session_id \
+     WHERE log_search MATCH :q{agent} GROUP BY l.session_id ORDER BY 3, 2 DESC LIMIT :n"
+  );
+  let mut hits = Vec::new();
+  let mut seen = std::collections::HashSet::new();
+  for id in rows(conn, &by_name, &params, &search.query, |r| r.get::<_, String>(0))? {
+    let (Some(session), Some(source)) = (sessions::get(conn, &id)?, index::session_text(conn, &id)?) else { continue };
+    let cut = snippet::snippet(&source, &parsed.phrases);
+    seen.insert(id);
+    hits.push(SessionHit { session, log: None, snippet: cut.snippet, highlights: cut.highlights });
+  }
+  for (id, log_id) in rows(conn, &by_log, &params, &search.query, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+    if hits.len() as u64 >= search.limit || !seen.insert(id.clone()) {
+      continue;
+    }
+    let (Some(session), Some(log), Some(source)) =
+      (sessions::get(conn, &id)?, logs::get(conn, log_id)?, index::log_text(conn, log_id)?)
+    else {
+      continue;
+    };
+    let cut = snippet::snippet(&source, &parsed.phrases);
+    hits.push(SessionHit { session, log: Some(log), snippet: cut.snippet, highlights: cut.highlights });
+  }
+  Ok(hits)
+}

@@ -1,0 +1,11 @@
+DROP TRIGGER session_search_after_delete;
+DROP TRIGGER session_search_after_update;
+DROP TRIGGER session_search_after_insert;
+DROP TRIGGER log_search_after_delete;
+DROP TRIGGER log_search_after_update;
+DROP TRIGGER log_search_after_insert;
+DROP TABLE session_search_pending;
+DROP TABLE log_search_pending;
+DROP TABLE log_search_text;
+DROP TABLE session_search;
+DROP TABLE log_search;
