@@ -237,14 +237,6 @@ export interface PageOptions {
   maxBytes?: number | undefined
 }
 
-/** Options of `getLatestLogs`: the `limit` newest entries (1–1000, default 50); with
- *  `maxBytes`, only the newest of them whose JSON text fits in that many bytes (the newest
- *  one always, however large). */
-export interface LatestLogsOptions {
-  limit?: number | undefined
-  maxBytes?: number | undefined
-}
-
 /** An agent as stored. Timestamps are ISO-8601 UTC with milliseconds. `TConfig` is the type
  *  the app says its `configuration` has (unchecked, like a cast), `JsonObject` by default. */
 export interface Agent<TConfig = JsonObject> {
@@ -504,11 +496,14 @@ export interface SessionSearchHit<TContent = JsonValue, TMetadata = JsonValue> {
   highlights: SearchHighlight[]
 }
 
-/** Options of `getLatestLogs`: `limit` (1–1000, default 50), and `after`: the `nextCursor` a
- *  `getLatestLogs` page returned, to read the entries just before that page (scrolling a chat back). */
+/** Options of `getLatestLogs`: `limit` (1–1000, default 50); `after`: the `nextCursor` a
+ *  `getLatestLogs` page returned, to read the entries just before that page (scrolling a chat
+ *  back); `maxBytes`: only the newest of them whose JSON text fits in that many bytes (the
+ *  newest one always, however large). */
 export interface GetLatestLogsOptions {
   limit?: number | undefined
   after?: string | undefined
+  maxBytes?: number | undefined
 }
 
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */

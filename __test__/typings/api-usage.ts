@@ -336,7 +336,7 @@ export async function useTheWholeApi(): Promise<void> {
 
   // Bounded reads, stoppable statements, and what close found.
   const small: Page<SessionLog> = await db.getLogs(session.id, { limit: 1000, maxBytes: 8 << 20 })
-  const recent: SessionLog[] = await db.getLatestLogs(session.id, { limit: 100, maxBytes: 1 << 20 })
+  const recent: Page<SessionLog> = await db.getLatestLogs(session.id, { limit: 100, maxBytes: 1 << 20 })
   const controller = new AbortController()
   const stopped: Record<string, SqlValue>[] = await db.query('SELECT 1', [], { timeoutMs: 1000, signal: controller.signal })
   const limited: ExecuteResult = await db.execute('DELETE FROM agents WHERE 0', [], { timeoutMs: 1000 })
