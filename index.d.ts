@@ -173,14 +173,11 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
-<<<<<<< HEAD
   | 'RESULT_TOO_LARGE'
   | 'TIMEOUT'
   | 'ABORTED'
   | 'INTERRUPTED'
-=======
   | 'QUERY_SYNTAX'
->>>>>>> 73db2b3
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -438,14 +435,9 @@ export interface LogPatch {
   searchText?: string | null | undefined
 }
 
-<<<<<<< HEAD
 /** Options of `getLogs`: append (`id`) order, oldest first unless `order: 'desc'`. A cursor
- *  of one order is refused by the other. */
-=======
-/** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. `around`
- *  (a log id, such as a search hit's) gives the `limit` entries around that entry instead, and
- *  takes no `offset`, `after` or `order`. */
->>>>>>> 73db2b3
+ *  of one order is refused by the other. `around` (a log id, such as a search hit's) gives the
+ *  `limit` entries around that entry instead, and takes no `offset`, `after` or `order`. */
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
   around?: number | undefined
@@ -708,22 +700,15 @@ export declare class Database {
   /** The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
   getLog<TContent = JsonValue, TMetadata = JsonValue>(id: number): Promise<SessionLog<TContent, TMetadata> | null>
   /**
-<<<<<<< HEAD
    * A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
-   * for newest first), by `limit`/`offset` or by the keyset cursor `after`.
-   *
-   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, session, order or
-   * version) or `DATABASE_CLOSED`.
-=======
-   * A page of a session's log in `(createdAt, id)` order (`order: 'desc'` for newest
-   * first), by `limit`/`offset` or by the keyset cursor `after`. With `around: logId` (a
-   * search hit), the `limit` entries around that entry, oldest first, with `nextCursor`
-   * for the entries after the page and `previousCursor` (to pass as `after` with `order:
-   * 'desc'`) for those before it.
+   * for newest first), by `limit`/`offset` or by the keyset cursor `after`. With `around:
+   * logId` (a search hit), the `limit` entries around that entry, oldest first, with
+   * `nextCursor` for the entries after the page and `previousCursor` (to pass as `after`
+   * with `order: 'desc'`) for those before it.
    *
    * Rejects with `NOT_FOUND` (`around` names no log of the session), `INVALID_ARGUMENT`
-   * or `DATABASE_CLOSED`.
->>>>>>> 73db2b3
+   * (also for a cursor of another call, session, order or version), `RESULT_TOO_LARGE` or
+   * `DATABASE_CLOSED`.
    */
   getLogs<TContent = JsonValue, TMetadata = JsonValue>(sessionId: string, options?: GetLogsOptions): Promise<LogPage<SessionLog<TContent, TMetadata>>>
   /**
@@ -1046,19 +1031,17 @@ export interface IntegrityReport {
   /** How many foreign key violations there are in all. */
   foreignKeyViolationCount: number
   /**
-<<<<<<< HEAD
    * The first 100 rows holding a value of the wrong type (written by another tool or raw
    * SQL); the typed calls reject with `BAD_VALUE` on them.
    */
   badValues: Array<BadValueRow>
   /** How many such rows there are in all. */
   badValueCount: number
-=======
+  /**
    * Where the search index differs from the logs and sessions it indexes (at most 20
    * lines, then a count); empty when it is exact. `rebuildSearchIndex()` repairs it.
    */
   searchIndexErrors: Array<string>
->>>>>>> 73db2b3
 }
 
 /** Which migration a result or progress event is about. */
