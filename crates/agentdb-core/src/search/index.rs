@@ -194,8 +194,7 @@ pub fn check(conn: &Connection) -> Result<Vec<String>> {
   let mut problems = Vec::new();
   // FTS5's own structure check is a command written as an INSERT, which a read-only
   // connection may not run; there the index is only compared with the rows below.
-  let read_only =
-    conn.is_readonly(rusqlite::MAIN_DB)? || conn.pragma_query_value(None, "query_only", |r| r.get::<_, bool>(0))?;
+  let read_only = conn.is_readonly(rusqlite::MAIN_DB)? || conn.pragma_query_value(None, "query_only", |r| r.get::<_, bool>(0))?;
   for table in ["log_search", "session_search"].into_iter().filter(|_| !read_only) {
     if let Err(err) = conn.execute_batch(&format!("INSERT INTO {table} ({table}) VALUES ('integrity-check')")) {
       problems.push(format!("{table}: {}", crate::error::Error::from(err).message));

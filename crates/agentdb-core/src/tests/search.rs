@@ -320,20 +320,14 @@ fn the_page_around_a_hit_has_cursors_both_ways() {
   let (conn, s, ids) = with_logs(&texts);
   let page = logs::around(&conn, &s, ids[5], 5).unwrap();
   assert_eq!(page.items.iter().map(|l| l.id).collect::<Vec<_>>(), ids[3..8]);
-  let forward = crate::page::PageRequest::new(
-    Some(100),
-    None,
-    Some(crate::page::Cursor::decode(&page.next_cursor.unwrap()).unwrap()),
-  )
-  .unwrap();
+  let forward =
+    crate::page::PageRequest::new(Some(100), None, Some(crate::page::Cursor::decode(&page.next_cursor.unwrap()).unwrap()))
+      .unwrap();
   let later = logs::list(&conn, &s, crate::page::Order::Ascending, &forward).unwrap();
   assert_eq!(later.items.iter().map(|l| l.id).collect::<Vec<_>>(), ids[8..]);
-  let back = crate::page::PageRequest::new(
-    Some(100),
-    None,
-    Some(crate::page::Cursor::decode(&page.previous_cursor.unwrap()).unwrap()),
-  )
-  .unwrap();
+  let back =
+    crate::page::PageRequest::new(Some(100), None, Some(crate::page::Cursor::decode(&page.previous_cursor.unwrap()).unwrap()))
+      .unwrap();
   let earlier = logs::list(&conn, &s, crate::page::Order::Descending, &back).unwrap();
   assert_eq!(earlier.items.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[2], ids[1], ids[0]]);
   let edge = logs::around(&conn, &s, ids[0], 4).unwrap();
