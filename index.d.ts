@@ -765,8 +765,9 @@ export declare class Database {
    * Checks the file for damage (`PRAGMA quick_check`, or the slower `PRAGMA
    * integrity_check` with `{ full: true }`, which also verifies every index against its
    * table) and for rows whose foreign keys point nowhere (`PRAGMA foreign_key_check`). Runs on
-   * a reader connection; writes go on meanwhile. A damaged database gives a report with `ok:
-   * false`, never a rejection.
+   * a reader connection; writes go on meanwhile (when rows wait to be indexed for search, the
+   * writer indexes them and runs the check right after). A damaged database gives a report
+   * with `ok: false`, never a rejection.
    *
    * Rejects with `INVALID_ARGUMENT`, `BUSY`, `IO` or `DATABASE_CLOSED`.
    */

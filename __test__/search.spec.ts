@@ -1,12 +1,15 @@
 // searchLogs, searchSessions, getLogs around, rebuildSearchIndex: every script, queries users
 // type (property-tested), and an index that stays exact through batches that fail, other
 // tools writing the file, backups and the migration that creates it.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, test } from 'vitest'
 
 import type { LogInput, LogSearchHit, MigrationProgress } from '../index'
 import { BUILTIN, Database, LIBRARY, rejection, tempDir } from './support'
+
+const CHILDREN = join(__dirname, 'children')
 
 const dirs: { remove: () => void }[] = []
 afterAll(() => {
@@ -178,7 +181,8 @@ describe('the index and other tools', () => {
 
   test('integrityCheck reports a damaged index and rebuildSearchIndex repairs it', async () => {
     const { db: reopened, ids } = await seeded(':memory:', ['kept words', 'more words'])
-    // Damage only the index, as no write through the library or another tool can.
+    expect(await found(reopened, 'kept')).toEqual([ids[0]])
+    // The search indexed the rows the writes recorded. Damage only the index, as no write through the library or another tool can.
     await (reopened as Database & { testExec(sql: string): Promise<void> }).testExec(`DELETE FROM log_search WHERE rowid = ${ids[0]}`)
     const report = await reopened.integrityCheck()
     expect(report.ok).toBe(false)
@@ -186,6 +190,53 @@ describe('the index and other tools', () => {
     expect(await reopened.rebuildSearchIndex()).toBe(3)
     expect((await reopened.integrityCheck()).ok).toBe(true)
     expect(await found(reopened, 'kept')).toEqual([ids[0]])
+    await reopened.close()
+  })
+
+  test('a search right after a write finds it as written, updated or deleted', async () => {
+    const { db } = await seeded(file('right-after.db'))
+    const words = Array.from({ length: 64 }, (_, i) => `word${i}x`)
+    // Single calls in flight together, each searched for the moment it resolves.
+    const hits = await Promise.all(
+      words.map(async (word) => {
+        const log = await db.addLog({ sessionId: 's1', role: 'user', type: 'message', content: { text: word } })
+        return { id: log.id, found: await found(db, word) }
+      }),
+    )
+    expect(hits.filter((h) => h.found.length !== 1 || h.found[0] !== h.id)).toEqual([])
+    const [first, second] = hits
+    await db.updateLog(first.id, { content: { text: 'rewritten words' } })
+    expect(await found(db, words[0])).toEqual([])
+    expect(await found(db, 'rewritten')).toEqual([first.id])
+    await db.execute('DELETE FROM session_logs WHERE id = ?', [second.id])
+    expect(await found(db, words[1])).toEqual([])
+    await db.createSession({ id: 's2', mainAgentId: 'a1' })
+    await db.addLog({ sessionId: 's2', role: 'user', type: 'message', content: { text: 'cascaded away' } })
+    expect(await found(db, 'cascaded')).toHaveLength(1)
+    await db.deleteSession('s2')
+    expect(await found(db, 'cascaded')).toEqual([])
+    await db.updateSession('s1', { userGoal: 'ship the installer' })
+    expect((await db.searchSessions('installer')).map((h) => h.session.id)).toEqual(['s1'])
+    expect((await db.integrityCheck({ full: true })).ok).toBe(true)
+    await db.close()
+  })
+
+  test('a process killed while rows wait to be indexed loses none of them from the index', async () => {
+    const path = file('killed.db')
+    const { db } = await seeded(path, ['before the crash'])
+    await db.close()
+    const words = Array.from({ length: 20 }, (_, i) => `crash${i}word`)
+    const child = spawnSync(process.execPath, [join(CHILDREN, 'append-then-die.cjs'), path, ...words], { encoding: 'utf8' })
+    expect([child.signal, child.stderr]).toEqual(['SIGKILL', ''])
+    // The kill came before the writer indexed them: the logs are recorded, not yet indexed.
+    const shell = (sql: string) => execFileSync('sqlite3', [path, sql], { encoding: 'utf8' }).trim()
+    expect(Number(shell('SELECT count(*) FROM session_logs'))).toBe(words.length + 1)
+    expect(Number(shell('SELECT count(*) FROM log_search_pending'))).toBeGreaterThan(0)
+    const reopened = await Database.open(path)
+    for (const word of words) expect(await found(reopened, word), word).toHaveLength(1)
+    expect(await found(reopened, 'before')).toHaveLength(1)
+    expect(await reopened.query('SELECT count(*) AS n FROM log_search_pending')).toEqual([{ n: 0 }])
+    expect((await reopened.integrityCheck({ full: true })).ok).toBe(true)
     await reopened.close()
   })
 

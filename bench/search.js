@@ -1,11 +1,12 @@
 'use strict'
-// `node bench/search.js [--logs N] [--runs N]`: full-text search on a database of N logs
+// `node bench/search.js [--logs N] [--runs N] [--appends N] [--append-rounds N]`: full-text search on a database of N logs
 // (default 1,000,000; a mix of English, Chinese and code), with the release addon.
 //
 // Prints, as Markdown and as one JSON line: searchLogs latency p50/p95 for a common and a
 // rare English word and a 2- and a 4-character Chinese term, each beside a LIKE '%…%' scan of
 // the same database in the same run; appends per second with the index and without it
-// (the database migrated to the migration before the index); and the index's size beside the
+// (the database migrated to the migration before the index; medians of N rounds that
+// alternate the two, each on new files); and the index's size beside the
 // table's (dbstat).
 
 const { mkdtempSync, rmSync } = require('node:fs')
@@ -24,6 +25,7 @@ const RUNS = option('runs', 50)
 const BATCH = 1000
 const SESSIONS = 2000
 const APPENDS = option('appends', 100_000)
+const APPEND_ROUNDS = option('append-rounds', 1)
 
 /** A deterministic generator (xorshift), so every run writes the same database. */
 function random(seed) {
@@ -115,8 +117,8 @@ async function latencies(work, runs = RUNS) {
 }
 
 /** Appends per second: `APPENDS` logs as addLogs batches of 100, then 10,000 single addLog calls, 64 in flight. */
-async function appendRate(index, dir) {
-  const db = await open(join(dir, `append-${index ? 'index' : 'plain'}.db`), { index })
+async function appendRate(index, prefix) {
+  const db = await open(`${prefix}append-${index ? 'index' : 'plain'}.db`, { index })
   await db.createSession({ id: 's0', mainAgentId: 'a1' })
   const next = random(99)
   const log = (i) => ({ sessionId: 's0', role: 'user', type: 'message', content: contentOf(next, i) })
@@ -158,8 +160,18 @@ async function main() {
       "SELECT CASE WHEN name LIKE 'log_search%' OR name LIKE 'session_search%' THEN 'search index' WHEN name LIKE '%session_logs%' THEN 'session_logs' ELSE 'other' END AS part, sum(pgsize) AS bytes FROM dbstat GROUP BY part",
     )
     await db.close()
-    const withIndex = await appendRate(true, dir)
-    const without = await appendRate(false, dir)
+    // Rounds alternate with and without the index, each on new files; the medians are kept.
+    const rounds = []
+    for (let round = 0; round < APPEND_ROUNDS; round++) {
+      rounds.push({ withIndex: await appendRate(true, join(dir, `r${round}-`)), without: await appendRate(false, join(dir, `r${round}-`)) })
+    }
+    const median = (pick) => {
+      const sorted = rounds.map(pick).sort((a, b) => a - b)
+      return sorted[Math.floor(sorted.length / 2)]
+    }
+    const rate = (side) => ({ batched: median((r) => r[side].batched), single: median((r) => r[side].single) })
+    const withIndex = rate('withIndex')
+    const without = rate('without')
     const record = { logs: LOGS, generationMs: generation, rows, sizes, appends: { withIndex, without } }
     const ms = (x) => x.toFixed(2)
     const lines = [

@@ -141,14 +141,15 @@ impl Database {
   /// Checks the file for damage (`PRAGMA quick_check`, or the slower `PRAGMA
   /// integrity_check` with `{ full: true }`, which also verifies every index against its
   /// table) and for rows whose foreign keys point nowhere (`PRAGMA foreign_key_check`). Runs on
-  /// a reader connection; writes go on meanwhile. A damaged database gives a report with `ok:
-  /// false`, never a rejection.
+  /// a reader connection; writes go on meanwhile (when rows wait to be indexed for search, the
+  /// writer indexes them and runs the check right after). A damaged database gives a report
+  /// with `ok: false`, never a rejection.
   ///
   /// Rejects with `INVALID_ARGUMENT`, `BUSY`, `IO` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "options?: IntegrityCheckOptions", ts_return_type = "Promise<IntegrityReport>")]
   pub fn integrity_check(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, parse_integrity_options(options), |conn, full| {
+      self.read_indexed(env, parse_integrity_options(options), |conn, full| {
         maintenance::integrity_check(conn, full).map(JsIntegrityReport::from)
       })
     })

@@ -17,6 +17,16 @@ use parking_lot::{Condvar, Mutex};
 /// How long a thread that ran out of work waits, spinning, before it sleeps.
 const SPIN: Duration = Duration::from_micros(60);
 
+/// What [`Queue::pop_within`] found.
+pub enum Popped<T> {
+  /// The next job.
+  Job(T),
+  /// No job came in time.
+  Idle,
+  /// The queue is closed and drained.
+  Closed,
+}
+
 struct State<T> {
   jobs: VecDeque<T>,
   closed: bool,
@@ -88,6 +98,30 @@ impl<T> Queue<T> {
       state.sleepers += 1;
       self.wake.wait(&mut state);
       state.sleepers -= 1;
+    }
+  }
+
+  /// The next job, waiting at most `idle` for one.
+  pub fn pop_within(&self, idle: Duration) -> Popped<T> {
+    if let Some(job) = self.try_pop() {
+      return Popped::Job(job);
+    }
+    self.spin();
+    let until = Instant::now() + idle;
+    let mut state = self.state.lock();
+    loop {
+      if let Some(job) = self.take(&mut state) {
+        return Popped::Job(job);
+      }
+      if state.closed {
+        return Popped::Closed;
+      }
+      state.sleepers += 1;
+      let timed_out = self.wake.wait_until(&mut state, until).timed_out();
+      state.sleepers -= 1;
+      if timed_out && state.jobs.is_empty() && !state.closed {
+        return Popped::Idle;
+      }
     }
   }
 
@@ -165,5 +199,15 @@ mod tests {
     queue.close();
     let total: u64 = consumers.into_iter().map(|c| c.join().unwrap()).sum();
     assert_eq!(total, 300 * 301 / 2);
+  }
+
+  #[test]
+  fn pop_within_reports_an_idle_queue_then_a_job_then_the_close() {
+    let queue = Queue::default();
+    assert!(matches!(queue.pop_within(Duration::from_millis(5)), Popped::Idle));
+    queue.push(7).unwrap();
+    assert!(matches!(queue.pop_within(Duration::from_millis(5)), Popped::Job(7)));
+    queue.close();
+    assert!(matches!(queue.pop_within(Duration::from_millis(5)), Popped::Closed));
   }
 }

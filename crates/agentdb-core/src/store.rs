@@ -23,7 +23,7 @@ use crate::connection::{self, Location, OpenOptions};
 use crate::copies::{self, FileClaim};
 use crate::error::{Error, ErrorCode, Result};
 use crate::interrupt::{Closing, Limits, Watch};
-use crate::queue::Queue;
+use crate::queue::{Popped, Queue};
 use crate::search;
 
 /// How many queued writes at most share one transaction.
@@ -368,9 +368,10 @@ impl Store {
     }
   }
 
-  /// Queues a read that needs the search index up to date: when the reader finds rows that
-  /// another tool changed and nobody indexed yet, the writer indexes them first (in a
-  /// transaction of its own) and the read runs after it.
+  /// Queues a read that needs the search index up to date. A reader runs it when no row
+  /// waits to be indexed; otherwise the writer indexes the recorded rows (in a transaction
+  /// of its own) and runs the read on its own connection right after, before any other
+  /// write, so that it reads the index exactly as the rows it indexed.
   pub fn read_indexed<T, W, D>(self: &Arc<Self>, work: W, deliver: D)
   where
     T: Send + 'static,
@@ -383,16 +384,15 @@ impl Store {
       move |outcome: Result<std::result::Result<Result<T>, W>>| match outcome {
         Err(err) => deliver(Err(err)),
         Ok(Ok(result)) => deliver(result),
-        Ok(Err(work)) => {
-          let again = Arc::clone(&store);
-          // An empty write: its commit indexes what is pending.
-          store.write(
-            || Ok(|_: &Connection| Ok(())),
-            // Should indexing fail (a read-only file, a lock held too long), the search
-            // still runs, over what is indexed.
-            move |_: Result<()>| again.read(work, deliver),
-          );
-        }
+        Ok(Err(work)) => store.exclusive(
+          move |conn| {
+            // Should indexing fail (a read-only file, a lock held too long), the read still
+            // runs, over what is indexed.
+            index_pending(conn);
+            work(conn)
+          },
+          deliver,
+        ),
       },
     );
   }
@@ -544,9 +544,10 @@ fn reader_loop(conn: Connection, watch: &Watch, queue: &Queue<ReadJob>) {
   drop(conn);
 }
 
-/// Indexes for search, at open, the rows another tool changed while the database was not
-/// open here. A failure (another process holds the write lock) leaves them for the next
-/// write or search, which index them before they commit or read.
+/// Indexes for search, in a transaction of its own, the rows recorded and not yet indexed:
+/// at open (rows another tool changed while the database was not open here), when the
+/// writer is idle, before a search that finds rows recorded, and at close. A failure
+/// (another process holds the write lock) leaves them recorded for the next time.
 fn index_pending(conn: &Connection) {
   if !matches!(search::index::has_pending(conn), Ok(true)) {
     return;
@@ -565,11 +566,34 @@ fn index_pending(conn: &Connection) {
   }
 }
 
-/// Runs the writer's jobs until its queue is closed and drained, then hands the connection
-/// back to be closed after the readers'.
+/// How long the writer's queue stays empty before the writer indexes the rows its writes
+/// recorded for search.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Runs the writer's jobs until its queue is closed and drained, indexes what is recorded
+/// for search, then hands the connection back to be closed after the readers'.
 fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) -> Connection {
-  let mut next = queue.pop();
-  while let Some(job) = next.take() {
+  let mut next = None;
+  // Whether a job ran since the writer last indexed the recorded rows.
+  let mut unindexed = false;
+  loop {
+    let job = match next.take() {
+      Some(job) => job,
+      None => match queue.pop_within(IDLE) {
+        Popped::Job(job) => job,
+        Popped::Closed => break,
+        Popped::Idle => {
+          if std::mem::take(&mut unindexed) {
+            index_pending(&conn);
+          }
+          match queue.pop() {
+            Some(job) => job,
+            None => break,
+          }
+        }
+      },
+    };
+    unindexed = true;
     match job {
       WriterJob::Exclusive(job) => job(Ok((&mut conn, watch))),
       WriterJob::Grouped(first) => {
@@ -587,10 +611,8 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) ->
         commit_group(&conn, watch, group);
       }
     }
-    if next.is_none() {
-      next = queue.pop();
-    }
   }
+  index_pending(&conn);
   conn
 }
 
@@ -679,10 +701,13 @@ fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite
   Round::Ended(failure)
 }
 
-/// Indexes for search the rows the group's writes changed, then commits: the index commits
-/// with the writes, or neither does.
+/// Commits, first indexing for search every recorded row when [`search::index::PENDING_LIMIT`]
+/// rows are recorded. Fewer wait, recorded in the committed transaction, for the writer to be
+/// idle, a search or the close (see [`index_pending`]): many commits share one FTS5 write.
 fn commit(conn: &Connection) -> Result<()> {
-  search::index::drain(conn)?;
+  if search::index::pending_reached(conn)? {
+    search::index::drain(conn)?;
+  }
   control(conn, "COMMIT")
 }
 

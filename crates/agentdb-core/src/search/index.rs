@@ -2,10 +2,12 @@
 //! `search_index` recorded as changed, rebuilding the index, and checking it.
 //!
 //! The triggers are plain SQL, so a write by any tool records its rows in
-//! `log_search_pending` / `session_search_pending`. [`drain`] brings the index up to date
-//! for every recorded row, inside the caller's transaction: the writer runs it before each
-//! commit (its own writes are indexed atomically with them), at open, and before a search
-//! when a reader finds rows recorded by another tool.
+//! `log_search_pending` / `session_search_pending`, in the write's own transaction.
+//! [`drain`] brings the index up to date for every recorded row, inside the caller's
+//! transaction. The writer runs it at open, in a commit that finds [`PENDING_LIMIT`] rows
+//! recorded, once its queue has been idle a moment, before a search or an integrity check
+//! that finds rows recorded, and at close; a search therefore never reads the index while
+//! rows are recorded.
 
 use std::collections::BTreeSet;
 
@@ -53,6 +55,23 @@ pub fn has_pending(conn: &Connection) -> Result<bool> {
     return Ok(false);
   }
   Ok(conn.prepare_cached(HAS_PENDING_SQL)?.query_row([], |r| r.get(0))?)
+}
+
+/// How many recorded rows make a commit index them: below it, rows wait for the writer to
+/// be idle, a search, an integrity check or the close, so that many commits share one FTS5
+/// segment write.
+pub const PENDING_LIMIT: i64 = 1000;
+
+/// Whether at least [`PENDING_LIMIT`] logs or sessions are recorded (false without an index).
+const PENDING_REACHED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM log_search_pending LIMIT 1 OFFSET ?1) \
+  OR EXISTS (SELECT 1 FROM session_search_pending LIMIT 1 OFFSET ?1)";
+
+/// Whether [`PENDING_LIMIT`] rows or more wait to be indexed (false when there is no index).
+pub fn pending_reached(conn: &Connection) -> Result<bool> {
+  if !exists(conn)? {
+    return Ok(false);
+  }
+  Ok(conn.prepare_cached(PENDING_REACHED_SQL)?.query_row([PENDING_LIMIT - 1], |r| r.get(0))?)
 }
 
 /// Indexes every recorded row, [`CHUNK`] at a time, calling `progress(done, total)` after
