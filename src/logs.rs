@@ -110,6 +110,16 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateLog, &[id, patch]))
   }
 
+  /// Deletes one log entry; resolves with how many entries were deleted (0 when it did not
+  /// exist). `children: 'reparent'` moves its children to its parent (or to the root);
+  /// `children: 'delete'` deletes its whole subtree, at any depth.
+  /// Rejects with `NOT_WRITTEN` (a trigger skipped a delete; none is deleted),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: number, options: DeleteLogOptions", ts_return_type = "Promise<number>")]
+  pub fn delete_log(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::DeleteLog, &[id, options]))
+  }
+
   /// Deletes every log entry of a session; resolves with how many.
   /// Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
   /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.

@@ -361,6 +361,15 @@ export interface LogPatch {
   metadata?: JsonInput | null | undefined
 }
 
+/** What `deleteLog` does with the entries under the one it deletes: `'delete'` deletes the
+ *  whole subtree; `'reparent'` moves the children to the deleted entry's parent (or to the root). */
+export type LogChildren = 'delete' | 'reparent'
+
+/** Options of `deleteLog`. */
+export interface DeleteLogOptions {
+  children: LogChildren
+}
+
 /** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
@@ -390,6 +399,7 @@ export type BatchOperation =
   | { op: 'addLog'; input: LogInput }
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
+  | { op: 'deleteLog'; id: number; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 

@@ -136,8 +136,10 @@ export async function useTheWholeApi(): Promise<void> {
   const tree: LogNode[] = await db.getLogTree(session.id)
   const children: LogNode[] = tree[0].children
   const logCount: number = await db.countLogs(session.id)
+  const deletedOne: number = await db.deleteLog(first.id, { children: 'reparent' })
+  const deletedTree: number = (await db.batch([{ op: 'deleteLog', id: first.id, options: { children: 'delete' } }]))[0] as number
   const deletedLogs: number = await db.deleteLogs(session.id)
-  void [content, parentId, page, latest, edited, one, children, logCount, deletedLogs, await db.getLatestLogs(session.id)]
+  void [content, parentId, page, latest, edited, one, children, logCount, deletedOne, deletedTree, deletedLogs, await db.getLatestLogs(session.id)]
 
   // Escape hatch
   const rows: Record<string, SqlValue>[] = await db.query('SELECT * FROM agents WHERE id = ? AND max_steps > ?', [agent.id, 1n])

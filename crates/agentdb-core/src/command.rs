@@ -17,14 +17,14 @@ use crate::input::fields::{Fields, Source};
 use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
 use crate::logs::{self, LogPatch, NewLog, SessionLog};
-use crate::model::SessionStatus;
+use crate::model::{LogChildren, SessionStatus};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
 
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 13] = [
+const KINDS: [(Kind, &str, &[&str]); 14] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id"]),
@@ -35,6 +35,7 @@ const KINDS: [(Kind, &str, &[&str]); 13] = [
   (Kind::AddLog, "addLog", &["input"]),
   (Kind::AddLogs, "addLogs", &["inputs"]),
   (Kind::UpdateLog, "updateLog", &["id", "patch"]),
+  (Kind::DeleteLog, "deleteLog", &["id", "options"]),
   (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
   (Kind::Execute, "execute", &["sql", "params"]),
   (Kind::Batch, "batch", &["operations"]),
@@ -63,6 +64,8 @@ pub enum Kind {
   AddLogs,
   /// `updateLog(id, patch)`
   UpdateLog,
+  /// `deleteLog(id, options)`
+  DeleteLog,
   /// `deleteLogs(sessionId)`
   DeleteLogs,
   /// `execute(sql, params)`
@@ -123,6 +126,8 @@ pub enum Command {
   AddLogs(Vec<NewLog>),
   /// `updateLog(id, patch)`, with where the patch says the entry is.
   UpdateLog(i64, LogPatch, LogPlace),
+  /// `deleteLog(id, options)`: one entry, and what happens to the entries under it.
+  DeleteLog(i64, LogChildren),
   /// `deleteLogs(sessionId)`
   DeleteLogs(String),
   /// `execute(sql, params)`
@@ -145,7 +150,7 @@ pub enum Outcome {
   Logs(Vec<SessionLog>),
   /// From deleteAgent / deleteSession: whether the row existed.
   Deleted(bool),
-  /// From deleteLogs: how many entries were deleted.
+  /// From deleteLog / deleteLogs: how many entries were deleted.
   Count(u64),
   /// From execute.
   Changes(Changes),
@@ -189,6 +194,9 @@ impl Command {
         let (patch, place) = inputs::log_patch(arg("patch")?, &path("patch"), id)?;
         Command::UpdateLog(id, patch, place)
       }
+      Kind::DeleteLog => {
+        Command::DeleteLog(f.required("id", inputs::log_id)?, inputs::delete_log_options(arg("options")?, &path("options"))?)
+      }
       Kind::DeleteLogs => Command::DeleteLogs(f.required("sessionId", |v, p| v.id(p))?),
       Kind::Execute => Command::Execute(
         f.required_string("sql")?,
@@ -217,6 +225,7 @@ impl Command {
         check_place(conn, *id, place)?;
         Outcome::Log(logs::update(conn, *id, patch)?)
       }
+      Command::DeleteLog(id, children) => Outcome::Count(cascade::delete_log(conn, *id, *children)?),
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(commands) => Outcome::Batch(

@@ -102,6 +102,14 @@ string_enum!(
   }
 );
 
+string_enum!(
+  /// What `deleteLog` does with the entries under the one it deletes.
+  LogChildren, "options.children", {
+    /** Delete them too, and theirs, down the whole subtree. */ Delete = "delete",
+    /** Move them to the deleted entry's parent (or to the root when it had none). */ Reparent = "reparent",
+  }
+);
+
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic
 /// Gregorian calendar, days-from-civil inverted).
 pub fn iso_from_epoch_millis(millis: i64) -> String {

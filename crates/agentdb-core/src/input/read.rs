@@ -14,7 +14,7 @@ use crate::input::fields::{Element, Fields, Source};
 use crate::input::tree::Input;
 use crate::json::{self, Json};
 use crate::logs::{LogPatch, NewLog};
-use crate::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
+use crate::model::{AgentType, LogChildren, LogRole, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
 use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
 use crate::sessions::{NewSession, SessionPatch};
@@ -270,6 +270,13 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
   };
   let place = LogPlace { session_id: f.parsed("sessionId", id)?, parent_id: f.nullable_change("parentId", log_id)? };
   Ok((patch, place))
+}
+
+/// `deleteLog`'s options: `children` is required, since either choice loses something the
+/// other keeps.
+pub fn delete_log_options(value: &Input, what: &str) -> Result<LogChildren> {
+  let f = Fields::of(value, what, &["children"], false)?;
+  f.required("children", |v, p| LogChildren::parse(&v.string(p)?, p))
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.

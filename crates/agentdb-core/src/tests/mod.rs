@@ -3,6 +3,7 @@
 
 mod agents;
 mod batch;
+mod conversations;
 mod logs;
 mod sessions;
 mod skipped;
