@@ -361,6 +361,15 @@ export interface LogPatch {
   metadata?: JsonInput | null | undefined
 }
 
+/** What `deleteLog` does with the entries under the one it deletes: `'delete'` deletes the
+ *  whole subtree; `'reparent'` moves the children to the deleted entry's parent (or to the root). */
+export type LogChildren = 'delete' | 'reparent'
+
+/** Options of `deleteLog`. */
+export interface DeleteLogOptions {
+  children: LogChildren
+}
+
 /** Options of `getLogs`: `(createdAt, id)` order, oldest first unless `order: 'desc'`. */
 export interface GetLogsOptions extends PageOptions {
   order?: 'asc' | 'desc' | undefined
@@ -390,6 +399,7 @@ export type BatchOperation =
   | { op: 'addLog'; input: LogInput }
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
+  | { op: 'deleteLog'; id: number; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
@@ -514,6 +524,14 @@ export declare class Database {
    * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, patch: LogPatch): Promise<SessionLog<TContent, TMetadata>>
+  /**
+   * Deletes one log entry; resolves with how many entries were deleted (0 when it did not
+   * exist). `children: 'reparent'` moves its children to its parent (or to the root);
+   * `children: 'delete'` deletes its whole subtree, at any depth.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped a delete; none is deleted),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  deleteLog(id: number, options: DeleteLogOptions): Promise<number>
   /**
    * Deletes every log entry of a session; resolves with how many.
    * Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
