@@ -103,6 +103,7 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'CONSTRAINT'
   | 'NOT_WRITTEN'
+  | 'NOT_TEXT'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -332,8 +333,45 @@ export interface SessionLog<TContent = JsonValue, TMetadata = JsonValue> {
   type: LogType
   content: TContent
   metadata: TMetadata | null
+  /** `complete` unless it is a reply being streamed (see docs/conversations.md). */
+  status: LogStatus
   createdAt: string
   updatedAt: string
+}
+
+/** Where a log entry is in its life: a streamed reply is `pending`, then `streaming`, then
+ *  finished (`complete`, `error`, `cancelled`); `interrupted` when the process writing it
+ *  ended first. Every other entry is `complete`. */
+export type LogStatus = 'complete' | 'pending' | 'streaming' | 'error' | 'cancelled' | 'interrupted'
+
+/** The statuses `finishLog` sets. */
+export type FinishedLogStatus = 'complete' | 'error' | 'cancelled'
+
+/** `appendLogText`'s options: the path of a string inside the content (`'text'`,
+ *  `'parts[2].text'`, `'$.text'`; `'$'` for a content that is itself a string) and the text to
+ *  append to it. */
+export interface AppendLogTextOptions {
+  path: string
+  delta: string
+}
+
+/** What `appendLogText` resolves with: not the content, so that a chunk costs no copy of it. */
+export interface AppendedLogText {
+  id: number
+  status: LogStatus
+  updatedAt: string
+}
+
+/** `finishLog`'s options: the finished status, and the final content and metadata if given. */
+export interface FinishLogOptions {
+  status: FinishedLogStatus
+  content?: JsonInput | undefined
+  metadata?: JsonInput | null | undefined
+}
+
+/** Options of `listInterruptedLogs`: oldest first, of every session unless `sessionId` is given. */
+export interface ListInterruptedLogsOptions extends PageOptions {
+  sessionId?: string | undefined
 }
 
 /** A log entry with its children, from `getLogTree`. */
@@ -350,6 +388,8 @@ export interface LogInput {
   type: LogType
   content: JsonInput
   metadata?: JsonInput | null | undefined
+  /** Default `complete`; `pending` (or `streaming`) for a reply about to be streamed. */
+  status?: LogStatus | undefined
 }
 
 /** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
@@ -359,6 +399,7 @@ export interface LogPatch {
   type?: LogType | undefined
   content?: JsonInput | undefined
   metadata?: JsonInput | null | undefined
+  status?: LogStatus | undefined
 }
 
 /** What `deleteLog` does with the entries under the one it deletes: `'delete'` deletes the
@@ -399,12 +440,14 @@ export type BatchOperation =
   | { op: 'addLog'; input: LogInput }
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
+  | { op: 'appendLogText'; id: number; options: AppendLogTextOptions }
+  | { op: 'finishLog'; id: number; options: FinishLogOptions }
   | { op: 'deleteLog'; id: number; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
 /** What each `batch` operation resolved with: the result its method would have given. */
-export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult
+export type BatchResult = Agent | Session | SessionLog | SessionLog[] | AppendedLogText | boolean | number | ExecuteResult
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -524,6 +567,32 @@ export declare class Database {
    * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, patch: LogPatch): Promise<SessionLog<TContent, TMetadata>>
+  /**
+   * Appends `delta` to the string at `path` inside a log entry's content, in SQLite (the
+   * content is not sent again); a `pending` entry becomes `streaming`. Cheap enough for every
+   * chunk of a streamed reply: chunks queued together commit together. Resolves with the
+   * entry's id, status and `updatedAt`.
+   *
+   * Rejects with `NOT_TEXT` (the path holds no string; nothing is written), `NOT_FOUND`,
+   * `NOT_WRITTEN` (a trigger skipped the update), `INVALID_ARGUMENT` (a malformed path),
+   * `BUSY` or `DATABASE_CLOSED`.
+   */
+  appendLogText(id: number, options: AppendLogTextOptions): Promise<AppendedLogText>
+  /**
+   * Finishes a streamed entry: sets its status (`complete`, `error` or `cancelled`) and, when
+   * given, its final content and metadata. Resolves with the entry as stored.
+   *
+   * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  finishLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, options: FinishLogOptions): Promise<SessionLog<TContent, TMetadata>>
+  /**
+   * The entries left `interrupted` (still `pending` or `streaming` when the database was
+   * last opened by a process that found no other connection on it), oldest first, of every
+   * session or of `sessionId`, a page at a time.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  listInterruptedLogs<TContent = JsonValue, TMetadata = JsonValue>(options?: ListInterruptedLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
   /**
    * Deletes one log entry; resolves with how many entries were deleted (0 when it did not
    * exist). `children: 'reparent'` moves its children to its parent (or to the root);

@@ -596,6 +596,22 @@ describe('sessions and logs', () => {
     expect(json.map((l: { type: string }) => l.type)).toEqual(['message', 'thought', 'message'])
   })
 
+  it('marks the status of a log that is not complete', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    const reply = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
+    await db.appendLogText(reply.id, { path: 'text', delta: 'Hel' })
+    const marked = (status: string) => new RegExp(`^#${reply.id} {2}\\S+Z {2}agent/message {2}\\[${status}\\] {2}\\{"text":"Hel"\\}$`)
+    const lines = (await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(4)
+    expect(lines[2]).not.toContain('[')
+    expect(lines[3]).toMatch(marked('streaming'))
+    // Closed unfinished, then opened alone: the reply will never be finished.
+    await db.close()
+    expect((await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')[3]).toMatch(marked('interrupted'))
+  })
+
   it('reports an unknown session with NOT_FOUND', async () => {
     await seeded(path.join(dir, 'agents.db'))
     expectError(await agentdb(['logs', 'no-such-session']), EXIT.ERROR, 'NOT_FOUND')

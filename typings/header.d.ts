@@ -103,6 +103,7 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'CONSTRAINT'
   | 'NOT_WRITTEN'
+  | 'NOT_TEXT'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -332,8 +333,45 @@ export interface SessionLog<TContent = JsonValue, TMetadata = JsonValue> {
   type: LogType
   content: TContent
   metadata: TMetadata | null
+  /** `complete` unless it is a reply being streamed (see docs/conversations.md). */
+  status: LogStatus
   createdAt: string
   updatedAt: string
+}
+
+/** Where a log entry is in its life: a streamed reply is `pending`, then `streaming`, then
+ *  finished (`complete`, `error`, `cancelled`); `interrupted` when the process writing it
+ *  ended first. Every other entry is `complete`. */
+export type LogStatus = 'complete' | 'pending' | 'streaming' | 'error' | 'cancelled' | 'interrupted'
+
+/** The statuses `finishLog` sets. */
+export type FinishedLogStatus = 'complete' | 'error' | 'cancelled'
+
+/** `appendLogText`'s options: the path of a string inside the content (`'text'`,
+ *  `'parts[2].text'`, `'$.text'`; `'$'` for a content that is itself a string) and the text to
+ *  append to it. */
+export interface AppendLogTextOptions {
+  path: string
+  delta: string
+}
+
+/** What `appendLogText` resolves with: not the content, so that a chunk costs no copy of it. */
+export interface AppendedLogText {
+  id: number
+  status: LogStatus
+  updatedAt: string
+}
+
+/** `finishLog`'s options: the finished status, and the final content and metadata if given. */
+export interface FinishLogOptions {
+  status: FinishedLogStatus
+  content?: JsonInput | undefined
+  metadata?: JsonInput | null | undefined
+}
+
+/** Options of `listInterruptedLogs`: oldest first, of every session unless `sessionId` is given. */
+export interface ListInterruptedLogsOptions extends PageOptions {
+  sessionId?: string | undefined
 }
 
 /** A log entry with its children, from `getLogTree`. */
@@ -350,6 +388,8 @@ export interface LogInput {
   type: LogType
   content: JsonInput
   metadata?: JsonInput | null | undefined
+  /** Default `complete`; `pending` (or `streaming`) for a reply about to be streamed. */
+  status?: LogStatus | undefined
 }
 
 /** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
@@ -359,6 +399,7 @@ export interface LogPatch {
   type?: LogType | undefined
   content?: JsonInput | undefined
   metadata?: JsonInput | null | undefined
+  status?: LogStatus | undefined
 }
 
 /** What `deleteLog` does with the entries under the one it deletes: `'delete'` deletes the
@@ -399,9 +440,11 @@ export type BatchOperation =
   | { op: 'addLog'; input: LogInput }
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
+  | { op: 'appendLogText'; id: number; options: AppendLogTextOptions }
+  | { op: 'finishLog'; id: number; options: FinishLogOptions }
   | { op: 'deleteLog'; id: number; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
 /** What each `batch` operation resolved with: the result its method would have given. */
-export type BatchResult = Agent | Session | SessionLog | SessionLog[] | boolean | number | ExecuteResult
+export type BatchResult = Agent | Session | SessionLog | SessionLog[] | AppendedLogText | boolean | number | ExecuteResult

@@ -118,3 +118,54 @@ describe('updateLog', () => {
     expect((await db.getLogs(session.id)).items.map((l) => l.id)).toEqual([root.id, entry.id, child.id])
   })
 })
+
+describe('streamed replies', () => {
+  it('append text at a path inside the content, then finish with a status', async () => {
+    const reply = await db.addLog(message({ text: '', parts: [{ text: '' }] }, { role: 'agent', status: 'pending' }))
+    expect(reply.status).toBe('pending')
+    const chunks = ['Hel', 'lo, ', 'wörld ', '"quoted"\n', '✓']
+    const appended = await Promise.all(chunks.map((delta) => db.appendLogText(reply.id, { path: 'text', delta })))
+    expect(appended.map((a) => a.status)).toEqual(chunks.map(() => 'streaming'))
+    await db.appendLogText(reply.id, { path: '$.parts[0].text', delta: 'x' })
+    expect(await db.getLog(reply.id)).toMatchObject({ status: 'streaming', content: { text: chunks.join(''), parts: [{ text: 'x' }] } })
+    const done = await db.finishLog(reply.id, { status: 'complete', metadata: { tokens: 12 } })
+    expect(done).toMatchObject({ status: 'complete', metadata: { tokens: 12 }, content: { text: chunks.join('') } })
+    const failed = await db.finishLog(reply.id, { status: 'error', content: { text: 'rate limited' } })
+    expect(failed).toMatchObject({ status: 'error', content: { text: 'rate limited' } })
+    expect((await db.addLog(message('plain'))).status).toBe('complete')
+  })
+
+  it('appends and finishes in a batch, all or nothing', async () => {
+    const reply = await db.addLog(message({ text: 'a' }, { status: 'streaming' }))
+    const before = await snapshot(db)
+    await expectCode(
+      db.batch([
+        { op: 'appendLogText', id: reply.id, options: { path: 'text', delta: 'b' } },
+        { op: 'appendLogText', id: reply.id, options: { path: 'missing', delta: 'c' } },
+      ]),
+      'NOT_TEXT',
+      'operations[1]',
+    )
+    expect(await snapshot(db)).toBe(before)
+    await db.batch([
+      { op: 'appendLogText', id: reply.id, options: { path: 'text', delta: 'b' } },
+      { op: 'finishLog', id: reply.id, options: { status: 'cancelled' } },
+    ])
+    expect(await db.getLog(reply.id)).toMatchObject({ status: 'cancelled', content: { text: 'ab' } })
+  })
+
+  it('refuses a bad path, a target that is not text and a status that is not finished, writing nothing', async () => {
+    const reply = await db.addLog(message({ text: '', n: 1, list: [] }, { status: 'pending' }))
+    const before = await snapshot(db)
+    await expectCode(db.appendLogText(reply.id, { path: 'te xt', delta: 'x' }), 'INVALID_ARGUMENT', 'options.path')
+    await expectCode(db.appendLogText(reply.id, { path: 'n', delta: 'x' }), 'NOT_TEXT', 'holds integer')
+    await expectCode(db.appendLogText(reply.id, { path: 'list', delta: 'x' }), 'NOT_TEXT', 'holds array')
+    await expectCode(db.appendLogText(reply.id, { path: 'nope', delta: 'x' }), 'NOT_TEXT', 'does not exist')
+    await expectCode(db.appendLogText(reply.id + 1, { path: 'text', delta: 'x' }), 'NOT_FOUND')
+    // @ts-expect-error not a finished status
+    await expectCode(db.finishLog(reply.id, { status: 'streaming' }), 'INVALID_ARGUMENT', 'options.status')
+    // @ts-expect-error delta is required
+    await expectCode(db.appendLogText(reply.id, { path: 'text' }), 'INVALID_ARGUMENT', 'options.delta')
+    expect(await snapshot(db)).toBe(before)
+  })
+})

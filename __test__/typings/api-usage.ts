@@ -4,6 +4,7 @@
 import {
   Database,
   type Agent,
+  type AppendedLogText,
   type AgentDbError,
   type AgentInput,
   type AgentPatch,
@@ -11,6 +12,7 @@ import {
   type BatchResult,
   type EffectiveConfig,
   type ErrorCode,
+  type LogStatus,
   type ExecuteResult,
   type JsonObject,
   type JsonValue,
@@ -136,6 +138,12 @@ export async function useTheWholeApi(): Promise<void> {
   const tree: LogNode[] = await db.getLogTree(session.id)
   const children: LogNode[] = tree[0].children
   const logCount: number = await db.countLogs(session.id)
+  const pending: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
+  const appended: AppendedLogText = await db.appendLogText(pending.id, { path: 'text', delta: 'Hel' })
+  const logStatus: LogStatus = appended.status
+  const finished: SessionLog = await db.finishLog(pending.id, { status: 'complete', content: { text: 'Hello' }, metadata: null })
+  const interrupted: Page<SessionLog> = await db.listInterruptedLogs({ sessionId: session.id, limit: 10 })
+  void [logStatus, finished, interrupted]
   const deletedOne: number = await db.deleteLog(first.id, { children: 'reparent' })
   const deletedTree: number = (await db.batch([{ op: 'deleteLog', id: first.id, options: { children: 'delete' } }]))[0] as number
   const deletedLogs: number = await db.deleteLogs(session.id)

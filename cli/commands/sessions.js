@@ -78,7 +78,8 @@ const logs = {
     limit: { type: 'string', arg: 'N', help: 'only the N newest logs (with --follow: to start with)' },
   },
   description: [
-    'Each log is one line: #id, time, role/type, content. With --follow, a log updated after it was',
+    'Each log is one line: #id, time, role/type, [status] when not complete (pending, streaming,',
+    'error, cancelled, interrupted), content. With --follow, a log updated after it was',
     'printed (a streamed reply) is printed again with its new content, marked (updated).',
     'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line,',
     'a log again each time its updatedAt changes.',
@@ -224,7 +225,8 @@ async function readChanged(db, sessionId, seen) {
 function logLine(log, indent = '', updated = false) {
   const content = typeof log.content === 'string' ? log.content : JSON.stringify(log.content)
   const time = updated ? log.updatedAt : log.createdAt
-  return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${updated ? '(updated)  ' : ''}${content}`
+  const status = log.status && log.status !== 'complete' ? `[${log.status}]  ` : ''
+  return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${status}${updated ? '(updated)  ' : ''}${content}`
 }
 
 function printTree(out, nodes, depth) {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::input::fields::{Fields, Source};
 use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
-use crate::logs::{self, LogPatch, NewLog, SessionLog};
+use crate::logs::{self, Appended, LogPatch, NewLog, SessionLog};
 use crate::model::{LogChildren, SessionStatus};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
@@ -24,7 +24,7 @@ use crate::sql::{self, json_sql_value, Changes, Params};
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 14] = [
+const KINDS: [(Kind, &str, &[&str]); 16] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id"]),
@@ -35,6 +35,8 @@ const KINDS: [(Kind, &str, &[&str]); 14] = [
   (Kind::AddLog, "addLog", &["input"]),
   (Kind::AddLogs, "addLogs", &["inputs"]),
   (Kind::UpdateLog, "updateLog", &["id", "patch"]),
+  (Kind::AppendLogText, "appendLogText", &["id", "options"]),
+  (Kind::FinishLog, "finishLog", &["id", "options"]),
   (Kind::DeleteLog, "deleteLog", &["id", "options"]),
   (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
   (Kind::Execute, "execute", &["sql", "params"]),
@@ -64,6 +66,10 @@ pub enum Kind {
   AddLogs,
   /// `updateLog(id, patch)`
   UpdateLog,
+  /// `appendLogText(id, options)`
+  AppendLogText,
+  /// `finishLog(id, options)`
+  FinishLog,
   /// `deleteLog(id, options)`
   DeleteLog,
   /// `deleteLogs(sessionId)`
@@ -126,6 +132,11 @@ pub enum Command {
   AddLogs(Vec<NewLog>),
   /// `updateLog(id, patch)`, with where the patch says the entry is.
   UpdateLog(i64, LogPatch, LogPlace),
+  /// `appendLogText(id, options)`: the entry, the SQLite JSON path of a string in its
+  /// content, and the text to append.
+  AppendLogText(i64, String, String),
+  /// `finishLog(id, options)`: the entry and the status (and final content) it gets.
+  FinishLog(i64, LogPatch),
   /// `deleteLog(id, options)`: one entry, and what happens to the entries under it.
   DeleteLog(i64, LogChildren),
   /// `deleteLogs(sessionId)`
@@ -148,6 +159,8 @@ pub enum Outcome {
   Log(SessionLog),
   /// From addLogs.
   Logs(Vec<SessionLog>),
+  /// From appendLogText.
+  Appended(Appended),
   /// From deleteAgent / deleteSession: whether the row existed.
   Deleted(bool),
   /// From deleteLog / deleteLogs: how many entries were deleted.
@@ -194,6 +207,14 @@ impl Command {
         let (patch, place) = inputs::log_patch(arg("patch")?, &path("patch"), id)?;
         Command::UpdateLog(id, patch, place)
       }
+      Kind::AppendLogText => {
+        let id = f.required("id", inputs::log_id)?;
+        let (path, delta) = inputs::append_text_options(arg("options")?, &path("options"))?;
+        Command::AppendLogText(id, path, delta)
+      }
+      Kind::FinishLog => {
+        Command::FinishLog(f.required("id", inputs::log_id)?, inputs::finish_options(arg("options")?, &path("options"))?)
+      }
       Kind::DeleteLog => {
         Command::DeleteLog(f.required("id", inputs::log_id)?, inputs::delete_log_options(arg("options")?, &path("options"))?)
       }
@@ -225,6 +246,8 @@ impl Command {
         check_place(conn, *id, place)?;
         Outcome::Log(logs::update(conn, *id, patch)?)
       }
+      Command::AppendLogText(id, path, delta) => Outcome::Appended(logs::append_text(conn, *id, path, delta)?),
+      Command::FinishLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
       Command::DeleteLog(id, children) => Outcome::Count(cascade::delete_log(conn, *id, *children)?),
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),

@@ -24,6 +24,7 @@ pub mod model;
 pub mod page;
 pub mod patch;
 pub mod queue;
+pub mod recovery;
 pub mod rules;
 pub mod sessions;
 pub mod settings;

@@ -10,19 +10,19 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Json};
-use crate::model::{now_iso, LogRole, LogType};
+use crate::model::{now_iso, LogRole, LogStatus, LogType, TOUCH_UPDATED_AT};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::rules::{self, PAGE_LIMIT};
 
 /// The columns of `session_logs`, in the order [`read`] reads them.
-const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, status, created_at, updated_at";
 
 /// `add`'s statement. The row is built from the input, the new rowid and the timestamp
 /// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
 const INSERT_SQL: &str =
-  "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+  "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, status, created_at, updated_at) \
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7)";
 
 /// `latest`'s statement, built once.
 static LATEST_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -48,6 +48,8 @@ pub struct SessionLog {
   pub content: Json,
   /// Any JSON value, or null.
   pub metadata: Option<Json>,
+  /// Where it is in its life: `complete` unless it is a reply being streamed.
+  pub status: LogStatus,
   /// When created (ISO-8601 UTC, ms).
   pub created_at: String,
   /// When last changed.
@@ -63,8 +65,9 @@ fn read(row: &Row) -> rusqlite::Result<SessionLog> {
     log_type: row.get(4)?,
     content: json::column(row, 5)?,
     metadata: json::nullable_column(row, 6)?,
-    created_at: row.get(7)?,
-    updated_at: row.get(8)?,
+    status: row.get(7)?,
+    created_at: row.get(8)?,
+    updated_at: row.get(9)?,
   })
 }
 
@@ -83,6 +86,8 @@ pub struct NewLog {
   pub content: Json,
   /// Any JSON value; `None` stores NULL.
   pub metadata: Option<Json>,
+  /// Default `complete`; `pending` or `streaming` for a reply about to be streamed.
+  pub status: Option<LogStatus>,
 }
 
 /// A partial change of a log entry.
@@ -96,6 +101,8 @@ pub struct LogPatch {
   pub content: Option<Json>,
   /// New metadata, or clear it.
   pub metadata: Option<Option<Json>>,
+  /// New status.
+  pub status: Option<LogStatus>,
 }
 
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
@@ -111,7 +118,8 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
       input.log_type,
       input.content.get(),
       input.metadata.as_deref().map(RawValue::get),
-      now
+      now,
+      input.status.unwrap_or(LogStatus::Complete)
     ])
     .map_err(|e| explain_insert_failure(conn, e.into(), input))?;
   // A skipped insert changes no row, and the last rowid is then another row's.
@@ -126,6 +134,7 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
     log_type: input.log_type,
     content: input.content.clone(),
     metadata: input.metadata.clone(),
+    status: input.status.unwrap_or(LogStatus::Complete),
     created_at: now.clone(),
     updated_at: now,
   })
@@ -189,9 +198,81 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
+  set.set("status", patch.status.map(|s| s.as_str().to_string()));
   set
     .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, read)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))
+}
+
+/// What `appendLogText` resolves with: the entry's new status and `updatedAt`, not its
+/// content, so that a streamed reply costs no copy of its text per chunk.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appended {
+  /// The entry.
+  pub id: i64,
+  /// `streaming` after the first chunk of a `pending` entry, else as it was.
+  pub status: LogStatus,
+  /// When last changed.
+  pub updated_at: String,
+}
+
+/// `append_text`'s statement: the string at `?2` (an SQLite JSON path) gets `?3` at its end,
+/// a `pending` entry becomes `streaming`. The row is changed only when the path holds a
+/// string, so a missing or non-text target writes nothing.
+static APPEND_SQL: LazyLock<String> = LazyLock::new(|| {
+  format!(
+    "UPDATE session_logs SET content = json_set(content, ?2, json_extract(content, ?2) || ?3), \
+       status = CASE status WHEN 'pending' THEN 'streaming' ELSE status END, updated_at = {TOUCH_UPDATED_AT} \
+     WHERE id = ?1 AND json_type(content, ?2) = 'text' RETURNING status, updated_at"
+  )
+});
+
+/// Appends `delta` to the string at `path` (an SQLite JSON path, `$.text`) inside entry
+/// `id`'s content, in SQLite. `NOT_FOUND` for a missing entry, `NOT_TEXT` when the path
+/// holds no string, `NOT_WRITTEN` when a trigger skipped the change.
+pub fn append_text(conn: &Connection, id: i64, path: &str, delta: &str) -> Result<Appended> {
+  let mut stmt = conn.prepare_cached(&APPEND_SQL)?;
+  let changed = stmt.query_row(params![id, path, delta], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+  if let Some((status, updated_at)) = changed {
+    return Ok(Appended { id, status, updated_at });
+  }
+  let target: Option<Option<String>> = conn
+    .prepare_cached("SELECT json_type(content, ?2) FROM session_logs WHERE id = ?1")?
+    .query_row(params![id, path], |r| r.get(0))
+    .optional()?;
+  match target {
+    None => Err(Error::not_found(format!("log {id} does not exist"))),
+    Some(Some(kind)) if kind == "text" => Err(Error::not_written("session_logs", format!("the text appended to log {id}"))),
+    Some(kind) => Err(Error::new(
+      ErrorCode::NotText,
+      format!(
+        "options.path: {path} of log {id}'s content {}, not a string: nothing was appended",
+        kind.map_or_else(|| "does not exist".to_string(), |k| format!("holds {k}"))
+      ),
+    )),
+  }
+}
+
+/// Marks every entry still `pending` or `streaming` as `interrupted`; returns how many.
+/// Only for a database no other connection has open: theirs may still be streaming.
+pub fn interrupt_unfinished(conn: &Connection) -> Result<u64> {
+  let sql = format!(
+    "UPDATE session_logs SET status = 'interrupted', updated_at = {TOUCH_UPDATED_AT} \
+     WHERE status <> 'complete' AND (status = 'pending' OR status = 'streaming')"
+  );
+  Ok(conn.prepare_cached(&sql)?.execute([])? as u64)
+}
+
+/// A page of the entries of every session whose status is `interrupted`, oldest first, or
+/// of one session.
+pub fn list_interrupted(conn: &Connection, session_id: Option<&str>, page: &PageRequest) -> Result<Page<SessionLog>> {
+  let mut query = ListQuery::new("logs", Order::Ascending);
+  query.filter("status <> 'complete' AND status = :status", ":status", LogStatus::Interrupted.as_str().to_string());
+  if let Some(session_id) = session_id {
+    query.filter("session_id = :session", ":session", session_id.to_string());
+  }
+  query.run(conn, &format!("SELECT {LOG_COLUMNS} FROM session_logs"), page, read, |l| (l.created_at.clone(), l.id.to_string()))
 }
 
 /// How many entries a session has.
@@ -262,6 +343,7 @@ mod tests {
       log_type: LogType::Message,
       content: json::from_value(&serde_json::json!({ "step": step })),
       metadata: None,
+      status: None,
     };
     let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
     assert_eq!(

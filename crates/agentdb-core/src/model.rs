@@ -103,6 +103,24 @@ string_enum!(
 );
 
 string_enum!(
+  /// Where a log entry is in its life: a streamed reply is `pending`, then `streaming`, then
+  /// finished; every other entry is `complete`.
+  LogStatus, "status", {
+    /** Written whole (the default). */ Complete = "complete",
+    /** Created, no text yet. */ Pending = "pending",
+    /** Text is being appended. */ Streaming = "streaming",
+    /** Finished with an error. */ Error = "error",
+    /** Stopped before it finished. */ Cancelled = "cancelled",
+    /** Still pending or streaming when the process writing it ended. */ Interrupted = "interrupted",
+  }
+);
+
+impl LogStatus {
+  /// The statuses `finishLog` may set.
+  pub const FINISHED: [LogStatus; 3] = [LogStatus::Complete, LogStatus::Error, LogStatus::Cancelled];
+}
+
+string_enum!(
   /// What `deleteLog` does with the entries under the one it deletes.
   LogChildren, "options.children", {
     /** Delete them too, and theirs, down the whole subtree. */ Delete = "delete",

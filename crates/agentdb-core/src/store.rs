@@ -21,6 +21,7 @@ use crate::connection::{self, Location, OpenOptions};
 use crate::copies::{self, FileClaim};
 use crate::error::{Error, Result};
 use crate::queue::Queue;
+use crate::recovery;
 
 /// How many queued writes at most share one transaction.
 const MAX_GROUP: usize = 512;
@@ -153,6 +154,9 @@ impl Store {
       Location::File(path) => Some(copies::claim(path)?),
       Location::Memory => None,
     };
+    if let Location::File(path) = &location {
+      recovery::interrupt_unfinished_logs(path);
+    }
     let writer = connection::open_writer(&location, &options)?;
     // Should a thread fail to start, the queues of those already started are closed, which
     // ends them and closes their connections.

@@ -5,7 +5,7 @@
 use agentdb_core::command::Kind;
 use agentdb_core::error::ErrorCode;
 use agentdb_core::migrations::validation::IssueCode;
-use agentdb_core::model::{AgentType, LogChildren, LogRole, LogType, PermissionMode, SessionStatus};
+use agentdb_core::model::{AgentType, LogChildren, LogRole, LogStatus, LogType, PermissionMode, SessionStatus};
 use agentdb_core::settings;
 
 /// The hand-written part of `index.d.ts`, which `napi build` copies in front of the
@@ -47,6 +47,9 @@ fn the_enumerations_are_the_core_s_strings() {
   expect("LogRole", LogRole::ALL);
   expect("LogType", LogType::ALL);
   expect("LogChildren", LogChildren::ALL);
+  expect("LogStatus", LogStatus::ALL);
+  let finished: Vec<&str> = LogStatus::FINISHED.iter().map(|s| s.as_str()).collect();
+  expect("FinishedLogStatus", &finished);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::input::fields::{Element, Fields, Source};
 use crate::input::tree::Input;
 use crate::json::{self, Json};
 use crate::logs::{LogPatch, NewLog};
-use crate::model::{AgentType, LogChildren, LogRole, LogType, PermissionMode, SessionStatus};
+use crate::model::{AgentType, LogChildren, LogRole, LogStatus, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
 use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
 use crate::sessions::{NewSession, SessionPatch};
@@ -30,6 +30,10 @@ fn log_role(v: &Input, what: &dyn Display) -> Result<LogRole> {
 
 fn log_type(v: &Input, what: &dyn Display) -> Result<LogType> {
   LogType::parse(&v.string(what)?, what)
+}
+
+fn log_status(v: &Input, what: &dyn Display) -> Result<LogStatus> {
+  LogStatus::parse(&v.string(what)?, what)
 }
 
 /// Reads a session status.
@@ -218,7 +222,7 @@ pub fn session_patch(value: &Input, what: &str, target: &str) -> Result<SessionP
 
 /// `addLog`'s input. `content` is required; `null` is a JSON value like any other.
 pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
-  let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata"], false)?;
+  let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata", "status"], false)?;
   let content = match f.change("content")? {
     None => return Err(f.missing("content")),
     Some(content) => content.map_or_else(null_json, Input::json),
@@ -230,6 +234,7 @@ pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
     log_type: f.required("type", log_type)?,
     content,
     metadata: f.parsed("metadata", json)?,
+    status: f.parsed("status", log_status)?,
   })
 }
 
@@ -257,7 +262,7 @@ pub struct LogPlace {
 /// `updateLog`'s patch of entry `target`, and where it says the entry is. An `id` must be
 /// `target`; `createdAt` and `updatedAt` are ignored.
 pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, LogPlace)> {
-  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata"];
+  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata", "status"];
   fields.extend(TIMESTAMPS);
   let f = Fields::of(value, what, &fields, false)?;
   same_id(&f, f.parsed("id", log_id)?, &target)?;
@@ -267,6 +272,7 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
     log_type: f.non_null_change("type", log_type)?,
     content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
     metadata: f.nullable_change("metadata", json)?,
+    status: f.non_null_change("status", log_status)?,
   };
   let place = LogPlace { session_id: f.parsed("sessionId", id)?, parent_id: f.nullable_change("parentId", log_id)? };
   Ok((patch, place))
@@ -277,6 +283,77 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
 pub fn delete_log_options(value: &Input, what: &str) -> Result<LogChildren> {
   let f = Fields::of(value, what, &["children"], false)?;
   f.required("children", |v, p| LogChildren::parse(&v.string(p)?, p))
+}
+
+/// `appendLogText`'s options: the path of a string inside the content, as SQLite's JSON path
+/// (`$.text`), and the text to append to it.
+pub fn append_text_options(value: &Input, what: &str) -> Result<(String, String)> {
+  let f = Fields::of(value, what, &["path", "delta"], false)?;
+  Ok((f.required("path", |v, p| content_path(&v.string(p)?, p))?, f.required_string("delta")?))
+}
+
+/// A path inside a log's content, `text`, `parts[2].text` or `$.parts[2].text` (`$` alone is
+/// the content itself), as the SQLite JSON path it names. Keys are letters, digits and `_`;
+/// indexes are whole numbers. Anything else is refused, so SQLite never sees a malformed path.
+pub fn content_path(text: &str, what: &dyn Display) -> Result<String> {
+  let bad = |why: &str| {
+    Error::invalid(format!(
+      "{what}: {text:?} is not a path inside the content ({why}; write keys and indexes as `parts[2].text`, or `$` for the content itself)"
+    ))
+  };
+  let rest = text.strip_prefix('$').unwrap_or(text);
+  let mut path = String::from("$");
+  if rest.is_empty() {
+    return if text.is_empty() { Err(bad("it is empty")) } else { Ok(path) };
+  }
+  let mut chars = rest.chars().peekable();
+  let mut first = text.len() == rest.len();
+  while chars.peek().is_some() {
+    if chars.peek() == Some(&'[') {
+      chars.next();
+      let mut index = String::new();
+      while let Some(&c) = chars.peek().filter(|c| c.is_ascii_digit()) {
+        index.push(c);
+        chars.next();
+      }
+      if index.is_empty() || chars.next() != Some(']') {
+        return Err(bad("an index must be a whole number in brackets"));
+      }
+      path.push_str(&format!("[{}]", index.trim_start_matches('0').parse::<u64>().unwrap_or(0)));
+    } else {
+      if !first && chars.next() != Some('.') {
+        return Err(bad("keys are separated by `.`"));
+      }
+      let mut key = String::new();
+      while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '_') {
+        key.push(c);
+        chars.next();
+      }
+      if key.is_empty() {
+        return Err(bad("a key must hold letters, digits or `_`"));
+      }
+      path.push('.');
+      path.push_str(&key);
+    }
+    first = false;
+  }
+  Ok(path)
+}
+
+/// `finishLog`'s options: the finished status, and optionally the final content and metadata.
+pub fn finish_options(value: &Input, what: &str) -> Result<LogPatch> {
+  let f = Fields::of(value, what, &["status", "content", "metadata"], false)?;
+  let given = f.required_string("status")?;
+  let Some(&status) = LogStatus::FINISHED.iter().find(|s| s.as_str() == given) else {
+    let names: Vec<String> = LogStatus::FINISHED.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    return Err(Error::invalid(format!("{} must be one of {}, got {given:?}", f.path("status"), names.join(", "))));
+  };
+  Ok(LogPatch {
+    status: Some(status),
+    content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
+    metadata: f.nullable_change("metadata", json)?,
+    ..LogPatch::default()
+  })
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.

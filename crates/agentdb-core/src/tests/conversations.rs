@@ -1,5 +1,5 @@
 //! Conversations as an agent app keeps them: deleting one entry with or without its subtree,
-//! editing one in place.
+//! editing one in place, replies that stream.
 
 use rusqlite::Connection;
 use serde_json::json;
@@ -8,8 +8,8 @@ use super::support::{db, log, read, refused_when_read, session, snapshot};
 use crate::cascade;
 use crate::command::Kind;
 use crate::error::ErrorCode;
-use crate::logs::{self, LogPatch};
-use crate::model::LogChildren;
+use crate::logs::{self, LogPatch, NewLog};
+use crate::model::{LogChildren, LogStatus};
 
 fn setup() -> (Connection, String) {
   let conn = db();
@@ -99,8 +99,88 @@ fn updating_an_entry_keeps_its_place_and_its_children() {
   let root = log(&conn, &s, None);
   let entry = log(&conn, &s, Some(root.id));
   let child = log(&conn, &s, Some(entry.id));
-  let edited = logs::update(&conn, entry.id, &LogPatch { content: Some(crate::json::from_value(&json!("edited"))), ..Default::default() })
-    .unwrap();
+  let edited =
+    logs::update(&conn, entry.id, &LogPatch { content: Some(crate::json::from_value(&json!("edited"))), ..Default::default() })
+      .unwrap();
   assert_eq!((edited.id, edited.parent_id, edited.created_at.as_str()), (entry.id, Some(root.id), entry.created_at.as_str()));
   assert_eq!(links(&conn, &s), [(root.id, None), (entry.id, Some(root.id)), (child.id, Some(entry.id))]);
+}
+
+fn streamed(conn: &Connection, s: &str, content: serde_json::Value) -> i64 {
+  let input = NewLog { status: Some(LogStatus::Pending), ..super::support::new_log(s, None, content) };
+  logs::add(conn, &input).unwrap().id
+}
+
+fn run(conn: &Connection, kind: Kind, args: serde_json::Value) -> serde_json::Value {
+  serde_json::to_value(read(kind, &args).run(conn).unwrap()).unwrap()
+}
+
+#[test]
+fn appending_text_builds_the_string_in_place_and_finishing_sets_the_status() {
+  let (conn, s) = setup();
+  let id = streamed(&conn, &s, json!({ "text": "", "parts": [{ "text": "a" }], "n": 1.50 }));
+  let first = run(&conn, Kind::AppendLogText, json!({ "id": id, "options": { "path": "text", "delta": "Hel" } }));
+  assert_eq!(first["status"], "streaming");
+  run(&conn, Kind::AppendLogText, json!({ "id": id, "options": { "path": "$.text", "delta": "lo \"you\" ✓" } }));
+  run(&conn, Kind::AppendLogText, json!({ "id": id, "options": { "path": "parts[0].text", "delta": "b" } }));
+  let log = logs::get(&conn, id).unwrap().unwrap();
+  assert_eq!(log.status, LogStatus::Streaming);
+  let content: serde_json::Value = serde_json::from_str(log.content.get()).unwrap();
+  assert_eq!(content, json!({ "text": "Hello \"you\" ✓", "parts": [{ "text": "ab" }], "n": 1.50 }));
+  let done = run(&conn, Kind::FinishLog, json!({ "id": id, "options": { "status": "complete", "metadata": { "tokens": 4 } } }));
+  assert_eq!(
+    (done["status"].clone(), done["metadata"].clone(), done["content"]["text"].clone()),
+    (json!("complete"), json!({ "tokens": 4 }), json!("Hello \"you\" ✓"))
+  );
+  let replaced =
+    run(&conn, Kind::FinishLog, json!({ "id": id, "options": { "status": "error", "content": { "text": "failed" } } }));
+  assert_eq!((replaced["status"].clone(), replaced["content"].clone()), (json!("error"), json!({ "text": "failed" })));
+  // The content of a plain string is the path `$`.
+  let whole = streamed(&conn, &s, json!("draft"));
+  run(&conn, Kind::AppendLogText, json!({ "id": whole, "options": { "path": "$", "delta": "ed" } }));
+  assert_eq!(logs::get(&conn, whole).unwrap().unwrap().content.get(), "\"drafted\"");
+}
+
+#[test]
+fn a_bad_path_or_a_target_that_is_not_text_is_coded_and_writes_nothing() {
+  let (conn, s) = setup();
+  let id = streamed(&conn, &s, json!({ "text": "", "n": 1, "list": ["x"], "nested": { "a": null } }));
+  let before = snapshot(&conn);
+  for path in ["", "te xt", "text.", ".text", "list[x]", "list[]", "a..b", "$$", "text[0", "a'b"] {
+    let err = refused_when_read(&conn, Kind::AppendLogText, &json!({ "id": id, "options": { "path": path, "delta": "d" } }));
+    assert_eq!(err.code, ErrorCode::InvalidArgument, "{path:?}: {err}");
+    assert!(err.message.contains("options.path"), "{err}");
+  }
+  for path in ["n", "missing", "list", "list[3]", "nested.a", "nested", "$"] {
+    let command = read(Kind::AppendLogText, &json!({ "id": id, "options": { "path": path, "delta": "d" } }));
+    let err = command.run(&conn).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotText, "{path}: {err}");
+    assert!(err.message.contains(&format!("log {id}")), "{err}");
+  }
+  let missing = read(Kind::AppendLogText, &json!({ "id": id + 100, "options": { "path": "text", "delta": "d" } }));
+  assert_eq!(missing.run(&conn).unwrap_err().code, ErrorCode::NotFound);
+  for status in ["pending", "streaming", "interrupted", "done"] {
+    let err = refused_when_read(&conn, Kind::FinishLog, &json!({ "id": id, "options": { "status": status } }));
+    assert!(err.message.contains("options.status must be one of 'complete', 'error', 'cancelled'"), "{err}");
+  }
+  let err = refused_when_read(&conn, Kind::AppendLogText, &json!({ "id": id, "options": { "path": "text" } }));
+  assert!(err.message.contains("options.delta is required"), "{err}");
+  assert_eq!(snapshot(&conn), before);
+}
+
+#[test]
+fn unfinished_entries_become_interrupted_and_are_listed() {
+  let (conn, s) = setup();
+  let pending = streamed(&conn, &s, json!({ "text": "" }));
+  let streaming = streamed(&conn, &s, json!({ "text": "" }));
+  logs::append_text(&conn, streaming, "$.text", "partial").unwrap();
+  let finished = streamed(&conn, &s, json!({ "text": "" }));
+  logs::update(&conn, finished, &LogPatch { status: Some(LogStatus::Cancelled), ..Default::default() }).unwrap();
+  log(&conn, &s, None);
+  assert_eq!(logs::interrupt_unfinished(&conn).unwrap(), 2);
+  let page = logs::list_interrupted(&conn, None, &crate::page::PageRequest::default()).unwrap();
+  assert_eq!(page.items.iter().map(|l| l.id).collect::<Vec<_>>(), [pending, streaming]);
+  assert_eq!(logs::get(&conn, finished).unwrap().unwrap().status, LogStatus::Cancelled);
+  let elsewhere = logs::list_interrupted(&conn, Some("another session"), &crate::page::PageRequest::default()).unwrap();
+  assert!(elsewhere.items.is_empty());
 }

@@ -83,6 +83,7 @@ pub fn new_log(session_id: &str, parent_id: Option<i64>, content: Value) -> NewL
     log_type: LogType::Message,
     content: crate::json::from_value(&content),
     metadata: None,
+    status: None,
   }
 }
 

@@ -67,7 +67,7 @@ fn migrating_again_changes_nothing() {
 
 #[test]
 fn limit_and_to_bound_the_run() {
-  let set = set_with(vec![app("003", &["CREATE TABLE t3 (x)"], None), app("004", &["CREATE TABLE t4 (x)"], None)]);
+  let set = set_with(vec![app("003", &["CREATE TABLE t3 (x)"], None), app("904", &["CREATE TABLE t4 (x)"], None)]);
   let mut conn = memory();
   let none = MigrateOptions { limit: Some(0), ..MigrateOptions::default() };
   assert!(migrate(&mut conn, &set, &none).unwrap().is_empty());
@@ -79,10 +79,10 @@ fn limit_and_to_bound_the_run() {
   let to_three = MigrateOptions { to: Some(target_in(APP, "003")), ..MigrateOptions::default() };
   assert_eq!(names(&migrate(&mut conn, &set, &to_three).unwrap()), builtins_then(&["app 003"])[1..]);
   assert!(has_object(&conn, "t3") && !has_object(&conn, "t4"));
-  // "004" alone names the app's 004, the only migration of that id.
-  let both = MigrateOptions { limit: Some(5), ..up_to("004") };
-  assert_eq!(names(&migrate(&mut conn, &set, &both).unwrap()), ["app 004"]);
-  assert_eq!(applied_keys(&conn), builtins_then(&["app 003", "app 004"]));
+  // "904" alone names the app's 904, the only migration of that id.
+  let both = MigrateOptions { limit: Some(5), ..up_to("904") };
+  assert_eq!(names(&migrate(&mut conn, &set, &both).unwrap()), ["app 904"]);
+  assert_eq!(applied_keys(&conn), builtins_then(&["app 003", "app 904"]));
 }
 
 #[test]
