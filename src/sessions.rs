@@ -9,7 +9,7 @@ use crate::json::JsonText;
 use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{page, session_status};
+use agentdb_core::input::read::{session_list, session_status};
 use agentdb_core::sessions;
 
 #[napi]
@@ -85,20 +85,24 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateSessionStatus, &[id, status]))
   }
 
-  /// Sessions newest first, optionally by status and by agent, a page at a time.
+  /// Sessions newest first, by creation or (`orderBy: 'lastActivityAt'`) by their last
+  /// activity, optionally by status and by agent, a page at a time. `include` adds to each
+  /// session, from the same statement: `agent` (its main agent's id, name, type and avatar),
+  /// `latestLog` (its newest log entry, or `null`), `logCount`.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
     ts_args_type = "options?: ListSessionsOptions",
-    ts_return_type = "Promise<Page<Session<TConfig>>>"
+    ts_return_type = "Promise<Page<ListedSession<TConfig>>>"
   )]
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after"], true)
-        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f, "sessions")?)));
-      self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
-        Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?))
+      let fields = ["status", "agentId", "orderBy", "include", "limit", "offset", "after"];
+      let args = Fields::of(options, "options", &fields, true)
+        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, session_list(&f)?)));
+      self.read(env, args, |conn, (status, agent_id, (order, include, page))| -> Result<JsonText> {
+        Ok(JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), order, include, &page)?))
       })
     })
   }

@@ -273,6 +273,8 @@ export interface Session<TConfig = JsonObject> {
   maxSteps: number | null
   createdAt: string
   updatedAt: string
+  /** When anything last happened in it: its creation, or the last write of one of its logs. */
+  lastActivityAt: string
 }
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
@@ -300,6 +302,29 @@ export interface SessionPatch extends SessionOverrides {
 export interface ListSessionsOptions extends PageOptions {
   status?: SessionStatus | undefined
   agentId?: string | undefined
+  /** Newest first by `createdAt` (the default) or by `lastActivityAt` (a sidebar's order). */
+  orderBy?: 'createdAt' | 'lastActivityAt' | undefined
+  /** What to add to each session, read in the same statement. */
+  include?: SessionInclude[] | undefined
+}
+
+/** What `listSessions` can add to each session: its main agent (`agent`), its newest log entry
+ *  (`latestLog`) and how many log entries it has (`logCount`). */
+export type SessionInclude = 'agent' | 'latestLog' | 'logCount'
+
+/** A session's main agent as `listSessions` includes it. */
+export interface SessionAgentSummary {
+  id: string
+  name: string
+  type: AgentType
+  avatar: string | null
+}
+
+/** A session from `listSessions`, with the fields its `include` asked for. */
+export interface ListedSession<TConfig = JsonObject> extends Session<TConfig> {
+  agent?: SessionAgentSummary
+  latestLog?: SessionLog | null
+  logCount?: number
 }
 
 /** What a session actually runs with: its override where it has one, else its agent's value. */

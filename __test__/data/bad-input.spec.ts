@@ -153,6 +153,9 @@ const cases: Case[] = [
   ['listSessions', () => [{ limit: 1001 }], 'options.limit'],
   ['listSessions', () => [{ after: agentsCursor }], 'after'],
   ['listSessions', () => [{ sort: 'asc' }], 'sort'],
+  ['listSessions', () => [{ orderBy: 'updatedAt' }], 'options.orderBy'],
+  ['listSessions', () => [{ include: 'agent' }], 'options.include'],
+  ['listSessions', () => [{ include: ['preview'] }], 'options.include[0]'],
   // addLog
   ['addLog', () => [], 'input'],
   ['addLog', () => [{}], 'input'],

@@ -169,3 +169,47 @@ describe('streamed replies', () => {
     expect(await snapshot(db)).toBe(before)
   })
 })
+
+describe('the sidebar', () => {
+  it('every log write moves its session up; listSessions includes agent, latest log and count in one call', async () => {
+    const agent = (await db.getSession(session.id))!.mainAgentId
+    const quiet = await db.createSession({ mainAgentId: agent, name: 'quiet' })
+    expect(quiet.lastActivityAt).toBe(quiet.createdAt)
+    await db.execute(`UPDATE sessions SET last_activity_at = '2000-01-01T00:00:00.000Z' WHERE id = ?`, [session.id])
+    const byActivity = async () =>
+      (await db.listSessions({ orderBy: 'lastActivityAt', include: ['agent', 'latestLog', 'logCount'] })).items
+    expect((await byActivity()).map((s) => s.id)).toEqual([quiet.id, session.id])
+    await db.addLog(message('first'))
+    const latest = await db.addLog(message({ text: 'newest' }))
+    const [top, next] = await byActivity()
+    expect(top.id).toBe(session.id)
+    expect(top.lastActivityAt > quiet.lastActivityAt).toBe(true)
+    expect(top).toMatchObject({ agent: { id: agent, name: 'Chat', type: 'custom', avatar: null }, latestLog: latest, logCount: 2 })
+    expect(next).toMatchObject({ id: quiet.id, latestLog: null, logCount: 0 })
+    // Another tool's write counts too.
+    await db.execute(`UPDATE session_logs SET content = '"edited"' WHERE session_id = ?`, [quiet.id])
+    await db.execute(
+      `INSERT INTO session_logs (session_id, role, type, content) VALUES (?, 'user', 'message', '"raw"')`,
+      [quiet.id],
+    )
+    expect((await byActivity()).map((s) => s.id)).toEqual([quiet.id, session.id])
+    const plain = (await db.listSessions()).items[0]
+    expect('agent' in plain || 'latestLog' in plain || 'logCount' in plain).toBe(false)
+    // A session read back may be spread into a patch.
+    await db.updateSession(plain.id, { ...plain, name: 'renamed' })
+  })
+
+  it('pages by last activity with its own cursors, and refuses bad options', async () => {
+    const agent = (await db.getSession(session.id))!.mainAgentId
+    for (let i = 0; i < 4; i++) await db.createSession({ mainAgentId: agent })
+    const first = await db.listSessions({ orderBy: 'lastActivityAt', limit: 2 })
+    const rest = await db.listSessions({ orderBy: 'lastActivityAt', limit: 10, after: first.nextCursor! })
+    const all = (await db.listSessions({ orderBy: 'lastActivityAt', limit: 10 })).items.map((s) => s.id)
+    expect([...first.items, ...rest.items].map((s) => s.id)).toEqual(all)
+    await expectCode(db.listSessions({ after: first.nextCursor! }), 'INVALID_ARGUMENT', 'cursor')
+    // @ts-expect-error not an order
+    await expectCode(db.listSessions({ orderBy: 'name' }), 'INVALID_ARGUMENT', 'options.orderBy')
+    // @ts-expect-error not an include
+    await expectCode(db.listSessions({ include: ['agent', 'logs'] }), 'INVALID_ARGUMENT', 'options.include[1]')
+  })
+})

@@ -12,6 +12,7 @@ import {
   type BatchResult,
   type EffectiveConfig,
   type ErrorCode,
+  type ListedSession,
   type LogStatus,
   type ExecuteResult,
   type JsonObject,
@@ -138,6 +139,11 @@ export async function useTheWholeApi(): Promise<void> {
   const tree: LogNode[] = await db.getLogTree(session.id)
   const children: LogNode[] = tree[0].children
   const logCount: number = await db.countLogs(session.id)
+  const sidebar: Page<ListedSession> = await db.listSessions({ orderBy: 'lastActivityAt', include: ['agent', 'latestLog', 'logCount'] })
+  const lastActivity: string = sidebar.items[0].lastActivityAt
+  const preview: SessionLog | null | undefined = sidebar.items[0].latestLog
+  const agentName: string | undefined = sidebar.items[0].agent?.name
+  void [lastActivity, preview, agentName, sidebar.items[0].logCount]
   const pending: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
   const appended: AppendedLogText = await db.appendLogText(pending.id, { path: 'text', delta: 'Hel' })
   const logStatus: LogStatus = appended.status

@@ -11,14 +11,14 @@ const SESSION_STATUSES = ['idle', 'running', 'completed', 'failed', 'stopped']
 
 const sessions = {
   name: 'sessions',
-  summary: 'list sessions, most recent first',
+  summary: 'list sessions, most recently active first',
   positionals: [databaseArgument],
   options: {
     status: { type: 'string', arg: 'STATUS', help: `only sessions in this status (${SESSION_STATUSES.join(', ')})` },
     agent: { type: 'string', arg: 'ID', help: 'only sessions whose main agent is ID (the AGENT ID column)' },
     limit: { type: 'string', arg: 'N', help: 'show at most N sessions (default 50)' },
   },
-  description: 'With --json: the page of sessions, each with its agent\'s name as agentName.',
+  description: 'Most recently active first: a log written in a session moves it up. With --json: the page\nof sessions, each with its agent\'s name as agentName and its logCount.',
   async run({ positionals: { db: file }, options }, out) {
     if (options.status !== undefined && !SESSION_STATUSES.includes(options.status)) {
       throw usage(`--status must be one of ${SESSION_STATUSES.join(', ')}, got "${options.status}"`)
@@ -28,9 +28,14 @@ const sessions = {
       if (options.agent !== undefined && !(await db.agentExists(options.agent))) {
         throw new CliError('NOT_FOUND', `no agent ${options.agent} in ${file}`)
       }
-      const found = await db.listSessions({ status: options.status, agentId: options.agent, limit })
-      const names = await agentNames(db, found.items.map((s) => s.mainAgentId))
-      return { ...found, items: found.items.map((s) => ({ ...s, agentName: names.get(s.mainAgentId) ?? null })) }
+      const found = await db.listSessions({
+        status: options.status,
+        agentId: options.agent,
+        orderBy: 'lastActivityAt',
+        include: ['agent', 'logCount'],
+        limit,
+      })
+      return { ...found, items: found.items.map(({ agent, ...s }) => ({ ...s, agentName: agent?.name ?? null })) }
     })
     out.data(page)
     if (page.items.length === 0) {
@@ -43,7 +48,8 @@ const sessions = {
         ['STATUS', (s) => s.status],
         ['AGENT', (s) => s.agentName],
         ['AGENT ID', (s) => s.mainAgentId],
-        ['UPDATED', (s) => s.updatedAt],
+        ['ACTIVE', (s) => s.lastActivityAt],
+        ['LOGS', (s) => String(s.logCount)],
         ['NAME', (s) => s.name ?? s.userGoal ?? ''],
       ],
       page.items,
@@ -51,14 +57,6 @@ const sessions = {
     if (page.nextCursor) out.line(`… more sessions: raise --limit to see them.`)
     return EXIT.OK
   },
-}
-
-/** The names of the agents with these ids, by id, read in one query. */
-async function agentNames(db, ids) {
-  const unique = [...new Set(ids)]
-  if (unique.length === 0) return new Map()
-  const rows = await db.query('SELECT id, name FROM agents WHERE id IN (SELECT value FROM json_each(?))', [JSON.stringify(unique)])
-  return new Map(rows.map((row) => [row.id, row.name]))
 }
 
 /** How many logs one read returns. */

@@ -109,6 +109,10 @@ pub enum Order {
 pub struct ListQuery {
   list: &'static str,
   order: Order,
+  /// The timestamp column the list is ordered by, then `id`: `created_at` unless [`ListQuery::by`].
+  key: &'static str,
+  /// `SELECT … FROM ({page}) p`: a select over the page's rows, when [`ListQuery::wrapped`].
+  outer: Option<String>,
   filters: Vec<&'static str>,
   params: Vec<(&'static str, Value)>,
 }
@@ -116,7 +120,20 @@ pub struct ListQuery {
 impl ListQuery {
   /// A query over the list named `list` (cursors of other lists are refused).
   pub fn new(list: &'static str, order: Order) -> ListQuery {
-    ListQuery { list, order, filters: Vec::new(), params: Vec::new() }
+    ListQuery { list, order, key: "created_at", outer: None, filters: Vec::new(), params: Vec::new() }
+  }
+
+  /// Orders by the timestamp column `key` (then `id`) instead of `created_at`.
+  pub fn by(mut self, key: &'static str) -> ListQuery {
+    self.key = key;
+    self
+  }
+
+  /// Runs `outer`, a select over the page's rows named `p` whose `FROM` is `({page})`, so that
+  /// what it adds to each row is computed for the page's rows only.
+  pub fn wrapped(mut self, outer: &str) -> ListQuery {
+    self.outer = Some(outer.to_string());
+    self
   }
 
   /// Adds a `WHERE` condition with its one named parameter.
@@ -126,7 +143,7 @@ impl ListQuery {
   }
 
   /// Runs `select` with the filters and the page, maps rows with `map`, and makes the next
-  /// cursor from the `(created_at, id)` that `key` reads off the last row.
+  /// cursor from the `(timestamp, id)` that `key` reads off the last row.
   pub fn run<T>(
     mut self,
     conn: &Connection,
@@ -139,21 +156,23 @@ impl ListQuery {
       Order::Ascending => ("ASC", ">"),
       Order::Descending => ("DESC", "<"),
     };
+    let column = self.key;
+    let mut filters: Vec<String> = self.filters.iter().map(|f| f.to_string()).collect();
     if let Some(cursor) = &page.after {
       if cursor.list != self.list {
         return Err(Error::invalid("after: the cursor belongs to another list"));
       }
-      self.filters.push(if beyond == ">" {
-        "(created_at, id) > (:after_created, :after_id)"
-      } else {
-        "(created_at, id) < (:after_created, :after_id)"
-      });
+      filters.push(format!("({column}, id) {beyond} (:after_created, :after_id)"));
       self.params.push((":after_created", cursor.created_at.clone().into()));
       // Bound as text: the id column's affinity converts it for integer log ids.
       self.params.push((":after_id", cursor.id.clone().into()));
     }
-    let filter = if self.filters.is_empty() { String::new() } else { format!(" WHERE {}", self.filters.join(" AND ")) };
-    let sql = format!("{select}{filter} ORDER BY created_at {direction}, id {direction} LIMIT :limit OFFSET :offset");
+    let filter = if filters.is_empty() { String::new() } else { format!(" WHERE {}", filters.join(" AND ")) };
+    let ordered = format!("ORDER BY {column} {direction}, id {direction}");
+    let mut sql = format!("{select}{filter} {ordered} LIMIT :limit OFFSET :offset");
+    if let Some(outer) = &self.outer {
+      sql = format!("{} {ordered}", outer.replace("{page}", &sql));
+    }
     self.params.push((":limit", page.fetch().into()));
     self.params.push((":offset", (page.offset as i64).into()));
     let params: Vec<(&str, &dyn ToSql)> = self.params.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect();

@@ -71,6 +71,10 @@ fn the_migration_keeps_every_row_and_its_down_restores_the_schema_before_it() {
     .map(Result::unwrap)
     .collect();
   assert_eq!(statuses, ["complete", "complete"]);
+  // A session's last activity starts from its newest log.
+  let newest_log: String = conn.query_row("SELECT max(updated_at) FROM session_logs", [], |r| r.get(0)).unwrap();
+  let activity: String = conn.query_row("SELECT last_activity_at FROM sessions", [], |r| r.get(0)).unwrap();
+  assert_eq!(activity, newest_log);
   let violations: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
   assert_eq!(violations, 0);
 

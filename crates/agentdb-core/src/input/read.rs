@@ -17,7 +17,7 @@ use crate::logs::{LogPatch, NewLog};
 use crate::model::{AgentType, LogChildren, LogRole, LogStatus, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
 use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_OFFSET};
-use crate::sessions::{NewSession, SessionPatch};
+use crate::sessions::{Include, NewSession, SessionOrder, SessionPatch};
 use crate::settings::{self, AgentDefault, Setting, SettingKind, Settings};
 
 fn agent_type(v: &Input, what: &dyn Display) -> Result<AgentType> {
@@ -178,18 +178,23 @@ pub fn agent_patch(value: &Input, what: &str, target: &str) -> Result<AgentPatch
 }
 
 /// A session's fields: its own, the settings it may override, then the timestamps a row
-/// read back has.
+/// read back has (its last activity among them, which its logs' writes set).
 fn session_fields() -> Vec<&'static str> {
   let mut fields = vec!["id", "name", "mainAgentId", "subAgentIds", "userGoal", "status", "externalSessionId"];
   fields.extend(settings::names());
   fields.extend(TIMESTAMPS);
+  fields.push(LAST_ACTIVITY);
   fields
 }
+
+/// The timestamp a session read back has besides [`TIMESTAMPS`]; ignored like them.
+const LAST_ACTIVITY: &str = "lastActivityAt";
 
 /// `createSession`'s input. `createdAt` and `updatedAt` are ignored: the new row's are now.
 pub fn new_session(value: &Input, what: &str) -> Result<NewSession> {
   let f = Fields::of(value, what, &session_fields(), false)?;
   ignored_timestamps(&f)?;
+  f.string(LAST_ACTIVITY)?;
   Ok(NewSession {
     id: f.parsed("id", id)?,
     name: f.string("name")?,
@@ -209,6 +214,7 @@ pub fn session_patch(value: &Input, what: &str, target: &str) -> Result<SessionP
   let f = Fields::of(value, what, &session_fields(), false)?;
   same_id(&f, f.parsed("id", id)?, &target.to_string())?;
   ignored_timestamps(&f)?;
+  f.string(LAST_ACTIVITY)?;
   Ok(SessionPatch {
     name: f.string_change("name")?,
     main_agent_id: f.non_null_change("mainAgentId", id)?,
@@ -354,6 +360,25 @@ pub fn finish_options(value: &Input, what: &str) -> Result<LogPatch> {
     metadata: f.nullable_change("metadata", json)?,
     ..LogPatch::default()
   })
+}
+
+/// `listSessions`' `orderBy` and `include`, and the page, whose cursors belong to the order.
+pub fn session_list<S: Source>(f: &Fields<S>) -> Result<(SessionOrder, Include, PageRequest)> {
+  let order = f.parsed("orderBy", |v, p| SessionOrder::parse(&v.string(p)?, p))?.unwrap_or_default();
+  let mut include = Include::default();
+  for (i, name) in f.strings("include")?.unwrap_or_default().iter().enumerate() {
+    let flag = match name.as_str() {
+      "agent" => &mut include.agent,
+      "latestLog" => &mut include.latest_log,
+      "logCount" => &mut include.log_count,
+      other => {
+        let names: Vec<String> = Include::NAMES.iter().map(|n| format!("'{n}'")).collect();
+        return Err(Error::invalid(format!("{}[{i}] must be one of {}, got {other:?}", f.path("include"), names.join(", "))));
+      }
+    };
+    *flag = true;
+  }
+  Ok((order, include, page(f, order.list())?))
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.

@@ -184,3 +184,66 @@ fn unfinished_entries_become_interrupted_and_are_listed() {
   let elsewhere = logs::list_interrupted(&conn, Some("another session"), &crate::page::PageRequest::default()).unwrap();
   assert!(elsewhere.items.is_empty());
 }
+
+fn activity(conn: &Connection, s: &str) -> String {
+  crate::sessions::get(conn, s).unwrap().unwrap().last_activity_at
+}
+
+#[test]
+fn every_log_write_moves_the_session_s_last_activity_raw_sql_included() {
+  let (conn, s) = setup();
+  let created = crate::sessions::get(&conn, &s).unwrap().unwrap();
+  assert_eq!(created.last_activity_at, created.created_at);
+  let other = session(&conn, &created.main_agent_id).id;
+  conn.execute("UPDATE sessions SET last_activity_at = '2000-01-01T00:00:00.000Z'", []).unwrap();
+  let entry = log(&conn, &s, None);
+  let after_insert = activity(&conn, &s);
+  assert!(after_insert.as_str() > "2000-01-01T00:00:00.000Z", "{after_insert}");
+  assert_eq!(activity(&conn, &other), "2000-01-01T00:00:00.000Z");
+  for write in [
+    format!("UPDATE sessions SET last_activity_at = '2000-01-01T00:00:00.000Z' WHERE id = '{s}'"),
+    format!("UPDATE session_logs SET content = '\"raw\"' WHERE id = {}", entry.id),
+  ] {
+    conn.execute_batch(&write).unwrap();
+  }
+  assert!(activity(&conn, &s) >= after_insert);
+  conn.execute("UPDATE sessions SET last_activity_at = '2000-01-01T00:00:00.000Z'", []).unwrap();
+  cascade::delete_log(&conn, entry.id, LogChildren::Delete).unwrap();
+  assert!(activity(&conn, &s) >= after_insert);
+  assert_eq!(activity(&conn, &other), "2000-01-01T00:00:00.000Z");
+}
+
+#[test]
+fn sessions_list_by_last_activity_with_agent_latest_log_and_count_in_one_statement() {
+  use crate::page::{Cursor, PageRequest};
+  use crate::sessions::{list, Include, SessionOrder};
+  let (conn, first) = setup();
+  let agent = crate::sessions::get(&conn, &first).unwrap().unwrap().main_agent_id;
+  let (second, third) = (session(&conn, &agent).id, session(&conn, &agent).id);
+  for (s, at) in [(&first, "2026-01-03"), (&second, "2026-01-01"), (&third, "2026-01-02")] {
+    conn.execute("UPDATE sessions SET last_activity_at = ?1 || 'T00:00:00.000Z' WHERE id = ?2", [at, s.as_str()]).unwrap();
+  }
+  log(&conn, &second, None);
+  let newest = logs::add(&conn, &super::support::new_log(&second, None, json!({ "text": "latest" }))).unwrap();
+  let include = Include { agent: true, latest_log: true, log_count: true };
+  let all = list(&conn, None, None, SessionOrder::Activity, include, &PageRequest::default()).unwrap();
+  assert_eq!(all.items.iter().map(|s| s.session.id.clone()).collect::<Vec<_>>(), [second.clone(), first.clone(), third.clone()]);
+  let top = serde_json::to_value(&all.items[0]).unwrap();
+  assert_eq!(top["agent"], json!({ "id": agent, "name": "Chat", "type": "custom", "avatar": null }));
+  assert_eq!(top["latestLog"], serde_json::to_value(&newest).unwrap());
+  assert_eq!(top["logCount"], 2);
+  let empty = serde_json::to_value(&all.items[1]).unwrap();
+  assert_eq!((empty["latestLog"].clone(), empty["logCount"].clone()), (serde_json::Value::Null, json!(0)));
+  // Without include, none of the fields; the cursor walks the same order.
+  let page =
+    list(&conn, None, None, SessionOrder::Activity, Include::default(), &PageRequest::new(Some(2), None, None).unwrap()).unwrap();
+  let plain = serde_json::to_value(&page.items[0]).unwrap();
+  assert!(plain.get("agent").is_none() && plain.get("latestLog").is_none() && plain.get("logCount").is_none(), "{plain}");
+  let cursor = Cursor::decode(page.next_cursor.as_deref().unwrap(), SessionOrder::Activity.list()).unwrap();
+  let rest =
+    list(&conn, None, None, SessionOrder::Activity, include, &PageRequest::new(Some(2), None, Some(cursor)).unwrap()).unwrap();
+  assert_eq!(rest.items.iter().map(|s| s.session.id.clone()).collect::<Vec<_>>(), [third]);
+  let created = list(&conn, None, None, SessionOrder::Created, include, &PageRequest::default()).unwrap();
+  assert_eq!(created.items.len(), 3);
+  assert!(Cursor::decode(page.next_cursor.as_deref().unwrap(), SessionOrder::Created.list()).is_err());
+}
