@@ -308,6 +308,26 @@ export interface ListSessionsOptions extends PageOptions {
   include?: SessionInclude[] | undefined
 }
 
+/** Options of `forkSession`. */
+export interface ForkSessionOptions {
+  /** Copy the source's logs up to and including this one, in insertion order (default: all). */
+  atLogId?: number | undefined
+  /** The new session's id (default: a random UUID). */
+  id?: string | undefined
+  /** The new session's name (default: the source's). */
+  name?: string | undefined
+}
+
+/** A session made by `forkSession`, and where it came from. */
+export interface SessionFork<TConfig = JsonObject> {
+  session: Session<TConfig>
+  /** `null` once the source session is deleted (the fork keeps its copies). */
+  sourceSessionId: string | null
+  /** The source's log it was forked at; `null` when it took them all. */
+  atLogId: number | null
+  createdAt: string
+}
+
 /** What `listSessions` can add to each session: its main agent (`agent`), its newest log entry
  *  (`latestLog`) and how many log entries it has (`logCount`). */
 export type SessionInclude = 'agent' | 'latestLog' | 'logCount'
@@ -462,6 +482,7 @@ export type BatchOperation =
   | { op: 'updateSession'; id: string; patch: SessionPatch }
   | { op: 'updateSessionStatus'; id: string; status: SessionStatus }
   | { op: 'deleteSession'; id: string }
+  | { op: 'forkSession'; sessionId: string; options?: ForkSessionOptions }
   | { op: 'addLog'; input: LogInput }
   | { op: 'addLogs'; inputs: LogInput[] }
   | { op: 'updateLog'; id: number; patch: LogPatch }
@@ -472,7 +493,7 @@ export type BatchOperation =
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 
 /** What each `batch` operation resolved with: the result its method would have given. */
-export type BatchResult = Agent | Session | SessionLog | SessionLog[] | AppendedLogText | boolean | number | ExecuteResult
+export type BatchResult = Agent | Session | SessionFork | SessionLog | SessionLog[] | AppendedLogText | boolean | number | ExecuteResult
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -795,6 +816,26 @@ export declare class Database {
    * `DATABASE_CLOSED`.
    */
   deleteSession(id: string): Promise<boolean>
+  /**
+   * Forks a session: a new session (the source's agent, goal and overrides, status `idle`)
+   * holding copies of the source's logs up to and including `atLogId` in insertion order (all
+   * of them when absent), parents pointing at the copies, timestamps and statuses kept; one
+   * transaction inside SQLite. Resolves with the new session and where it came from.
+   *
+   * Rejects with `NOT_FOUND` (the source, or an `atLogId` that is not one of its logs),
+   * `ALREADY_EXISTS` (a taken `id`), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  forkSession<TConfig = JsonObject>(sessionId: string, options?: ForkSessionOptions): Promise<SessionFork<TConfig>>
+  /**
+   * The forks made from a session, oldest first (forks of a deleted session keep their logs
+   * and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  listForks<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig>[]>
+  /**
+   * Where a forked session came from, or `null` for a session not made by `forkSession`.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getFork<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig> | null>
   /**
    * The session, its agent, and the effective configuration: for model, planModel,
    * smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,

@@ -612,6 +612,21 @@ describe('sessions and logs', () => {
     expect((await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')[3]).toMatch(marked('interrupted'))
   })
 
+  it('marks forks: the log a fork was made at, and where a fork came from', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    const [first] = (await db.getLogs(session.id)).items
+    const fork = await db.forkSession(session.id, { atLogId: first.id, id: 'retry' })
+    await db.close()
+    const lines = (await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/ {2}\(forked: retry\)$/)
+    expect(lines[1]).not.toContain('forked')
+    const forked = (await agentdb(['logs', fork.session.id])).stdout.trimEnd().split('\n')
+    expect(forked[0]).toBe(`forked from ${session.id} at #${first.id}`)
+    expect(forked).toHaveLength(2)
+  })
+
   it('reports an unknown session with NOT_FOUND', async () => {
     await seeded(path.join(dir, 'agents.db'))
     expectError(await agentdb(['logs', 'no-such-session']), EXIT.ERROR, 'NOT_FOUND')

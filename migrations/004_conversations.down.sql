@@ -1,3 +1,5 @@
+DROP INDEX idx_session_forks_source;
+DROP TABLE session_forks;
 DROP TRIGGER session_logs_activity_delete;
 DROP TRIGGER session_logs_activity_update;
 DROP TRIGGER session_logs_activity_insert;

@@ -156,6 +156,12 @@ const cases: Case[] = [
   ['listSessions', () => [{ orderBy: 'updatedAt' }], 'options.orderBy'],
   ['listSessions', () => [{ include: 'agent' }], 'options.include'],
   ['listSessions', () => [{ include: ['preview'] }], 'options.include[0]'],
+  ['forkSession', () => [''], 'sessionId'],
+  ['forkSession', () => ['s', { atLogId: 1.5 }], 'options.atLogId'],
+  ['forkSession', () => ['s', { name: 3 }], 'options.name'],
+  ['forkSession', () => ['s', { at: 1 }], 'at'],
+  ['listForks', () => [''], 'sessionId'],
+  ['getFork', () => [5], 'sessionId'],
   // addLog
   ['addLog', () => [], 'input'],
   ['addLog', () => [{}], 'input'],

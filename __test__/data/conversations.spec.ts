@@ -213,3 +213,48 @@ describe('the sidebar', () => {
     await expectCode(db.listSessions({ include: ['agent', 'logs'] }), 'INVALID_ARGUMENT', 'options.include[1]')
   })
 })
+
+describe('forks', () => {
+  it('copies the logs up to a point into a new session, parents remapped, timestamps and statuses kept', async () => {
+    const root = await db.addLog(message('question'))
+    const answer = await db.addLog(message({ text: 'half' }, { parentId: root.id, role: 'agent', status: 'streaming' }))
+    await db.addLog(message('follow-up', { parentId: answer.id }))
+    const fork = await db.forkSession(session.id, { atLogId: answer.id, name: 'retry' })
+    expect(fork).toMatchObject({ sourceSessionId: session.id, atLogId: answer.id, session: { name: 'retry', status: 'idle' } })
+    const copies = (await db.getLogs(fork.session.id)).items
+    const strip = ({ id, sessionId, parentId, ...rest }: (typeof copies)[number]) => rest
+    expect(copies.map(strip)).toEqual([root, answer].map(strip))
+    expect(copies[1].parentId).toBe(copies[0].id)
+    expect(copies.every((c) => c.id > answer.id)).toBe(true)
+    const all = await db.forkSession(session.id)
+    expect(await db.countLogs(all.session.id)).toBe(3)
+    expect((await db.listForks(session.id)).map((f) => f.session.id)).toEqual([fork.session.id, all.session.id])
+    expect(await db.getFork(fork.session.id)).toEqual(fork)
+    expect(await db.getFork(session.id)).toBeNull()
+    // Deleting the source leaves the forks intact.
+    await db.deleteSession(session.id)
+    expect(await db.getFork(fork.session.id)).toMatchObject({ sourceSessionId: null, atLogId: answer.id })
+    expect(await db.countLogs(fork.session.id)).toBe(2)
+  })
+
+  it('refuses a fork point outside the source, and forks in a batch, writing nothing on failure', async () => {
+    const agent = (await db.getSession(session.id))!.mainAgentId
+    const other = await db.createSession({ mainAgentId: agent })
+    const foreign = await db.addLog({ ...message('elsewhere'), sessionId: other.id })
+    await db.addLog(message('mine'))
+    const before = await snapshot(db)
+    await expectCode(db.forkSession(session.id, { atLogId: foreign.id }), 'NOT_FOUND', 'options.atLogId')
+    await expectCode(db.forkSession('missing'), 'NOT_FOUND', 'missing')
+    await expectCode(
+      db.batch([
+        { op: 'forkSession', sessionId: session.id, options: { id: 'copy' } },
+        { op: 'forkSession', sessionId: session.id, options: { id: 'copy' } },
+      ]),
+      'ALREADY_EXISTS',
+      'operations[1]',
+    )
+    expect(await snapshot(db)).toBe(before)
+    const [made] = (await db.batch([{ op: 'forkSession', sessionId: session.id, options: { id: 'copy' } }])) as { session: Session }[]
+    expect(made.session.id).toBe('copy')
+  })
+})

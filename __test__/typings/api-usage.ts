@@ -13,6 +13,7 @@ import {
   type EffectiveConfig,
   type ErrorCode,
   type ListedSession,
+  type SessionFork,
   type LogStatus,
   type ExecuteResult,
   type JsonObject,
@@ -144,6 +145,10 @@ export async function useTheWholeApi(): Promise<void> {
   const preview: SessionLog | null | undefined = sidebar.items[0].latestLog
   const agentName: string | undefined = sidebar.items[0].agent?.name
   void [lastActivity, preview, agentName, sidebar.items[0].logCount]
+  const fork: SessionFork = await db.forkSession(session.id, { atLogId: first.id, name: 'retry' })
+  const forks: SessionFork[] = await db.listForks(session.id)
+  const source: string | null | undefined = (await db.getFork(fork.session.id))?.sourceSessionId
+  void [forks, source, await db.forkSession(session.id)]
   const pending: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
   const appended: AppendedLogText = await db.appendLogText(pending.id, { path: 'text', delta: 'Hel' })
   const logStatus: LogStatus = appended.status

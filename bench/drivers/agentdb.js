@@ -14,6 +14,8 @@ async function open(file) {
   return {
     addLog: (log) => db.addLog(log),
     addLogs: (logs) => db.addLogs(logs),
+    appendLogText: (id, path, delta) => db.appendLogText(id, { path, delta }),
+    forkSession: async (sessionId) => db.countLogs((await db.forkSession(sessionId)).session.id),
     latestLogs: (sessionId, limit) => db.getLatestLogs(sessionId, limit),
     sessionWithAgent: (id) => db.getSessionWithAgent(id),
     cursorAt: async (sessionId, depth) => (await db.getLogs(sessionId, { limit: 1, offset: depth - 1 })).nextCursor,

@@ -77,7 +77,8 @@ const logs = {
   },
   description: [
     'Each log is one line: #id, time, role/type, [status] when not complete (pending, streaming,',
-    'error, cancelled, interrupted), content. With --follow, a log updated after it was',
+    'error, cancelled, interrupted), content, and (forked: ids) on a log a fork was made at; a',
+    'fork starts with the session it was forked from. With --follow, a log updated after it was',
     'printed (a streamed reply) is printed again with its new content, marked (updated).',
     'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line,',
     'a log again each time its updatedAt changes.',
@@ -100,7 +101,10 @@ const logs = {
       const first = limit === undefined ? await readAll(db, sessionId) : await readLatest(db, sessionId, limit)
       if (!options.follow) {
         out.data(first)
-        for (const log of first) out.line(logLine(log))
+        const fork = await db.getFork(sessionId)
+        if (fork) out.line(`forked from ${fork.sourceSessionId ?? '(a deleted session)'}${fork.atLogId === null ? '' : ` at #${fork.atLogId}`}`)
+        const forks = await forksByLog(db, sessionId, first)
+        for (const log of first) out.line(logLine(log) + (forks.get(log.id) ?? ''))
         return EXIT.OK
       }
       const seen = new Seen()
@@ -225,6 +229,18 @@ function logLine(log, indent = '', updated = false) {
   const time = updated ? log.updatedAt : log.createdAt
   const status = log.status && log.status !== 'complete' ? `[${log.status}]  ` : ''
   return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${status}${updated ? '(updated)  ' : ''}${content}`
+}
+
+/** `  (forked: id, …)` for each log of `logs` that a fork of the session was made at; a fork
+ *  of all the logs is made at the last one. */
+async function forksByLog(db, sessionId, logs) {
+  const marks = new Map()
+  const last = logs.at(-1)?.id
+  for (const fork of await db.listForks(sessionId)) {
+    const at = fork.atLogId ?? last
+    if (at !== undefined) marks.set(at, [...(marks.get(at) ?? []), fork.session.id])
+  }
+  return new Map([...marks].map(([id, forks]) => [id, `  (forked: ${forks.join(', ')})`]))
 }
 
 function printTree(out, nodes, depth) {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::agents::{self, Agent, AgentPatch, NewAgent};
 use crate::cascade;
 use crate::error::{Error, Result};
+use crate::forks::{self, Fork, ForkRequest};
 use crate::input::fields::{Fields, Source};
 use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
@@ -24,7 +25,7 @@ use crate::sql::{self, json_sql_value, Changes, Params};
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 16] = [
+const KINDS: [(Kind, &str, &[&str]); 17] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id"]),
@@ -32,6 +33,7 @@ const KINDS: [(Kind, &str, &[&str]); 16] = [
   (Kind::UpdateSession, "updateSession", &["id", "patch"]),
   (Kind::UpdateSessionStatus, "updateSessionStatus", &["id", "status"]),
   (Kind::DeleteSession, "deleteSession", &["id"]),
+  (Kind::ForkSession, "forkSession", &["sessionId", "options"]),
   (Kind::AddLog, "addLog", &["input"]),
   (Kind::AddLogs, "addLogs", &["inputs"]),
   (Kind::UpdateLog, "updateLog", &["id", "patch"]),
@@ -60,6 +62,8 @@ pub enum Kind {
   UpdateSessionStatus,
   /// `deleteSession(id)`
   DeleteSession,
+  /// `forkSession(sessionId, options)`
+  ForkSession,
   /// `addLog(input)`
   AddLog,
   /// `addLogs(inputs)`
@@ -126,6 +130,8 @@ pub enum Command {
   UpdateSessionStatus(String, SessionStatus),
   /// `deleteSession(id)`
   DeleteSession(String),
+  /// `forkSession(sessionId, options)`
+  ForkSession(ForkRequest),
   /// `addLog(input)`
   AddLog(NewLog),
   /// `addLogs(inputs)`
@@ -155,6 +161,8 @@ pub enum Outcome {
   Agent(Agent),
   /// From createSession / updateSession / updateSessionStatus.
   Session(Session),
+  /// From forkSession.
+  Fork(Fork),
   /// From addLog / updateLog.
   Log(SessionLog),
   /// From addLogs.
@@ -200,6 +208,9 @@ impl Command {
       }
       Kind::UpdateSessionStatus => Command::UpdateSessionStatus(id()?, f.required("status", inputs::session_status)?),
       Kind::DeleteSession => Command::DeleteSession(id()?),
+      Kind::ForkSession => {
+        Command::ForkSession(inputs::fork_request(f.required("sessionId", |v, p| v.id(p))?, f.get("options")?, &path("options"))?)
+      }
       Kind::AddLog => Command::AddLog(inputs::new_log(arg("input")?, &path("input"))?),
       Kind::AddLogs => Command::AddLogs(inputs::new_logs(arg("inputs")?, &path("inputs"))?),
       Kind::UpdateLog => {
@@ -240,6 +251,7 @@ impl Command {
         Outcome::Session(sessions::update(conn, id, &SessionPatch { status: Some(*status), ..Default::default() })?)
       }
       Command::DeleteSession(id) => Outcome::Deleted(cascade::delete_session(conn, id)?),
+      Command::ForkSession(request) => Outcome::Fork(forks::fork(conn, request)?),
       Command::AddLog(input) => Outcome::Log(logs::add(conn, input)?),
       Command::AddLogs(inputs) => Outcome::Logs(logs::add_many(conn, inputs)?),
       Command::UpdateLog(id, patch, place) => {

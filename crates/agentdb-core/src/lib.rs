@@ -14,6 +14,7 @@ pub mod command;
 pub mod connection;
 pub mod copies;
 pub mod error;
+pub mod forks;
 pub mod guard;
 pub mod input;
 pub mod json;

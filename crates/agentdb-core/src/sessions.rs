@@ -24,7 +24,7 @@ pub static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// How many columns [`SESSION_COLUMNS`] has.
-const SESSION_COLUMN_COUNT: usize = 10 + settings::COUNT;
+pub const SESSION_COLUMN_COUNT: usize = 10 + settings::COUNT;
 
 /// A session as stored.
 #[derive(Clone, Debug, Serialize)]
@@ -162,6 +162,11 @@ pub fn create(conn: &Connection, input: &NewSession) -> Result<Session> {
     .ok_or_else(|| {
       Error::not_written("sessions", input.id.as_ref().map_or("a new session".into(), |id| format!("session {id:?}")))
     })
+}
+
+/// Whether a session with this id exists.
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+  Ok(conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?.exists([id])?)
 }
 
 /// The session with this id, if any.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::agents::{AgentPatch, NewAgent};
 use crate::error::{Error, Result};
+use crate::forks::ForkRequest;
 use crate::input::fields::{Element, Fields, Source};
 use crate::input::tree::Input;
 use crate::json::{self, Json};
@@ -379,6 +380,13 @@ pub fn session_list<S: Source>(f: &Fields<S>) -> Result<(SessionOrder, Include, 
     *flag = true;
   }
   Ok((order, include, page(f, order.list())?))
+}
+
+/// `forkSession`'s options, which may be left out: `atLogId`, `id`, `name`.
+pub fn fork_request(source: String, options: Option<&Input>, what: &str) -> Result<ForkRequest> {
+  let Some(options) = options else { return Ok(ForkRequest { source, ..ForkRequest::default() }) };
+  let f = Fields::of(options, what, &["atLogId", "id", "name"], true)?;
+  Ok(ForkRequest { source, at_log_id: f.parsed("atLogId", log_id)?, id: f.parsed("id", id)?, name: f.string("name")? })
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`.

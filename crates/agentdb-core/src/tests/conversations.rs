@@ -247,3 +247,77 @@ fn sessions_list_by_last_activity_with_agent_latest_log_and_count_in_one_stateme
   assert_eq!(created.items.len(), 3);
   assert!(Cursor::decode(page.next_cursor.as_deref().unwrap(), SessionOrder::Created.list()).is_err());
 }
+
+#[test]
+fn a_fork_copies_the_logs_up_to_its_point_with_parents_timestamps_and_statuses() {
+  use crate::forks::{self, ForkRequest};
+  let (conn, s) = setup();
+  let root = log(&conn, &s, None);
+  let reply = log(&conn, &s, Some(root.id));
+  let streaming = streamed(&conn, &s, json!({ "text": "" }));
+  log(&conn, &s, Some(reply.id));
+  conn.execute("UPDATE session_logs SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?1", [root.id]).unwrap();
+  let fork = forks::fork(
+    &conn,
+    &ForkRequest { source: s.clone(), at_log_id: Some(streaming), name: Some("try again".into()), ..Default::default() },
+  )
+  .unwrap();
+  assert_eq!(
+    (fork.source_session_id.as_deref(), fork.at_log_id, fork.session.name.as_deref()),
+    (Some(s.as_str()), Some(streaming), Some("try again"))
+  );
+  let copied = |session: &str| -> Vec<(Option<i64>, String, String, String)> {
+    let mut stmt = conn
+      .prepare("SELECT p.content, l.content, l.status, l.created_at FROM session_logs l LEFT JOIN session_logs p ON p.id = l.parent_id WHERE l.session_id = ?1 ORDER BY l.id")
+      .unwrap();
+    stmt
+      .query_map([session], |r| Ok((r.get::<_, Option<String>>(0)?.map(|c| c.len() as i64), r.get(1)?, r.get(2)?, r.get(3)?)))
+      .unwrap()
+      .map(Result::unwrap)
+      .collect()
+  };
+  let source = copied(&s);
+  assert_eq!(copied(&fork.session.id), source[..3]);
+  // Parents point at the copies, never at the source's logs.
+  let foreign: i64 = conn
+    .query_row("SELECT count(*) FROM session_logs l JOIN session_logs p ON p.id = l.parent_id WHERE l.session_id = ?1 AND p.session_id <> ?1", [&fork.session.id], |r| r.get(0))
+    .unwrap();
+  assert_eq!(foreign, 0);
+  let whole = forks::fork(&conn, &ForkRequest { source: s.clone(), ..Default::default() }).unwrap();
+  assert_eq!(copied(&whole.session.id), source);
+  assert_eq!(
+    forks::list(&conn, &s).unwrap().iter().map(|f| f.session.id.clone()).collect::<Vec<_>>(),
+    [fork.session.id.clone(), whole.session.id.clone()]
+  );
+  // Deleting the source leaves the forks whole.
+  cascade::delete_session(&conn, &s).unwrap();
+  let kept = forks::get(&conn, &fork.session.id).unwrap().unwrap();
+  assert_eq!((kept.source_session_id, copied(&fork.session.id).len()), (None, 3));
+}
+
+#[test]
+fn a_fork_refuses_a_missing_source_or_a_point_outside_it_and_writes_nothing() {
+  use crate::forks::{self, ForkRequest};
+  let (conn, s) = setup();
+  let agent = crate::sessions::get(&conn, &s).unwrap().unwrap().main_agent_id;
+  let elsewhere = log(&conn, &session(&conn, &agent).id, None);
+  log(&conn, &s, None);
+  let before = snapshot(&conn);
+  for request in [
+    ForkRequest { source: "missing".into(), ..Default::default() },
+    ForkRequest { source: "missing".into(), at_log_id: Some(elsewhere.id), ..Default::default() },
+    ForkRequest { source: s.clone(), at_log_id: Some(elsewhere.id), ..Default::default() },
+    ForkRequest { source: s.clone(), at_log_id: Some(elsewhere.id + 100), ..Default::default() },
+  ] {
+    assert_eq!(forks::fork(&conn, &request).unwrap_err().code, ErrorCode::NotFound, "{request:?}");
+  }
+  assert_eq!(
+    forks::fork(&conn, &ForkRequest { source: s.clone(), id: Some(s.clone()), ..Default::default() }).unwrap_err().code,
+    ErrorCode::AlreadyExists
+  );
+  let err = refused_when_read(&conn, Kind::ForkSession, &json!({ "sessionId": s, "options": { "atLogId": 0 } }));
+  assert!(err.message.contains("options.atLogId"), "{err}");
+  let err = refused_when_read(&conn, Kind::ForkSession, &json!({ "sessionId": s, "options": { "at": 1 } }));
+  assert!(err.message.contains("unknown field `at`"), "{err}");
+  assert_eq!(snapshot(&conn), before);
+}
