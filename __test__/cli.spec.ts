@@ -192,6 +192,7 @@ describe('migrate, status, rollback', () => {
     expect(json.tables).toEqual([
       { name: 'agents', rows: 1 },
       { name: 'migrations', rows: N },
+      { name: 'session_forks', rows: 0 },
       { name: 'session_logs', rows: 3 },
       { name: 'sessions', rows: 1 },
     ])
