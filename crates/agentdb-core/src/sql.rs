@@ -97,14 +97,19 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
     return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
   }
   bind(&mut stmt, params)?;
-  let columns: Vec<String> = stmt.column_names().map(String::from).collect();
-  let width = columns.len();
+  let names = |stmt: &Statement| -> Vec<String> { stmt.column_names().into_iter().map(String::from).collect() };
+  // A cached statement whose tables another connection (or a migration) has changed since is
+  // prepared again by SQLite in its first step, with the columns of the schema now: they are
+  // read from the first row, not before it.
+  let before = names(&stmt);
+  let mut columns = None;
   let mut rows = Vec::new();
   let mut cursor = stmt.raw_query();
   while let Some(row) = cursor.next()? {
+    let width = columns.get_or_insert_with(|| names(row.as_ref())).len();
     rows.push((0..width).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?);
   }
-  Ok(Rows { columns, rows })
+  Ok(Rows { columns: columns.unwrap_or(before), rows })
 }
 
 /// Runs one statement that changes data, inside the caller's transaction.

@@ -168,3 +168,17 @@ fn schema_changes_are_refused_through_query_execute_and_batch() {
   execute(&conn, "REINDEX idx_agents_created", &none).unwrap();
   assert_eq!(snapshot(&conn), before.1);
 }
+
+#[test]
+fn a_cached_query_reads_the_columns_of_a_table_changed_since() {
+  let conn = db();
+  conn.execute_batch("CREATE TABLE t (a, b, c); INSERT INTO t VALUES (1, 2, 3);").unwrap();
+  let all = Params::Positional(Vec::new());
+  assert_eq!(query(&conn, "SELECT * FROM t", &all).unwrap().columns, ["a", "b", "c"]);
+  conn.execute_batch("ALTER TABLE t DROP COLUMN c").unwrap();
+  let rows = query(&conn, "SELECT * FROM t", &all).unwrap();
+  assert_eq!(
+    (rows.columns, rows.rows),
+    (vec!["a".to_string(), "b".to_string()], vec![vec![Value::Integer(1), Value::Integer(2)]])
+  );
+}
