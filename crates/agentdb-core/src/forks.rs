@@ -110,9 +110,9 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Fork>> {
   Ok(conn.prepare_cached(&select_sql("f.session_id = ?1"))?.query_row([id], read).optional()?)
 }
 
-/// The forks made from session `source`, oldest first.
+/// The forks made from session `source`, oldest first (in the order they were made).
 pub fn list(conn: &Connection, source: &str) -> Result<Vec<Fork>> {
   let sql =
-    format!("{} ORDER BY f.created_at, f.session_id", select_sql("f.source_session_id IS NOT NULL AND f.source_session_id = ?1"));
+    format!("{} ORDER BY f.created_at, f.rowid", select_sql("f.source_session_id IS NOT NULL AND f.source_session_id = ?1"));
   Ok(conn.prepare_cached(&sql)?.query_map([source], read)?.collect::<rusqlite::Result<_>>()?)
 }
