@@ -97,7 +97,7 @@ pub fn query(conn: &Connection, sql: &str, params: &Params) -> Result<Rows> {
     return Err(Error::invalid("query() runs read-only statements; use execute() to change data"));
   }
   bind(&mut stmt, params)?;
-  let names = |stmt: &Statement| -> Vec<String> { stmt.column_names().into_iter().map(String::from).collect() };
+  let names = |stmt: &Statement| -> Vec<String> { stmt.column_names().map(String::from).collect() };
   // A cached statement whose tables another connection (or a migration) has changed since is
   // prepared again by SQLite in its first step, with the columns of the schema now: they are
   // read from the first row, not before it.
