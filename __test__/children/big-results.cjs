@@ -53,7 +53,7 @@ async function logs(db, maxBytes) {
     after = page.nextCursor ?? undefined
   } while (after)
   print({ step: 'paged', pages, rows, largest })
-  await step('getLatestLogs maxBytes', () => db.getLatestLogs('big', { limit: 1000, maxBytes }), (latest) => ({ rows: latest.length }))
+  await step('getLatestLogs maxBytes', () => db.getLatestLogs('big', { limit: 1000, maxBytes }), (latest) => ({ rows: latest.items.length }))
 }
 
 async function query(db, count, size) {

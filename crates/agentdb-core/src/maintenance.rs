@@ -116,10 +116,7 @@ pub fn integrity_check(conn: &Connection, full: bool) -> Result<IntegrityReport>
     Err(err) => return Err(err),
   };
   Ok(IntegrityReport {
-    ok: integrity_errors.is_empty()
-      && foreign_key_violation_count == 0
-      && bad_value_count == 0
-      && search_index_errors.is_empty(),
+    ok: integrity_errors.is_empty() && foreign_key_violation_count == 0 && bad_value_count == 0 && search_index_errors.is_empty(),
     search_index_errors,
     full,
     integrity_errors,
