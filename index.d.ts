@@ -157,6 +157,7 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'CONSTRAINT'
   | 'NOT_WRITTEN'
+  | 'NOT_TEXT'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -341,6 +342,8 @@ export interface Session<TConfig = JsonObject> {
   maxSteps: number | null
   createdAt: string
   updatedAt: string
+  /** When anything last happened in it: its creation, or the last write of one of its logs. */
+  lastActivityAt: string
 }
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
@@ -368,6 +371,51 @@ export interface SessionPatch extends SessionOverrides {
 export interface ListSessionsOptions extends PageOptions {
   status?: SessionStatus | undefined
   agentId?: string | undefined
+  /** Newest first in insertion order (`createdAt`, the default) or in the order of last
+   *  activity (`lastActivityAt`, a sidebar's order, kept as a key that only grows); a cursor
+   *  of one order is refused by the other. */
+  orderBy?: 'createdAt' | 'lastActivityAt' | undefined
+  /** What to add to each session, read in the same statement. */
+  include?: SessionInclude[] | undefined
+}
+
+/** Options of `forkSession`. */
+export interface ForkSessionOptions {
+  /** Copy the source's logs up to and including this one, in insertion order (default: all). */
+  atLogId?: number | undefined
+  /** The new session's id (default: a random UUID). */
+  id?: string | undefined
+  /** The new session's name (default: the source's). */
+  name?: string | undefined
+}
+
+/** A session made by `forkSession`, and where it came from. */
+export interface SessionFork<TConfig = JsonObject> {
+  session: Session<TConfig>
+  /** `null` once the source session is deleted (the fork keeps its copies). */
+  sourceSessionId: string | null
+  /** The source's log it was forked at; `null` when it took them all. */
+  atLogId: number | null
+  createdAt: string
+}
+
+/** What `listSessions` can add to each session: its main agent (`agent`), its newest log entry
+ *  (`latestLog`) and how many log entries it has (`logCount`). */
+export type SessionInclude = 'agent' | 'latestLog' | 'logCount'
+
+/** A session's main agent as `listSessions` includes it. */
+export interface SessionAgentSummary {
+  id: string
+  name: string
+  type: AgentType
+  avatar: string | null
+}
+
+/** A session from `listSessions`, with the fields its `include` asked for. */
+export interface ListedSession<TConfig = JsonObject> extends Session<TConfig> {
+  agent?: SessionAgentSummary
+  latestLog?: SessionLog | null
+  logCount?: number
 }
 
 /** What a session actually runs with: its override where it has one, else its agent's value. */
@@ -401,8 +449,45 @@ export interface SessionLog<TContent = JsonValue, TMetadata = JsonValue> {
   type: LogType
   content: TContent
   metadata: TMetadata | null
+  /** `complete` unless it is a reply being streamed (see docs/conversations.md). */
+  status: LogStatus
   createdAt: string
   updatedAt: string
+}
+
+/** Where a log entry is in its life: a streamed reply is `pending`, then `streaming`, then
+ *  finished (`complete`, `error`, `cancelled`); `interrupted` when the process writing it
+ *  ended first. Every other entry is `complete`. */
+export type LogStatus = 'complete' | 'pending' | 'streaming' | 'error' | 'cancelled' | 'interrupted'
+
+/** The statuses `finishLog` sets. */
+export type FinishedLogStatus = 'complete' | 'error' | 'cancelled'
+
+/** `appendLogText`'s options: the path of a string inside the content (`'text'`,
+ *  `'parts[2].text'`, `'$.text'`; `'$'` for a content that is itself a string) and the text to
+ *  append to it. */
+export interface AppendLogTextOptions {
+  path: string
+  delta: string
+}
+
+/** What `appendLogText` resolves with: not the content, so that a chunk costs no copy of it. */
+export interface AppendedLogText {
+  id: number
+  status: LogStatus
+  updatedAt: string
+}
+
+/** `finishLog`'s options: the finished status, and the final content and metadata if given. */
+export interface FinishLogOptions {
+  status: FinishedLogStatus
+  content?: JsonInput | undefined
+  metadata?: JsonInput | null | undefined
+}
+
+/** Options of `listInterruptedLogs`: oldest first, of every session unless `sessionId` is given. */
+export interface ListInterruptedLogsOptions extends PageOptions {
+  sessionId?: string | undefined
 }
 
 /** A log entry with its children, from `getLogTree`. */
@@ -421,6 +506,8 @@ export interface LogInput {
   metadata?: JsonInput | null | undefined
   /** The text search finds the entry by, in place of the string values of its `content`. */
   searchText?: string | null | undefined
+  /** Default `complete`; `pending` (or `streaming`) for a reply about to be streamed. */
+  status?: LogStatus | undefined
 }
 
 /** `updateLog`'s patch. A log entry read back may be spread into it: its `id`, `sessionId`
@@ -433,6 +520,16 @@ export interface LogPatch {
   /** New search text; `null`: search by the content's text again. A new `content` without a
    *  `searchText` also goes back to the content's text. */
   searchText?: string | null | undefined
+  status?: LogStatus | undefined
+}
+
+/** What `deleteLog` does with the entries under the one it deletes: `'delete'` deletes the
+ *  whole subtree; `'reparent'` moves the children to the deleted entry's parent (or to the root). */
+export type LogChildren = 'delete' | 'reparent'
+
+/** Options of `deleteLog`. */
+export interface DeleteLogOptions {
+  children: LogChildren
 }
 
 /** Options of `getLogs`: append (`id`) order, oldest first unless `order: 'desc'`. A cursor
@@ -519,7 +616,7 @@ export interface ExecuteResult {
 }
 
 /** In a `batch`, the row an earlier operation of the same batch resolved with: `{ ref: 2 }`
- *  is the agent, session or log entry of `operations[2]`. It goes where an operation takes
+ *  is the agent, session or log entry of `operations[2]` (the new session of a `forkSession`). It goes where an operation takes
  *  the id of a row of that kind (see `BatchOperation`); a reference to a later operation, to
  *  the operation itself, or to one that resolves with another kind of row (or with a list,
  *  as `addLogs` does) is refused with `INVALID_ARGUMENT` naming the field, and nothing runs. */
@@ -550,12 +647,15 @@ export type BatchOperation =
   | { op: 'updateSession'; id: string | BatchRef; patch: SessionPatch }
   | { op: 'updateSessionStatus'; id: string | BatchRef; status: SessionStatus }
   | { op: 'deleteSession'; id: string | BatchRef }
+  | { op: 'forkSession'; sessionId: string | BatchRef; options?: ForkSessionOptions }
   | { op: 'addLog'; input: BatchLogInput }
   | { op: 'addLogs'; inputs: readonly BatchLogInput[] }
   | { op: 'updateLog'; id: number | BatchRef; patch: LogPatch }
+  | { op: 'appendLogText'; id: number | BatchRef; options: AppendLogTextOptions }
+  | { op: 'finishLog'; id: number | BatchRef; options: FinishLogOptions }
+  | { op: 'deleteLog'; id: number | BatchRef; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string | BatchRef }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
-
 /** What each kind of `batch` operation resolves with: the result its method gives. */
 export interface BatchResults {
   createAgent: Agent
@@ -565,9 +665,13 @@ export interface BatchResults {
   updateSession: Session
   updateSessionStatus: Session
   deleteSession: boolean
+  forkSession: SessionFork
   addLog: SessionLog
   addLogs: SessionLog[]
   updateLog: SessionLog
+  appendLogText: AppendedLogText
+  finishLog: SessionLog
+  deleteLog: number
   deleteLogs: number
   execute: ExecuteResult
 }
@@ -728,6 +832,40 @@ export declare class Database {
    * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
    */
   updateLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, patch: LogPatch): Promise<SessionLog<TContent, TMetadata>>
+  /**
+   * Appends `delta` to the string at `path` inside a log entry's content, in SQLite (the
+   * content is not sent again); a `pending` entry becomes `streaming`. Cheap enough for every
+   * chunk of a streamed reply: chunks queued together commit together. Resolves with the
+   * entry's id, status and `updatedAt`.
+   *
+   * Rejects with `NOT_TEXT` (the path holds no string; nothing is written), `NOT_FOUND`,
+   * `NOT_WRITTEN` (a trigger skipped the update), `INVALID_ARGUMENT` (a malformed path),
+   * `BUSY` or `DATABASE_CLOSED`.
+   */
+  appendLogText(id: number, options: AppendLogTextOptions): Promise<AppendedLogText>
+  /**
+   * Finishes a streamed entry: sets its status (`complete`, `error` or `cancelled`) and, when
+   * given, its final content and metadata. Resolves with the entry as stored.
+   *
+   * Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  finishLog<TContent = JsonValue, TMetadata = JsonValue>(id: number, options: FinishLogOptions): Promise<SessionLog<TContent, TMetadata>>
+  /**
+   * The entries left `interrupted` (still `pending` or `streaming` when the database was
+   * last opened by a process that found no other connection on it), oldest first, of every
+   * session or of `sessionId`, a page at a time.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  listInterruptedLogs<TContent = JsonValue, TMetadata = JsonValue>(options?: ListInterruptedLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
+  /**
+   * Deletes one log entry; resolves with how many entries were deleted (0 when it did not
+   * exist). `children: 'reparent'` moves its children to its parent (or to the root);
+   * `children: 'delete'` deletes its whole subtree, at any depth.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped a delete; none is deleted),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  deleteLog(id: number, options: DeleteLogOptions): Promise<number>
   /**
    * Deletes every log entry of a session; resolves with how many.
    * Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
@@ -911,11 +1049,14 @@ export declare class Database {
    */
   updateSessionStatus<TConfig = JsonObject>(id: string, status: SessionStatus): Promise<Session<TConfig>>
   /**
-   * Sessions newest first (the reverse of insertion order), optionally by status and by
-   * agent, a page at a time. Rejects with `INVALID_ARGUMENT` (also for a cursor of another
-   * call, status, agent or version) or `DATABASE_CLOSED`.
+   * Sessions newest first, by insertion or (`orderBy: 'lastActivityAt'`) by their last
+   * activity, optionally by status and by agent, a page at a time. `include` adds to each
+   * session, from the same statement: `agent` (its main agent's id, name, type and avatar),
+   * `latestLog` (its newest log entry, or `null`), `logCount`. Rejects with
+   * `INVALID_ARGUMENT` (also for a cursor of another call, order, status, agent or version)
+   * or `DATABASE_CLOSED`.
    */
-  listSessions<TConfig = JsonObject>(options?: ListSessionsOptions): Promise<Page<Session<TConfig>>>
+  listSessions<TConfig = JsonObject>(options?: ListSessionsOptions): Promise<Page<ListedSession<TConfig>>>
   /**
    * How many sessions there are, optionally of one agent.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
@@ -927,6 +1068,26 @@ export declare class Database {
    * `DATABASE_CLOSED`.
    */
   deleteSession(id: string): Promise<boolean>
+  /**
+   * Forks a session: a new session (the source's agent, goal and overrides, status `idle`)
+   * holding copies of the source's logs up to and including `atLogId` in insertion order (all
+   * of them when absent), parents pointing at the copies, timestamps and statuses kept; one
+   * transaction inside SQLite. Resolves with the new session and where it came from.
+   *
+   * Rejects with `NOT_FOUND` (the source, or an `atLogId` that is not one of its logs),
+   * `ALREADY_EXISTS` (a taken `id`), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  forkSession<TConfig = JsonObject>(sessionId: string, options?: ForkSessionOptions): Promise<SessionFork<TConfig>>
+  /**
+   * The forks made from a session, oldest first (forks of a deleted session keep their logs
+   * and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  listForks<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig>[]>
+  /**
+   * Where a forked session came from, or `null` for a session not made by `forkSession`.
+   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getFork<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig> | null>
   /**
    * The session, its agent, and the effective configuration: for model, planModel,
    * smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,

@@ -194,6 +194,7 @@ describe('migrate, status, rollback', () => {
       { name: 'log_search_pending', rows: 0 },
       { name: 'log_search_text', rows: 0 },
       { name: 'migrations', rows: N },
+      { name: 'session_forks', rows: 0 },
       { name: 'session_logs', rows: 3 },
       { name: 'session_search_pending', rows: 0 },
       { name: 'sessions', rows: 1 },
@@ -574,8 +575,8 @@ describe('sessions and logs', () => {
     const { agent, session } = await seeded(path.join(dir, 'agents.db'))
     const run = await agentdb(['sessions'])
     expect(run.code).toBe(EXIT.OK)
-    expect(run.stdout).toMatch(/^ID +STATUS +AGENT +AGENT ID +UPDATED +NAME$/m)
-    expect(run.stdout).toMatch(new RegExp(`^${session.id} +running +Reviewer +${agent.id} +\\S+ +Review auth$`, 'm'))
+    expect(run.stdout).toMatch(/^ID +STATUS +AGENT +AGENT ID +ACTIVE +LOGS +NAME$/m)
+    expect(run.stdout).toMatch(new RegExp(`^${session.id} +running +Reviewer +${agent.id} +\\S+Z +3 +Review auth$`, 'm'))
     const json = JSON.parse((await agentdb(['sessions', '--json'])).stdout)
     expect(json.items.map((s: { id: string }) => s.id)).toEqual([session.id])
     expect(json.items[0].agentName).toBe('Reviewer')
@@ -600,6 +601,40 @@ describe('sessions and logs', () => {
 
     const json = JSON.parse((await agentdb(['logs', session.id, '--json'])).stdout)
     expect(json.map((l: { type: string }) => l.type)).toEqual(['message', 'thought', 'message'])
+  })
+
+  it('marks the status of a log that is not complete', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    const reply = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
+    await db.appendLogText(reply.id, { path: 'text', delta: 'Hel' })
+    const marked = (status: string) => new RegExp(`^#${reply.id} {2}\\S+Z {2}agent/message {2}\\[${status}\\] {2}\\{"text":"Hel"\\}$`)
+    const lines = (await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(4)
+    expect(lines[2]).not.toContain('[')
+    expect(lines[3]).toMatch(marked('streaming'))
+    // Closed unfinished: the CLI reads the file read-only, so it shows the entry as stored.
+    await db.close()
+    expect((await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')[3]).toMatch(marked('streaming'))
+    // Opened alone for writing: the reply will never be finished.
+    await (await Database.open(file)).close()
+    expect((await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')[3]).toMatch(marked('interrupted'))
+  })
+
+  it('marks forks: the log a fork was made at, and where a fork came from', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    const [first] = (await db.getLogs(session.id)).items
+    const fork = await db.forkSession(session.id, { atLogId: first.id, id: 'retry' })
+    await db.close()
+    const lines = (await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/ {2}\(forked: retry\)$/)
+    expect(lines[1]).not.toContain('forked')
+    const forked = (await agentdb(['logs', fork.session.id])).stdout.trimEnd().split('\n')
+    expect(forked[0]).toBe(`forked from ${session.id} at #${first.id}`)
+    expect(forked).toHaveLength(2)
   })
 
   it('reports an unknown session with NOT_FOUND', async () => {

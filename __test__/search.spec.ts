@@ -255,16 +255,19 @@ describe('the index and other tools', () => {
     const db = await Database.open(':memory:')
     const previous = BUILTIN[BUILTIN.indexOf(SEARCH_MIGRATION) - 1]
     await db.migrate({ to: previous, namespace: LIBRARY })
-    await db.createAgent({ id: 'a1', name: 'A', model: 'm' })
-    await db.createSession({ id: 's1', mainAgentId: 'a1' })
-    await db.addLogs(Array.from({ length: 1500 }, (_, i) => ({ sessionId: 's1', role: 'user' as const, type: 'message' as const, content: `old ${i}` })))
+    // Rows as the release before the search index wrote them (with the columns it had).
+    await db.execute("INSERT INTO agents (id, name, model) VALUES ('a1', 'A', 'm')")
+    await db.execute("INSERT INTO sessions (id, main_agent_id) VALUES ('s1', 'a1')")
+    await db.execute(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1499) INSERT INTO session_logs (session_id, role, type, content) SELECT 's1', 'user', 'message', json_quote('old ' || i) FROM n",
+    )
     const schema = () => db.query("SELECT name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
     const before = await schema()
     const events: MigrationProgress[] = []
     await db.migrate({ to: SEARCH_MIGRATION, namespace: LIBRARY, onProgress: (e) => events.push(e) })
     const indexing = events.filter((e) => e.phase === 'indexing').map((e) => [e.indexed, e.toIndex])
     expect(indexing).toEqual([[1000, 1501], [1500, 1501], [1501, 1501]])
-    expect((await db.searchLogs('1499')).items).toHaveLength(1)
+    expect(await db.query(`SELECT rowid FROM log_search WHERE log_search MATCH '"1499"'`)).toHaveLength(1)
     await db.rollbackTo(previous, { namespace: LIBRARY })
     expect(await schema()).toEqual(before)
     expect((await rejection(db.searchLogs('old'))).code).toBe('INVALID_ARGUMENT')

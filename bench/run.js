@@ -135,6 +135,7 @@ async function main() {
     for (const item of items) {
       if (item.once && round > 0) continue
       for (const driver of order) {
+        if (item.drivers && !item.drivers.includes(driver)) continue
         const params = { ...item.params, dir: TMP, migrations: MIGRATIONS }
         if (item.db === 'read') params.db = files.read
         if (item.db === 'write') {

@@ -122,6 +122,64 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateLog, &[id, patch]))
   }
 
+  /// Appends `delta` to the string at `path` inside a log entry's content, in SQLite (the
+  /// content is not sent again); a `pending` entry becomes `streaming`. Cheap enough for every
+  /// chunk of a streamed reply: chunks queued together commit together. Resolves with the
+  /// entry's id, status and `updatedAt`.
+  ///
+  /// Rejects with `NOT_TEXT` (the path holds no string; nothing is written), `NOT_FOUND`,
+  /// `NOT_WRITTEN` (a trigger skipped the update), `INVALID_ARGUMENT` (a malformed path),
+  /// `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: number, options: AppendLogTextOptions", ts_return_type = "Promise<AppendedLogText>")]
+  pub fn append_log_text(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::AppendLogText, &[id, options]))
+  }
+
+  /// Finishes a streamed entry: sets its status (`complete`, `error` or `cancelled`) and, when
+  /// given, its final content and metadata. Resolves with the entry as stored.
+  ///
+  /// Rejects with `NOT_FOUND`, `NOT_WRITTEN` (a trigger skipped the update),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "id: number, options: FinishLogOptions",
+    ts_return_type = "Promise<SessionLog<TContent, TMetadata>>"
+  )]
+  pub fn finish_log(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::FinishLog, &[id, options]))
+  }
+
+  /// The entries left `interrupted` (still `pending` or `streaming` when the database was
+  /// last opened by a process that found no other connection on it), oldest first, of every
+  /// session or of `sessionId`, a page at a time.
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
+    ts_args_type = "options?: ListInterruptedLogsOptions",
+    ts_return_type = "Promise<Page<SessionLog<TContent, TMetadata>>>"
+  )]
+  pub fn list_interrupted_logs(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = Fields::of(options, "options", &["sessionId", "limit", "offset", "after", "maxBytes"], true)
+        .and_then(|f| Ok((f.parsed("sessionId", |v, p| v.id(p))?, page(&f)?)));
+      self.read(env, args, |conn, (session_id, page)| -> Result<JsonText> {
+        JsonText::of(&logs::list_interrupted(conn, session_id.as_deref(), &page)?)
+      })
+    })
+  }
+
+  /// Deletes one log entry; resolves with how many entries were deleted (0 when it did not
+  /// exist). `children: 'reparent'` moves its children to its parent (or to the root);
+  /// `children: 'delete'` deletes its whole subtree, at any depth.
+  /// Rejects with `NOT_WRITTEN` (a trigger skipped a delete; none is deleted),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: number, options: DeleteLogOptions", ts_return_type = "Promise<number>")]
+  pub fn delete_log(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::DeleteLog, &[id, options]))
+  }
+
   /// Deletes every log entry of a session; resolves with how many.
   /// Rejects with `NOT_WRITTEN` (a trigger skipped deleting any of them; none is deleted),
   /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.

@@ -9,8 +9,8 @@ use crate::json::JsonText;
 use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
-use agentdb_core::input::read::{page, session_status};
-use agentdb_core::sessions;
+use agentdb_core::input::read::{session_list, session_status};
+use agentdb_core::{forks, sessions};
 
 #[napi]
 impl Database {
@@ -84,21 +84,25 @@ impl Database {
     self.guard(env, || self.command(env, Kind::UpdateSessionStatus, &[id, status]))
   }
 
-  /// Sessions newest first (the reverse of insertion order), optionally by status and by
-  /// agent, a page at a time. Rejects with `INVALID_ARGUMENT` (also for a cursor of another
-  /// call, status, agent or version) or `DATABASE_CLOSED`.
+  /// Sessions newest first, by insertion or (`orderBy: 'lastActivityAt'`) by their last
+  /// activity, optionally by status and by agent, a page at a time. `include` adds to each
+  /// session, from the same statement: `agent` (its main agent's id, name, type and avatar),
+  /// `latestLog` (its newest log entry, or `null`), `logCount`. Rejects with
+  /// `INVALID_ARGUMENT` (also for a cursor of another call, order, status, agent or version)
+  /// or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
     ts_args_type = "options?: ListSessionsOptions",
-    ts_return_type = "Promise<Page<Session<TConfig>>>"
+    ts_return_type = "Promise<Page<ListedSession<TConfig>>>"
   )]
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let args = Fields::of(options, "options", &["status", "agentId", "limit", "offset", "after", "maxBytes"], true)
-        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, page(&f)?)));
-      self.read(env, args, |conn, (status, agent_id, page)| -> Result<JsonText> {
-        JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), &page)?)
+      let fields = ["status", "agentId", "orderBy", "include", "limit", "offset", "after", "maxBytes"];
+      let args = Fields::of(options, "options", &fields, true)
+        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, session_list(&f)?)));
+      self.read(env, args, |conn, (status, agent_id, (order, include, page))| -> Result<JsonText> {
+        JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), order, include, &page)?)
       })
     })
   }
@@ -119,6 +123,51 @@ impl Database {
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn delete_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || self.command(env, Kind::DeleteSession, &[id]))
+  }
+
+  /// Forks a session: a new session (the source's agent, goal and overrides, status `idle`)
+  /// holding copies of the source's logs up to and including `atLogId` in insertion order (all
+  /// of them when absent), parents pointing at the copies, timestamps and statuses kept; one
+  /// transaction inside SQLite. Resolves with the new session and where it came from.
+  ///
+  /// Rejects with `NOT_FOUND` (the source, or an `atLogId` that is not one of its logs),
+  /// `ALREADY_EXISTS` (a taken `id`), `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "sessionId: string, options?: ForkSessionOptions",
+    ts_return_type = "Promise<SessionFork<TConfig>>"
+  )]
+  pub fn fork_session(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::ForkSession, &[session_id, options]))
+  }
+
+  /// The forks made from a session, oldest first (forks of a deleted session keep their logs
+  /// and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "sessionId: string",
+    ts_return_type = "Promise<SessionFork<TConfig>[]>"
+  )]
+  pub fn list_forks(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { JsonText::of(&forks::list(conn, &id)?) })
+    })
+  }
+
+  /// Where a forked session came from, or `null` for a session not made by `forkSession`.
+  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TConfig = JsonObject",
+    ts_args_type = "sessionId: string",
+    ts_return_type = "Promise<SessionFork<TConfig> | null>"
+  )]
+  pub fn get_fork(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      self.read(env, session_id.id("sessionId"), |conn, id| -> Result<JsonText> { JsonText::of(&forks::get(conn, &id)?) })
+    })
   }
 
   /// The session, its agent, and the effective configuration: for model, planModel,

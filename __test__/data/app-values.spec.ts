@@ -195,7 +195,12 @@ describe('a row read back, spread into the next write', () => {
       const imported = await copy.createAgent({ ...exportedAgent })
       expect(imported).toEqual({ ...exportedAgent, createdAt: imported.createdAt, updatedAt: imported.updatedAt })
       const importedSession = await copy.createSession({ ...exportedSession })
-      expect(importedSession).toEqual({ ...exportedSession, createdAt: importedSession.createdAt, updatedAt: importedSession.updatedAt })
+      expect(importedSession).toEqual({
+        ...exportedSession,
+        createdAt: importedSession.createdAt,
+        updatedAt: importedSession.updatedAt,
+        lastActivityAt: importedSession.createdAt,
+      })
       await expectCode(copy.createAgent({ ...exportedAgent }), 'ALREADY_EXISTS')
     } finally {
       await copy.close()

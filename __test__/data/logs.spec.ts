@@ -43,6 +43,7 @@ describe('addLog and addLogs', () => {
       type: 'message',
       content: { text: 'hi' },
       metadata: null,
+      status: 'complete',
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: root.createdAt,
     })

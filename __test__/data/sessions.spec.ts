@@ -69,6 +69,7 @@ describe('createSession', () => {
       maxSteps: null,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: session.createdAt,
+      lastActivityAt: session.createdAt,
     })
     expect(await db.getSession(session.id)).toEqual(session)
   })
@@ -87,7 +88,7 @@ describe('createSession', () => {
       ...SESSION_VALUES,
     }
     const session = await db.createSession(input)
-    expect(session).toEqual({ ...input, createdAt: session.createdAt, updatedAt: session.createdAt })
+    expect(session).toEqual({ ...input, createdAt: session.createdAt, updatedAt: session.createdAt, lastActivityAt: session.createdAt })
     await expectCode(db.createSession(input), 'ALREADY_EXISTS', 'session-1')
   })
 

@@ -16,6 +16,7 @@ export const DOCUMENTED_CODES = new Set([
   'ALREADY_EXISTS',
   'CONSTRAINT',
   'NOT_WRITTEN',
+  'NOT_TEXT',
   'BUSY',
   'DATABASE_CLOSED',
   'NOT_A_DATABASE',

@@ -4,6 +4,7 @@
 import {
   Database,
   type Agent,
+  type AppendedLogText,
   type AgentDbError,
   type AgentInput,
   type AgentPatch,
@@ -14,6 +15,9 @@ import {
   type CloseResult,
   type EffectiveConfig,
   type ErrorCode,
+  type ListedSession,
+  type SessionFork,
+  type LogStatus,
   type ExecuteResult,
   type GetLatestLogsOptions,
   type JsonObject,
@@ -148,8 +152,25 @@ export async function useTheWholeApi(): Promise<void> {
   const tree: LogNode[] = await db.getLogTree(session.id)
   const children: LogNode[] = tree[0].children
   const logCount: number = await db.countLogs(session.id)
+  const sidebar: Page<ListedSession> = await db.listSessions({ orderBy: 'lastActivityAt', include: ['agent', 'latestLog', 'logCount'] })
+  const lastActivity: string = sidebar.items[0].lastActivityAt
+  const preview: SessionLog | null | undefined = sidebar.items[0].latestLog
+  const agentName: string | undefined = sidebar.items[0].agent?.name
+  void [lastActivity, preview, agentName, sidebar.items[0].logCount]
+  const fork: SessionFork = await db.forkSession(session.id, { atLogId: first.id, name: 'retry' })
+  const forks: SessionFork[] = await db.listForks(session.id)
+  const source: string | null | undefined = (await db.getFork(fork.session.id))?.sourceSessionId
+  void [forks, source, await db.forkSession(session.id)]
+  const pending: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
+  const appended: AppendedLogText = await db.appendLogText(pending.id, { path: 'text', delta: 'Hel' })
+  const logStatus: LogStatus = appended.status
+  const finished: SessionLog = await db.finishLog(pending.id, { status: 'complete', content: { text: 'Hello' }, metadata: null })
+  const interrupted: Page<SessionLog> = await db.listInterruptedLogs({ sessionId: session.id, limit: 10 })
+  void [logStatus, finished, interrupted]
+  const deletedOne: number = await db.deleteLog(first.id, { children: 'reparent' })
+  const deletedTree: number = (await db.batch([{ op: 'deleteLog', id: first.id, options: { children: 'delete' } }]))[0] as number
   const deletedLogs: number = await db.deleteLogs(session.id)
-  void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedLogs, await db.getLatestLogs(session.id)]
+  void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedOne, deletedTree, deletedLogs, await db.getLatestLogs(session.id)]
   const found: Page<LogSearchHit> = await db.searchLogs('搜索 "exact phrase"', {
     sessionId: session.id,
     agentId: agent.id,
@@ -165,8 +186,8 @@ export async function useTheWholeApi(): Promise<void> {
   const highlight: SearchHighlight = found.items[0].highlights[0]
   const marked: string = found.items[0].snippet.slice(highlight.start, highlight.end)
   const hitLog: SessionLog<AssistantMessage> = (await db.searchLogs<AssistantMessage>('x')).items[0].log
-  const sidebar: SessionSearchHit[] = await db.searchSessions('report', { agentId: agent.id, limit: 10, syntax: 'fts5' })
-  const sidebarLog: SessionLog | null = sidebar[0].log
+  const sessionHits: SessionSearchHit[] = await db.searchSessions('report', { agentId: agent.id, limit: 10, syntax: 'fts5' })
+  const sidebarLog: SessionLog | null = sessionHits[0].log
   const around: LogPage<SessionLog> = await db.getLogs(session.id, { around: first.id, limit: 50 })
   const previous: string | null | undefined = around.previousCursor
   const reindexed: number = await db.rebuildSearchIndex()

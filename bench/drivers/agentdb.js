@@ -23,6 +23,8 @@ async function open(file, durability) {
   return {
     addLog: (log) => db.addLog(log),
     addLogs: (logs) => db.addLogs(logs),
+    appendLogText: (id, path, delta) => db.appendLogText(id, { path, delta }),
+    forkSession: async (sessionId) => db.countLogs((await db.forkSession(sessionId)).session.id),
     latestLogs: async (sessionId, limit) => (await db.getLatestLogs(sessionId, limit)).items,
     sessionWithAgent: (id) => db.getSessionWithAgent(id),
     cursorAt: async (sessionId, depth) => (await db.getLogs(sessionId, { limit: 1, offset: depth - 1 })).nextCursor,

@@ -58,6 +58,17 @@ function plan(size) {
       })
     }
   }
+  for (const window of [1, 100]) {
+    runs.push({
+      key: `stream-${window}`,
+      trial: 'stream',
+      label: `10 streamed chunks (chunks/s, ${window === 1 ? 'each awaited' : `${window} in flight`})`,
+      db: 'write',
+      params: { ...t, chunk: 16, reply: 1000, window },
+      drivers: ['agentdb'],
+    })
+  }
+  runs.push({ key: 'fork', trial: 'fork', label: `11 fork a session of ${size.seed.midLogs} logs (forks/s)`, db: 'write', params: { forks: 3, logs: size.seed.midLogs }, drivers: ['agentdb'] })
   runs.push({ key: 'rss-paging', trial: 'rss-paging', label: '9 RSS paging all logs', db: 'read', params: { pageSize: 1000 }, once: true })
   runs.push({ key: 'rss-calls', trial: 'rss-calls', label: '9 RSS across calls', db: 'read', params: { sessions, calls: size.calls }, once: true })
   return runs

@@ -96,6 +96,50 @@ const trials = {
     return result
   },
 
+  /** 10: a streamed reply, chunk by chunk: `chunk`-character deltas appended at `text` inside
+   *  one log's content, `window` chunks sent before awaiting them (1: each awaited; a model's
+   *  stream need not wait), a new reply every `reply` chunks. Rows are chunks. Only drivers
+   *  with `appendLogText` take part. */
+  async stream(driver, p) {
+    const db = await driver.open(p.db)
+    const session = sessionId(0)
+    const delta = 'x'.repeat(p.chunk)
+    let reply = null
+    let sent = 0
+    const result = await throughput(p.warmup, p.seconds, async () => {
+      if (reply === null || sent >= p.reply) {
+        reply = await db.addLog({ ...makeLog(0, session), content: { text: '' }, status: 'pending' })
+        sent = 0
+      }
+      const calls = Array.from({ length: p.window }, () => db.appendLogText(reply.id, 'text', delta))
+      await Promise.all(calls)
+      sent += p.window
+      return p.window
+    })
+    await db.close()
+    return result
+  },
+
+  /** 11: `forkSession` of a session of `logs` logs (written first, 1000 per `addLogs`), all of
+   *  them, `forks` times; the median time of one fork. Only drivers with `forkSession` take part. */
+  async fork(driver, p) {
+    const db = await driver.open(p.db)
+    const session = sessionId(0)
+    for (let i = 0; i < p.logs; i += 1000) {
+      await db.addLogs(Array.from({ length: Math.min(1000, p.logs - i) }, (_, j) => makeLog(i + j, session)))
+    }
+    const times = []
+    let rows = 0
+    for (let i = 0; i < p.forks; i++) {
+      const t = performance.now()
+      rows = await db.forkSession(session)
+      times.push(performance.now() - t)
+    }
+    await db.close()
+    const ms = median(times)
+    return { ops: times.length, rows, medianMs: ms, opsPerSec: 1000 / ms }
+  },
+
   /** 5: the latest `latest` logs of session-mid, content parsed. */
   async latest(driver, p) {
     const db = await driver.open(p.db)

@@ -11,14 +11,14 @@ const SESSION_STATUSES = ['idle', 'running', 'completed', 'failed', 'stopped']
 
 const sessions = {
   name: 'sessions',
-  summary: 'list sessions, most recent first',
+  summary: 'list sessions, most recently active first',
   positionals: [databaseArgument],
   options: {
     status: { type: 'string', arg: 'STATUS', help: `only sessions in this status (${SESSION_STATUSES.join(', ')})` },
     agent: { type: 'string', arg: 'ID', help: 'only sessions whose main agent is ID (the AGENT ID column)' },
     limit: { type: 'string', arg: 'N', help: 'show at most N sessions (default 50)' },
   },
-  description: 'With --json: the page of sessions, each with its agent\'s name as agentName.',
+  description: 'Most recently active first: a log written in a session moves it up. With --json: the page\nof sessions, each with its agent\'s name as agentName and its logCount.',
   async run({ positionals: { db: file }, options }, out) {
     if (options.status !== undefined && !SESSION_STATUSES.includes(options.status)) {
       throw usage(`--status must be one of ${SESSION_STATUSES.join(', ')}, got "${options.status}"`)
@@ -28,9 +28,14 @@ const sessions = {
       if (options.agent !== undefined && !(await db.agentExists(options.agent))) {
         throw new CliError('NOT_FOUND', `no agent ${options.agent} in ${file}`)
       }
-      const found = await db.listSessions({ status: options.status, agentId: options.agent, limit })
-      const names = await agentNames(db, found.items.map((s) => s.mainAgentId))
-      return { ...found, items: found.items.map((s) => ({ ...s, agentName: names.get(s.mainAgentId) ?? null })) }
+      const found = await db.listSessions({
+        status: options.status,
+        agentId: options.agent,
+        orderBy: 'lastActivityAt',
+        include: ['agent', 'logCount'],
+        limit,
+      })
+      return { ...found, items: found.items.map(({ agent, ...s }) => ({ ...s, agentName: agent?.name ?? null })) }
     })
     out.data(page)
     if (page.items.length === 0) {
@@ -43,7 +48,8 @@ const sessions = {
         ['STATUS', (s) => s.status],
         ['AGENT', (s) => s.agentName],
         ['AGENT ID', (s) => s.mainAgentId],
-        ['UPDATED', (s) => s.updatedAt],
+        ['ACTIVE', (s) => s.lastActivityAt],
+        ['LOGS', (s) => String(s.logCount)],
         ['NAME', (s) => s.name ?? s.userGoal ?? ''],
       ],
       page.items,
@@ -51,14 +57,6 @@ const sessions = {
     if (page.nextCursor) out.line(`… more sessions: raise --limit to see them.`)
     return EXIT.OK
   },
-}
-
-/** The names of the agents with these ids, by id, read in one query. */
-async function agentNames(db, ids) {
-  const unique = [...new Set(ids)]
-  if (unique.length === 0) return new Map()
-  const rows = await db.query('SELECT id, name FROM agents WHERE id IN (SELECT value FROM json_each(?))', [JSON.stringify(unique)])
-  return new Map(rows.map((row) => [row.id, row.name]))
 }
 
 /** How many logs one read returns. */
@@ -78,7 +76,9 @@ const logs = {
     limit: { type: 'string', arg: 'N', help: 'only the N newest logs (with --follow: to start with)' },
   },
   description: [
-    'Each log is one line: #id, time, role/type, content. With --follow, a log updated after it was',
+    'Each log is one line: #id, time, role/type, [status] when not complete (pending, streaming,',
+    'error, cancelled, interrupted), content, and (forked: ids) on a log a fork was made at; a',
+    'fork starts with the session it was forked from. With --follow, a log updated after it was',
     'printed (a streamed reply) is printed again with its new content, marked (updated).',
     'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line,',
     'a log again each time its updatedAt changes.',
@@ -103,7 +103,10 @@ const logs = {
       const first = limit === undefined ? await readAll(db, sessionId) : await readLatest(db, sessionId, limit)
       if (!options.follow) {
         out.data(first)
-        for (const log of first) out.line(logLine(log))
+        const fork = await db.getFork(sessionId)
+        if (fork) out.line(`forked from ${fork.sourceSessionId ?? '(a deleted session)'}${fork.atLogId === null ? '' : ` at #${fork.atLogId}`}`)
+        const forks = await forksByLog(db, sessionId, first)
+        for (const log of first) out.line(logLine(log) + (forks.get(log.id) ?? ''))
         return EXIT.OK
       }
       const seen = new Seen()
@@ -226,7 +229,20 @@ async function readChanged(db, sessionId, seen) {
 function logLine(log, indent = '', updated = false) {
   const content = typeof log.content === 'string' ? log.content : JSON.stringify(log.content)
   const time = updated ? log.updatedAt : log.createdAt
-  return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${updated ? '(updated)  ' : ''}${content}`
+  const status = log.status && log.status !== 'complete' ? `[${log.status}]  ` : ''
+  return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${status}${updated ? '(updated)  ' : ''}${content}`
+}
+
+/** `  (forked: id, …)` for each log of `logs` that a fork of the session was made at; a fork
+ *  of all the logs is made at the last one. */
+async function forksByLog(db, sessionId, logs) {
+  const marks = new Map()
+  const last = logs.at(-1)?.id
+  for (const fork of await db.listForks(sessionId)) {
+    const at = fork.atLogId ?? last
+    if (at !== undefined) marks.set(at, [...(marks.get(at) ?? []), fork.session.id])
+  }
+  return new Map([...marks].map(([id, forks]) => [id, `  (forked: ${forks.join(', ')})`]))
 }
 
 function printTree(out, nodes, depth) {

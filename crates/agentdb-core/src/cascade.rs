@@ -1,5 +1,5 @@
 //! Deletes that reach what belongs to the deleted row: an agent with its sessions and their
-//! logs, a session with its logs, a session's logs. The one owner of every cascade, so the
+//! logs, a session with its logs, a session's logs, one log with (or without) its subtree. The one owner of every cascade, so the
 //! entity modules never call each other to delete.
 //!
 //! Parent links between the logs concerned are cleared first. With the links in place,
@@ -11,7 +11,17 @@
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::model::LogChildren;
 use crate::patch::exists;
+
+/// The ids of entry `?1` and of every entry under it, as a JSON array (one value, so the
+/// subtree is still known once its links are cleared). UNION, not UNION ALL, so parent links
+/// made into a cycle by hand cannot loop.
+const SUBTREE_SQL: &str = "WITH RECURSIVE subtree(id) AS ( \
+     SELECT id FROM session_logs WHERE id = ?1 \
+     UNION \
+     SELECT l.id FROM session_logs l JOIN subtree s ON l.parent_id = s.id) \
+   SELECT json_group_array(id) FROM subtree";
 
 /// Deletes an agent, its sessions and their logs (the foreign keys cascade from the agent).
 /// Returns whether it existed; `NOT_WRITTEN` when a trigger skipped the delete.
@@ -40,6 +50,36 @@ pub fn delete_session_logs(conn: &Connection, session_id: &str) -> Result<u64> {
     return Err(Error::not_written("session_logs", format!("the deletion of {left} log(s) of session {session_id:?}")));
   }
   Ok(count)
+}
+
+/// Deletes one log entry; returns how many entries were deleted (0 when it did not exist).
+/// `Reparent` first moves its children to its parent (or to the root), `Delete` deletes its
+/// whole subtree, links cleared first as for a session's logs. `NOT_WRITTEN` when a trigger
+/// skipped any of the deletes (the caller's savepoint then undoes the others).
+pub fn delete_log(conn: &Connection, id: i64, children: LogChildren) -> Result<u64> {
+  let ids = match children {
+    LogChildren::Reparent => {
+      let reparent = "UPDATE session_logs SET parent_id = (SELECT parent_id FROM session_logs WHERE id = ?1) \
+         WHERE parent_id = ?1";
+      conn.prepare_cached(reparent)?.execute([id])?;
+      format!("[{id}]")
+    }
+    LogChildren::Delete => {
+      let ids: String = conn.prepare_cached(SUBTREE_SQL)?.query_row([id], |r| r.get(0))?;
+      let unlink = "UPDATE session_logs SET parent_id = NULL \
+         WHERE parent_id IS NOT NULL AND id IN (SELECT value FROM json_each(?1))";
+      conn.prepare_cached(unlink)?.execute([&ids])?;
+      ids
+    }
+  };
+  let count = conn.prepare_cached("DELETE FROM session_logs WHERE id IN (SELECT value FROM json_each(?1))")?.execute([&ids])?;
+  let left: i64 = conn
+    .prepare_cached("SELECT count(*) FROM session_logs WHERE id IN (SELECT value FROM json_each(?1))")?
+    .query_row([&ids], |r| r.get(0))?;
+  if left > 0 {
+    return Err(Error::not_written("session_logs", format!("the deletion of {left} log(s) of the subtree of log {id}")));
+  }
+  Ok(count as u64)
 }
 
 /// Deletes the row of `table` with this id; whether it existed. A row still there after the

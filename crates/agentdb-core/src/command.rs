@@ -13,11 +13,12 @@ use serde::Serialize;
 use crate::agents::{self, Agent, AgentPatch, NewAgent};
 use crate::cascade;
 use crate::error::{Error, Result};
+use crate::forks::{self, Fork, ForkRequest};
 use crate::input::fields::{Fields, Source};
 use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
-use crate::logs::{self, LogPatch, NewLog, SessionLog};
-use crate::model::SessionStatus;
+use crate::logs::{self, Appended, LogPatch, NewLog, SessionLog};
+use crate::model::{LogChildren, SessionStatus};
 use crate::refs::{self, Ref};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
@@ -25,7 +26,7 @@ use crate::sql::{self, json_sql_value, Changes, Params};
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 13] = [
+const KINDS: [(Kind, &str, &[&str]); 17] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id"]),
@@ -33,9 +34,13 @@ const KINDS: [(Kind, &str, &[&str]); 13] = [
   (Kind::UpdateSession, "updateSession", &["id", "patch"]),
   (Kind::UpdateSessionStatus, "updateSessionStatus", &["id", "status"]),
   (Kind::DeleteSession, "deleteSession", &["id"]),
+  (Kind::ForkSession, "forkSession", &["sessionId", "options"]),
   (Kind::AddLog, "addLog", &["input"]),
   (Kind::AddLogs, "addLogs", &["inputs"]),
   (Kind::UpdateLog, "updateLog", &["id", "patch"]),
+  (Kind::AppendLogText, "appendLogText", &["id", "options"]),
+  (Kind::FinishLog, "finishLog", &["id", "options"]),
+  (Kind::DeleteLog, "deleteLog", &["id", "options"]),
   (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
   (Kind::Execute, "execute", &["sql", "params"]),
   (Kind::Batch, "batch", &["operations"]),
@@ -58,12 +63,20 @@ pub enum Kind {
   UpdateSessionStatus,
   /// `deleteSession(id)`
   DeleteSession,
+  /// `forkSession(sessionId, options)`
+  ForkSession,
   /// `addLog(input)`
   AddLog,
   /// `addLogs(inputs)`
   AddLogs,
   /// `updateLog(id, patch)`
   UpdateLog,
+  /// `appendLogText(id, options)`
+  AppendLogText,
+  /// `finishLog(id, options)`
+  FinishLog,
+  /// `deleteLog(id, options)`
+  DeleteLog,
   /// `deleteLogs(sessionId)`
   DeleteLogs,
   /// `execute(sql, params)`
@@ -118,12 +131,21 @@ pub enum Command {
   UpdateSessionStatus(String, SessionStatus),
   /// `deleteSession(id)`
   DeleteSession(String),
+  /// `forkSession(sessionId, options)`
+  ForkSession(ForkRequest),
   /// `addLog(input)`
   AddLog(NewLog),
   /// `addLogs(inputs)`
   AddLogs(Vec<NewLog>),
   /// `updateLog(id, patch)`, with where the patch says the entry is.
   UpdateLog(i64, LogPatch, LogPlace),
+  /// `appendLogText(id, options)`: the entry, the SQLite JSON path of a string in its
+  /// content, and the text to append.
+  AppendLogText(i64, String, String),
+  /// `finishLog(id, options)`: the entry and the status (and final content) it gets.
+  FinishLog(i64, LogPatch),
+  /// `deleteLog(id, options)`: one entry, and what happens to the entries under it.
+  DeleteLog(i64, LogChildren),
   /// `deleteLogs(sessionId)`
   DeleteLogs(String),
   /// `execute(sql, params)`
@@ -171,13 +193,17 @@ pub enum Outcome {
   Agent(Agent),
   /// From createSession / updateSession / updateSessionStatus.
   Session(Session),
+  /// From forkSession.
+  Fork(Fork),
   /// From addLog / updateLog.
   Log(SessionLog),
   /// From addLogs.
   Logs(Vec<SessionLog>),
+  /// From appendLogText.
+  Appended(Appended),
   /// From deleteAgent / deleteSession: whether the row existed.
   Deleted(bool),
-  /// From deleteLogs: how many entries were deleted.
+  /// From deleteLog / deleteLogs: how many entries were deleted.
   Count(u64),
   /// From execute.
   Changes(Changes),
@@ -214,12 +240,26 @@ impl Command {
       }
       Kind::UpdateSessionStatus => Command::UpdateSessionStatus(id()?, f.required("status", inputs::session_status)?),
       Kind::DeleteSession => Command::DeleteSession(id()?),
+      Kind::ForkSession => {
+        Command::ForkSession(inputs::fork_request(f.required("sessionId", |v, p| v.id(p))?, f.get("options")?, &path("options"))?)
+      }
       Kind::AddLog => Command::AddLog(inputs::new_log(arg("input")?, &path("input"))?),
       Kind::AddLogs => Command::AddLogs(inputs::new_logs(arg("inputs")?, &path("inputs"))?),
       Kind::UpdateLog => {
         let id = f.required("id", inputs::log_id)?;
         let (patch, place) = inputs::log_patch(arg("patch")?, &path("patch"), id)?;
         Command::UpdateLog(id, patch, place)
+      }
+      Kind::AppendLogText => {
+        let id = f.required("id", inputs::log_id)?;
+        let (path, delta) = inputs::append_text_options(arg("options")?, &path("options"))?;
+        Command::AppendLogText(id, path, delta)
+      }
+      Kind::FinishLog => {
+        Command::FinishLog(f.required("id", inputs::log_id)?, inputs::finish_options(arg("options")?, &path("options"))?)
+      }
+      Kind::DeleteLog => {
+        Command::DeleteLog(f.required("id", inputs::log_id)?, inputs::delete_log_options(arg("options")?, &path("options"))?)
       }
       Kind::DeleteLogs => Command::DeleteLogs(f.required("sessionId", |v, p| v.id(p))?),
       Kind::Execute => Command::Execute(
@@ -243,12 +283,16 @@ impl Command {
         Outcome::Session(sessions::update(conn, id, &SessionPatch { status: Some(*status), ..Default::default() })?)
       }
       Command::DeleteSession(id) => Outcome::Deleted(cascade::delete_session(conn, id)?),
+      Command::ForkSession(request) => Outcome::Fork(forks::fork(conn, request)?),
       Command::AddLog(input) => Outcome::Log(logs::add(conn, input)?),
       Command::AddLogs(inputs) => Outcome::Logs(logs::add_many(conn, inputs)?),
       Command::UpdateLog(id, patch, place) => {
         check_place(conn, *id, place)?;
         Outcome::Log(logs::update(conn, *id, patch)?)
       }
+      Command::AppendLogText(id, path, delta) => Outcome::Appended(logs::append_text(conn, *id, path, delta)?),
+      Command::FinishLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
+      Command::DeleteLog(id, children) => Outcome::Count(cascade::delete_log(conn, *id, *children)?),
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(operations) => {

@@ -42,6 +42,9 @@ error_codes! {
   /// SQLite skipped the write without an error: a trigger (`RAISE(IGNORE)`) or a conflict
   /// clause (`ON CONFLICT IGNORE`) left the row as it was; nothing was written.
   NotWritten = "NOT_WRITTEN",
+  /// The path given inside a log's content holds no string (it is missing, or holds another
+  /// JSON type), so no text could be appended to it; nothing was written.
+  NotText = "NOT_TEXT",
   /// Another connection held the lock for longer than the busy timeout.
   Busy = "BUSY",
   /// The call was made after `close()`, or was still queued when the database closed.

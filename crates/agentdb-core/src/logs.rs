@@ -2,6 +2,7 @@
 //! tree nested by `parent_id`.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -9,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Json};
-use crate::model::{now_iso, LogRole, LogType};
+use crate::model::{now_iso, LogRole, LogStatus, LogType, TOUCH_UPDATED_AT};
 use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::rules::{self, PAGE_LIMIT};
@@ -17,13 +18,13 @@ use crate::search;
 use crate::stored;
 
 /// The columns of `session_logs`, in the order [`log_from_row`] reads them.
-pub const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, created_at, updated_at";
+pub const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, status, created_at, updated_at";
 
 /// `add`'s statement. The row is built from the input, the new rowid and the timestamp
 /// rather than read back with `RETURNING`, which costs SQLite a temporary table per row.
 const INSERT_SQL: &str =
-  "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, created_at, updated_at) \
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+  "INSERT INTO session_logs (session_id, parent_id, role, type, content, metadata, status, created_at, updated_at) \
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7)";
 
 /// How many entries `getLatestLogs` returns when no limit is given.
 pub const LATEST_DEFAULT_LIMIT: u64 = 50;
@@ -47,6 +48,8 @@ pub struct SessionLog {
   pub content: Json,
   /// Any JSON value, or null.
   pub metadata: Option<Json>,
+  /// Where it is in its life: `complete` unless it is a reply being streamed.
+  pub status: LogStatus,
   /// When created (ISO-8601 UTC, ms).
   pub created_at: String,
   /// When last changed.
@@ -64,8 +67,9 @@ pub fn log_from_row(row: &Row) -> rusqlite::Result<SessionLog> {
       log_type: row.get(4)?,
       content: json::column(row, 5)?,
       metadata: json::nullable_column(row, 6)?,
-      created_at: row.get(7)?,
-      updated_at: row.get(8)?,
+      status: row.get(7)?,
+      created_at: row.get(8)?,
+      updated_at: row.get(9)?,
     })
   })
 }
@@ -87,6 +91,8 @@ pub struct NewLog {
   pub metadata: Option<Json>,
   /// The text search finds it by, in place of its content's string values.
   pub search_text: Option<String>,
+  /// Default `complete`; `pending` or `streaming` for a reply about to be streamed.
+  pub status: Option<LogStatus>,
 }
 
 /// A partial change of a log entry.
@@ -103,6 +109,8 @@ pub struct LogPatch {
   /// New search text, or `Some(None)`: search by the content's text again. A new content
   /// without it also goes back to the content's text.
   pub search_text: Option<Option<String>>,
+  /// New status.
+  pub status: Option<LogStatus>,
 }
 
 /// Appends one entry. `NOT_FOUND` when the session does not exist, `CONSTRAINT` when the
@@ -118,7 +126,8 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
       input.log_type,
       input.content.get(),
       input.metadata.as_deref().map(RawValue::get),
-      now
+      now,
+      input.status.unwrap_or(LogStatus::Complete)
     ])
     .map_err(|e| explain_insert_failure(conn, e.into(), input))?;
   // A skipped insert changes no row, and the last rowid is then another row's.
@@ -143,6 +152,7 @@ pub fn add(conn: &Connection, input: &NewLog) -> Result<SessionLog> {
     log_type: input.log_type,
     content: input.content.clone(),
     metadata: input.metadata.clone(),
+    status: input.status.unwrap_or(LogStatus::Complete),
     created_at: now.clone(),
     updated_at: now,
   })
@@ -276,6 +286,7 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
   set.set("type", patch.log_type.map(|t| t.as_str().to_string()));
   set.set("content", patch.content.as_ref().map(|c| c.get().to_string()));
   set.set_nullable("metadata", patch.metadata.as_ref().map(|m| m.as_ref().map(|m| m.get().to_string())));
+  set.set("status", patch.status.map(|s| s.as_str().to_string()));
   let updated = set
     .apply(conn, "session_logs", ("id", id.into()), &format!("log {id}"), LOG_COLUMNS, log_from_row)?
     .ok_or_else(|| Error::not_found(format!("log {id} does not exist")))?;
@@ -285,6 +296,77 @@ pub fn update(conn: &Connection, id: i64, patch: &LogPatch) -> Result<SessionLog
     None => {}
   }
   Ok(updated)
+}
+
+/// What `appendLogText` resolves with: the entry's new status and `updatedAt`, not its
+/// content, so that a streamed reply costs no copy of its text per chunk.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appended {
+  /// The entry.
+  pub id: i64,
+  /// `streaming` after the first chunk of a `pending` entry, else as it was.
+  pub status: LogStatus,
+  /// When last changed.
+  pub updated_at: String,
+}
+
+/// `append_text`'s statement: the string at `?2` (an SQLite JSON path) gets `?3` at its end,
+/// a `pending` entry becomes `streaming`. The row is changed only when the path holds a
+/// string, so a missing or non-text target writes nothing.
+static APPEND_SQL: LazyLock<String> = LazyLock::new(|| {
+  format!(
+    "UPDATE session_logs SET content = json_set(content, ?2, json_extract(content, ?2) || ?3), \
+       status = CASE status WHEN 'pending' THEN 'streaming' ELSE status END, updated_at = {TOUCH_UPDATED_AT} \
+     WHERE id = ?1 AND json_type(content, ?2) = 'text' RETURNING status, updated_at"
+  )
+});
+
+/// Appends `delta` to the string at `path` (an SQLite JSON path, `$.text`) inside entry
+/// `id`'s content, in SQLite. `NOT_FOUND` for a missing entry, `NOT_TEXT` when the path
+/// holds no string, `NOT_WRITTEN` when a trigger skipped the change.
+pub fn append_text(conn: &Connection, id: i64, path: &str, delta: &str) -> Result<Appended> {
+  let mut stmt = conn.prepare_cached(&APPEND_SQL)?;
+  let changed = stmt.query_row(params![id, path, delta], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+  if let Some((status, updated_at)) = changed {
+    return Ok(Appended { id, status, updated_at });
+  }
+  let target: Option<Option<String>> = conn
+    .prepare_cached("SELECT json_type(content, ?2) FROM session_logs WHERE id = ?1")?
+    .query_row(params![id, path], |r| r.get(0))
+    .optional()?;
+  match target {
+    None => Err(Error::not_found(format!("log {id} does not exist"))),
+    Some(Some(kind)) if kind == "text" => Err(Error::not_written("session_logs", format!("the text appended to log {id}"))),
+    Some(kind) => Err(Error::new(
+      ErrorCode::NotText,
+      format!(
+        "options.path: {path} of log {id}'s content {}, not a string: nothing was appended",
+        kind.map_or_else(|| "does not exist".to_string(), |k| format!("holds {k}"))
+      ),
+    )),
+  }
+}
+
+/// Marks every entry still `pending` or `streaming` as `interrupted`; returns how many.
+/// Only for a database no other connection has open: theirs may still be streaming.
+pub fn interrupt_unfinished(conn: &Connection) -> Result<u64> {
+  let sql = format!(
+    "UPDATE session_logs SET status = 'interrupted', updated_at = {TOUCH_UPDATED_AT} \
+     WHERE status <> 'complete' AND (status = 'pending' OR status = 'streaming')"
+  );
+  Ok(conn.prepare_cached(&sql)?.execute([])? as u64)
+}
+
+/// A page of the entries of every session whose status is `interrupted`, oldest first, or
+/// of one session.
+pub fn list_interrupted(conn: &Connection, session_id: Option<&str>, page: &PageRequest) -> Result<Page<SessionLog>> {
+  let mut query = ListQuery::new("interruptedLogs", "id", Order::Ascending);
+  query.filter("status <> 'complete' AND status = :status", ":status", LogStatus::Interrupted.as_str().to_string());
+  if let Some(session_id) = session_id {
+    query.filter("session_id = :session", ":session", session_id.to_string());
+  }
+  query.run(conn, LOG_COLUMNS, "session_logs", page, log_from_row)
 }
 
 /// How many entries a session has.
@@ -385,6 +467,7 @@ mod tests {
       content: json::from_value(&serde_json::json!({ "step": step })),
       metadata: None,
       search_text: None,
+      status: None,
     };
     let added = add_many(&conn, &(0..5).map(log).collect::<Vec<_>>()).unwrap();
     assert_eq!(

@@ -104,6 +104,32 @@ string_enum!(
   }
 );
 
+string_enum!(
+  /// Where a log entry is in its life: a streamed reply is `pending`, then `streaming`, then
+  /// finished; every other entry is `complete`.
+  LogStatus, "status", {
+    /** Written whole (the default). */ Complete = "complete",
+    /** Created, no text yet. */ Pending = "pending",
+    /** Text is being appended. */ Streaming = "streaming",
+    /** Finished with an error. */ Error = "error",
+    /** Stopped before it finished. */ Cancelled = "cancelled",
+    /** Still pending or streaming when the process writing it ended. */ Interrupted = "interrupted",
+  }
+);
+
+impl LogStatus {
+  /// The statuses `finishLog` may set.
+  pub const FINISHED: [LogStatus; 3] = [LogStatus::Complete, LogStatus::Error, LogStatus::Cancelled];
+}
+
+string_enum!(
+  /// What `deleteLog` does with the entries under the one it deletes.
+  LogChildren, "options.children", {
+    /** Delete them too, and theirs, down the whole subtree. */ Delete = "delete",
+    /** Move them to the deleted entry's parent (or to the root when it had none). */ Reparent = "reparent",
+  }
+);
+
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic
 /// Gregorian calendar, days-from-civil inverted).
 pub fn iso_from_epoch_millis(millis: i64) -> String {

@@ -28,7 +28,8 @@ pub struct Page<T> {
 /// any other list, order, session, agent, status or type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
-  /// The list it was made by (`agents`, `sessions`, `logs`, `latestLogs`).
+  /// The list it was made by (`agents`, `sessions`, `sessionsByActivity`, `logs`,
+  /// `latestLogs`, `interruptedLogs`).
   pub list: String,
   /// The order of that list.
   pub order: Order,
@@ -180,6 +181,8 @@ pub struct ListQuery {
   list: &'static str,
   key: &'static str,
   order: Order,
+  /// Columns computed over each of the page's rows, when [`ListQuery::wrapped`].
+  extras: Option<String>,
   filters: Vec<&'static str>,
   params: Vec<(&'static str, Value)>,
 }
@@ -187,7 +190,14 @@ pub struct ListQuery {
 impl ListQuery {
   /// A query over the list named `list`, ordered by the insertion key column `key`.
   pub fn new(list: &'static str, key: &'static str, order: Order) -> ListQuery {
-    ListQuery { list, key, order, filters: Vec::new(), params: Vec::new() }
+    ListQuery { list, key, order, extras: None, filters: Vec::new(), params: Vec::new() }
+  }
+
+  /// Adds `extras`, columns computed over each row of the page, named `p` (`p.id`, …), after
+  /// the list's own: the page is selected first, so they are computed for its rows only.
+  pub fn wrapped(mut self, extras: &str) -> ListQuery {
+    self.extras = Some(extras.to_string());
+    self
   }
 
   /// Adds a `WHERE` condition with its one named parameter.
@@ -249,7 +259,12 @@ impl ListQuery {
       self.params.push((":after", cursor.key.into()));
     }
     let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let sql = format!("SELECT {columns}, {key} FROM {from}{filter} ORDER BY {key} {direction} LIMIT :limit OFFSET :offset");
+    let mut sql = format!("SELECT {columns}, {key} FROM {from}{filter} ORDER BY {key} {direction} LIMIT :limit OFFSET :offset");
+    if let Some(extras) = &self.extras {
+      // The outer select names the page's columns as they are named inside (plain column
+      // names), so the key stays the last column.
+      sql = format!("SELECT {columns}, {extras}, {key} FROM ({sql}) p ORDER BY {key} {direction}");
+    }
     self.params.push((":limit", page.fetch().into()));
     self.params.push((":offset", (page.offset as i64).into()));
     let params: Vec<(&str, &dyn ToSql)> = self.params.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect();

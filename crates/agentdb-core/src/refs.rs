@@ -21,9 +21,10 @@ use crate::input::Kind as ValueKind;
 pub enum Row {
   /// An agent, from createAgent or updateAgent.
   Agent,
-  /// A session, from createSession, updateSession or updateSessionStatus.
+  /// A session, from createSession, updateSession, updateSessionStatus or forkSession (the
+  /// new session).
   Session,
-  /// A log entry, from addLog or updateLog.
+  /// A log entry, from addLog, updateLog or finishLog.
   Log,
 }
 
@@ -32,8 +33,8 @@ impl Row {
   fn of(kind: Kind) -> Option<Row> {
     match kind {
       Kind::CreateAgent | Kind::UpdateAgent => Some(Row::Agent),
-      Kind::CreateSession | Kind::UpdateSession | Kind::UpdateSessionStatus => Some(Row::Session),
-      Kind::AddLog | Kind::UpdateLog => Some(Row::Log),
+      Kind::CreateSession | Kind::UpdateSession | Kind::UpdateSessionStatus | Kind::ForkSession => Some(Row::Session),
+      Kind::AddLog | Kind::UpdateLog | Kind::FinishLog => Some(Row::Log),
       _ => None,
     }
   }
@@ -58,8 +59,8 @@ impl Row {
 /// Which field of an operation a reference fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
-  /// The row the operation acts on: the `id` of an update or delete, the `sessionId` of
-  /// deleteLogs.
+  /// The row the operation acts on: the `id` of an update, delete, appendLogText or
+  /// finishLog, the `sessionId` of deleteLogs and forkSession.
   Target,
   /// `input.mainAgentId` of createSession.
   MainAgent,
@@ -85,8 +86,10 @@ fn fields(kind: Kind, item: &Input) -> Vec<(Vec<FieldStep>, Slot, Row)> {
   match kind {
     Kind::UpdateAgent | Kind::DeleteAgent => vec![(vec![Key("id")], Slot::Target, Row::Agent)],
     Kind::UpdateSession | Kind::UpdateSessionStatus | Kind::DeleteSession => vec![(vec![Key("id")], Slot::Target, Row::Session)],
-    Kind::UpdateLog => vec![(vec![Key("id")], Slot::Target, Row::Log)],
-    Kind::DeleteLogs => vec![(vec![Key("sessionId")], Slot::Target, Row::Session)],
+    Kind::UpdateLog | Kind::AppendLogText | Kind::FinishLog | Kind::DeleteLog => {
+      vec![(vec![Key("id")], Slot::Target, Row::Log)]
+    }
+    Kind::DeleteLogs | Kind::ForkSession => vec![(vec![Key("sessionId")], Slot::Target, Row::Session)],
     Kind::CreateSession => vec![(vec![Key("input"), Key("mainAgentId")], Slot::MainAgent, Row::Agent)],
     Kind::AddLog => vec![
       (vec![Key("input"), Key("sessionId")], Slot::LogSession(0), Row::Session),
@@ -206,6 +209,7 @@ impl Ref {
     let text = || match &outcomes[self.target] {
       Outcome::Agent(agent) => agent.id.clone(),
       Outcome::Session(session) => session.id.clone(),
+      Outcome::Fork(fork) => fork.session.id.clone(),
       other => unreachable!("a ref to an agent or session names its row, not {other:?}"),
     };
     let log = || match &outcomes[self.target] {
@@ -222,7 +226,11 @@ impl Ref {
         | Command::DeleteSession(id)
         | Command::DeleteLogs(id),
       ) => *id = text(),
-      (Slot::Target, Command::UpdateLog(id, _, _)) => *id = log(),
+      (Slot::Target, Command::ForkSession(request)) => request.source = text(),
+      (
+        Slot::Target,
+        Command::UpdateLog(id, _, _) | Command::AppendLogText(id, _, _) | Command::FinishLog(id, _) | Command::DeleteLog(id, _),
+      ) => *id = log(),
       (Slot::MainAgent, Command::CreateSession(input)) => input.main_agent_id = text(),
       (Slot::LogSession(0), Command::AddLog(input)) => input.session_id = text(),
       (Slot::LogParent(0), Command::AddLog(input)) => input.parent_id = Some(log()),

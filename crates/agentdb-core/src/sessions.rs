@@ -19,13 +19,13 @@ use crate::stored;
 /// The columns of `sessions`, in the order [`session_from_row`] reads them.
 pub static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
   format!(
-    "id, name, main_agent_id, sub_agent_ids, user_goal, status, external_session_id, {}, created_at, updated_at",
+    "id, name, main_agent_id, sub_agent_ids, user_goal, status, external_session_id, {}, created_at, updated_at, last_activity_at",
     *settings::COLUMNS
   )
 });
 
 /// How many columns [`SESSION_COLUMNS`] has.
-const SESSION_COLUMN_COUNT: usize = 9 + settings::COUNT;
+pub const SESSION_COLUMN_COUNT: usize = 10 + settings::COUNT;
 
 /// A session as stored.
 #[derive(Clone, Debug, Serialize)]
@@ -52,6 +52,8 @@ pub struct Session {
   pub created_at: String,
   /// When last changed.
   pub updated_at: String,
+  /// When anything last happened in it: its creation, or the last write of one of its logs.
+  pub last_activity_at: String,
 }
 
 /// Reads a session from `row`, starting at column `at`.
@@ -68,6 +70,11 @@ pub fn session_from_row(row: &Row, at: usize) -> rusqlite::Result<Session> {
       settings: Stored::read(row, at + 7)?,
       created_at: row.get(at + 7 + settings::COUNT)?,
       updated_at: row.get(at + 8 + settings::COUNT)?,
+      // Set by a trigger after the insert, so a row returned by the insert itself has none yet.
+      last_activity_at: match row.get(at + 9 + settings::COUNT)? {
+        Some(at) => at,
+        None => row.get(at + 7 + settings::COUNT)?,
+      },
     })
   })
 }
@@ -160,6 +167,11 @@ pub fn create(conn: &Connection, input: &NewSession) -> Result<Session> {
     })
 }
 
+/// Whether a session with this id exists.
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+  Ok(conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?.exists([id])?)
+}
+
 /// The session with this id, if any.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>> {
   let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM sessions WHERE id = ?1", *SESSION_COLUMNS))?;
@@ -193,21 +205,119 @@ pub fn update(conn: &Connection, id: &str, patch: &SessionPatch) -> Result<Sessi
     .ok_or_else(|| Error::not_found(format!("session {id:?} does not exist")))
 }
 
-/// Sessions newest first (by `seq`, the insertion order), optionally by status and by agent.
+/// What `listSessions` orders by, newest first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SessionOrder {
+  /// `createdAt` (the default).
+  #[default]
+  Created,
+  /// `lastActivityAt`: the sidebar's order.
+  Activity,
+}
+
+impl SessionOrder {
+  /// The option's value, the key column it sorts by (an integer that only grows, never the
+  /// wall clock: `seq` the insertion order, `last_activity_seq` the order of last activity,
+  /// which the triggers of migration 006 keep) and the list its cursors belong to, so that a
+  /// cursor of one order is refused by the other.
+  const ALL: [(SessionOrder, &'static str, &'static str, &'static str); 2] = [
+    (SessionOrder::Created, "createdAt", "seq", "sessions"),
+    (SessionOrder::Activity, "lastActivityAt", "last_activity_seq", "sessionsByActivity"),
+  ];
+
+  fn entry(self) -> &'static (SessionOrder, &'static str, &'static str, &'static str) {
+    Self::ALL.iter().find(|(order, ..)| *order == self).unwrap_or_else(|| unreachable!("every order is listed"))
+  }
+
+  /// Reads `orderBy`.
+  pub fn parse(text: &str, what: impl std::fmt::Display) -> Result<SessionOrder> {
+    Self::ALL.iter().find(|(_, name, ..)| *name == text).map(|(order, ..)| *order).ok_or_else(|| {
+      let names: Vec<String> = Self::ALL.iter().map(|(_, name, ..)| format!("'{name}'")).collect();
+      Error::invalid(format!("{what} must be one of {}, got {text:?}", names.join(", ")))
+    })
+  }
+
+  /// The list its cursors belong to.
+  pub fn list(self) -> &'static str {
+    self.entry().3
+  }
+}
+
+/// What `listSessions` adds to each session, read in the same statement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Include {
+  /// `agent`: the main agent's id, name, type and avatar.
+  pub agent: bool,
+  /// `latestLog`: the newest log entry, or null.
+  pub latest_log: bool,
+  /// `logCount`: how many log entries it has.
+  pub log_count: bool,
+}
+
+impl Include {
+  /// The names `include` takes.
+  pub const NAMES: [&'static str; 3] = ["agent", "latestLog", "logCount"];
+}
+
+/// A session as `listSessions` returns it: with what `include` asked for.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedSession {
+  /// The session as stored.
+  #[serde(flatten)]
+  pub session: Session,
+  /// Its main agent's id, name, type and avatar.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub agent: Option<Json>,
+  /// Its newest log entry (`null` when it has none).
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub latest_log: Option<Json>,
+  /// How many log entries it has.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub log_count: Option<i64>,
+}
+
+/// The expressions `include` adds, each over the page's row `p`: one statement reads the
+/// page and all of them, from one snapshot, without a query per session.
+const INCLUDED_SQL: [&str; 3] = [
+  "(SELECT json_object('id', a.id, 'name', a.name, 'type', a.type, 'avatar', a.avatar) FROM agents a WHERE a.id = p.main_agent_id)",
+  "coalesce((SELECT json_object('id', l.id, 'sessionId', l.session_id, 'parentId', l.parent_id, 'role', l.role, \
+     'type', l.type, 'content', json(l.content), 'metadata', json(l.metadata), 'status', l.status, \
+     'createdAt', l.created_at, 'updatedAt', l.updated_at) \
+     FROM session_logs l WHERE l.session_id = p.id ORDER BY l.id DESC LIMIT 1), 'null')",
+  "(SELECT count(*) FROM session_logs l WHERE l.session_id = p.id)",
+];
+
+/// Sessions newest first (by creation or by last activity), optionally by status and by
+/// agent, each with what `include` asks for.
 pub fn list(
   conn: &Connection,
   status: Option<SessionStatus>,
   agent_id: Option<&str>,
+  order: SessionOrder,
+  include: Include,
   page: &PageRequest,
-) -> Result<Page<Session>> {
-  let mut query = ListQuery::new("sessions", "seq", Order::Descending);
+) -> Result<Page<ListedSession>> {
+  let (_, _, key, list) = *order.entry();
+  let mut query = ListQuery::new(list, key, Order::Descending);
   if let Some(status) = status {
     query.filter("status = :status", ":status", status.as_str().to_string());
   }
   if let Some(agent_id) = agent_id {
     query.filter("main_agent_id = :agent", ":agent", agent_id.to_string());
   }
-  query.run(conn, &SESSION_COLUMNS, "sessions", page, read)
+  let wanted = [include.agent, include.latest_log, include.log_count];
+  let extras: Vec<&str> = INCLUDED_SQL.iter().zip(wanted).map(|(sql, on)| if on { *sql } else { "NULL" }).collect();
+  let read = |row: &Row| -> rusqlite::Result<ListedSession> {
+    let extra = |i: usize| -> rusqlite::Result<Option<Json>> { json::nullable_column(row, SESSION_COLUMN_COUNT + i) };
+    Ok(ListedSession {
+      session: read(row)?,
+      agent: extra(0)?,
+      latest_log: extra(1)?,
+      log_count: row.get(SESSION_COLUMN_COUNT + 2)?,
+    })
+  };
+  query.wrapped(&extras.join(", ")).run(conn, &SESSION_COLUMNS, "sessions", page, read)
 }
 
 /// How many sessions there are, optionally of one agent.

@@ -24,6 +24,7 @@ use crate::copies::{self, FileClaim};
 use crate::error::{Error, ErrorCode, Result};
 use crate::interrupt::{Closing, Limits, Watch};
 use crate::queue::{Popped, Queue};
+use crate::recovery;
 use crate::search;
 
 /// How many queued writes at most share one transaction.
@@ -237,6 +238,10 @@ impl Store {
       Location::File(path) => Some(copies::claim(path, !options.read_only)?),
       Location::Memory => None,
     };
+    // A read-only open never writes, so it leaves unfinished logs to the next writer.
+    if let (Location::File(path), false) = (&location, options.read_only) {
+      recovery::interrupt_unfinished_logs(path);
+    }
     let mut writer = connection::open_writer(&location, &options)?;
     index_pending(&writer);
     let closing = Arc::new(Closing::default());

@@ -29,16 +29,27 @@ fn run(conn: &Connection, kind: Kind, args: &str) {
 }
 
 /// Agents, sessions and a few logs with parents, then the last log deleted, so that the
-/// AUTOINCREMENT high-water mark is above the largest id.
+/// AUTOINCREMENT high-water mark is above the largest id. Written with SQL, which the schema
+/// of 002 takes as it is (the typed calls write the newest schema's columns).
 fn seed(conn: &Connection) {
-  run(conn, Kind::CreateAgent, r#"{"input":{"id":"a1","name":"Reviewer","model":"m","maxSteps":7,"mcps":["x"]}}"#);
-  run(conn, Kind::CreateSession, r#"{"input":{"id":"s1","mainAgentId":"a1","model":"o","status":"running"}}"#);
+  run(
+    conn,
+    Kind::Execute,
+    r#"{"sql":"INSERT INTO agents (id, name, model, max_steps, mcps) VALUES ('a1', 'Reviewer', 'm', 7, '[\"x\"]')"}"#,
+  );
+  run(
+    conn,
+    Kind::Execute,
+    r#"{"sql":"INSERT INTO sessions (id, main_agent_id, model, status) VALUES ('s1', 'a1', 'o', 'running')"}"#,
+  );
   for i in 0..5 {
-    let parent = if i == 0 { String::new() } else { format!(r#","parentId":{i}"#) };
+    let parent = if i == 0 { "NULL".to_string() } else { i.to_string() };
     run(
       conn,
-      Kind::AddLog,
-      &format!(r#"{{"input":{{"sessionId":"s1","role":"agent","type":"message","content":{{"n":{i}}}{parent}}}}}"#),
+      Kind::Execute,
+      &format!(
+        r#"{{"sql":"INSERT INTO session_logs (session_id, parent_id, role, type, content) VALUES ('s1', {parent}, 'agent', 'message', '{{\"n\":{i}}}')"}}"#
+      ),
     );
   }
   run(conn, Kind::Execute, r#"{"sql":"DELETE FROM session_logs WHERE id = 5"}"#);
@@ -140,7 +151,11 @@ fn the_upgrade_keeps_every_row_and_what_an_app_added_and_down_restores_002() {
     conn.prepare("SELECT name FROM app_running").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
   assert_eq!(running, ["Reviewer"]);
   // The high-water mark survived: a new log does not reuse the deleted log's id 5.
-  run(&conn, Kind::AddLog, r#"{"input":{"sessionId":"s1","role":"user","type":"message","content":"after"}}"#);
+  run(
+    &conn,
+    Kind::Execute,
+    r#"{"sql":"INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', 'user', 'message', '\"after\"')"}"#,
+  );
   let newest: i64 = conn.query_row("SELECT max(id) FROM session_logs", [], |r| r.get(0)).unwrap();
   assert_eq!(newest, 6);
   run(&conn, Kind::Execute, r#"{"sql":"DELETE FROM session_logs WHERE id = 6"}"#);
@@ -180,7 +195,8 @@ fn a_value_of_the_wrong_type_stops_the_upgrade_naming_the_column() {
   seed(&conn);
   conn.execute_batch("UPDATE agents SET max_steps = 'lots'").unwrap();
   let before = (rows(&conn), schema(&conn));
-  let failure = migrator::migrate(&mut conn, &MigrationSet::builtin(), &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+  let options = MigrateOptions { to: library("003"), ..MigrateOptions::default() };
+  let failure = migrator::migrate(&mut conn, &MigrationSet::builtin(), &options, &mut |_| {}).unwrap_err();
   assert_eq!(failure.error.code, ErrorCode::MigrationFailed);
   assert!(failure.error.message.contains("max_steps"), "{}", failure.error.message);
   assert_eq!((rows(&conn), schema(&conn)), before);

@@ -87,11 +87,17 @@ fn check_clean(conn: &Connection) {
 /// Agents and sessions whose ids sort unlike their insertion order, all stamped with one
 /// millisecond, and logs.
 fn seed(conn: &Connection) {
+  // Plain SQL, as any tool writes it: the same on the schema before the migration and after
+  // every later one.
   for i in 0..6 {
     let id = format!("a{}", (i * 5) % 6);
-    run(conn, Kind::CreateAgent, &format!(r#"{{"input":{{"id":"{id}","name":"A{i}","model":"m"}}}}"#));
-    run(conn, Kind::CreateSession, &format!(r#"{{"input":{{"id":"s{id}","mainAgentId":"{id}"}}}}"#));
-    run(conn, Kind::AddLog, &format!(r#"{{"input":{{"sessionId":"s{id}","role":"user","type":"message","content":{i}}}}}"#));
+    conn
+      .execute_batch(&format!(
+        "INSERT INTO agents (id, name, model) VALUES ('{id}', 'A{i}', 'm'); \
+         INSERT INTO sessions (id, main_agent_id) VALUES ('s{id}', '{id}'); \
+         INSERT INTO session_logs (session_id, role, type, content) VALUES ('s{id}', 'user', 'message', '{i}');"
+      ))
+      .unwrap();
   }
   conn
     .execute_batch(
@@ -172,6 +178,13 @@ fn every_list_is_served_by_an_index_without_sorting() {
     "SELECT id FROM sessions WHERE external_session_id = 'x' ORDER BY seq DESC LIMIT 1",
     "SELECT id FROM session_logs WHERE session_id = 'sa1' AND id > 1 ORDER BY id ASC LIMIT 10",
     "SELECT id FROM session_logs WHERE session_id = 'sa1' AND id < 9 ORDER BY id DESC LIMIT 10",
+    // The sidebar (listSessions by last activity), its latest log, and the interrupted logs.
+    "SELECT id FROM sessions WHERE last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
+    "SELECT id FROM sessions WHERE status = 'idle' AND last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
+    "SELECT id FROM sessions WHERE main_agent_id = 'a1' AND last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
+    "SELECT id FROM sessions WHERE status = 'idle' AND main_agent_id = 'a1' AND last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
+    "SELECT id FROM session_logs WHERE session_id = 'sa1' ORDER BY id DESC LIMIT 1",
+    "SELECT id FROM session_logs WHERE status <> 'complete' AND status = 'interrupted' AND id > 1 ORDER BY id ASC LIMIT 10",
   ] {
     let plan = strings(&conn, &format!("EXPLAIN QUERY PLAN {sql}")).join("\n");
     assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{sql}:\n{plan}");

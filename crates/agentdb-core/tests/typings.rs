@@ -6,7 +6,7 @@ use agentdb_core::command::Kind;
 use agentdb_core::durability::Durability;
 use agentdb_core::error::ErrorCode;
 use agentdb_core::migrations::validation::IssueCode;
-use agentdb_core::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
+use agentdb_core::model::{AgentType, LogChildren, LogRole, LogStatus, LogType, PermissionMode, SessionStatus};
 use agentdb_core::settings;
 use agentdb_core::store::NotCheckpointed;
 
@@ -50,6 +50,10 @@ fn the_enumerations_are_the_core_s_strings() {
   expect("LogRole", LogRole::ALL);
   expect("LogType", LogType::ALL);
   expect("Durability", Durability::ALL);
+  expect("LogChildren", LogChildren::ALL);
+  expect("LogStatus", LogStatus::ALL);
+  let finished: Vec<&str> = LogStatus::FINISHED.iter().map(|s| s.as_str()).collect();
+  expect("FinishedLogStatus", &finished);
 }
 
 #[test]

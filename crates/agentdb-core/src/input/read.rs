@@ -10,15 +10,16 @@ use serde_json::Value;
 
 use crate::agents::{AgentPatch, NewAgent};
 use crate::error::{Error, Result};
+use crate::forks::ForkRequest;
 use crate::input::fields::{Element, Fields, Source};
 use crate::input::tree::Input;
 use crate::input::Kind;
 use crate::json::{self, Json};
 use crate::logs::{LogPatch, NewLog, LATEST_DEFAULT_LIMIT};
-use crate::model::{AgentType, LogRole, LogType, PermissionMode, SessionStatus};
+use crate::model::{AgentType, LogChildren, LogRole, LogStatus, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
 use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_MAX_BYTES, PAGE_OFFSET};
-use crate::sessions::{NewSession, SessionPatch};
+use crate::sessions::{Include, NewSession, SessionOrder, SessionPatch};
 use crate::settings::{self, AgentDefault, Setting, SettingKind, Settings};
 
 fn agent_type(v: &Input, what: &dyn Display) -> Result<AgentType> {
@@ -31,6 +32,10 @@ fn log_role(v: &Input, what: &dyn Display) -> Result<LogRole> {
 
 fn log_type(v: &Input, what: &dyn Display) -> Result<LogType> {
   LogType::parse(&v.string(what)?, what)
+}
+
+fn log_status(v: &Input, what: &dyn Display) -> Result<LogStatus> {
+  LogStatus::parse(&v.string(what)?, what)
 }
 
 /// Reads a session status.
@@ -175,18 +180,23 @@ pub fn agent_patch(value: &Input, what: &str, target: &str) -> Result<AgentPatch
 }
 
 /// A session's fields: its own, the settings it may override, then the timestamps a row
-/// read back has.
+/// read back has (its last activity among them, which its logs' writes set).
 fn session_fields() -> Vec<&'static str> {
   let mut fields = vec!["id", "name", "mainAgentId", "subAgentIds", "userGoal", "status", "externalSessionId"];
   fields.extend(settings::names());
   fields.extend(TIMESTAMPS);
+  fields.push(LAST_ACTIVITY);
   fields
 }
+
+/// The timestamp a session read back has besides [`TIMESTAMPS`]; ignored like them.
+const LAST_ACTIVITY: &str = "lastActivityAt";
 
 /// `createSession`'s input. `createdAt` and `updatedAt` are ignored: the new row's are now.
 pub fn new_session(value: &Input, what: &str) -> Result<NewSession> {
   let f = Fields::of(value, what, &session_fields(), false)?;
   ignored_timestamps(&f)?;
+  f.string(LAST_ACTIVITY)?;
   Ok(NewSession {
     id: f.parsed("id", id)?,
     name: f.string("name")?,
@@ -206,6 +216,7 @@ pub fn session_patch(value: &Input, what: &str, target: &str) -> Result<SessionP
   let f = Fields::of(value, what, &session_fields(), false)?;
   same_id(&f, f.parsed("id", id)?, &target.to_string())?;
   ignored_timestamps(&f)?;
+  f.string(LAST_ACTIVITY)?;
   Ok(SessionPatch {
     name: f.string_change("name")?,
     main_agent_id: f.non_null_change("mainAgentId", id)?,
@@ -219,7 +230,8 @@ pub fn session_patch(value: &Input, what: &str, target: &str) -> Result<SessionP
 
 /// `addLog`'s input. `content` is required; `null` is a JSON value like any other.
 pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
-  let f = Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata", "searchText"], false)?;
+  let f =
+    Fields::of(value, what, &["sessionId", "parentId", "role", "type", "content", "metadata", "searchText", "status"], false)?;
   let content = match f.change("content")? {
     None => return Err(f.missing("content")),
     Some(content) => content.map_or_else(null_json, Input::json),
@@ -232,6 +244,7 @@ pub fn new_log(value: &Input, what: &dyn Display) -> Result<NewLog> {
     content,
     metadata: f.parsed("metadata", json)?,
     search_text: f.string("searchText")?,
+    status: f.parsed("status", log_status)?,
   })
 }
 
@@ -259,7 +272,7 @@ pub struct LogPlace {
 /// `updateLog`'s patch of entry `target`, and where it says the entry is. An `id` must be
 /// `target`; `createdAt` and `updatedAt` are ignored.
 pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, LogPlace)> {
-  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata", "searchText"];
+  let mut fields = vec!["id", "sessionId", "parentId", "role", "type", "content", "metadata", "searchText", "status"];
   fields.extend(TIMESTAMPS);
   let f = Fields::of(value, what, &fields, false)?;
   same_id(&f, f.parsed("id", log_id)?, &target)?;
@@ -270,9 +283,114 @@ pub fn log_patch(value: &Input, what: &str, target: i64) -> Result<(LogPatch, Lo
     content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
     metadata: f.nullable_change("metadata", json)?,
     search_text: f.string_change("searchText")?,
+    status: f.non_null_change("status", log_status)?,
   };
   let place = LogPlace { session_id: f.parsed("sessionId", id)?, parent_id: f.nullable_change("parentId", log_id)? };
   Ok((patch, place))
+}
+
+/// `deleteLog`'s options: `children` is required, since either choice loses something the
+/// other keeps.
+pub fn delete_log_options(value: &Input, what: &str) -> Result<LogChildren> {
+  let f = Fields::of(value, what, &["children"], false)?;
+  f.required("children", |v, p| LogChildren::parse(&v.string(p)?, p))
+}
+
+/// `appendLogText`'s options: the path of a string inside the content, as SQLite's JSON path
+/// (`$.text`), and the text to append to it.
+pub fn append_text_options(value: &Input, what: &str) -> Result<(String, String)> {
+  let f = Fields::of(value, what, &["path", "delta"], false)?;
+  Ok((f.required("path", |v, p| content_path(&v.string(p)?, p))?, f.required_string("delta")?))
+}
+
+/// A path inside a log's content, `text`, `parts[2].text` or `$.parts[2].text` (`$` alone is
+/// the content itself), as the SQLite JSON path it names. Keys are letters, digits and `_`;
+/// indexes are whole numbers. Anything else is refused, so SQLite never sees a malformed path.
+pub fn content_path(text: &str, what: &dyn Display) -> Result<String> {
+  let bad = |why: &str| {
+    Error::invalid(format!(
+      "{what}: {text:?} is not a path inside the content ({why}; write keys and indexes as `parts[2].text`, or `$` for the content itself)"
+    ))
+  };
+  let rest = text.strip_prefix('$').unwrap_or(text);
+  let mut path = String::from("$");
+  if rest.is_empty() {
+    return if text.is_empty() { Err(bad("it is empty")) } else { Ok(path) };
+  }
+  let mut chars = rest.chars().peekable();
+  let mut first = text.len() == rest.len();
+  while chars.peek().is_some() {
+    if chars.peek() == Some(&'[') {
+      chars.next();
+      let mut index = String::new();
+      while let Some(&c) = chars.peek().filter(|c| c.is_ascii_digit()) {
+        index.push(c);
+        chars.next();
+      }
+      if index.is_empty() || chars.next() != Some(']') {
+        return Err(bad("an index must be a whole number in brackets"));
+      }
+      path.push_str(&format!("[{}]", index.trim_start_matches('0').parse::<u64>().unwrap_or(0)));
+    } else {
+      if !first && chars.next() != Some('.') {
+        return Err(bad("keys are separated by `.`"));
+      }
+      let mut key = String::new();
+      while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '_') {
+        key.push(c);
+        chars.next();
+      }
+      if key.is_empty() {
+        return Err(bad("a key must hold letters, digits or `_`"));
+      }
+      path.push('.');
+      path.push_str(&key);
+    }
+    first = false;
+  }
+  Ok(path)
+}
+
+/// `finishLog`'s options: the finished status, and optionally the final content and metadata.
+pub fn finish_options(value: &Input, what: &str) -> Result<LogPatch> {
+  let f = Fields::of(value, what, &["status", "content", "metadata"], false)?;
+  let given = f.required_string("status")?;
+  let Some(&status) = LogStatus::FINISHED.iter().find(|s| s.as_str() == given) else {
+    let names: Vec<String> = LogStatus::FINISHED.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    return Err(Error::invalid(format!("{} must be one of {}, got {given:?}", f.path("status"), names.join(", "))));
+  };
+  Ok(LogPatch {
+    status: Some(status),
+    content: f.change("content")?.map(|v| v.map_or_else(null_json, Input::json)),
+    metadata: f.nullable_change("metadata", json)?,
+    ..LogPatch::default()
+  })
+}
+
+/// `listSessions`' `orderBy` and `include`, and the page, whose cursors belong to the order.
+pub fn session_list<S: Source>(f: &Fields<S>) -> Result<(SessionOrder, Include, PageRequest)> {
+  let order = f.parsed("orderBy", |v, p| SessionOrder::parse(&v.string(p)?, p))?.unwrap_or_default();
+  let mut include = Include::default();
+  for (i, name) in f.strings("include")?.unwrap_or_default().iter().enumerate() {
+    let flag = match name.as_str() {
+      "agent" => &mut include.agent,
+      "latestLog" => &mut include.latest_log,
+      "logCount" => &mut include.log_count,
+      other => {
+        let names: Vec<String> = Include::NAMES.iter().map(|n| format!("'{n}'")).collect();
+        return Err(Error::invalid(format!("{}[{i}] must be one of {}, got {other:?}", f.path("include"), names.join(", "))));
+      }
+    };
+    *flag = true;
+  }
+  Ok((order, include, page(f)?))
+}
+
+/// `forkSession`'s options, which may be left out: `atLogId`, `id`, `name`.
+pub fn fork_request(source: String, options: Option<&Input>, what: &str) -> Result<ForkRequest> {
+  let Some(options) = options else { return Ok(ForkRequest { source, ..ForkRequest::default() }) };
+  let f = Fields::of(options, what, &["atLogId", "id", "name"], true)?;
+  Ok(ForkRequest { source, at_log_id: f.parsed("atLogId", log_id)?, id: f.parsed("id", id)?, name: f.string("name")? })
 }
 
 /// The paging fields every list takes: `limit`, `offset`, `after`, `maxBytes`. Whether a

@@ -250,7 +250,8 @@ fn fetch(
     "SELECT {}, (SELECT text FROM log_search_text WHERE log_id = l.id), s.rank {MATCHES}{filters}{range} ORDER BY {order} LIMIT :n",
     columns.join(", ")
   );
-  rows(conn, &sql, params, &search.query, |row| Ok((logs::log_from_row(row)?, row.get(9)?, row.get(10)?, ceiling)))
+  let after = columns.len();
+  rows(conn, &sql, params, &search.query, |row| Ok((logs::log_from_row(row)?, row.get(after)?, row.get(after + 1)?, ceiling)))
 }
 
 /// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions and

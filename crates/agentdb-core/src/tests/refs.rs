@@ -106,3 +106,36 @@ fn a_batch_whose_referenced_parent_is_refused_writes_nothing() {
   assert!(err.message.starts_with("operations[4]: "), "{err}");
   assert_eq!(write(&store, |conn| Ok(snapshot(conn))).unwrap(), before);
 }
+
+#[test]
+fn a_streamed_reply_and_a_fork_take_references_to_rows_of_the_same_batch() {
+  let store = store();
+  let command = read(json!([
+    { "op": "createAgent", "input": { "name": "A", "model": "m" } },
+    { "op": "createSession", "input": { "mainAgentId": { "ref": 0 } } },
+    { "op": "addLog", "input": { "sessionId": { "ref": 1 }, "role": "agent", "type": "message", "content": { "text": "" }, "status": "pending" } },
+    { "op": "appendLogText", "id": { "ref": 2 }, "options": { "path": "text", "delta": "Hello" } },
+    { "op": "finishLog", "id": { "ref": 2 }, "options": { "status": "complete" } },
+    { "op": "addLog", "input": log(json!({ "ref": 1 }), json!({ "ref": 4 }), "tool", "observation", "result") },
+    { "op": "forkSession", "sessionId": { "ref": 1 }, "options": { "name": "retry" } },
+    { "op": "addLog", "input": log(json!({ "ref": 6 }), Value::Null, "user", "message", "in the fork") },
+    { "op": "deleteLog", "id": { "ref": 5 }, "options": { "children": "delete" } },
+  ]))
+  .unwrap();
+  let outcomes = run_command(&store, command).unwrap();
+  let (Outcome::Session(session), Outcome::Log(reply)) = (&outcomes[1], &outcomes[2]) else { panic!("{outcomes:?}") };
+  assert!(matches!(&outcomes[3], Outcome::Appended(a) if a.id == reply.id));
+  assert!(matches!(&outcomes[4], Outcome::Log(l) if l.id == reply.id && l.content.get() == r#"{"text":"Hello"}"#));
+  let Outcome::Fork(fork) = &outcomes[6] else { panic!("{:?}", outcomes[6]) };
+  assert_eq!(fork.source_session_id.as_deref(), Some(session.id.as_str()));
+  assert!(matches!(&outcomes[7], Outcome::Log(l) if l.session_id == fork.session.id));
+  assert!(matches!(outcomes[8], Outcome::Count(1)));
+  // A reference to appendLogText's result names no log: it resolves with a status, not a row.
+  let err = read(json!([
+    { "op": "appendLogText", "id": 1, "options": { "path": "text", "delta": "x" } },
+    { "op": "finishLog", "id": { "ref": 0 }, "options": { "status": "complete" } },
+  ]))
+  .unwrap_err();
+  assert_eq!(err.code, ErrorCode::InvalidArgument);
+  assert!(err.message.contains("operations[1].id"), "{err}");
+}

@@ -12,7 +12,7 @@ use crate::command::Kind;
 use crate::error::ErrorCode;
 use crate::model::{PermissionMode, SessionStatus};
 use crate::page::{Cursor, PageRequest};
-use crate::sessions::{self, NewSession, SessionPatch};
+use crate::sessions::{self, Include, NewSession, SessionOrder, SessionPatch};
 use crate::settings::{self as setting, Field, Settings, Stored};
 
 /// An agent with a value in every field a session can override.
@@ -275,8 +275,9 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-      let page = sessions::list(&conn, status, agent_id, &PageRequest::new(Some(limit), None, after.take()).unwrap()).unwrap();
-      seen.extend(page.items.into_iter().map(|s| s.id));
+      let request = PageRequest::new(Some(limit), None, after.take()).unwrap();
+      let page = sessions::list(&conn, status, agent_id, SessionOrder::Created, Include::default(), &request).unwrap();
+      seen.extend(page.items.into_iter().map(|s| s.session.id));
       match page.next_cursor {
         Some(cursor) => after = Some(Cursor::decode(&cursor).unwrap()),
         None => return seen,
@@ -294,8 +295,9 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
   assert!(running.iter().all(|id| sessions::get(&conn, id).unwrap().unwrap().status == SessionStatus::Running));
   let running_of_b = walk(Some(SessionStatus::Running), Some(&b.id), 1);
   assert_eq!(running_of_b, running.iter().filter(|id| !of_a.contains(id)).cloned().collect::<Vec<_>>());
-  let window = sessions::list(&conn, None, None, &PageRequest::new(Some(4), Some(6), None).unwrap()).unwrap();
-  assert_eq!(window.items.into_iter().map(|s| s.id).collect::<Vec<_>>(), expected[6..10]);
+  let request = PageRequest::new(Some(4), Some(6), None).unwrap();
+  let window = sessions::list(&conn, None, None, SessionOrder::Created, Include::default(), &request).unwrap();
+  assert_eq!(window.items.into_iter().map(|s| s.session.id).collect::<Vec<_>>(), expected[6..10]);
   assert_eq!((sessions::count(&conn, None).unwrap(), sessions::count(&conn, Some(&a.id)).unwrap()), (15, of_a.len() as i64));
 }
 

@@ -84,6 +84,7 @@ pub fn new_log(session_id: &str, parent_id: Option<i64>, content: Value) -> NewL
     content: crate::json::from_value(&content),
     metadata: None,
     search_text: None,
+    status: None,
   }
 }
 

@@ -1,0 +1,14 @@
+DROP INDEX idx_session_forks_source;
+DROP TABLE session_forks;
+DROP TRIGGER session_logs_activity_delete;
+DROP TRIGGER session_logs_activity_update;
+DROP TRIGGER session_logs_activity_insert;
+DROP TRIGGER sessions_activity_insert;
+DROP INDEX idx_sessions_agent_status_activity;
+DROP INDEX idx_sessions_agent_activity;
+DROP INDEX idx_sessions_status_activity;
+DROP INDEX idx_sessions_activity_seq;
+ALTER TABLE sessions DROP COLUMN last_activity_seq;
+ALTER TABLE sessions DROP COLUMN last_activity_at;
+DROP INDEX idx_session_logs_unfinished;
+ALTER TABLE session_logs DROP COLUMN status;
