@@ -194,6 +194,7 @@ describe('migrate, status, rollback', () => {
       { name: 'log_search_pending', rows: 0 },
       { name: 'log_search_text', rows: 0 },
       { name: 'migrations', rows: N },
+      { name: 'session_checkpoints', rows: 0 },
       { name: 'session_forks', rows: 0 },
       { name: 'session_logs', rows: 3 },
       { name: 'session_search_pending', rows: 0 },
@@ -635,6 +636,47 @@ describe('sessions and logs', () => {
     const forked = (await agentdb(['logs', fork.session.id])).stdout.trimEnd().split('\n')
     expect(forked[0]).toBe(`forked from ${session.id} at #${first.id}`)
     expect(forked).toHaveLength(2)
+  })
+
+  it('marks forks with --follow the same way: the header, then the marked logs', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    const [first] = (await db.getLogs(session.id)).items
+    const fork = await db.forkSession(session.id, { atLogId: first.id, id: 'retry' })
+    await db.close()
+    const followed = async (sessionId: string, count: number) => {
+      const child = spawn(process.execPath, [BIN, 'logs', sessionId, '--follow'], { cwd: dir })
+      let stdout = ''
+      child.stdout.on('data', (chunk) => (stdout += chunk))
+      const lines = () => stdout.split('\n').filter(Boolean)
+      while (lines().length < count) await new Promise((resolve) => setTimeout(resolve, 50))
+      child.kill('SIGINT')
+      expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(EXIT.OK)
+      return lines()
+    }
+    const plain = async (sessionId: string) => (await agentdb(['logs', sessionId])).stdout.trimEnd().split('\n')
+    expect(await followed(fork.session.id, 2)).toEqual(await plain(fork.session.id))
+    const source = await followed(session.id, 3)
+    expect(source).toEqual(await plain(session.id))
+    expect(source[0]).toMatch(/ {2}\(forked: retry\)$/)
+  })
+
+  it('shows a compaction checkpoint: what it covers first, then a mark on the last log it covers', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const db = await Database.open(file)
+    const [, second] = (await db.getLogs(session.id)).items
+    await db.setCheckpoint(session.id, { summary: 'The user asked for a review.', throughLogId: second.id, coveredTokens: 900, summaryTokens: 12 })
+    await db.close()
+    const lines = (await agentdb(['logs', session.id])).stdout.trimEnd().split('\n')
+    expect(lines[0]).toBe(`checkpoint through #${second.id} (900 tokens summarised in 12): "The user asked for a review."`)
+    expect(lines).toHaveLength(4)
+    expect(lines[2]).toMatch(/ {2}\(checkpoint\)$/)
+    expect(lines[1]).not.toContain('checkpoint')
+    expect(lines[3]).not.toContain('checkpoint')
+    // JSON stays the logs alone.
+    expect(JSON.parse((await agentdb(['logs', session.id, '--json'])).stdout)).toHaveLength(3)
   })
 
   it('reports an unknown session with NOT_FOUND', async () => {

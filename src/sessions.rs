@@ -170,11 +170,38 @@ impl Database {
     })
   }
 
+  /// Sets the session's compaction checkpoint, replacing the one it had: a summary of its log
+  /// up to and including `throughLogId` (an entry of the session), with the tokens the
+  /// covered entries took (`coveredTokens`) and the summary takes (`summaryTokens`), and the
+  /// app's `metadata`. Resolves with the checkpoint, whose `logsAfter` is the `getLogs`
+  /// cursor of the entries after it. Deleting the covered entry deletes the checkpoint.
+  ///
+  /// Rejects with `NOT_FOUND` (the session, or a `throughLogId` that is not one of its
+  /// entries), `INVALID_ARGUMENT` (a blank or too long summary, a token count that is not a
+  /// whole number from 0), `NOT_WRITTEN`, `BUSY` or `DATABASE_CLOSED`; nothing is written.
+  #[napi(
+    catch_unwind,
+    ts_generic_types = "TMetadata = JsonValue",
+    ts_args_type = "sessionId: string, checkpoint: CheckpointInput",
+    ts_return_type = "Promise<SessionCheckpoint<TMetadata>>"
+  )]
+  pub fn set_checkpoint(&self, env: Env, session_id: JsArg, checkpoint: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::SetCheckpoint, &[session_id, checkpoint]))
+  }
+
+  /// Deletes the session's compaction checkpoint. Resolves `true` if it had one.
+  /// Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+  /// `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<boolean>")]
+  pub fn clear_checkpoint(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::ClearCheckpoint, &[session_id]))
+  }
+
   /// The session, its agent, and the effective configuration: for model, planModel,
   /// smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
   /// permissionMode and maxSteps, the session's value where it overrides, else the agent's.
-  /// Read in one statement, so all three come from one snapshot. `null` when the session
-  /// does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// With its compaction checkpoint (`null` without one). Read in one statement, so all
+  /// four come from one snapshot. `null` when the session does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",

@@ -258,3 +258,99 @@ describe('forks', () => {
     expect(made.session.id).toBe('copy')
   })
 })
+
+describe('compaction checkpoints', () => {
+  it('stores a summary up to one entry, read with the session, replaced, cleared; its cursor reads the entries after it', async () => {
+    const logs = await db.addLogs(['a', 'b', 'c', 'd'].map((text) => message({ text })))
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint).toBeNull()
+    const set = await db.setCheckpoint(session.id, {
+      summary: 'They agreed on a plan.',
+      throughLogId: logs[1].id,
+      coveredTokens: 1200,
+      summaryTokens: 40,
+      metadata: { model: 'small' },
+    })
+    expect(set).toMatchObject({
+      sessionId: session.id,
+      throughLogId: logs[1].id,
+      summary: 'They agreed on a plan.',
+      coveredTokens: 1200,
+      summaryTokens: 40,
+      metadata: { model: 'small' },
+      createdAt: expect.stringMatching(/Z$/),
+    })
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint).toEqual(set)
+    const after = await db.getLogs(session.id, { after: set.logsAfter })
+    expect(after.items.map((l) => l.id)).toEqual([logs[2].id, logs[3].id])
+    // Setting it is not activity: the session's place in the sidebar stays.
+    const activity = (await db.query('SELECT last_activity_seq AS seq FROM sessions WHERE id = ?', [session.id]))[0].seq
+    const replaced = await db.setCheckpoint(session.id, { summary: 'All four.', throughLogId: logs[3].id })
+    expect(replaced).toMatchObject({ throughLogId: logs[3].id, coveredTokens: null, summaryTokens: null, metadata: null })
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint).toEqual(replaced)
+    expect((await db.getLogs(session.id, { after: replaced.logsAfter })).items).toEqual([])
+    expect((await db.query('SELECT last_activity_seq AS seq FROM sessions WHERE id = ?', [session.id]))[0].seq).toBe(activity)
+    expect(await db.clearCheckpoint(session.id)).toBe(true)
+    expect(await db.clearCheckpoint(session.id)).toBe(false)
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint).toBeNull()
+  })
+
+  it('refuses bad input with a code naming the field and writes nothing', async () => {
+    const [mine] = await db.addLogs([message('mine')])
+    const other = await db.createSession({ mainAgentId: session.mainAgentId })
+    const foreign = await db.addLog({ ...message('elsewhere'), sessionId: other.id })
+    await db.setCheckpoint(session.id, { summary: 'kept', throughLogId: mine.id })
+    const before = await snapshot(db)
+    const good = { summary: 'S', throughLogId: mine.id }
+    for (const [bad, field] of [
+      [{ ...good, summary: ' ' }, 'checkpoint.summary'],
+      [{ ...good, summary: 'x'.repeat(1_000_001) }, 'checkpoint.summary'],
+      [{ ...good, coveredTokens: -1 }, 'checkpoint.coveredTokens'],
+      [{ ...good, summaryTokens: 2.5 }, 'checkpoint.summaryTokens'],
+      [{ ...good, throughLogId: 0 }, 'checkpoint.throughLogId'],
+      [{ summary: 'S' }, 'checkpoint.throughLogId'],
+      [{ ...good, tokens: 3 }, 'tokens'],
+    ] as const) {
+      await expectCode(db.setCheckpoint(session.id, bad as never), 'INVALID_ARGUMENT', field)
+    }
+    await expectCode(db.setCheckpoint(session.id, { summary: 'S', throughLogId: foreign.id }), 'NOT_FOUND', 'checkpoint.throughLogId')
+    await expectCode(db.setCheckpoint('missing', good), 'NOT_FOUND', 'missing')
+    await expectCode(
+      db.batch([
+        { op: 'clearCheckpoint', sessionId: session.id },
+        { op: 'setCheckpoint', sessionId: session.id, checkpoint: { summary: 'S', throughLogId: foreign.id } },
+      ]),
+      'NOT_FOUND',
+      'operations[1]',
+    )
+    expect(await snapshot(db)).toBe(before)
+  })
+
+  it('goes with its covered entry, not with an earlier one, and follows forks made at or after it', async () => {
+    const logs = await db.addLogs(['a', 'b', 'c'].map((text) => message({ text })))
+    const set = await db.setCheckpoint(session.id, { summary: 'S', throughLogId: logs[1].id, summaryTokens: 3 })
+    const before = await db.forkSession(session.id, { atLogId: logs[0].id })
+    expect((await db.getSessionWithAgent(before.session.id))?.checkpoint).toBeNull()
+    const at = await db.forkSession(session.id, { atLogId: logs[1].id })
+    const copied = (await db.getSessionWithAgent(at.session.id))?.checkpoint
+    const copies = (await db.getLogs(at.session.id)).items
+    expect(copied).toMatchObject({ sessionId: at.session.id, throughLogId: copies[1].id, summary: 'S', summaryTokens: 3, createdAt: set.createdAt })
+    expect((await db.getLogs(at.session.id, { after: copied!.logsAfter })).items).toEqual([])
+
+    await db.deleteLog(logs[0].id, { children: 'reparent' })
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint?.throughLogId).toBe(logs[1].id)
+    await db.deleteLog(logs[1].id, { children: 'delete' })
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint).toBeNull()
+    await db.setCheckpoint(at.session.id, { summary: 'S', throughLogId: copies[0].id })
+    await db.deleteLogs(at.session.id)
+    expect((await db.getSessionWithAgent(at.session.id))?.checkpoint).toBeNull()
+  })
+
+  it('is set in a batch through the entry written before it', async () => {
+    const [log, checkpoint] = await db.batch([
+      { op: 'addLog', input: message('the answer') },
+      { op: 'setCheckpoint', sessionId: session.id, checkpoint: { summary: 'Answered.', throughLogId: { ref: 0 } } },
+    ])
+    expect(checkpoint.throughLogId).toBe(log.id)
+    expect((await db.getSessionWithAgent(session.id))?.checkpoint).toEqual(checkpoint)
+  })
+})

@@ -29,10 +29,10 @@ export function removeTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 
-/** Every row of the three tables, in insertion order. */
+/** Every row of the three tables and of the compaction checkpoints, in insertion order. */
 export async function snapshot(db: Database): Promise<string> {
   const tables = []
-  for (const table of ['agents', 'sessions', 'session_logs']) {
+  for (const table of ['agents', 'sessions', 'session_logs', 'session_checkpoints']) {
     tables.push(await db.query(`SELECT * FROM ${table} ORDER BY rowid`))
   }
   return JSON.stringify(tables)

@@ -17,6 +17,7 @@ import {
   type ErrorCode,
   type ListedSession,
   type SessionFork,
+  type SessionCheckpoint,
   type LogStatus,
   type ExecuteResult,
   type GetLatestLogsOptions,
@@ -161,6 +162,22 @@ export async function useTheWholeApi(): Promise<void> {
   const forks: SessionFork[] = await db.listForks(session.id)
   const source: string | null | undefined = (await db.getFork(fork.session.id))?.sourceSessionId
   void [forks, source, await db.forkSession(session.id)]
+  const compacted: SessionCheckpoint<{ model: string }> = await db.setCheckpoint<{ model: string }>(session.id, {
+    summary: 'They agreed on a plan.',
+    throughLogId: first.id,
+    coveredTokens: 1200,
+    summaryTokens: 40,
+    metadata: { model: 'm' },
+  })
+  const remaining: Page<SessionLog> = await db.getLogs(session.id, { after: compacted.logsAfter })
+  const stored: SessionCheckpoint | null | undefined = (await db.getSessionWithAgent(session.id))?.checkpoint
+  const [viaBatch, cleared] = await db.batch([
+    { op: 'setCheckpoint', sessionId: session.id, checkpoint: { summary: 'S', throughLogId: first.id } },
+    { op: 'clearCheckpoint', sessionId: session.id },
+  ])
+  const throughLogId: number = viaBatch.throughLogId
+  const wasCleared: boolean = cleared && (await db.clearCheckpoint(session.id))
+  void [remaining, stored, throughLogId, wasCleared, compacted.metadata?.model]
   const pending: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
   const appended: AppendedLogText = await db.appendLogText(pending.id, { path: 'text', delta: 'Hel' })
   const logStatus: LogStatus = appended.status

@@ -77,9 +77,11 @@ const logs = {
   },
   description: [
     'Each log is one line: #id, time, role/type, [status] when not complete (pending, streaming,',
-    'error, cancelled, interrupted), content, and (forked: ids) on a log a fork was made at; a',
-    'fork starts with the session it was forked from. With --follow, a log updated after it was',
-    'printed (a streamed reply) is printed again with its new content, marked (updated).',
+    'error, cancelled, interrupted), content, and (forked: ids) on a log a fork was made at, and',
+    '(checkpoint) on the last log the session\'s compaction checkpoint summarises. A fork starts',
+    'with the session it was forked from, a session with a checkpoint with a line saying what it',
+    'covers. With --follow, the same, then a log updated after it was printed (a streamed reply)',
+    'is printed again with its new content, marked (updated).',
     'With --json: one JSON array (a tree with --tree), or with --follow one JSON object per line,',
     'a log again each time its updatedAt changes.',
   ].join('\n'),
@@ -91,7 +93,8 @@ const logs = {
     // --follow watches a database another process is writing, which a read-only open (that
     // never takes part in the write-ahead log of a file it found without one) would not see.
     return withDatabase(file, openOptionsFrom(options, { readOnly: !options.follow }), async (db) => {
-      if (!(await db.getSession(sessionId))) {
+      const found = await db.getSessionWithAgent(sessionId)
+      if (!found) {
         throw new CliError('NOT_FOUND', `no session ${sessionId} in ${file} (agentdb sessions ${file} lists them)`)
       }
       if (options.tree) {
@@ -101,22 +104,21 @@ const logs = {
         return EXIT.OK
       }
       const first = limit === undefined ? await readAll(db, sessionId) : await readLatest(db, sessionId, limit)
+      for (const line of await header(db, sessionId, found.checkpoint)) out.line(line)
+      const marks = await marksByLog(db, sessionId, first, found.checkpoint)
       if (!options.follow) {
         out.data(first)
-        const fork = await db.getFork(sessionId)
-        if (fork) out.line(`forked from ${fork.sourceSessionId ?? '(a deleted session)'}${fork.atLogId === null ? '' : ` at #${fork.atLogId}`}`)
-        const forks = await forksByLog(db, sessionId, first)
-        for (const log of first) out.line(logLine(log) + (forks.get(log.id) ?? ''))
+        for (const log of first) out.line(logLine(log) + (marks.get(log.id) ?? ''))
         return EXIT.OK
       }
       const seen = new Seen()
-      const print = (log) => {
+      const print = (log, mark = '') => {
         const updated = seen.has(log.id)
         seen.add(log)
         if (out.json) out.record(log)
-        else out.line(logLine(log, '', updated))
+        else out.line(logLine(log, '', updated) + mark)
       }
-      for (const log of first) print(log)
+      for (const log of first) print(log, marks.get(log.id))
       seen.start()
       const stopped = waitForInterrupt()
       while (!(await Promise.race([stopped, delay(FOLLOW_INTERVAL_MS).then(() => false)]))) {
@@ -233,16 +235,42 @@ function logLine(log, indent = '', updated = false) {
   return `#${log.id}  ${time}  ${indent}${log.role}/${log.type}  ${status}${updated ? '(updated)  ' : ''}${content}`
 }
 
-/** `  (forked: id, …)` for each log of `logs` that a fork of the session was made at; a fork
- *  of all the logs is made at the last one. */
-async function forksByLog(db, sessionId, logs) {
-  const marks = new Map()
+/** How much of a checkpoint's summary the header shows. */
+const SUMMARY_SHOWN = 60
+
+/**
+ * The lines `logs` starts with (text mode): where a fork came from, and what the session's
+ * compaction checkpoint covers.
+ */
+async function header(db, sessionId, checkpoint) {
+  const lines = []
+  const fork = await db.getFork(sessionId)
+  if (fork) lines.push(`forked from ${fork.sourceSessionId ?? '(a deleted session)'}${fork.atLogId === null ? '' : ` at #${fork.atLogId}`}`)
+  if (checkpoint) {
+    const tokens = checkpoint.coveredTokens === null && checkpoint.summaryTokens === null
+      ? ''
+      : ` (${checkpoint.coveredTokens ?? '?'} tokens summarised in ${checkpoint.summaryTokens ?? '?'})`
+    const summary = checkpoint.summary.length > SUMMARY_SHOWN ? `${checkpoint.summary.slice(0, SUMMARY_SHOWN)}…` : checkpoint.summary
+    lines.push(`checkpoint through #${checkpoint.throughLogId}${tokens}: ${JSON.stringify(summary)}`)
+  }
+  return lines
+}
+
+/**
+ * What follows a log's line: `  (forked: id, …)` on each log of `logs` that a fork of the
+ * session was made at (a fork of all the logs is made at the last one), `  (checkpoint)` on
+ * the last log the checkpoint covers.
+ */
+async function marksByLog(db, sessionId, logs, checkpoint) {
+  const forks = new Map()
   const last = logs.at(-1)?.id
   for (const fork of await db.listForks(sessionId)) {
     const at = fork.atLogId ?? last
-    if (at !== undefined) marks.set(at, [...(marks.get(at) ?? []), fork.session.id])
+    if (at !== undefined) forks.set(at, [...(forks.get(at) ?? []), fork.session.id])
   }
-  return new Map([...marks].map(([id, forks]) => [id, `  (forked: ${forks.join(', ')})`]))
+  const marks = new Map([...forks].map(([id, made]) => [id, `  (forked: ${made.join(', ')})`]))
+  if (checkpoint) marks.set(checkpoint.throughLogId, `${marks.get(checkpoint.throughLogId) ?? ''}  (checkpoint)`)
+  return marks
 }
 
 function printTree(out, nodes, depth) {

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::agents::{self, Agent, AgentPatch, NewAgent};
 use crate::cascade;
+use crate::checkpoints::{self, Checkpoint, NewCheckpoint};
 use crate::error::{Error, Result};
 use crate::forks::{self, Fork, ForkRequest};
 use crate::input::fields::{Fields, Source};
@@ -26,7 +27,7 @@ use crate::sql::{self, json_sql_value, Changes, Params};
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 17] = [
+const KINDS: [(Kind, &str, &[&str]); 19] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id"]),
@@ -42,6 +43,8 @@ const KINDS: [(Kind, &str, &[&str]); 17] = [
   (Kind::FinishLog, "finishLog", &["id", "options"]),
   (Kind::DeleteLog, "deleteLog", &["id", "options"]),
   (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
+  (Kind::SetCheckpoint, "setCheckpoint", &["sessionId", "checkpoint"]),
+  (Kind::ClearCheckpoint, "clearCheckpoint", &["sessionId"]),
   (Kind::Execute, "execute", &["sql", "params"]),
   (Kind::Batch, "batch", &["operations"]),
 ];
@@ -79,6 +82,10 @@ pub enum Kind {
   DeleteLog,
   /// `deleteLogs(sessionId)`
   DeleteLogs,
+  /// `setCheckpoint(sessionId, checkpoint)`
+  SetCheckpoint,
+  /// `clearCheckpoint(sessionId)`
+  ClearCheckpoint,
   /// `execute(sql, params)`
   Execute,
   /// `batch(operations)`
@@ -148,6 +155,10 @@ pub enum Command {
   DeleteLog(i64, LogChildren),
   /// `deleteLogs(sessionId)`
   DeleteLogs(String),
+  /// `setCheckpoint(sessionId, checkpoint)`
+  SetCheckpoint(String, NewCheckpoint),
+  /// `clearCheckpoint(sessionId)`
+  ClearCheckpoint(String),
   /// `execute(sql, params)`
   Execute(String, Params),
   /// `batch(operations)`: every command happens, or none.
@@ -201,7 +212,9 @@ pub enum Outcome {
   Logs(Vec<SessionLog>),
   /// From appendLogText.
   Appended(Appended),
-  /// From deleteAgent / deleteSession: whether the row existed.
+  /// From setCheckpoint.
+  Checkpoint(Checkpoint),
+  /// From deleteAgent / deleteSession / clearCheckpoint: whether the row existed.
   Deleted(bool),
   /// From deleteLog / deleteLogs: how many entries were deleted.
   Count(u64),
@@ -262,6 +275,11 @@ impl Command {
         Command::DeleteLog(f.required("id", inputs::log_id)?, inputs::delete_log_options(arg("options")?, &path("options"))?)
       }
       Kind::DeleteLogs => Command::DeleteLogs(f.required("sessionId", |v, p| v.id(p))?),
+      Kind::SetCheckpoint => Command::SetCheckpoint(
+        f.required("sessionId", |v, p| v.id(p))?,
+        inputs::new_checkpoint(arg("checkpoint")?, &path("checkpoint"))?,
+      ),
+      Kind::ClearCheckpoint => Command::ClearCheckpoint(f.required("sessionId", |v, p| v.id(p))?),
       Kind::Execute => Command::Execute(
         f.required_string("sql")?,
         sql::params(f.get("params")?, &path("params"), |v, what| json_sql_value(&v.to_value(), what))?,
@@ -294,6 +312,8 @@ impl Command {
       Command::FinishLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
       Command::DeleteLog(id, children) => Outcome::Count(cascade::delete_log(conn, *id, *children)?),
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
+      Command::SetCheckpoint(session_id, input) => Outcome::Checkpoint(checkpoints::set(conn, session_id, input)?),
+      Command::ClearCheckpoint(session_id) => Outcome::Deleted(checkpoints::clear(conn, session_id)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(operations) => {
         let mut outcomes = Vec::with_capacity(operations.len());

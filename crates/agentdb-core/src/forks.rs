@@ -5,7 +5,9 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::checkpoints;
 use crate::error::{Error, Result};
+use crate::logs;
 use crate::model::NEW_UUID;
 use crate::sessions::{self, Session};
 
@@ -71,14 +73,7 @@ const COPY_SEARCH_TEXT_SQL: &str = "INSERT INTO log_search_text (log_id, text) \
 /// logs; `ALREADY_EXISTS` for a taken id.
 pub fn fork(conn: &Connection, request: &ForkRequest) -> Result<Fork> {
   if let Some(at) = request.at_log_id {
-    let owner: Option<String> =
-      conn.prepare_cached("SELECT session_id FROM session_logs WHERE id = ?1")?.query_row([at], |r| r.get(0)).optional()?;
-    if owner.as_deref() != Some(request.source.as_str()) {
-      if !sessions::exists(conn, &request.source)? {
-        return Err(Error::not_found(format!("session {:?} does not exist", request.source)));
-      }
-      return Err(Error::not_found(format!("options.atLogId: {at} is not a log of session {:?}", request.source)));
-    }
+    logs::require_of_session(conn, at, &request.source, "options.atLogId")?;
   }
   let id: Option<String> = conn
     .prepare_cached(&insert_session_sql())?
@@ -92,6 +87,7 @@ pub fn fork(conn: &Connection, request: &ForkRequest) -> Result<Fork> {
   let delta: i64 = conn.prepare_cached(DELTA_SQL)?.query_row([&request.source], |r| r.get(0))?;
   conn.prepare_cached(COPY_LOGS_SQL)?.execute(params![request.source, id, last, delta])?;
   conn.prepare_cached(COPY_SEARCH_TEXT_SQL)?.execute(params![request.source, last, delta])?;
+  checkpoints::copy_to_fork(conn, &request.source, &id, last, delta)?;
   conn
     .prepare_cached("INSERT INTO session_forks (session_id, source_session_id, at_log_id) VALUES (?1, ?2, ?3)")?
     .execute(params![id, request.source, request.at_log_id])?;

@@ -203,13 +203,29 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<SessionLog>> {
   Ok(stmt.query_row([id], log_from_row).optional()?)
 }
 
+/// Checks that entry `log_id` is one of session `session_id`'s: `NOT_FOUND` naming the session
+/// when it does not exist, else naming the field `what` when the entry is not one of its.
+pub fn require_of_session(conn: &Connection, log_id: i64, session_id: &str, what: &str) -> Result<()> {
+  let owner: Option<String> =
+    conn.prepare_cached("SELECT session_id FROM session_logs WHERE id = ?1")?.query_row([log_id], |r| r.get(0)).optional()?;
+  if owner.as_deref() == Some(session_id) {
+    return Ok(());
+  }
+  if !crate::sessions::exists(conn, session_id)? {
+    return Err(Error::not_found(format!("session {session_id:?} does not exist")));
+  }
+  Err(Error::not_found(format!("{what}: {log_id} is not a log of session {session_id:?}")))
+}
+
 /// A page of a session's entries in `id` order (the order they were appended in), oldest
 /// first unless `order` is descending.
 pub fn list(conn: &Connection, session_id: &str, order: Order, page: &PageRequest) -> Result<Page<SessionLog>> {
   session_query("logs", session_id, order).run(conn, LOG_COLUMNS, "session_logs", page, log_from_row)
 }
 
-fn session_query(list: &'static str, session_id: &str, order: Order) -> ListQuery {
+/// The list `list` (`logs`, `latestLogs`) of one session's entries, in `order`: the query its
+/// pages run and its cursors belong to.
+pub fn session_query(list: &'static str, session_id: &str, order: Order) -> ListQuery {
   let mut query = ListQuery::new(list, "id", order);
   query.filter("session_id = :session", ":session", session_id.to_string());
   query

@@ -60,7 +60,7 @@ impl Row {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
   /// The row the operation acts on: the `id` of an update, delete, appendLogText or
-  /// finishLog, the `sessionId` of deleteLogs and forkSession.
+  /// finishLog, the `sessionId` of deleteLogs, forkSession, setCheckpoint and clearCheckpoint.
   Target,
   /// `input.mainAgentId` of createSession.
   MainAgent,
@@ -68,6 +68,8 @@ pub enum Slot {
   LogSession(usize),
   /// The `parentId` of a log input, as for [`Slot::LogSession`].
   LogParent(usize),
+  /// `checkpoint.throughLogId` of setCheckpoint.
+  CheckpointLog,
 }
 
 /// A reference: the field it fills and the operation whose row it names.
@@ -89,7 +91,11 @@ fn fields(kind: Kind, item: &Input) -> Vec<(Vec<FieldStep>, Slot, Row)> {
     Kind::UpdateLog | Kind::AppendLogText | Kind::FinishLog | Kind::DeleteLog => {
       vec![(vec![Key("id")], Slot::Target, Row::Log)]
     }
-    Kind::DeleteLogs | Kind::ForkSession => vec![(vec![Key("sessionId")], Slot::Target, Row::Session)],
+    Kind::DeleteLogs | Kind::ForkSession | Kind::ClearCheckpoint => vec![(vec![Key("sessionId")], Slot::Target, Row::Session)],
+    Kind::SetCheckpoint => vec![
+      (vec![Key("sessionId")], Slot::Target, Row::Session),
+      (vec![Key("checkpoint"), Key("throughLogId")], Slot::CheckpointLog, Row::Log),
+    ],
     Kind::CreateSession => vec![(vec![Key("input"), Key("mainAgentId")], Slot::MainAgent, Row::Agent)],
     Kind::AddLog => vec![
       (vec![Key("input"), Key("sessionId")], Slot::LogSession(0), Row::Session),
@@ -224,7 +230,9 @@ impl Ref {
         | Command::UpdateSession(id, _)
         | Command::UpdateSessionStatus(id, _)
         | Command::DeleteSession(id)
-        | Command::DeleteLogs(id),
+        | Command::DeleteLogs(id)
+        | Command::SetCheckpoint(id, _)
+        | Command::ClearCheckpoint(id),
       ) => *id = text(),
       (Slot::Target, Command::ForkSession(request)) => request.source = text(),
       (
@@ -232,6 +240,7 @@ impl Ref {
         Command::UpdateLog(id, _, _) | Command::AppendLogText(id, _, _) | Command::FinishLog(id, _) | Command::DeleteLog(id, _),
       ) => *id = log(),
       (Slot::MainAgent, Command::CreateSession(input)) => input.main_agent_id = text(),
+      (Slot::CheckpointLog, Command::SetCheckpoint(_, input)) => input.through_log_id = log(),
       (Slot::LogSession(0), Command::AddLog(input)) => input.session_id = text(),
       (Slot::LogParent(0), Command::AddLog(input)) => input.parent_id = Some(log()),
       (Slot::LogSession(k), Command::AddLogs(inputs)) => inputs[k].session_id = text(),

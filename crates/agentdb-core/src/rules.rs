@@ -22,6 +22,14 @@ pub const PAGE_OFFSET: RangeInclusive<u64> = 0..=u32::MAX as u64;
 /// A log id: positive, and exact as a JavaScript number (at most 2^53 - 1).
 pub const LOG_ID: RangeInclusive<u64> = 1..=9_007_199_254_740_991;
 
+/// A token count of a compaction checkpoint (`coveredTokens`, `summaryTokens`): zero or
+/// more, exact as a JavaScript number.
+pub const TOKEN_COUNT: RangeInclusive<u64> = 0..=9_007_199_254_740_991;
+
+/// The most UTF-16 units (JavaScript's `length`) a checkpoint's summary may hold: a
+/// summary stands in for a conversation inside a model's context, which is far shorter.
+pub const SUMMARY_UNITS: usize = 1_000_000;
+
 /// An integer a JavaScript number holds exactly (magnitude at most 2^53 - 1): the range of
 /// every id and rowid this library hands back as a number. One beyond it (written by raw
 /// SQL) is refused with `BAD_VALUE` rather than rounded.

@@ -1,5 +1,6 @@
-//! Sessions: create, read, update, list, delete, and the session joined with its agent and
-//! the effective configuration (the session's override where it has one, else the agent's).
+//! Sessions: create, read, update, list, delete, and the session joined with its agent, the
+//! effective configuration (the session's override where it has one, else the agent's) and
+//! its compaction checkpoint.
 
 use std::sync::LazyLock;
 
@@ -8,6 +9,7 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::agents::{self, Agent, AGENT_COLUMNS, AGENT_COLUMN_COUNT};
+use crate::checkpoints::{checkpoint_from_row, Checkpoint, CHECKPOINT_COLUMNS, CHECKPOINT_COLUMN_COUNT};
 use crate::error::{Error, Result};
 use crate::json::{self, Json};
 use crate::model::{SessionStatus, NEW_UUID};
@@ -335,31 +337,47 @@ pub struct SessionWithAgent {
   pub agent: Agent,
   /// What the session actually runs with: each of its overrides, else the agent's setting.
   pub effective: Stored,
+  /// Its compaction checkpoint, or `None`.
+  pub checkpoint: Option<Checkpoint>,
 }
 
 impl SessionWithAgent {
-  fn new(session: Session, agent: Agent) -> Self {
+  fn new(session: Session, agent: Agent, checkpoint: Option<Checkpoint>) -> Self {
     let effective = session.settings.over(&agent.settings);
-    SessionWithAgent { session, agent, effective }
+    SessionWithAgent { session, agent, effective, checkpoint }
   }
 }
 
-/// `get_with_agent`'s statement: every session column, then every agent column. Built once:
+/// `get_with_agent`'s statement: every session column, every agent column, then every column
+/// of the session's checkpoint (NULL without one). Built once:
 /// it is also the key of the statement cache, looked up on every call.
 static WITH_AGENT_SQL: LazyLock<String> = LazyLock::new(|| {
   let agent_columns = AGENT_COLUMNS.split(", ").map(|c| format!("a.{}", c.trim())).collect::<Vec<_>>().join(", ");
   let session_columns = SESSION_COLUMNS.split(", ").map(|c| format!("s.{}", c.trim())).collect::<Vec<_>>().join(", ");
   debug_assert_eq!(AGENT_COLUMNS.split(", ").count(), AGENT_COLUMN_COUNT);
+  let checkpoint_columns = CHECKPOINT_COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
   debug_assert_eq!(SESSION_COLUMNS.split(", ").count(), SESSION_COLUMN_COUNT);
-  format!("SELECT {session_columns}, {agent_columns} FROM sessions s JOIN agents a ON a.id = s.main_agent_id WHERE s.id = ?1")
+  debug_assert_eq!(CHECKPOINT_COLUMNS.split(", ").count(), CHECKPOINT_COLUMN_COUNT);
+  format!(
+    "SELECT {session_columns}, {agent_columns}, {checkpoint_columns} FROM sessions s JOIN agents a ON a.id = s.main_agent_id \
+     LEFT JOIN session_checkpoints c ON c.session_id = s.id WHERE s.id = ?1"
+  )
 });
 
-/// The session with its agent, read in one statement (one snapshot), if the session exists.
+/// The session with its agent and its checkpoint, read in one statement (one snapshot), if
+/// the session exists.
 pub fn get_with_agent(conn: &Connection, id: &str) -> Result<Option<SessionWithAgent>> {
   let mut stmt = conn.prepare_cached(&WITH_AGENT_SQL)?;
-  let row =
-    stmt.query_row([id], |row| Ok((session_from_row(row, 0)?, agents::agent_from_row(row, SESSION_COLUMN_COUNT)?))).optional()?;
-  Ok(row.map(|(session, agent)| SessionWithAgent::new(session, agent)))
+  let row = stmt
+    .query_row([id], |row| {
+      Ok(SessionWithAgent::new(
+        session_from_row(row, 0)?,
+        agents::agent_from_row(row, SESSION_COLUMN_COUNT)?,
+        checkpoint_from_row(row, SESSION_COLUMN_COUNT + AGENT_COLUMN_COUNT)?,
+      ))
+    })
+    .optional()?;
+  Ok(row)
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use agentdb_core::migrations::migrator::{self, MigrateOptions, RollbackOptions, 
 use agentdb_core::migrations::source::MigrationSet;
 use rusqlite::Connection;
 
+mod support;
+use support::rows;
+
 fn database() -> Connection {
   open_writer(&Location::Memory, &OpenOptions::default()).unwrap()
 }
@@ -53,20 +56,6 @@ fn seed(conn: &Connection) {
     );
   }
   run(conn, Kind::Execute, r#"{"sql":"DELETE FROM session_logs WHERE id = 5"}"#);
-}
-
-fn rows(conn: &Connection) -> Vec<String> {
-  let mut all = Vec::new();
-  for table in ["agents", "sessions", "session_logs", "sqlite_sequence"] {
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY rowid")).unwrap();
-    let width = stmt.column_count();
-    let mut cursor = stmt.query([]).unwrap();
-    while let Some(row) = cursor.next().unwrap() {
-      let values: Vec<String> = (0..width).map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i).unwrap())).collect();
-      all.push(format!("{table}: {}", values.join(", ")));
-    }
-  }
-  all
 }
 
 /// The library's schema objects, with SQLite's quoting of a renamed table's name undone.

@@ -1,39 +1,31 @@
-//! The conversations migration: it adds columns and tables without rebuilding any, keeps
-//! every row, and its down migration restores the schema before it exactly. Its id is
-//! [`CONVERSATIONS`], the one place it is named; the migration before it is read from the
-//! list of built-in migrations.
+//! The conversations migrations: each adds columns and tables without rebuilding any, keeps
+//! every row, and its down migration restores the schema before it exactly. Their ids are
+//! [`CONVERSATIONS`] and [`CHECKPOINTS`], the one place each is named; the migration before
+//! each is read from the list of built-in migrations.
 
 use agentdb_core::connection::{open_writer, Location, OpenOptions};
 use agentdb_core::migrations::migrator::{self, MigrateOptions, RollbackOptions, Target};
 use agentdb_core::migrations::source::MigrationSet;
 use rusqlite::Connection;
 
-/// The id of the conversations migration.
+mod support;
+use support::rows;
+
+/// The id of the conversations migration (statuses, last activity, forks).
 const CONVERSATIONS: &str = "006";
+
+/// The id of the compaction checkpoints migration.
+const CHECKPOINTS: &str = "007";
 
 fn library(id: &str) -> Target {
   Target { namespace: Some("agentdb".into()), id: id.into() }
 }
 
-/// The id of the built-in migration just before the conversations migration.
-fn previous(set: &MigrationSet) -> String {
+/// The id of the built-in migration just before migration `id`.
+fn previous(set: &MigrationSet, id: &str) -> String {
   let ids: Vec<String> = set.iter().filter(|m| m.namespace == "agentdb").map(|m| m.id.clone()).collect();
-  let at = ids.iter().position(|id| id == CONVERSATIONS).expect("the conversations migration is built in");
+  let at = ids.iter().position(|known| known == id).unwrap_or_else(|| panic!("migration {id} is built in"));
   ids[at - 1].clone()
-}
-
-fn rows(conn: &Connection) -> Vec<String> {
-  let mut all = Vec::new();
-  for table in ["agents", "sessions", "session_logs", "sqlite_sequence"] {
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY rowid")).unwrap();
-    let width = stmt.column_count();
-    let mut cursor = stmt.query([]).unwrap();
-    while let Some(row) = cursor.next().unwrap() {
-      let values: Vec<String> = (0..width).map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i).unwrap())).collect();
-      all.push(format!("{table}: {}", values.join(", ")));
-    }
-  }
-  all
 }
 
 fn schema(conn: &Connection) -> Vec<(String, String, Option<String>)> {
@@ -46,7 +38,7 @@ fn schema(conn: &Connection) -> Vec<(String, String, Option<String>)> {
 fn the_migration_keeps_every_row_and_its_down_restores_the_schema_before_it() {
   let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
   let set = MigrationSet::builtin();
-  let before = previous(&set);
+  let before = previous(&set, CONVERSATIONS);
   let options = MigrateOptions { to: Some(library(&before)), ..MigrateOptions::default() };
   migrator::migrate(&mut conn, &set, &options, &mut |_| {}).unwrap();
   conn
@@ -77,6 +69,42 @@ fn the_migration_keeps_every_row_and_its_down_restores_the_schema_before_it() {
   assert_eq!(activity, newest_log);
   let violations: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
   assert_eq!(violations, 0);
+
+  migrator::rollback_to(&mut conn, &set, &library(&before), &RollbackOptions::default()).unwrap();
+  assert_eq!(rows(&conn), rows_before);
+  assert_eq!(schema(&conn), schema_before);
+  let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+  assert_eq!(integrity, "ok");
+}
+
+#[test]
+fn the_checkpoints_migration_keeps_every_row_and_its_down_restores_the_schema_before_it() {
+  let mut conn = open_writer(&Location::Memory, &OpenOptions::default()).unwrap();
+  let set = MigrationSet::builtin();
+  let before = previous(&set, CHECKPOINTS);
+  let options = MigrateOptions { to: Some(library(&before)), ..MigrateOptions::default() };
+  migrator::migrate(&mut conn, &set, &options, &mut |_| {}).unwrap();
+  conn
+    .execute_batch(
+      "INSERT INTO agents (id, name, model) VALUES ('a1', 'A', 'm');
+       INSERT INTO sessions (id, main_agent_id) VALUES ('s1', 'a1');
+       INSERT INTO session_logs (session_id, role, type, content) VALUES ('s1', 'user', 'message', '{\"text\":\"hi\"}');",
+    )
+    .unwrap();
+  let (rows_before, schema_before) = (rows(&conn), schema(&conn));
+
+  let applied =
+    migrator::migrate(&mut conn, &set, &MigrateOptions { to: Some(library(CHECKPOINTS)), ..Default::default() }, &mut |_| {})
+      .unwrap();
+  assert_eq!(applied.iter().map(|r| r.migration.id.as_str()).collect::<Vec<_>>(), [CHECKPOINTS]);
+  assert_eq!(rows(&conn), rows_before);
+  // The table takes a checkpoint of an existing entry, and its CHECKs refuse a negative count.
+  conn.execute_batch("INSERT INTO session_checkpoints (session_id, through_log_id, summary) VALUES ('s1', 1, 'S')").unwrap();
+  assert!(conn
+    .execute_batch("UPDATE session_checkpoints SET covered_tokens = -1")
+    .unwrap_err()
+    .to_string()
+    .contains("CHECK constraint failed"));
 
   migrator::rollback_to(&mut conn, &set, &library(&before), &RollbackOptions::default()).unwrap();
   assert_eq!(rows(&conn), rows_before);

@@ -9,16 +9,18 @@ use std::fmt::Display;
 use serde_json::Value;
 
 use crate::agents::{AgentPatch, NewAgent};
+use crate::checkpoints::NewCheckpoint;
 use crate::error::{Error, Result};
 use crate::forks::ForkRequest;
 use crate::input::fields::{Element, Fields, Source};
 use crate::input::tree::Input;
 use crate::input::Kind;
 use crate::json::{self, Json};
+use crate::limits;
 use crate::logs::{LogPatch, NewLog, LATEST_DEFAULT_LIMIT};
 use crate::model::{AgentType, LogChildren, LogRole, LogStatus, LogType, PermissionMode, SessionStatus};
 use crate::page::{Cursor, Order, PageRequest};
-use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_MAX_BYTES, PAGE_OFFSET};
+use crate::rules::{self, LOG_ID, MAX_STEPS, PAGE_LIMIT, PAGE_MAX_BYTES, PAGE_OFFSET, SUMMARY_UNITS, TOKEN_COUNT};
 use crate::sessions::{Include, NewSession, SessionOrder, SessionPatch};
 use crate::settings::{self, AgentDefault, Setting, SettingKind, Settings};
 
@@ -384,6 +386,32 @@ pub fn session_list<S: Source>(f: &Fields<S>) -> Result<(SessionOrder, Include, 
     *flag = true;
   }
   Ok((order, include, page(f)?))
+}
+
+/// `setCheckpoint`'s `checkpoint`: `summary` (required text, not blank, at most
+/// [`SUMMARY_UNITS`] UTF-16 units), `throughLogId` (required), `coveredTokens` and
+/// `summaryTokens` (whole numbers from 0, or null), `metadata` (any JSON value, or null).
+pub fn new_checkpoint(value: &Input, what: &str) -> Result<NewCheckpoint> {
+  let fields = ["summary", "throughLogId", "coveredTokens", "summaryTokens", "metadata"];
+  let f = Fields::of(value, what, &fields, false)?;
+  let summary = f.required("summary", text)?;
+  let units = limits::utf16_units(summary.as_bytes());
+  if units > SUMMARY_UNITS {
+    return Err(Error::invalid(format!(
+      "{} is {units} UTF-16 units long; a summary holds at most {SUMMARY_UNITS}",
+      f.path("summary")
+    )));
+  }
+  let tokens = |name: &str| -> Result<Option<i64>> {
+    Ok(f.parsed(name, |v, p| v.whole(p, &TOKEN_COUNT))?.map(|n| n as i64))
+  };
+  Ok(NewCheckpoint {
+    through_log_id: f.required("throughLogId", log_id)?,
+    summary,
+    covered_tokens: tokens("coveredTokens")?,
+    summary_tokens: tokens("summaryTokens")?,
+    metadata: f.parsed("metadata", json)?,
+  })
 }
 
 /// `forkSession`'s options, which may be left out: `atLogId`, `id`, `name`.

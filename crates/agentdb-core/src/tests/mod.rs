@@ -4,6 +4,7 @@
 mod agents;
 mod bad_values;
 mod batch;
+mod checkpoints;
 mod conversations;
 mod logs;
 mod power_cut;

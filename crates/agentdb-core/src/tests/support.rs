@@ -104,10 +104,11 @@ pub fn counts(conn: &Connection) -> (i64, i64, i64) {
     .unwrap()
 }
 
-/// Every row of the three tables, to show that a refused call wrote nothing.
+/// Every row of the three tables and of the checkpoints, to show that a refused call wrote
+/// nothing.
 pub fn snapshot(conn: &Connection) -> Vec<Vec<rusqlite::types::Value>> {
   let mut rows = Vec::new();
-  for table in ["agents", "sessions", "session_logs"] {
+  for table in ["agents", "sessions", "session_logs", "session_checkpoints"] {
     let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY rowid")).unwrap();
     let width = stmt.column_count();
     let mut cursor = stmt.query([]).unwrap();
