@@ -402,9 +402,7 @@ pub fn new_checkpoint(value: &Input, what: &str) -> Result<NewCheckpoint> {
       f.path("summary")
     )));
   }
-  let tokens = |name: &str| -> Result<Option<i64>> {
-    Ok(f.parsed(name, |v, p| v.whole(p, &TOKEN_COUNT))?.map(|n| n as i64))
-  };
+  let tokens = |name: &str| -> Result<Option<i64>> { Ok(f.parsed(name, |v, p| v.whole(p, &TOKEN_COUNT))?.map(|n| n as i64)) };
   Ok(NewCheckpoint {
     through_log_id: f.required("throughLogId", log_id)?,
     summary,

@@ -57,7 +57,10 @@ fn a_checkpoint_is_set_read_with_the_session_replaced_and_cleared() {
   // Setting it again replaces it: one per session, optional fields cleared when left out.
   let replaced =
     run(&conn, Kind::SetCheckpoint, json!({ "sessionId": s, "checkpoint": { "summary": "Later.", "throughLogId": ids[3] } }));
-  assert_eq!((&replaced["throughLogId"], &replaced["coveredTokens"], &replaced["metadata"]), (&json!(ids[3]), &Value::Null, &Value::Null));
+  assert_eq!(
+    (&replaced["throughLogId"], &replaced["coveredTokens"], &replaced["metadata"]),
+    (&json!(ids[3]), &Value::Null, &Value::Null)
+  );
   assert_eq!(checkpoint(&conn, &s), replaced);
   let rows: i64 = conn.query_row("SELECT count(*) FROM session_checkpoints", [], |r| r.get(0)).unwrap();
   assert_eq!(rows, 1);
@@ -97,9 +100,11 @@ fn bad_input_is_coded_and_writes_nothing() {
     assert_eq!(err.code, ErrorCode::InvalidArgument, "{args}");
     assert!(err.message.contains(names), "{args}: {err}");
   }
-  for (session_id, through, names) in
-    [(s.as_str(), elsewhere, "checkpoint.throughLogId"), (s.as_str(), ids[3] + 100, "checkpoint.throughLogId"), ("missing", ids[1], "session \"missing\"")]
-  {
+  for (session_id, through, names) in [
+    (s.as_str(), elsewhere, "checkpoint.throughLogId"),
+    (s.as_str(), ids[3] + 100, "checkpoint.throughLogId"),
+    ("missing", ids[1], "session \"missing\""),
+  ] {
     let args = json!({ "sessionId": session_id, "checkpoint": { "summary": "S", "throughLogId": through } });
     let err = read(Kind::SetCheckpoint, &args).run(&conn).unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound, "{args}");
@@ -141,7 +146,8 @@ fn deleting_the_covered_entry_deletes_the_checkpoint_and_an_earlier_one_keeps_it
 fn a_fork_at_or_after_the_covered_entry_copies_the_checkpoint_and_one_before_it_gets_none() {
   let (conn, s, ids) = setup();
   let original = set(&conn, &s, ids[1]);
-  let fork = |at: Option<i64>| forks::fork(&conn, &ForkRequest { source: s.clone(), at_log_id: at, ..Default::default() }).unwrap();
+  let fork =
+    |at: Option<i64>| forks::fork(&conn, &ForkRequest { source: s.clone(), at_log_id: at, ..Default::default() }).unwrap();
 
   for at in [None, Some(ids[1]), Some(ids[3])] {
     let made = fork(at);
