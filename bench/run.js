@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict'
-// `npm run bench [-- --quick] [--runs N] [--drivers a,b] [--trials key,…] [--no-build]`
+// `npm run bench [-- --quick] [--runs N] [--drivers a,b] [--trials key,…] [--session-logs N] [--no-build]`
 //
 // Builds what is measured (the addon in release mode, the Rust floor), seeds the databases,
 // then runs every trial of every driver in a fresh process, several rounds with the driver
@@ -20,7 +20,7 @@ const FLOOR = path.join(__dirname, 'floor', 'target', 'release', 'agentdb-floor'
 const MIGRATIONS = path.join(ROOT, 'migrations')
 
 function parseArgs(argv) {
-  const args = { quick: false, build: true, runs: null, drivers: DRIVERS, trials: null }
+  const args = { quick: false, build: true, runs: null, drivers: DRIVERS, trials: null, sessionLogs: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') args.quick = true
@@ -28,7 +28,11 @@ function parseArgs(argv) {
     else if (a === '--runs') args.runs = Number(argv[++i])
     else if (a === '--drivers') args.drivers = argv[++i].split(',')
     else if (a === '--trials') args.trials = argv[++i].split(',')
+    else if (a === '--session-logs') args.sessionLogs = Number(argv[++i])
     else throw new Error(`unknown argument ${a}`)
+  }
+  if (args.sessionLogs !== undefined && !(Number.isInteger(args.sessionLogs) && args.sessionLogs > 0)) {
+    throw new Error('--session-logs takes a whole number of logs, at least 1')
   }
   for (const d of args.drivers) if (!DRIVERS.includes(d)) throw new Error(`unknown driver ${d} (known: ${DRIVERS.join(', ')})`)
   return args
@@ -127,7 +131,7 @@ async function main() {
   prepare(args)
   const started = Date.now()
   const files = seed(size)
-  const items = plan(size).filter((item) => !args.trials || args.trials.some((t) => item.key.startsWith(t)))
+  const items = plan(size, { sessionLogs: args.sessionLogs }).filter((item) => !args.trials || args.trials.some((t) => item.key.startsWith(t)))
   const raw = {}
   const load = [os.loadavg()[0]]
   for (let round = 0; round < rounds; round++) {

@@ -3,26 +3,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import type { Database, JsonValue, LogInput, Session } from '../../index.js'
-import { counts, expectCode, memoryDb, snapshot } from './helpers'
+import { counts, expectCode, messageOf, sessionsDb, snapshot } from './helpers'
 
 let db: Database
 let session: Session
 beforeEach(async () => {
-  db = await memoryDb()
-  const agent = await db.createAgent({ name: 'Chat', model: 'm' })
-  session = await db.createSession({ mainAgentId: agent.id })
+  ;({ db, sessions: [session] } = await sessionsDb(1, 'Chat'))
 })
 afterEach(async () => {
   await db.close()
 })
 
-const message = (content: JsonValue, extra: Partial<LogInput> = {}): LogInput => ({
-  sessionId: session.id,
-  role: 'user',
-  type: 'message',
-  content,
-  ...extra,
-})
+const message = (content: JsonValue, extra: Partial<LogInput> = {}): LogInput => messageOf(session.id, content, extra)
 
 /** `[content, parent's content]` of every log of the session, in id order. */
 async function shape(): Promise<[JsonValue, JsonValue][]> {

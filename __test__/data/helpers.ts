@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 
-import { Database, type Page } from '../../index.js'
+import { Database, type JsonValue, type LogInput, type Page, type Session } from '../../index.js'
 
 const dirs: string[] = []
 
@@ -14,6 +14,20 @@ export async function memoryDb(): Promise<Database> {
   const db = await Database.open(':memory:')
   await db.migrate()
   return db
+}
+
+/** A migrated in-memory database with one agent (named `agentName`) and `count` sessions of it. */
+export async function sessionsDb(count: number, agentName = 'A'): Promise<{ db: Database; sessions: Session[] }> {
+  const db = await memoryDb()
+  const agent = await db.createAgent({ name: agentName, model: 'm' })
+  const sessions = []
+  for (let i = 0; i < count; i++) sessions.push(await db.createSession({ mainAgentId: agent.id }))
+  return { db, sessions }
+}
+
+/** A user message of session `sessionId` holding `content`, with `extra` fields. */
+export function messageOf(sessionId: string, content: JsonValue, extra: Partial<LogInput> = {}): LogInput {
+  return { sessionId, role: 'user', type: 'message', content, ...extra }
 }
 
 /** A migrated database file in a new temporary directory (reads go to reader connections). */

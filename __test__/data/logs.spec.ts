@@ -3,28 +3,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import type { Database, JsonValue, LogInput, LogNode, Session } from '../../index.js'
-import { allPages, counts, expectCode, memoryDb, rejection, snapshot } from './helpers'
+import { allPages, counts, expectCode, messageOf, rejection, sessionsDb, snapshot } from './helpers'
 
 let db: Database
 let session: Session
 let other: Session
 beforeEach(async () => {
-  db = await memoryDb()
-  const agent = await db.createAgent({ name: 'A', model: 'm' })
-  session = await db.createSession({ mainAgentId: agent.id })
-  other = await db.createSession({ mainAgentId: agent.id })
+  ;({ db, sessions: [session, other] } = await sessionsDb(2))
 })
 afterEach(async () => {
   await db.close()
 })
 
-const message = (content: JsonValue, extra: Partial<LogInput> = {}): LogInput => ({
-  sessionId: session.id,
-  role: 'user',
-  type: 'message',
-  content,
-  ...extra,
-})
+const message = (content: JsonValue, extra: Partial<LogInput> = {}): LogInput => messageOf(session.id, content, extra)
 
 /** Ids of a session's logs straight from the table, in append (id) order. */
 async function orderInTable(sessionId: string, direction: 'ASC' | 'DESC'): Promise<number[]> {

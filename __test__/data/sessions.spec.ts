@@ -105,7 +105,7 @@ describe('getSessionWithAgent', () => {
   it('returns the session, its agent and the agent values where nothing is overridden', async () => {
     const agent = await configuredAgent()
     const session = await db.createSession({ mainAgentId: agent.id })
-    expect(await db.getSessionWithAgent(session.id)).toEqual({ session, agent, effective: AGENT_VALUES })
+    expect(await db.getSessionWithAgent(session.id)).toEqual({ session, agent, effective: AGENT_VALUES, checkpoint: null })
     expect(await db.getSessionWithAgent('missing')).toBeNull()
   })
 

@@ -25,6 +25,8 @@ async function open(file, durability) {
     addLogs: (logs) => db.addLogs(logs),
     appendLogText: (id, path, delta) => db.appendLogText(id, { path, delta }),
     forkSession: async (sessionId) => db.countLogs((await db.forkSession(sessionId)).session.id),
+    deleteSession: (sessionId) => db.deleteSession(sessionId),
+    deleteLogs: (sessionId) => db.deleteLogs(sessionId),
     latestLogs: async (sessionId, limit) => (await db.getLatestLogs(sessionId, limit)).items,
     sessionWithAgent: (id) => db.getSessionWithAgent(id),
     cursorAt: async (sessionId, depth) => (await db.getLogs(sessionId, { limit: 1, offset: depth - 1 })).nextCursor,

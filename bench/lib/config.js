@@ -34,9 +34,21 @@ const SIZES = {
   },
 }
 
+/** What the delete trial drops from its copy of the database first, by name, to show what
+ *  that part of the schema costs a delete: nothing, the activity triggers (migration 006),
+ *  or the checkpoints table (migration 007, whose foreign key every log delete checks). */
+const DELETE_SCHEMAS = {
+  'as-migrated': [],
+  'no-activity-triggers': ['sessions_activity_insert', 'session_logs_activity_insert', 'session_logs_activity_update', 'session_logs_activity_delete']
+    .map((name) => `DROP TRIGGER ${name}`),
+  'no-checkpoints': ['DROP TABLE session_checkpoints'],
+}
+
 /** The trial runs of one round: `{ key, trial, label, group, db, params }`; `db` says which
- *  seeded database the trial reads ('read') or gets a fresh copy of ('write'). */
-function plan(size) {
+ *  seeded database the trial reads ('read') or gets a fresh copy of ('write').
+ *  `sessionLogs`: the size of the session the fork and delete trials write (default: the
+ *  size's mid session). */
+function plan(size, { sessionLogs = size.seed.midLogs } = {}) {
   const t = { warmup: size.warmup, seconds: size.seconds }
   const sessions = size.seed.sessions
   const runs = [
@@ -68,10 +80,23 @@ function plan(size) {
       drivers: ['agentdb'],
     })
   }
-  runs.push({ key: 'fork', trial: 'fork', label: `11 fork a session of ${size.seed.midLogs} logs (forks/s)`, db: 'write', params: { forks: 3, logs: size.seed.midLogs }, drivers: ['agentdb'] })
+  const logs = sessionLogs.toLocaleString('en-US')
+  runs.push({ key: 'fork', trial: 'fork', label: `11 fork a session of ${logs} logs (forks/s)`, db: 'write', params: { forks: 3, logs: sessionLogs }, drivers: ['agentdb'] })
+  for (const op of ['deleteSession', 'deleteLogs']) {
+    for (const schema of Object.keys(DELETE_SCHEMAS)) {
+      runs.push({
+        key: `delete-${op}-${schema}`,
+        trial: 'delete',
+        label: `12 ${op} of ${logs} logs, ${schema} (deletes/s)`,
+        db: 'write',
+        params: { op, schema, logs: sessionLogs, repeat: 3 },
+        drivers: ['agentdb'],
+      })
+    }
+  }
   runs.push({ key: 'rss-paging', trial: 'rss-paging', label: '9 RSS paging all logs', db: 'read', params: { pageSize: 1000 }, once: true })
   runs.push({ key: 'rss-calls', trial: 'rss-calls', label: '9 RSS across calls', db: 'read', params: { sessions, calls: size.calls }, once: true })
   return runs
 }
 
-module.exports = { DRIVERS, LABELS, SIZES, plan }
+module.exports = { DRIVERS, DELETE_SCHEMAS, LABELS, SIZES, plan }

@@ -2,13 +2,28 @@
 // The trials, each an async function of a driver module and its parameters returning its
 // record. They mirror bench/floor/src/trials.rs call for call.
 
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { DELETE_SCHEMAS } = require('./config')
 const { record, throughput, watchEventLoop, rss, peakRss } = require('./measure')
 const { makeLog, sessionId, rng } = require('./workload')
 
 function removeDatabase(file) {
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true })
+}
+
+/**
+ * Drops a part of the schema (`DELETE_SCHEMAS[schema]`) from the database file `db` (a copy made for this trial), in a
+ * separate process with better-sqlite3: the library refuses schema changes through its own
+ * SQL, and a second SQLite in this process would not see its locks.
+ */
+function withoutPart(db, schema) {
+  const statements = DELETE_SCHEMAS[schema]
+  if (!statements) throw new Error(`unknown schema ${schema} (known: ${Object.keys(DELETE_SCHEMAS).join(', ')})`)
+  if (statements.length === 0) return
+  const script = `const db = require('better-sqlite3')(process.argv[1]); db.exec(process.argv[2]); db.close()`
+  execFileSync(process.execPath, ['-e', script, db, statements.join('; ')], { cwd: path.join(__dirname, '..'), stdio: 'inherit' })
 }
 
 const median = (values) => {
@@ -138,6 +153,28 @@ const trials = {
     await db.close()
     const ms = median(times)
     return { ops: times.length, rows, medianMs: ms, opsPerSec: 1000 / ms }
+  },
+
+  /** 12: `op` (`deleteSession` or `deleteLogs`) of a session of `logs` logs (written first,
+   *  1000 per `addLogs`), on `repeat` sessions; the median time of one delete. `schema` says
+   *  what is dropped from this copy of the database first (`withoutPart`), so that the
+   *  runs side by side show what that part costs a delete. Only drivers with `op` take part. */
+  async delete(driver, p) {
+    withoutPart(p.db, p.schema)
+    const db = await driver.open(p.db)
+    const times = []
+    for (let n = 0; n < p.repeat; n++) {
+      const session = sessionId(n)
+      for (let i = 0; i < p.logs; i += 1000) {
+        await db.addLogs(Array.from({ length: Math.min(1000, p.logs - i) }, (_, j) => makeLog(i + j, session)))
+      }
+      const t = performance.now()
+      await db[p.op](session)
+      times.push(performance.now() - t)
+    }
+    await db.close()
+    const ms = median(times)
+    return { ops: times.length, rows: p.logs, medianMs: ms, opsPerSec: 1000 / ms }
   },
 
   /** 5: the latest `latest` logs of session-mid, content parsed. */
