@@ -432,11 +432,41 @@ export interface EffectiveConfig<TConfig = JsonObject> {
   maxSteps: number
 }
 
-/** A session with its agent and effective configuration, read from one snapshot. */
+/** A session with its agent, effective configuration and compaction checkpoint, read from one snapshot. */
 export interface SessionWithAgent<TConfig = JsonObject> {
   session: Session<TConfig>
   agent: Agent<TConfig>
   effective: EffectiveConfig<TConfig>
+  /** Its compaction checkpoint; `null` when it has none. */
+  checkpoint: SessionCheckpoint | null
+}
+
+/** `setCheckpoint`'s argument: a summary of the session's log up to one entry. */
+export interface CheckpointInput {
+  /** The summary: text, not blank, at most 1,000,000 UTF-16 units (`summary.length`). */
+  summary: string
+  /** The last entry the summary covers: an entry of the same session (its `id`). */
+  throughLogId: number
+  /** How many tokens the covered entries took (a whole number from 0). */
+  coveredTokens?: number | null | undefined
+  /** How many tokens the summary takes (a whole number from 0). */
+  summaryTokens?: number | null | undefined
+  /** Any JSON value of the app's (the model that summarised, a version). */
+  metadata?: JsonInput | undefined
+}
+
+/** A session's compaction checkpoint, as stored. */
+export interface SessionCheckpoint<TMetadata = JsonValue> {
+  sessionId: string
+  throughLogId: number
+  summary: string
+  coveredTokens: number | null
+  summaryTokens: number | null
+  metadata: TMetadata | null
+  /** When it was set (ISO-8601 UTC, ms). */
+  createdAt: string
+  /** Pass as `after` to `getLogs(sessionId)` (oldest first): the entries after the covered one. */
+  logsAfter: string
 }
 
 /** One log entry. `TContent` and `TMetadata` are the types the app says its `content` and
@@ -637,6 +667,12 @@ export interface BatchSessionInput extends Omit<SessionInput, 'mainAgentId'> {
   mainAgentId: string | BatchRef
 }
 
+/** A checkpoint in a batch: its `throughLogId` may be a `BatchRef` to a log entry written
+ *  earlier in the same batch. */
+export interface BatchCheckpointInput extends Omit<CheckpointInput, 'throughLogId'> {
+  throughLogId: number | BatchRef
+}
+
 /** One operation of `batch`, with the arguments of the method of that name. An id of a row
  *  written earlier in the same batch may be given as a `BatchRef`. */
 export type BatchOperation =
@@ -655,6 +691,8 @@ export type BatchOperation =
   | { op: 'finishLog'; id: number | BatchRef; options: FinishLogOptions }
   | { op: 'deleteLog'; id: number | BatchRef; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string | BatchRef }
+  | { op: 'setCheckpoint'; sessionId: string | BatchRef; checkpoint: BatchCheckpointInput }
+  | { op: 'clearCheckpoint'; sessionId: string | BatchRef }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 /** What each kind of `batch` operation resolves with: the result its method gives. */
 export interface BatchResults {
@@ -673,6 +711,8 @@ export interface BatchResults {
   finishLog: SessionLog
   deleteLog: number
   deleteLogs: number
+  setCheckpoint: SessionCheckpoint
+  clearCheckpoint: boolean
   execute: ExecuteResult
 }
 
@@ -1089,11 +1129,29 @@ export declare class Database {
    */
   getFork<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig> | null>
   /**
+   * Sets the session's compaction checkpoint, replacing the one it had: a summary of its log
+   * up to and including `throughLogId` (an entry of the session), with the tokens the
+   * covered entries took (`coveredTokens`) and the summary takes (`summaryTokens`), and the
+   * app's `metadata`. Resolves with the checkpoint, whose `logsAfter` is the `getLogs`
+   * cursor of the entries after it. Deleting the covered entry deletes the checkpoint.
+   *
+   * Rejects with `NOT_FOUND` (the session, or a `throughLogId` that is not one of its
+   * entries), `INVALID_ARGUMENT` (a blank or too long summary, a token count that is not a
+   * whole number from 0), `NOT_WRITTEN`, `BUSY` or `DATABASE_CLOSED`; nothing is written.
+   */
+  setCheckpoint<TMetadata = JsonValue>(sessionId: string, checkpoint: CheckpointInput): Promise<SessionCheckpoint<TMetadata>>
+  /**
+   * Deletes the session's compaction checkpoint. Resolves `true` if it had one.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
+   */
+  clearCheckpoint(sessionId: string): Promise<boolean>
+  /**
    * The session, its agent, and the effective configuration: for model, planModel,
    * smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
    * permissionMode and maxSteps, the session's value where it overrides, else the agent's.
-   * Read in one statement, so all three come from one snapshot. `null` when the session
-   * does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * With its compaction checkpoint (`null` without one). Read in one statement, so all
+   * four come from one snapshot. `null` when the session does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   getSessionWithAgent<TConfig = JsonObject>(id: string): Promise<SessionWithAgent<TConfig> | null>
   /**

@@ -170,14 +170,14 @@ export async function useTheWholeApi(): Promise<void> {
     metadata: { model: 'm' },
   })
   const remaining: Page<SessionLog> = await db.getLogs(session.id, { after: compacted.logsAfter })
-  const stored: SessionCheckpoint | null | undefined = (await db.getSessionWithAgent(session.id))?.checkpoint
+  const storedCheckpoint: SessionCheckpoint | null | undefined = (await db.getSessionWithAgent(session.id))?.checkpoint
   const [viaBatch, cleared] = await db.batch([
     { op: 'setCheckpoint', sessionId: session.id, checkpoint: { summary: 'S', throughLogId: first.id } },
     { op: 'clearCheckpoint', sessionId: session.id },
   ])
   const throughLogId: number = viaBatch.throughLogId
   const wasCleared: boolean = cleared && (await db.clearCheckpoint(session.id))
-  void [remaining, stored, throughLogId, wasCleared, compacted.metadata?.model]
+  void [remaining, storedCheckpoint, throughLogId, wasCleared, compacted.metadata?.model]
   const pending: SessionLog = await db.addLog({ sessionId: session.id, role: 'agent', type: 'message', content: { text: '' }, status: 'pending' })
   const appended: AppendedLogText = await db.appendLogText(pending.id, { path: 'text', delta: 'Hel' })
   const logStatus: LogStatus = appended.status
