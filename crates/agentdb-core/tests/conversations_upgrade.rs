@@ -98,13 +98,13 @@ fn the_checkpoints_migration_keeps_every_row_and_its_down_restores_the_schema_be
       .unwrap();
   assert_eq!(applied.iter().map(|r| r.migration.id.as_str()).collect::<Vec<_>>(), [CHECKPOINTS]);
   assert_eq!(rows(&conn), rows_before);
-  // The table takes a checkpoint of an existing entry, and its CHECKs refuse a negative count.
+  // The table takes a checkpoint of an existing entry, and its CHECKs refuse a negative count
+  // and one a JavaScript number does not hold exactly.
   conn.execute_batch("INSERT INTO session_checkpoints (session_id, through_log_id, summary) VALUES ('s1', 1, 'S')").unwrap();
-  assert!(conn
-    .execute_batch("UPDATE session_checkpoints SET covered_tokens = -1")
-    .unwrap_err()
-    .to_string()
-    .contains("CHECK constraint failed"));
+  for bad in ["covered_tokens = -1", "summary_tokens = 9007199254740992", "covered_tokens = 1.5"] {
+    let err = conn.execute_batch(&format!("UPDATE session_checkpoints SET {bad}")).unwrap_err();
+    assert!(err.to_string().contains("CHECK constraint failed"), "{bad}: {err}");
+  }
 
   migrator::rollback_to(&mut conn, &set, &library(&before), &RollbackOptions::default()).unwrap();
   assert_eq!(rows(&conn), rows_before);
