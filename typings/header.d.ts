@@ -158,6 +158,7 @@ export type ErrorCode =
   | 'CONSTRAINT'
   | 'NOT_WRITTEN'
   | 'NOT_TEXT'
+  | 'TRASHED'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -259,6 +260,8 @@ export interface Agent<TConfig = JsonObject> {
   maxSteps: number
   createdAt: string
   updatedAt: string
+  /** When it was moved to the trash; present only on an agent in the trash. */
+  deletedAt?: string
 }
 
 /** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
@@ -304,6 +307,22 @@ export interface AgentPatch {
 /** Options of `listAgents` (insertion order). */
 export interface ListAgentsOptions extends PageOptions {
   type?: AgentType | undefined
+  /** List the agents in the trash alone (default: every agent not in the trash). */
+  trashed?: boolean | undefined
+}
+
+/** Options of `deleteAgent` and `deleteSession`. */
+export interface DeleteOptions {
+  /** Move it to the trash, from which `restoreAgent`/`restoreSession` bring it back,
+   *  instead of deleting it for good (the default). */
+  soft?: boolean | undefined
+}
+
+/** Options of the lookups by id (`getAgent`, `getSession`, `getSessionWithAgent`,
+ *  `getSessionByExternalId`). */
+export interface LookupOptions {
+  /** Find a row in the trash too (it has `deletedAt`); by default it is `null`. */
+  includeTrashed?: boolean | undefined
 }
 
 /** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
@@ -344,6 +363,8 @@ export interface Session<TConfig = JsonObject> {
   updatedAt: string
   /** When anything last happened in it: its creation, or the last write of one of its logs. */
   lastActivityAt: string
+  /** When it was moved to the trash; present only on a session in the trash. */
+  deletedAt?: string
 }
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
@@ -377,6 +398,8 @@ export interface ListSessionsOptions extends PageOptions {
   orderBy?: 'createdAt' | 'lastActivityAt' | undefined
   /** What to add to each session, read in the same statement. */
   include?: SessionInclude[] | undefined
+  /** List the sessions in the trash alone (default: every session not in the trash). */
+  trashed?: boolean | undefined
 }
 
 /** Options of `forkSession`. */
@@ -642,11 +665,13 @@ export interface BatchSessionInput extends Omit<SessionInput, 'mainAgentId'> {
 export type BatchOperation =
   | { op: 'createAgent'; input: AgentInput }
   | { op: 'updateAgent'; id: string | BatchRef; patch: AgentPatch }
-  | { op: 'deleteAgent'; id: string | BatchRef }
+  | { op: 'deleteAgent'; id: string | BatchRef; options?: DeleteOptions | undefined }
+  | { op: 'restoreAgent'; id: string | BatchRef }
   | { op: 'createSession'; input: BatchSessionInput }
   | { op: 'updateSession'; id: string | BatchRef; patch: SessionPatch }
   | { op: 'updateSessionStatus'; id: string | BatchRef; status: SessionStatus }
-  | { op: 'deleteSession'; id: string | BatchRef }
+  | { op: 'deleteSession'; id: string | BatchRef; options?: DeleteOptions | undefined }
+  | { op: 'restoreSession'; id: string | BatchRef }
   | { op: 'forkSession'; sessionId: string | BatchRef; options?: ForkSessionOptions }
   | { op: 'addLog'; input: BatchLogInput }
   | { op: 'addLogs'; inputs: readonly BatchLogInput[] }
@@ -661,10 +686,12 @@ export interface BatchResults {
   createAgent: Agent
   updateAgent: Agent
   deleteAgent: boolean
+  restoreAgent: boolean
   createSession: Session
   updateSession: Session
   updateSessionStatus: Session
   deleteSession: boolean
+  restoreSession: boolean
   forkSession: SessionFork
   addLog: SessionLog
   addLogs: SessionLog[]

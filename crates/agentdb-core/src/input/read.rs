@@ -386,6 +386,13 @@ pub fn session_list<S: Source>(f: &Fields<S>) -> Result<(SessionOrder, Include, 
   Ok((order, include, page(f)?))
 }
 
+/// `deleteAgent`'s and `deleteSession`'s options, which may be left out: whether to move
+/// the row to the trash (`soft: true`) instead of deleting it (the default).
+pub fn delete_options(options: Option<&Input>, what: &str) -> Result<bool> {
+  let Some(options) = options else { return Ok(false) };
+  Ok(Fields::of(options, what, &["soft"], true)?.boolean("soft")?.unwrap_or(false))
+}
+
 /// `forkSession`'s options, which may be left out: `atLogId`, `id`, `name`.
 pub fn fork_request(source: String, options: Option<&Input>, what: &str) -> Result<ForkRequest> {
   let Some(options) = options else { return Ok(ForkRequest { source, ..ForkRequest::default() }) };
