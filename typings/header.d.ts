@@ -713,3 +713,32 @@ export type BatchResult = BatchResults[BatchOperation['op']]
 export type BatchResultsOf<Operations extends readonly BatchOperation[]> = {
   -readonly [K in keyof Operations]: Operations[K] extends { op: infer Op extends keyof BatchResults } ? BatchResults[Op] : never
 }
+
+/** Options of `purge`: the sessions that match every criterion given are removed. At least
+ *  one criterion is required; nothing is purged by default. */
+export interface PurgeOptions {
+  /** Sessions moved to the trash before this ISO-8601 UTC time (and agents moved there
+   *  before it, once none of their sessions is left). */
+  trashedBefore?: string | undefined
+  /** Sessions whose last activity (`lastActivityAt`) is before this ISO-8601 UTC time. */
+  olderThan?: string | undefined
+  /** Keep each agent's this many most recently active sessions (at least 1). */
+  keepLatestPerAgent?: number | undefined
+  /** Only these sessions. */
+  sessionIds?: readonly string[] | undefined
+  /** Count what would be removed; remove nothing. */
+  dryRun?: boolean | undefined
+}
+
+/** What `purge` removed, or (`dryRun`) would remove. */
+export interface PurgeResult {
+  dryRun: boolean
+  sessions: number
+  logs: number
+  /** The bytes of the removed logs' stored `content` and `metadata` (their JSON text). */
+  bytes: number
+  /** Agents removed from the trash by `trashedBefore`. */
+  agents: number
+  /** How many write transactions it took (0 in a dry run). */
+  chunks: number
+}

@@ -86,6 +86,11 @@ const cases: Case[] = [
   ['agentExists', () => [null], 'id'],
   ['deleteAgent', () => [''], 'id'],
   ['deleteAgent', () => [{ id: 'agent' }], 'id'],
+  ['deleteAgent', () => ['agent', { soft: 'yes' }], 'options.soft'],
+  ['deleteAgent', () => ['agent', { hard: true }], 'unknown field `hard`'],
+  ['restoreAgent', () => [''], 'id'],
+  ['getAgent', () => ['agent', { includeTrashed: 1 }], 'options.includeTrashed'],
+  ['listAgents', () => [{ trashed: 'yes' }], 'options.trashed'],
   // updateAgent
   ['updateAgent', () => ['', { name: 'x' }], 'id'],
   ['updateAgent', () => ['agent'], 'patch'],
@@ -132,6 +137,16 @@ const cases: Case[] = [
   ['getSessionByExternalId', () => [7], 'externalSessionId'],
   ['getSessionWithAgent', () => [undefined], 'id'],
   ['deleteSession', () => [''], 'id'],
+  ['deleteSession', () => ['session', 'soft'], 'options'],
+  ['restoreSession', () => [7], 'id'],
+  ['getSession', () => ['session', { trashed: true }], 'unknown field `trashed`'],
+  ['listSessions', () => [{ trashed: 1 }], 'options.trashed'],
+  // purge: never without a criterion
+  ['purge', () => [], 'trashedBefore'],
+  ['purge', () => [{ dryRun: true }], 'nothing is purged by default'],
+  ['purge', () => [{ olderThan: 'last week' }], 'options.olderThan'],
+  ['purge', () => [{ keepLatestPerAgent: 0 }], 'options.keepLatestPerAgent'],
+  ['purge', () => [{ sessionIds: 's1' }], 'options.sessionIds'],
   ['countSessions', () => [''], 'agentId'],
   // updateSession, updateSessionStatus
   ['updateSession', () => ['', {}], 'id'],

@@ -17,6 +17,7 @@ export const DOCUMENTED_CODES = new Set([
   'CONSTRAINT',
   'NOT_WRITTEN',
   'NOT_TEXT',
+  'TRASHED',
   'BUSY',
   'DATABASE_CLOSED',
   'NOT_A_DATABASE',

@@ -15,8 +15,9 @@ use crate::stored;
 use crate::trash::Trash;
 
 /// The columns of `agents`, in the order [`agent_from_row`] reads them.
-pub static AGENT_COLUMNS: LazyLock<String> =
-  LazyLock::new(|| format!("id, type, name, description, avatar, instructions, {}, created_at, updated_at, deleted_at", *settings::COLUMNS));
+pub static AGENT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+  format!("id, type, name, description, avatar, instructions, {}, created_at, updated_at, deleted_at", *settings::COLUMNS)
+});
 
 /// How many columns [`AGENT_COLUMNS`] has.
 pub const AGENT_COLUMN_COUNT: usize = 9 + settings::COUNT;

@@ -301,7 +301,10 @@ impl Command {
       Command::AddLog(input) => trash::refuse_session(conn, &input.session_id),
       Command::AddLogs(inputs) => {
         let mut seen = std::collections::HashSet::new();
-        inputs.iter().filter(|input| seen.insert(input.session_id.as_str())).try_for_each(|input| trash::refuse_session(conn, &input.session_id))
+        inputs
+          .iter()
+          .filter(|input| seen.insert(input.session_id.as_str()))
+          .try_for_each(|input| trash::refuse_session(conn, &input.session_id))
       }
       Command::UpdateLog(id, _, _) | Command::AppendLogText(id, _, _) | Command::FinishLog(id, _) | Command::DeleteLog(id, _) => {
         trash::refuse_log(conn, *id)

@@ -28,6 +28,7 @@ pub mod model;
 pub mod page;
 pub mod patch;
 pub mod process;
+pub mod purge;
 pub mod queue;
 pub mod recovery;
 pub mod refs;

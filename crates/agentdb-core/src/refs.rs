@@ -85,7 +85,9 @@ fn fields(kind: Kind, item: &Input) -> Vec<(Vec<FieldStep>, Slot, Row)> {
   use FieldStep::{Key, Nth};
   match kind {
     Kind::UpdateAgent | Kind::DeleteAgent | Kind::RestoreAgent => vec![(vec![Key("id")], Slot::Target, Row::Agent)],
-    Kind::UpdateSession | Kind::UpdateSessionStatus | Kind::DeleteSession | Kind::RestoreSession => vec![(vec![Key("id")], Slot::Target, Row::Session)],
+    Kind::UpdateSession | Kind::UpdateSessionStatus | Kind::DeleteSession | Kind::RestoreSession => {
+      vec![(vec![Key("id")], Slot::Target, Row::Session)]
+    }
     Kind::UpdateLog | Kind::AppendLogText | Kind::FinishLog | Kind::DeleteLog => {
       vec![(vec![Key("id")], Slot::Target, Row::Log)]
     }

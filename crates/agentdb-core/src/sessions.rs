@@ -381,8 +381,11 @@ static WITH_AGENT_SQL: LazyLock<String> = LazyLock::new(|| {
 /// and `trash` lets it be seen.
 pub fn get_with_agent(conn: &Connection, id: &str, trash: Trash) -> Result<Option<SessionWithAgent>> {
   let mut stmt = conn.prepare_cached(&WITH_AGENT_SQL)?;
-  let row =
-    stmt.query_row(params![id, trash == Trash::Include], |row| Ok((session_from_row(row, 0)?, agents::agent_from_row(row, SESSION_COLUMN_COUNT)?))).optional()?;
+  let row = stmt
+    .query_row(params![id, trash == Trash::Include], |row| {
+      Ok((session_from_row(row, 0)?, agents::agent_from_row(row, SESSION_COLUMN_COUNT)?))
+    })
+    .optional()?;
   Ok(row.map(|(session, agent)| SessionWithAgent::new(session, agent)))
 }
 

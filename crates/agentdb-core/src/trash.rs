@@ -68,9 +68,8 @@ pub fn trash_agent(conn: &Connection, id: &str) -> Result<bool> {
   if conn.prepare_cached(&sql)?.execute([id])? == 0 {
     return Ok(false);
   }
-  let sessions = format!(
-    "UPDATE sessions SET deleted_at = {NOW}, trashed_with_agent = 1 WHERE main_agent_id = ?1 AND deleted_at IS NULL"
-  );
+  let sessions =
+    format!("UPDATE sessions SET deleted_at = {NOW}, trashed_with_agent = 1 WHERE main_agent_id = ?1 AND deleted_at IS NULL");
   conn.prepare_cached(&sessions)?.execute([id])?;
   Ok(true)
 }

@@ -10,8 +10,8 @@ use crate::logs;
 use crate::maintenance::integrity_check;
 use crate::page::{Order, PageRequest};
 use crate::sessions::{self, Include, SessionOrder};
-use crate::{agents, stored::BadValue};
 use crate::trash::Trash;
+use crate::{agents, stored::BadValue};
 
 /// Writes `sql` past the CHECKs that keep such values out, as a tool that switches them off
 /// (or a file written before them) would.
@@ -58,7 +58,13 @@ fn a_session_with_a_blob_list_or_a_text_step_limit_is_named_by_every_reader() {
     let listed = sessions::list(&conn, Trash::Exclude, None, None, order, Include::default(), &page());
     assert_bad_value(listed, "sessions", &row, "sub_agent_ids", "a blob of 2 bytes");
   }
-  assert_bad_value(sessions::get_with_agent(&conn, &s.id, Trash::Exclude), "sessions", &row, "sub_agent_ids", "a blob of 2 bytes");
+  assert_bad_value(
+    sessions::get_with_agent(&conn, &s.id, Trash::Exclude),
+    "sessions",
+    &row,
+    "sub_agent_ids",
+    "a blob of 2 bytes",
+  );
   write_past_checks(&conn, &format!("UPDATE sessions SET sub_agent_ids = '[]', max_steps = 'many' WHERE id = '{}'", s.id));
   assert_bad_value(sessions::get(&conn, &s.id), "sessions", &row, "max_steps", "the text \"many\"");
 }

@@ -235,26 +235,65 @@ fn sessions_list_by_last_activity_with_agent_latest_log_and_count_in_one_stateme
   let empty = serde_json::to_value(&all.items[2]).unwrap();
   assert_eq!((empty["latestLog"].clone(), empty["logCount"].clone()), (serde_json::Value::Null, json!(0)));
   // Without include, none of the fields; the cursor walks the same order.
-  let page =
-    list(&conn, Trash::Exclude, None, None, SessionOrder::Activity, Include::default(), &PageRequest::new(Some(2), None, None).unwrap()).unwrap();
+  let page = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Activity,
+    Include::default(),
+    &PageRequest::new(Some(2), None, None).unwrap(),
+  )
+  .unwrap();
   let plain = serde_json::to_value(&page.items[0]).unwrap();
   assert!(plain.get("agent").is_none() && plain.get("latestLog").is_none() && plain.get("logCount").is_none(), "{plain}");
   let cursor = || Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
-  let rest =
-    list(&conn, Trash::Exclude, None, None, SessionOrder::Activity, include, &PageRequest::new(Some(2), None, Some(cursor())).unwrap()).unwrap();
+  let rest = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Activity,
+    include,
+    &PageRequest::new(Some(2), None, Some(cursor())).unwrap(),
+  )
+  .unwrap();
   assert_eq!(rest.items.iter().map(|s| &s.session.id).collect::<Vec<_>>(), [&third]);
   let created = list(&conn, Trash::Exclude, None, None, SessionOrder::Created, include, &PageRequest::default()).unwrap();
   assert_eq!(created.items.iter().map(|s| s.session.id.clone()).collect::<Vec<_>>(), [third, second, first]);
   // A cursor of one order is refused by the other, both ways.
-  let err = list(&conn, Trash::Exclude, None, None, SessionOrder::Created, include, &PageRequest::new(Some(2), None, Some(cursor())).unwrap())
-    .unwrap_err();
+  let err = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Created,
+    include,
+    &PageRequest::new(Some(2), None, Some(cursor())).unwrap(),
+  )
+  .unwrap_err();
   assert_eq!(err.code, ErrorCode::InvalidArgument);
-  let by_creation =
-    list(&conn, Trash::Exclude, None, None, SessionOrder::Created, Include::default(), &PageRequest::new(Some(1), None, None).unwrap()).unwrap();
+  let by_creation = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Created,
+    Include::default(),
+    &PageRequest::new(Some(1), None, None).unwrap(),
+  )
+  .unwrap();
   let creation_cursor = Cursor::decode(by_creation.next_cursor.as_deref().unwrap()).unwrap();
-  let err =
-    list(&conn, Trash::Exclude, None, None, SessionOrder::Activity, include, &PageRequest::new(Some(2), None, Some(creation_cursor)).unwrap())
-      .unwrap_err();
+  let err = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Activity,
+    include,
+    &PageRequest::new(Some(2), None, Some(creation_cursor)).unwrap(),
+  )
+  .unwrap_err();
   assert_eq!(err.code, ErrorCode::InvalidArgument);
 }
 

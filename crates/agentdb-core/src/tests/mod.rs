@@ -8,6 +8,7 @@ mod conversations;
 mod logs;
 mod power_cut;
 mod power_cut_vfs;
+mod purge;
 mod refs;
 mod search;
 mod sessions;

@@ -277,7 +277,8 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
     let mut after = None;
     loop {
       let request = PageRequest::new(Some(limit), None, after.take()).unwrap();
-      let page = sessions::list(&conn, Trash::Exclude, status, agent_id, SessionOrder::Created, Include::default(), &request).unwrap();
+      let page =
+        sessions::list(&conn, Trash::Exclude, status, agent_id, SessionOrder::Created, Include::default(), &request).unwrap();
       seen.extend(page.items.into_iter().map(|s| s.session.id));
       match page.next_cursor {
         Some(cursor) => after = Some(Cursor::decode(&cursor).unwrap()),

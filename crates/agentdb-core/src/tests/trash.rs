@@ -196,7 +196,10 @@ fn a_cursor_of_the_trash_is_refused_by_the_list_without_it() {
   let next = PageRequest::new(Some(1), None, Some(cursor)).unwrap();
   let err = sessions::list(&conn, Trash::Exclude, None, None, SessionOrder::Created, Include::default(), &next).unwrap_err();
   assert_eq!(err.code, ErrorCode::InvalidArgument);
-  assert_eq!(sessions::list(&conn, Trash::Only, None, None, SessionOrder::Created, Include::default(), &next).unwrap().items.len(), 1);
+  assert_eq!(
+    sessions::list(&conn, Trash::Only, None, None, SessionOrder::Created, Include::default(), &next).unwrap().items.len(),
+    1
+  );
 }
 
 fn sessions_trash(conn: &Connection, id: &str) {
@@ -222,7 +225,8 @@ fn the_trash_migration_goes_down_and_up_again() {
   let previous = BUILTIN[trash - 1].id;
   let target = Target { namespace: Some(LIBRARY.into()), id: previous.into() };
   rollback_to(&mut conn, &MigrationSet::builtin(), &target, &RollbackOptions::default()).unwrap();
-  let columns: i64 = conn.query_row("SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'deleted_at'", [], |r| r.get(0)).unwrap();
+  let columns: i64 =
+    conn.query_row("SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'deleted_at'", [], |r| r.get(0)).unwrap();
   assert_eq!(columns, 0);
   migrate(&mut conn, &MigrationSet::builtin(), &MigrateOptions::default(), &mut |_| {}).unwrap();
   assert_eq!(sessions::count(&conn, None).unwrap(), 1);
