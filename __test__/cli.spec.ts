@@ -9,7 +9,7 @@ import { Database } from '../index.js'
 import { BUILTIN } from './support'
 
 const BIN = path.resolve(__dirname, '../bin/agentdb.js')
-const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'purge', 'sessions', 'logs', 'search']
+const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'purge', 'compact', 'stats', 'sessions', 'logs', 'search']
 const python = spawnSync('python3', ['--version']).status === 0
 const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHECK_FAILED: 3, BUSY: 4, NOT_A_DATABASE: 5, CANT_OPEN: 6 }
 /** The library's schema version once migrated: its last built-in migration. */
@@ -829,6 +829,19 @@ describe('purge', () => {
     const db = await Database.open(file)
     expect(await db.countSessions()).toBe(0)
     await db.close()
+  })
+
+  it('stats shows the largest session and compact hands the free pages back', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const stats = await agentdb(['stats', '--json', file])
+    expect(stats.code, stats.stderr).toBe(EXIT.OK)
+    const report = JSON.parse(stats.stdout)
+    expect(report.largestSessions[0]).toMatchObject({ sessionId: session.id, logs: 3 })
+    expect((await agentdb(['stats', file])).stdout).toContain(`${session.id}  `)
+    const compacted = await agentdb(['compact', '--json', file])
+    expect(compacted.code, compacted.stderr).toBe(EXIT.OK)
+    expect(JSON.parse(compacted.stdout)).toMatchObject({ mode: 'incremental', checkpointed: true })
   })
 })
 

@@ -22,6 +22,8 @@ const COMMANDS = [
   maintenance.backup,
   maintenance.check,
   lifecycle.purge,
+  lifecycle.compact,
+  lifecycle.stats,
   sessions.sessions,
   sessions.logs,
   search.search,

@@ -742,3 +742,57 @@ export interface PurgeResult {
   /** How many write transactions it took (0 in a dry run). */
   chunks: number
 }
+
+/** Options of `compact`. */
+export interface CompactOptions {
+  /** Rewrite the whole file (`VACUUM`) even where free pages could be handed back alone. */
+  full?: boolean | undefined
+}
+
+/** What `compact` did. */
+export interface CompactResult {
+  /** `'incremental'`: free pages handed back alone; `'full'`: the file rewritten. */
+  mode: 'incremental' | 'full'
+  /** The database file and its `-wal` on disk before (for `:memory:`, its pages). */
+  bytesBefore: number
+  bytesAfter: number
+  /** Whether the `-wal` could be emptied afterwards; false while another connection reads
+   *  an older snapshot (the file then shrinks at a later checkpoint). */
+  checkpointed: boolean
+}
+
+/** Options of `stats`. */
+export interface StatsOptions {
+  /** How many of the largest sessions to list (default 10, at most 1000). */
+  largest?: number | undefined
+}
+
+/** A session that takes room, in `stats`. */
+export interface SessionSize {
+  sessionId: string
+  logs: number
+  /** The stored bytes of its logs' `content` and `metadata`. */
+  bytes: number
+  largestLogId: number
+  largestLogBytes: number
+}
+
+/** What `stats` reports. */
+export interface DatabaseStats {
+  /** The database file on disk (for `:memory:`, its pages). */
+  fileBytes: number
+  /** The `-wal` file beside it. */
+  walBytes: number
+  pageSize: number
+  pages: number
+  /** Free pages inside the file, which `compact` hands back. */
+  freePages: number
+  freeBytes: number
+  autoVacuum: 'incremental' | 'full' | 'none'
+  /** Rows of every table, by name. */
+  tables: { table: string; rows: number }[]
+  trashedAgents: number
+  trashedSessions: number
+  /** The sessions whose logs take the most bytes, largest first. */
+  largestSessions: SessionSize[]
+}

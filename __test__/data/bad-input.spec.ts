@@ -141,6 +141,9 @@ const cases: Case[] = [
   ['restoreSession', () => [7], 'id'],
   ['getSession', () => ['session', { trashed: true }], 'unknown field `trashed`'],
   ['listSessions', () => [{ trashed: 1 }], 'options.trashed'],
+  ['compact', () => [{ full: 'yes' }], 'options.full'],
+  ['stats', () => [{ largest: 0 }], 'options.largest'],
+  ['stats', () => [{ largest: 1001 }], 'options.largest'],
   // purge: never without a criterion
   ['purge', () => [], 'trashedBefore'],
   ['purge', () => [{ dryRun: true }], 'nothing is purged by default'],

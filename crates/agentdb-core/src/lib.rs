@@ -36,6 +36,7 @@ pub mod rules;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod space;
 pub mod sql;
 pub mod store;
 pub mod stored;

@@ -18,6 +18,7 @@ use crate::cascade;
 use crate::error::{Error, Result};
 use crate::input::fields::{Fields, Source};
 use crate::search::timestamp;
+use crate::space::LOG_BYTES;
 use crate::store::Store;
 
 /// `keepLatestPerAgent`: at least one (keeping none is a purge of every session, which
@@ -117,9 +118,6 @@ fn agents_sql(select: &str) -> String {
        AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.main_agent_id = a.id AND NOT {MATCHES})"
   )
 }
-
-/// The size of a log as stored: its content's and metadata's JSON text, in bytes.
-const LOG_BYTES: &str = "length(CAST(l.content AS BLOB)) + coalesce(length(CAST(l.metadata AS BLOB)), 0)";
 
 macro_rules! params_of {
   ($request:expr $(, $name:literal => $value:expr)*) => {

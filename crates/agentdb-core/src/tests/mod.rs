@@ -13,6 +13,7 @@ mod refs;
 mod search;
 mod sessions;
 mod skipped;
+mod space;
 mod sql;
 mod support;
 mod trash;
