@@ -22,6 +22,11 @@ export interface OpenOptions {
    *  (ms, 1 to 86,400,000; default none): a statement running longer is interrupted and its call
    *  rejects with `TIMEOUT`. */
   statementTimeoutMs?: number | undefined
+  /** The largest a log's stored `content` and `metadata` (their JSON text) may be, in bytes
+   *  (default none): a write that would leave a log larger (`addLog`, `addLogs`, `updateLog`,
+   *  `appendLogText`, `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and
+   *  writes nothing. */
+  maxLogBytes?: number | undefined
 }
 
 /** Options of `close`. */
@@ -159,6 +164,7 @@ export type ErrorCode =
   | 'NOT_WRITTEN'
   | 'NOT_TEXT'
   | 'TRASHED'
+  | 'LOG_TOO_LARGE'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'

@@ -18,6 +18,7 @@ export const DOCUMENTED_CODES = new Set([
   'NOT_WRITTEN',
   'NOT_TEXT',
   'TRASHED',
+  'LOG_TOO_LARGE',
   'BUSY',
   'DATABASE_CLOSED',
   'NOT_A_DATABASE',

@@ -319,6 +319,16 @@ impl Command {
     }
   }
 
+  /// [`Command::run`], then refuses with `LOG_TOO_LARGE` a log it left larger than
+  /// `max_log_bytes` (`open`'s `maxLogBytes`): the caller's savepoint then undoes the write.
+  pub fn run_within(&self, conn: &Connection, max_log_bytes: Option<u64>) -> Result<Outcome> {
+    let outcome = self.run(conn)?;
+    if let Some(limit) = max_log_bytes {
+      check_sizes(conn, &outcome, limit)?;
+    }
+    Ok(outcome)
+  }
+
   /// Runs the command on the writer's connection, inside the transaction (or savepoint) the
   /// writer opened for it.
   pub fn run(&self, conn: &Connection) -> Result<Outcome> {
@@ -357,6 +367,22 @@ impl Command {
         Outcome::Batch(outcomes)
       }
     })
+  }
+}
+
+/// Refuses every log an outcome holds (or names) that is larger than `limit` stored bytes.
+fn check_sizes(conn: &Connection, outcome: &Outcome, limit: u64) -> Result<()> {
+  match outcome {
+    Outcome::Log(log) => logs::check_size(log.id, logs::stored_bytes(log), limit),
+    Outcome::Logs(logs) => logs.iter().enumerate().try_for_each(|(i, log)| {
+      logs::check_size(log.id, logs::stored_bytes(log), limit).map_err(|e| e.context(format!("logs[{i}]")))
+    }),
+    Outcome::Appended(appended) => logs::check_size(appended.id, logs::stored_bytes_of(conn, appended.id)?, limit),
+    Outcome::Batch(outcomes) => outcomes
+      .iter()
+      .enumerate()
+      .try_for_each(|(i, outcome)| check_sizes(conn, outcome, limit).map_err(|e| e.context(format!("operations[{i}]")))),
+    _ => Ok(()),
   }
 }
 

@@ -49,6 +49,9 @@ error_codes! {
   /// `soft: true`), or a session's agent is when it is restored alone; restore it first.
   /// Nothing was written.
   Trashed = "TRASHED",
+  /// A log's stored content and metadata would be larger than the database's `maxLogBytes`
+  /// (an option of `open`); the message names the limit and the size. Nothing was written.
+  LogTooLarge = "LOG_TOO_LARGE",
   /// Another connection held the lock for longer than the busy timeout.
   Busy = "BUSY",
   /// The call was made after `close()`, or was still queued when the database closed.
