@@ -26,9 +26,9 @@ use crate::store::Store;
 pub const KEEP_LATEST: RangeInclusive<u64> = 1..=1_000_000_000;
 
 /// A chunk stops taking sessions once it holds this many logs...
-const CHUNK_LOGS: i64 = 2000;
+const CHUNK_LOGS: i64 = 500;
 /// ...or this many sessions.
-const CHUNK_SESSIONS: usize = 200;
+const CHUNK_SESSIONS: usize = 50;
 
 /// What to purge: the sessions that match every criterion given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -170,11 +170,18 @@ pub fn stats(conn: &Connection, largest: u64) -> Result<Stats> {
     let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{quoted}\""), [], |r| r.get(0))?;
     tables.push(TableRows { table, rows: rows as u64 });
   }
-  let (trashed_agents, trashed_sessions): (i64, i64) = conn.query_row(
-    "SELECT (SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL), (SELECT count(*) FROM sessions WHERE deleted_at IS NOT NULL)",
-    [],
-    |r| Ok((r.get(0)?, r.get(1)?)),
-  )?;
+  // A file not migrated to the trash yet has none.
+  let has_trash: bool =
+    conn.query_row("SELECT count(*) > 0 FROM pragma_table_info('sessions') WHERE name = 'deleted_at'", [], |r| r.get(0))?;
+  let (trashed_agents, trashed_sessions): (i64, i64) = if has_trash {
+    conn.query_row(
+      "SELECT (SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL), (SELECT count(*) FROM sessions WHERE deleted_at IS NOT NULL)",
+      [],
+      |r| Ok((r.get(0)?, r.get(1)?)),
+    )?
+  } else {
+    (0, 0)
+  };
   let by_bytes = format!(
     "SELECT l.session_id, count(*), sum({LOG_BYTES}) AS bytes FROM session_logs l GROUP BY l.session_id ORDER BY bytes DESC LIMIT ?1"
   );
