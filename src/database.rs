@@ -64,7 +64,7 @@ impl Database {
     let env = env.raw();
     let queue = JsQueue::new(env)?;
     let parsed = parse_open(path, options);
-    let (path, location, options, (statement_timeout, max_log_bytes)) = match parsed {
+    let (path, location, options, OpenLimits { statement_timeout, max_log_bytes }) = match parsed {
       Ok(parsed) => parsed,
       Err(err) => return rejected(env, &queue, err).map(JsReturn),
     };
@@ -135,7 +135,13 @@ fn parse_close(options: JsArg) -> Result<CloseOptions> {
 }
 
 /// Reads `open`'s arguments.
-fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, (Option<Duration>, Option<u64>))> {
+/// The options of `open` the addon applies itself, to each call (the store takes the rest).
+struct OpenLimits {
+  statement_timeout: Option<Duration>,
+  max_log_bytes: Option<u64>,
+}
+
+fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, OpenLimits)> {
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
   let fields = Fields::of(
@@ -160,7 +166,7 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   }
   let statement_timeout = fields.whole("statementTimeoutMs", &rules::STATEMENT_TIMEOUT_MS)?.map(Duration::from_millis);
   let max_log_bytes = fields.whole("maxLogBytes", &rules::MAX_LOG_BYTES)?;
-  Ok((path, location, open, (statement_timeout, max_log_bytes)))
+  Ok((path, location, open, OpenLimits { statement_timeout, max_log_bytes }))
 }
 
 impl Database {

@@ -214,12 +214,12 @@ export async function useTheWholeApi(): Promise<void> {
   const trashedAgents: Agent[] = (await db.listAgents({ trashed: true })).items
   const purged: PurgeResult = await db.purge({ trashedBefore: '2026-01-01T00:00:00.000Z', keepLatestPerAgent: 5, dryRun: true })
   const compacted: CompactResult = await db.compact({ full: false })
-  const mode: 'incremental' | 'full' = compacted.mode
+  const compactMode: 'incremental' | 'full' = compacted.mode
   const stats: DatabaseStats = await db.stats({ largest: 3 })
   const biggest: SessionSize | undefined = stats.largestSessions[0]
-  const limited = await Database.open(':memory:', { maxLogBytes: 1_000_000 })
-  await limited.close()
-  void [trashed, back, inTrash, peek, trashedAgents, purged.bytes, mode, biggest]
+  const sized = await Database.open(':memory:', { maxLogBytes: 1_000_000 })
+  await sized.close()
+  void [trashed, back, inTrash, peek, trashedAgents, purged.bytes, compactMode, biggest]
   await db.batch([
     { op: 'deleteSession', id: session.id, options: { soft: true } },
     { op: 'restoreSession', id: session.id },

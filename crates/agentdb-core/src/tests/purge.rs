@@ -97,7 +97,7 @@ fn a_dry_run_counts_exactly_what_the_run_removes_and_removes_nothing() {
   let done = purge(&conn, options);
   same(done, counted);
   assert!(!done.dry_run);
-  assert_eq!(ids(&conn), [recent.id.clone()]);
+  assert_eq!(ids(&conn), [recent.id.as_str()]);
   assert_eq!(index::check(&conn).unwrap(), Vec::<String>::new());
 }
 

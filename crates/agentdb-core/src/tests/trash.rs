@@ -80,7 +80,7 @@ fn a_trashed_session_is_hidden_from_lists_counts_lookups_search_and_forks_and_co
   assert!(deleted(run(&conn, Kind::DeleteSession, json!({ "id": fork.session.id, "options": { "soft": true } }))));
   assert!(!deleted(run(&conn, Kind::DeleteSession, json!({ "id": doomed.id, "options": { "soft": true } }))), "already there");
   for order in [SessionOrder::Created, SessionOrder::Activity] {
-    assert_eq!(listed(&conn, Trash::Exclude, order), [kept.id.clone()]);
+    assert_eq!(listed(&conn, Trash::Exclude, order), [kept.id.as_str()]);
     let mut trashed = listed(&conn, Trash::Only, order);
     trashed.sort();
     let mut expected = vec![doomed.id.clone(), fork.session.id.clone()];
@@ -94,8 +94,8 @@ fn a_trashed_session_is_hidden_from_lists_counts_lookups_search_and_forks_and_co
   let shown = sessions::find(&conn, &doomed.id, Trash::Include).unwrap().unwrap();
   assert!(shown.deleted_at.is_some());
   assert!(sessions::get_with_agent(&conn, &doomed.id, Trash::Include).unwrap().is_some());
-  assert_eq!(found_logs(&conn, "needle"), [kept.id.clone()]);
-  assert_eq!(found_sessions(&conn, "needle"), [kept.id.clone()]);
+  assert_eq!(found_logs(&conn, "needle"), [kept.id.as_str()]);
+  assert_eq!(found_sessions(&conn, "needle"), [kept.id.as_str()]);
   assert!(forks::list(&conn, &kept.id).unwrap().is_empty());
   assert!(forks::get(&conn, &fork.session.id).unwrap().is_none());
 
@@ -157,19 +157,19 @@ fn restoring_an_agent_restores_the_sessions_trashed_with_it_and_not_one_trashed_
   let elsewhere = session(&conn, &other.id);
   assert!(deleted(run(&conn, Kind::DeleteSession, json!({ "id": own.id, "options": { "soft": true } }))));
   assert!(deleted(run(&conn, Kind::DeleteAgent, json!({ "id": a.id, "options": { "soft": true } }))));
-  assert_eq!(listed_agents(&conn, Trash::Exclude), [other.id.clone()]);
-  assert_eq!(listed_agents(&conn, Trash::Only), [a.id.clone()]);
+  assert_eq!(listed_agents(&conn, Trash::Exclude), [other.id.as_str()]);
+  assert_eq!(listed_agents(&conn, Trash::Only), [a.id.as_str()]);
   assert_eq!(agents::count(&conn).unwrap(), 1);
   assert!(agents::get(&conn, &a.id, Trash::Exclude).unwrap().is_none());
   assert!(!agents::exists_live(&conn, &a.id).unwrap());
-  assert_eq!(listed(&conn, Trash::Exclude, SessionOrder::Activity), [elsewhere.id.clone()]);
+  assert_eq!(listed(&conn, Trash::Exclude, SessionOrder::Activity), [elsewhere.id.as_str()]);
   assert_eq!(sessions::count(&conn, Some(&a.id)).unwrap(), 0);
   // A session that went with its agent comes back only with it.
   assert_eq!(code(run(&conn, Kind::RestoreSession, json!({ "id": with_agent.id }))), ErrorCode::Trashed);
 
   assert!(deleted(run(&conn, Kind::RestoreAgent, json!({ "id": a.id }))));
   assert!(!deleted(run(&conn, Kind::RestoreAgent, json!({ "id": a.id }))));
-  assert_eq!(listed(&conn, Trash::Only, SessionOrder::Created), [own.id.clone()], "trashed before the agent: stays");
+  assert_eq!(listed(&conn, Trash::Only, SessionOrder::Created), [own.id.as_str()], "trashed before the agent: stays");
   let mut back = listed(&conn, Trash::Exclude, SessionOrder::Created);
   back.sort();
   let mut expected = vec![with_agent.id.clone(), elsewhere.id.clone()];
