@@ -22,6 +22,11 @@ export interface OpenOptions {
    *  (ms, 1 to 86,400,000; default none): a statement running longer is interrupted and its call
    *  rejects with `TIMEOUT`. */
   statementTimeoutMs?: number | undefined
+  /** The largest a log's stored `content` and `metadata` (their JSON text) may be, in bytes
+   *  (default none): a write that would leave a log larger (`addLog`, `addLogs`, `updateLog`,
+   *  `appendLogText`, `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and
+   *  writes nothing. */
+  maxLogBytes?: number | undefined
 }
 
 /** Options of `close`. */
@@ -158,6 +163,8 @@ export type ErrorCode =
   | 'CONSTRAINT'
   | 'NOT_WRITTEN'
   | 'NOT_TEXT'
+  | 'TRASHED'
+  | 'LOG_TOO_LARGE'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -259,6 +266,8 @@ export interface Agent<TConfig = JsonObject> {
   maxSteps: number
   createdAt: string
   updatedAt: string
+  /** When it was moved to the trash; present only on an agent in the trash. */
+  deletedAt?: string
 }
 
 /** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
@@ -304,6 +313,22 @@ export interface AgentPatch {
 /** Options of `listAgents` (insertion order). */
 export interface ListAgentsOptions extends PageOptions {
   type?: AgentType | undefined
+  /** List the agents in the trash alone (default: every agent not in the trash). */
+  trashed?: boolean | undefined
+}
+
+/** Options of `deleteAgent` and `deleteSession`. */
+export interface DeleteOptions {
+  /** Move it to the trash, from which `restoreAgent`/`restoreSession` bring it back,
+   *  instead of deleting it for good (the default). */
+  soft?: boolean | undefined
+}
+
+/** Options of the lookups by id (`getAgent`, `getSession`, `getSessionWithAgent`,
+ *  `getSessionByExternalId`). */
+export interface LookupOptions {
+  /** Find a row in the trash too (it has `deletedAt`); by default it is `null`. */
+  includeTrashed?: boolean | undefined
 }
 
 /** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
@@ -344,6 +369,8 @@ export interface Session<TConfig = JsonObject> {
   updatedAt: string
   /** When anything last happened in it: its creation, or the last write of one of its logs. */
   lastActivityAt: string
+  /** When it was moved to the trash; present only on a session in the trash. */
+  deletedAt?: string
 }
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
@@ -377,6 +404,8 @@ export interface ListSessionsOptions extends PageOptions {
   orderBy?: 'createdAt' | 'lastActivityAt' | undefined
   /** What to add to each session, read in the same statement. */
   include?: SessionInclude[] | undefined
+  /** List the sessions in the trash alone (default: every session not in the trash). */
+  trashed?: boolean | undefined
 }
 
 /** Options of `forkSession`. */
@@ -432,41 +461,11 @@ export interface EffectiveConfig<TConfig = JsonObject> {
   maxSteps: number
 }
 
-/** A session with its agent, effective configuration and compaction checkpoint, read from one snapshot. */
+/** A session with its agent and effective configuration, read from one snapshot. */
 export interface SessionWithAgent<TConfig = JsonObject> {
   session: Session<TConfig>
   agent: Agent<TConfig>
   effective: EffectiveConfig<TConfig>
-  /** Its compaction checkpoint; `null` when it has none. */
-  checkpoint: SessionCheckpoint | null
-}
-
-/** `setCheckpoint`'s argument: a summary of the session's log up to one entry. */
-export interface CheckpointInput {
-  /** The summary: text, not blank, at most 1,000,000 UTF-16 units (`summary.length`). */
-  summary: string
-  /** The last entry the summary covers: an entry of the same session (its `id`). */
-  throughLogId: number
-  /** How many tokens the covered entries took (a whole number from 0). */
-  coveredTokens?: number | null | undefined
-  /** How many tokens the summary takes (a whole number from 0). */
-  summaryTokens?: number | null | undefined
-  /** Any JSON value of the app's (the model that summarised, a version). */
-  metadata?: JsonInput | undefined
-}
-
-/** A session's compaction checkpoint, as stored. */
-export interface SessionCheckpoint<TMetadata = JsonValue> {
-  sessionId: string
-  throughLogId: number
-  summary: string
-  coveredTokens: number | null
-  summaryTokens: number | null
-  metadata: TMetadata | null
-  /** When it was set (ISO-8601 UTC, ms). */
-  createdAt: string
-  /** Pass as `after` to `getLogs(sessionId)` (oldest first): the entries after the covered one. */
-  logsAfter: string
 }
 
 /** One log entry. `TContent` and `TMetadata` are the types the app says its `content` and
@@ -667,22 +666,18 @@ export interface BatchSessionInput extends Omit<SessionInput, 'mainAgentId'> {
   mainAgentId: string | BatchRef
 }
 
-/** A checkpoint in a batch: its `throughLogId` may be a `BatchRef` to a log entry written
- *  earlier in the same batch. */
-export interface BatchCheckpointInput extends Omit<CheckpointInput, 'throughLogId'> {
-  throughLogId: number | BatchRef
-}
-
 /** One operation of `batch`, with the arguments of the method of that name. An id of a row
  *  written earlier in the same batch may be given as a `BatchRef`. */
 export type BatchOperation =
   | { op: 'createAgent'; input: AgentInput }
   | { op: 'updateAgent'; id: string | BatchRef; patch: AgentPatch }
-  | { op: 'deleteAgent'; id: string | BatchRef }
+  | { op: 'deleteAgent'; id: string | BatchRef; options?: DeleteOptions | undefined }
+  | { op: 'restoreAgent'; id: string | BatchRef }
   | { op: 'createSession'; input: BatchSessionInput }
   | { op: 'updateSession'; id: string | BatchRef; patch: SessionPatch }
   | { op: 'updateSessionStatus'; id: string | BatchRef; status: SessionStatus }
-  | { op: 'deleteSession'; id: string | BatchRef }
+  | { op: 'deleteSession'; id: string | BatchRef; options?: DeleteOptions | undefined }
+  | { op: 'restoreSession'; id: string | BatchRef }
   | { op: 'forkSession'; sessionId: string | BatchRef; options?: ForkSessionOptions }
   | { op: 'addLog'; input: BatchLogInput }
   | { op: 'addLogs'; inputs: readonly BatchLogInput[] }
@@ -691,18 +686,18 @@ export type BatchOperation =
   | { op: 'finishLog'; id: number | BatchRef; options: FinishLogOptions }
   | { op: 'deleteLog'; id: number | BatchRef; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string | BatchRef }
-  | { op: 'setCheckpoint'; sessionId: string | BatchRef; checkpoint: BatchCheckpointInput }
-  | { op: 'clearCheckpoint'; sessionId: string | BatchRef }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 /** What each kind of `batch` operation resolves with: the result its method gives. */
 export interface BatchResults {
   createAgent: Agent
   updateAgent: Agent
   deleteAgent: boolean
+  restoreAgent: boolean
   createSession: Session
   updateSession: Session
   updateSessionStatus: Session
   deleteSession: boolean
+  restoreSession: boolean
   forkSession: SessionFork
   addLog: SessionLog
   addLogs: SessionLog[]
@@ -711,8 +706,6 @@ export interface BatchResults {
   finishLog: SessionLog
   deleteLog: number
   deleteLogs: number
-  setCheckpoint: SessionCheckpoint
-  clearCheckpoint: boolean
   execute: ExecuteResult
 }
 
@@ -725,6 +718,89 @@ export type BatchResult = BatchResults[BatchOperation['op']]
  *  for an array of `BatchOperation`s of unknown length, `BatchResult[]`. */
 export type BatchResultsOf<Operations extends readonly BatchOperation[]> = {
   -readonly [K in keyof Operations]: Operations[K] extends { op: infer Op extends keyof BatchResults } ? BatchResults[Op] : never
+}
+
+/** Options of `purge`: the sessions that match every criterion given are removed. At least
+ *  one criterion is required; nothing is purged by default. */
+export interface PurgeOptions {
+  /** Sessions moved to the trash before this ISO-8601 UTC time (and agents moved there
+   *  before it, once none of their sessions is left). */
+  trashedBefore?: string | undefined
+  /** Sessions whose last activity (`lastActivityAt`) is before this ISO-8601 UTC time. */
+  olderThan?: string | undefined
+  /** Keep each agent's this many most recently active sessions (at least 1). */
+  keepLatestPerAgent?: number | undefined
+  /** Only these sessions. */
+  sessionIds?: readonly string[] | undefined
+  /** Count what would be removed; remove nothing. */
+  dryRun?: boolean | undefined
+}
+
+/** What `purge` removed, or (`dryRun`) would remove. */
+export interface PurgeResult {
+  dryRun: boolean
+  sessions: number
+  logs: number
+  /** The bytes of the removed logs' stored `content` and `metadata` (their JSON text). */
+  bytes: number
+  /** Agents removed from the trash by `trashedBefore`. */
+  agents: number
+  /** How many write transactions it took (0 in a dry run). */
+  chunks: number
+}
+
+/** Options of `compact`. */
+export interface CompactOptions {
+  /** Rewrite the whole file (`VACUUM`) even where free pages could be handed back alone. */
+  full?: boolean | undefined
+}
+
+/** What `compact` did. */
+export interface CompactResult {
+  /** `'incremental'`: free pages handed back alone; `'full'`: the file rewritten. */
+  mode: 'incremental' | 'full'
+  /** The database file and its `-wal` on disk before (for `:memory:`, its pages). */
+  bytesBefore: number
+  bytesAfter: number
+  /** Whether the `-wal` could be emptied afterwards; false while another connection reads
+   *  an older snapshot (the file then shrinks at a later checkpoint). */
+  checkpointed: boolean
+}
+
+/** Options of `stats`. */
+export interface StatsOptions {
+  /** How many of the largest sessions to list (default 10, at most 1000). */
+  largest?: number | undefined
+}
+
+/** A session that takes room, in `stats`. */
+export interface SessionSize {
+  sessionId: string
+  logs: number
+  /** The stored bytes of its logs' `content` and `metadata`. */
+  bytes: number
+  largestLogId: number
+  largestLogBytes: number
+}
+
+/** What `stats` reports. */
+export interface DatabaseStats {
+  /** The database file on disk (for `:memory:`, its pages). */
+  fileBytes: number
+  /** The `-wal` file beside it. */
+  walBytes: number
+  pageSize: number
+  pages: number
+  /** Free pages inside the file, which `compact` hands back. */
+  freePages: number
+  freeBytes: number
+  autoVacuum: 'incremental' | 'full' | 'none'
+  /** Rows of every table, by name. */
+  tables: { table: string; rows: number }[]
+  trashedAgents: number
+  trashedSessions: number
+  /** The sessions whose logs take the most bytes, largest first. */
+  largestSessions: SessionSize[]
 }
 
 /**
@@ -740,8 +816,12 @@ export declare class Database {
    * id is taken), `NOT_WRITTEN` (a trigger skipped the insert), `BUSY` or `DATABASE_CLOSED`.
    */
   createAgent<TConfig = JsonObject>(input: AgentInput): Promise<Agent<TConfig>>
-  /** The agent with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
-  getAgent<TConfig = JsonObject>(id: string): Promise<Agent<TConfig> | null>
+  /**
+   * The agent with this id, or `null`; `null` too for an agent in the trash unless
+   * `includeTrashed` (it then has `deletedAt`). Rejects with `INVALID_ARGUMENT` or
+   * `DATABASE_CLOSED`.
+   */
+  getAgent<TConfig = JsonObject>(id: string, options?: LookupOptions): Promise<Agent<TConfig> | null>
   /**
    * Changes the given fields of an agent (`null` clears an optional field). `updatedAt`
    * moves forward, `createdAt` never changes. Resolves with the agent as stored.
@@ -752,22 +832,37 @@ export declare class Database {
   updateAgent<TConfig = JsonObject>(id: string, patch: AgentPatch): Promise<Agent<TConfig>>
   /**
    * Agents in insertion order, optionally of one type; a page of at most `limit` (default
-   * 100, at most 1000) with the cursor of the next page.
+   * 100, at most 1000) with the cursor of the next page. Agents in the trash are left out;
+   * `trashed: true` lists those alone, each with `deletedAt`.
    *
-   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, type or version) or
-   * `DATABASE_CLOSED`.
+   * Rejects with `INVALID_ARGUMENT` (also for a cursor of another call, type, trash or
+   * version) or `DATABASE_CLOSED`.
    */
   listAgents<TConfig = JsonObject>(options?: ListAgentsOptions): Promise<Page<Agent<TConfig>>>
   /**
-   * Deletes an agent with its sessions and their logs. Resolves `true` if it existed.
+   * Deletes an agent with its sessions and their logs for good (the default, in the trash
+   * or not), or with `soft: true` moves it to the trash with its sessions that are not
+   * there yet. Resolves `true` if it existed (with `soft`, if it was moved: `false` for an
+   * agent in the trash already).
    *
    * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
    * `DATABASE_CLOSED`.
    */
-  deleteAgent(id: string): Promise<boolean>
-  /** How many agents there are. Rejects with `DATABASE_CLOSED`. */
+  deleteAgent(id: string, options?: DeleteOptions): Promise<boolean>
+  /**
+   * Brings an agent back from the trash exactly as it was, with the sessions that went
+   * there with it (not those trashed on their own before). Resolves `true` if it was in the
+   * trash, `false` if it was not.
+   *
+   * Rejects with `NOT_FOUND`, `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  restoreAgent(id: string): Promise<boolean>
+  /** How many agents there are out of the trash. Rejects with `DATABASE_CLOSED`. */
   countAgents(): Promise<number>
-  /** Whether an agent with this id exists. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
+  /**
+   * Whether an agent with this id exists out of the trash. Rejects with
+   * `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
   agentExists(id: string): Promise<boolean>
   /**
    * Runs several writes as one atomic unit: all of them happen, or none. Each operation is
@@ -798,7 +893,9 @@ export declare class Database {
    * file opens as a new database.
    * `statementTimeoutMs` is the time limit of raw SQL (`query`, `execute`, `batch`) when a
    * call gives none: a statement running longer is interrupted and its call rejects with
-   * `TIMEOUT`.
+   * `TIMEOUT`. With `maxLogBytes`, a write that would leave a log's stored content and
+   * metadata larger than that (`addLog`, `addLogs`, `updateLog`, `appendLogText`,
+   * `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and writes nothing.
    *
    * Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
    * not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
@@ -826,6 +923,44 @@ export declare class Database {
    * Rejects with `INVALID_ARGUMENT` (bad options).
    */
   close(options?: CloseOptions): Promise<CloseResult>
+  /**
+   * Removes for good the sessions (with their logs) that match every criterion given:
+   * `trashedBefore` (moved to the trash before that time; agents moved there before it go
+   * too, once none of their sessions is left), `olderThan` (last activity before that
+   * time), `keepLatestPerAgent` (not among their agent's N most recently active sessions,
+   * in the trash or not), `sessionIds`. Nothing is purged by default: a call with no
+   * criterion is refused. Runs in chunks of whole sessions, each its own short write
+   * transaction queued behind the app's writes, so they keep flowing. `dryRun: true`
+   * removes nothing and resolves with what a run would remove now. Resolves with
+   * `{ dryRun, sessions, logs, bytes, agents, chunks }`. Not a batch operation: a batch is one
+   * transaction, a purge is many.
+   *
+   * Rejects with `INVALID_ARGUMENT` (no criterion, bad options), `BUSY`, `FULL`, `IO` or
+   * `DATABASE_CLOSED`; a run that fails midway keeps what its earlier chunks removed, and
+   * the message says how much.
+   */
+  purge(options: PurgeOptions): Promise<PurgeResult>
+  /**
+   * Hands the free pages inside the file back to the file system: on a file created by
+   * this library (`auto_vacuum = INCREMENTAL`) it moves only free pages, in short
+   * transactions; on any other file, or with `full: true`, it rewrites the file (`VACUUM`),
+   * which makes it incremental from then on, needs free disk space about the size of the
+   * file, and holds the write lock while it runs. Runs after the writes queued before it;
+   * readers go on. Resolves with `{ mode, bytesBefore, bytesAfter, checkpointed }` (the file
+   * and its `-wal` on disk).
+   *
+   * Rejects with `INVALID_ARGUMENT`, `FULL` (not enough disk space for the rewrite; nothing
+   * changed), `BUSY`, `IO`, `READONLY` or `DATABASE_CLOSED`.
+   */
+  compact(options?: CompactOptions): Promise<CompactResult>
+  /**
+   * What the file holds: its size and its `-wal`'s, its pages and free pages (what
+   * `compact` hands back), how it vacuums, the rows of every table, what is in the trash,
+   * and the `largest` (default 10, at most 1000) sessions by the bytes of their logs, each
+   * with its largest log. Reads every log once. Rejects with `INVALID_ARGUMENT` or
+   * `DATABASE_CLOSED`.
+   */
+  stats(options?: StatsOptions): Promise<DatabaseStats>
   /**
    * Appends a log entry. `content` and `metadata` take any JSON value and come back equal.
    *
@@ -1068,13 +1203,17 @@ export declare class Database {
    * `DATABASE_CLOSED`.
    */
   createSession<TConfig = JsonObject>(input: SessionInput): Promise<Session<TConfig>>
-  /** The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
-  getSession<TConfig = JsonObject>(id: string): Promise<Session<TConfig> | null>
   /**
-   * The most recent session with this external id, or `null`.
-   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * The session with this id, or `null`; `null` too for a session in the trash unless
+   * `includeTrashed` (it then has `deletedAt`). Rejects with `INVALID_ARGUMENT` or
+   * `DATABASE_CLOSED`.
    */
-  getSessionByExternalId<TConfig = JsonObject>(externalSessionId: string): Promise<Session<TConfig> | null>
+  getSession<TConfig = JsonObject>(id: string, options?: LookupOptions): Promise<Session<TConfig> | null>
+  /**
+   * The most recent session with this external id, or `null`, leaving out the trash unless
+   * `includeTrashed`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   */
+  getSessionByExternalId<TConfig = JsonObject>(externalSessionId: string, options?: LookupOptions): Promise<Session<TConfig> | null>
   /**
    * Changes the given fields of a session; `null` on an override makes it inherit from the
    * agent again. Resolves with the session as stored.
@@ -1092,22 +1231,33 @@ export declare class Database {
    * Sessions newest first, by insertion or (`orderBy: 'lastActivityAt'`) by their last
    * activity, optionally by status and by agent, a page at a time. `include` adds to each
    * session, from the same statement: `agent` (its main agent's id, name, type and avatar),
-   * `latestLog` (its newest log entry, or `null`), `logCount`. Rejects with
-   * `INVALID_ARGUMENT` (also for a cursor of another call, order, status, agent or version)
-   * or `DATABASE_CLOSED`.
+   * `latestLog` (its newest log entry, or `null`), `logCount`. Sessions in the trash are
+   * left out; `trashed: true` lists those alone, each with `deletedAt`. Rejects with
+   * `INVALID_ARGUMENT` (also for a cursor of another call, order, status, agent, trash or
+   * version) or `DATABASE_CLOSED`.
    */
   listSessions<TConfig = JsonObject>(options?: ListSessionsOptions): Promise<Page<ListedSession<TConfig>>>
   /**
-   * How many sessions there are, optionally of one agent.
+   * How many sessions there are out of the trash, optionally of one agent.
    * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   countSessions(agentId?: string): Promise<number>
   /**
-   * Deletes a session and its logs. Resolves `true` if it existed.
+   * Deletes a session and its logs for good (the default, in the trash or not), or with
+   * `soft: true` moves it to the trash, where lists, counts, lookups and search leave it
+   * out and writes to it are refused until `restoreSession`. Resolves `true` if it existed
+   * (with `soft`, if it was moved: `false` for a session in the trash already).
    * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
    * `DATABASE_CLOSED`.
    */
-  deleteSession(id: string): Promise<boolean>
+  deleteSession(id: string, options?: DeleteOptions): Promise<boolean>
+  /**
+   * Brings a session back from the trash exactly as it was, with its logs. Resolves `true`
+   * if it was in the trash, `false` if it was not.
+   * Rejects with `NOT_FOUND`, `TRASHED` (its agent is in the trash: restore the agent),
+   * `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
+   */
+  restoreSession(id: string): Promise<boolean>
   /**
    * Forks a session: a new session (the source's agent, goal and overrides, status `idle`)
    * holding copies of the source's logs up to and including `atLogId` in insertion order (all
@@ -1119,8 +1269,8 @@ export declare class Database {
    */
   forkSession<TConfig = JsonObject>(sessionId: string, options?: ForkSessionOptions): Promise<SessionFork<TConfig>>
   /**
-   * The forks made from a session, oldest first (forks of a deleted session keep their logs
-   * and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * The forks made from a session, oldest first, leaving out forks in the trash (forks of a
+   * deleted session keep their logs and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   listForks<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig>[]>
   /**
@@ -1129,31 +1279,14 @@ export declare class Database {
    */
   getFork<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig> | null>
   /**
-   * Sets the session's compaction checkpoint, replacing the one it had: a summary of its log
-   * up to and including `throughLogId` (an entry of the session), with the tokens the
-   * covered entries took (`coveredTokens`) and the summary takes (`summaryTokens`), and the
-   * app's `metadata`. Resolves with the checkpoint, whose `logsAfter` is the `getLogs`
-   * cursor of the entries after it. Deleting the covered entry deletes the checkpoint.
-   *
-   * Rejects with `NOT_FOUND` (the session, or a `throughLogId` that is not one of its
-   * entries), `INVALID_ARGUMENT` (a blank or too long summary, a token count that is not a
-   * whole number from 0), `NOT_WRITTEN`, `BUSY` or `DATABASE_CLOSED`; nothing is written.
-   */
-  setCheckpoint<TMetadata = JsonValue>(sessionId: string, checkpoint: CheckpointInput): Promise<SessionCheckpoint<TMetadata>>
-  /**
-   * Deletes the session's compaction checkpoint. Resolves `true` if it had one.
-   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
-   * `DATABASE_CLOSED`.
-   */
-  clearCheckpoint(sessionId: string): Promise<boolean>
-  /**
    * The session, its agent, and the effective configuration: for model, planModel,
    * smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
    * permissionMode and maxSteps, the session's value where it overrides, else the agent's.
-   * With its compaction checkpoint (`null` without one). Read in one statement, so all
-   * four come from one snapshot. `null` when the session does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * Read in one statement, so all three come from one snapshot. `null` when the session
+   * does not exist, or is in the trash and `includeTrashed` is not given. Rejects with
+   * `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
-  getSessionWithAgent<TConfig = JsonObject>(id: string): Promise<SessionWithAgent<TConfig> | null>
+  getSessionWithAgent<TConfig = JsonObject>(id: string, options?: LookupOptions): Promise<SessionWithAgent<TConfig> | null>
   /**
    * Runs one read-only SQL statement on a reader connection and resolves with its rows as
    * plain objects (`null`, numbers — bigints beyond 2^53 —, strings, Buffers for blobs).

@@ -9,7 +9,7 @@ import { Database } from '../index.js'
 import { BUILTIN } from './support'
 
 const BIN = path.resolve(__dirname, '../bin/agentdb.js')
-const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'sessions', 'logs', 'search']
+const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'purge', 'compact', 'stats', 'sessions', 'logs', 'search']
 const python = spawnSync('python3', ['--version']).status === 0
 const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHECK_FAILED: 3, BUSY: 4, NOT_A_DATABASE: 5, CANT_OPEN: 6 }
 /** The library's schema version once migrated: its last built-in migration. */
@@ -853,6 +853,37 @@ describe('backup and check', () => {
     expect(run.stdout).toMatch(/^foreign key: sessions row \d+ refers to a missing agents row/m)
     const json = JSON.parse((await agentdb(['check', '--json'])).stdout)
     expect(json).toMatchObject({ ok: false, foreignKeyViolationCount: 1 })
+  })
+})
+
+describe('purge', () => {
+  it('shows what --dry-run would remove, removes it, and refuses to run without a criterion', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const dry = await agentdb(['purge', '--sessions', session.id, '--dry-run', '--json', file])
+    expect(dry.code, dry.stderr).toBe(EXIT.OK)
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, sessions: 1, logs: 3, agents: 0 })
+    const none = await agentdb(['purge', file])
+    expectError(none, EXIT.USAGE, 'INVALID_ARGUMENT')
+    const done = await agentdb(['purge', '--sessions', session.id, file])
+    expect(done.code, done.stderr).toBe(EXIT.OK)
+    expect(done.stdout).toMatch(/^Removed 1 session\(s\), 3 log\(s\) \(\d+ B\), 0 agent\(s\) in \d+ chunk\(s\)\.$/m)
+    const db = await Database.open(file)
+    expect(await db.countSessions()).toBe(0)
+    await db.close()
+  })
+
+  it('stats shows the largest session and compact hands the free pages back', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { session } = await seeded(file)
+    const stats = await agentdb(['stats', '--json', file])
+    expect(stats.code, stats.stderr).toBe(EXIT.OK)
+    const report = JSON.parse(stats.stdout)
+    expect(report.largestSessions[0]).toMatchObject({ sessionId: session.id, logs: 3 })
+    expect((await agentdb(['stats', file])).stdout).toContain(`${session.id}  `)
+    const compacted = await agentdb(['compact', '--json', file])
+    expect(compacted.code, compacted.stderr).toBe(EXIT.OK)
+    expect(JSON.parse(compacted.stdout)).toMatchObject({ mode: 'incremental', checkpointed: true })
   })
 })
 

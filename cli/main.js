@@ -8,6 +8,7 @@ const { commandHelp, generalHelp } = require('./help')
 const { Output } = require('./output')
 const migrations = require('./commands/migrations')
 const maintenance = require('./commands/maintenance')
+const lifecycle = require('./commands/lifecycle')
 const search = require('./commands/search')
 const sessions = require('./commands/sessions')
 
@@ -20,6 +21,9 @@ const COMMANDS = [
   migrations.repair,
   maintenance.backup,
   maintenance.check,
+  lifecycle.purge,
+  lifecycle.compact,
+  lifecycle.stats,
   sessions.sessions,
   sessions.logs,
   search.search,

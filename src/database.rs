@@ -35,6 +35,8 @@ pub struct Database {
   pub(crate) migrations: Mutex<Arc<MigrationSet>>,
   /// `statementTimeoutMs` of `open`: the time limit of raw SQL calls that give none.
   pub(crate) statement_timeout: Option<Duration>,
+  /// `maxLogBytes` of `open`: the largest a log's stored content and metadata may be.
+  pub(crate) max_log_bytes: Option<u64>,
   path: String,
 }
 
@@ -48,7 +50,9 @@ impl Database {
   /// file opens as a new database.
   /// `statementTimeoutMs` is the time limit of raw SQL (`query`, `execute`, `batch`) when a
   /// call gives none: a statement running longer is interrupted and its call rejects with
-  /// `TIMEOUT`.
+  /// `TIMEOUT`. With `maxLogBytes`, a write that would leave a log's stored content and
+  /// metadata larger than that (`addLog`, `addLogs`, `updateLog`, `appendLogText`,
+  /// `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and writes nothing.
   ///
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
@@ -60,7 +64,7 @@ impl Database {
     let env = env.raw();
     let queue = JsQueue::new(env)?;
     let parsed = parse_open(path, options);
-    let (path, location, options, statement_timeout) = match parsed {
+    let (path, location, options, OpenLimits { statement_timeout, max_log_bytes }) = match parsed {
       Ok(parsed) => parsed,
       Err(err) => return rejected(env, &queue, err).map(JsReturn),
     };
@@ -71,6 +75,7 @@ impl Database {
         queue,
         migrations: Mutex::new(Arc::new(MigrationSet::builtin())),
         statement_timeout,
+        max_log_bytes,
         path,
       });
       deferred.settle(opened);
@@ -130,11 +135,21 @@ fn parse_close(options: JsArg) -> Result<CloseOptions> {
 }
 
 /// Reads `open`'s arguments.
-fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, Option<Duration>)> {
+/// The options of `open` the addon applies itself, to each call (the store takes the rest).
+struct OpenLimits {
+  statement_timeout: Option<Duration>,
+  max_log_bytes: Option<u64>,
+}
+
+fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, OpenLimits)> {
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
-  let fields =
-    Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs"], true)?;
+  let fields = Fields::of(
+    options,
+    "options",
+    &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "maxLogBytes"],
+    true,
+  )?;
   let mut open = OpenOptions::default();
   if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);
@@ -150,7 +165,8 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
     return Err(Error::invalid("options.readOnly needs a database file, not ':memory:'"));
   }
   let statement_timeout = fields.whole("statementTimeoutMs", &rules::STATEMENT_TIMEOUT_MS)?.map(Duration::from_millis);
-  Ok((path, location, open, statement_timeout))
+  let max_log_bytes = fields.whole("maxLogBytes", &rules::MAX_LOG_BYTES)?;
+  Ok((path, location, open, OpenLimits { statement_timeout, max_log_bytes }))
 }
 
 impl Database {
@@ -235,10 +251,14 @@ impl Database {
     P: FnOnce() -> Result<Command> + Send + 'static,
   {
     let args = prepare.and_then(|prepare| Ok((prepare, limits()?)));
-    self.submit(env, args, |store, (prepare, limits), mut deferred| {
+    let max_log_bytes = self.max_log_bytes;
+    self.submit(env, args, move |store, (prepare, limits), mut deferred| {
       let limits = limits.attach(&mut deferred);
-      let prepare =
-        move || prepare().map(|command| move |conn: &Connection| command.run(conn).and_then(|outcome| JsonText::of(&outcome)));
+      let prepare = move || {
+        prepare().map(|command| {
+          move |conn: &Connection| command.run_within(conn, max_log_bytes).and_then(|outcome| JsonText::of(&outcome))
+        })
+      };
       store.write_limited(limits, prepare, move |outcome| deferred.settle(outcome))
     })
   }

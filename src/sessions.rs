@@ -10,7 +10,13 @@ use agentdb_core::command::Kind;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::read::{session_list, session_status};
+use agentdb_core::trash::Trash;
 use agentdb_core::{forks, sessions};
+
+/// Reads the options of a lookup by id: `includeTrashed`.
+pub(crate) fn lookup(options: JsArg) -> Result<Trash> {
+  Ok(Trash::of_lookup(Fields::of(options, "options", &["includeTrashed"], true)?.boolean("includeTrashed")?))
+}
 
 #[napi]
 impl Database {
@@ -30,29 +36,35 @@ impl Database {
     self.guard(env, || self.command(env, Kind::CreateSession, &[input]))
   }
 
-  /// The session with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// The session with this id, or `null`; `null` too for a session in the trash unless
+  /// `includeTrashed` (it then has `deletedAt`). Rejects with `INVALID_ARGUMENT` or
+  /// `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
-    ts_args_type = "id: string",
+    ts_args_type = "id: string, options?: LookupOptions",
     ts_return_type = "Promise<Session<TConfig> | null>"
   )]
-  pub fn get_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { JsonText::of(&sessions::get(conn, &id)?) }))
+  pub fn get_session(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let args = id.id("id").and_then(|id| Ok((id, lookup(options)?)));
+      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&sessions::find(conn, &id, trash)?) })
+    })
   }
 
-  /// The most recent session with this external id, or `null`.
-  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// The most recent session with this external id, or `null`, leaving out the trash unless
+  /// `includeTrashed`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
-    ts_args_type = "externalSessionId: string",
+    ts_args_type = "externalSessionId: string, options?: LookupOptions",
     ts_return_type = "Promise<Session<TConfig> | null>"
   )]
-  pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg) -> napi::Result<JsReturn> {
+  pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, external_id.id("externalSessionId"), |conn, id| -> Result<JsonText> {
-        JsonText::of(&sessions::get_by_external_id(conn, &id)?)
+      let args = external_id.id("externalSessionId").and_then(|id| Ok((id, lookup(options)?)));
+      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> {
+        JsonText::of(&sessions::get_by_external_id(conn, &id, trash)?)
       })
     })
   }
@@ -87,9 +99,10 @@ impl Database {
   /// Sessions newest first, by insertion or (`orderBy: 'lastActivityAt'`) by their last
   /// activity, optionally by status and by agent, a page at a time. `include` adds to each
   /// session, from the same statement: `agent` (its main agent's id, name, type and avatar),
-  /// `latestLog` (its newest log entry, or `null`), `logCount`. Rejects with
-  /// `INVALID_ARGUMENT` (also for a cursor of another call, order, status, agent or version)
-  /// or `DATABASE_CLOSED`.
+  /// `latestLog` (its newest log entry, or `null`), `logCount`. Sessions in the trash are
+  /// left out; `trashed: true` lists those alone, each with `deletedAt`. Rejects with
+  /// `INVALID_ARGUMENT` (also for a cursor of another call, order, status, agent, trash or
+  /// version) or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -98,16 +111,18 @@ impl Database {
   )]
   pub fn list_sessions(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let fields = ["status", "agentId", "orderBy", "include", "limit", "offset", "after", "maxBytes"];
-      let args = Fields::of(options, "options", &fields, true)
-        .and_then(|f| Ok((f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, session_list(&f)?)));
-      self.read(env, args, |conn, (status, agent_id, (order, include, page))| -> Result<JsonText> {
-        JsonText::of(&sessions::list(conn, status, agent_id.as_deref(), order, include, &page)?)
+      let fields = ["status", "agentId", "orderBy", "include", "trashed", "limit", "offset", "after", "maxBytes"];
+      let args = Fields::of(options, "options", &fields, true).and_then(|f| {
+        let trash = Trash::of_list(f.boolean("trashed")?);
+        Ok((trash, f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, session_list(&f)?))
+      });
+      self.read(env, args, |conn, (trash, status, agent_id, (order, include, page))| -> Result<JsonText> {
+        JsonText::of(&sessions::list(conn, trash, status, agent_id.as_deref(), order, include, &page)?)
       })
     })
   }
 
-  /// How many sessions there are, optionally of one agent.
+  /// How many sessions there are out of the trash, optionally of one agent.
   /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "agentId?: string", ts_return_type = "Promise<number>")]
   pub fn count_sessions(&self, env: Env, agent_id: JsArg) -> napi::Result<JsReturn> {
@@ -117,12 +132,24 @@ impl Database {
     })
   }
 
-  /// Deletes a session and its logs. Resolves `true` if it existed.
+  /// Deletes a session and its logs for good (the default, in the trash or not), or with
+  /// `soft: true` moves it to the trash, where lists, counts, lookups and search leave it
+  /// out and writes to it are refused until `restoreSession`. Resolves `true` if it existed
+  /// (with `soft`, if it was moved: `false` for a session in the trash already).
   /// Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
   /// `DATABASE_CLOSED`.
+  #[napi(catch_unwind, ts_args_type = "id: string, options?: DeleteOptions", ts_return_type = "Promise<boolean>")]
+  pub fn delete_session(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::DeleteSession, &[id, options]))
+  }
+
+  /// Brings a session back from the trash exactly as it was, with its logs. Resolves `true`
+  /// if it was in the trash, `false` if it was not.
+  /// Rejects with `NOT_FOUND`, `TRASHED` (its agent is in the trash: restore the agent),
+  /// `INVALID_ARGUMENT`, `BUSY` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
-  pub fn delete_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.command(env, Kind::DeleteSession, &[id]))
+  pub fn restore_session(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || self.command(env, Kind::RestoreSession, &[id]))
   }
 
   /// Forks a session: a new session (the source's agent, goal and overrides, status `idle`)
@@ -142,8 +169,8 @@ impl Database {
     self.guard(env, || self.command(env, Kind::ForkSession, &[session_id, options]))
   }
 
-  /// The forks made from a session, oldest first (forks of a deleted session keep their logs
-  /// and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// The forks made from a session, oldest first, leaving out forks in the trash (forks of a
+  /// deleted session keep their logs and show `sourceSessionId: null`). Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
@@ -201,16 +228,18 @@ impl Database {
   /// smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
   /// permissionMode and maxSteps, the session's value where it overrides, else the agent's.
   /// With its compaction checkpoint (`null` without one). Read in one statement, so all
-  /// four come from one snapshot. `null` when the session does not exist. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// four come from one snapshot. `null` when the session does not exist, or is in the trash
+  /// and `includeTrashed` is not given. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TConfig = JsonObject",
-    ts_args_type = "id: string",
+    ts_args_type = "id: string, options?: LookupOptions",
     ts_return_type = "Promise<SessionWithAgent<TConfig> | null>"
   )]
-  pub fn get_session_with_agent(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
+  pub fn get_session_with_agent(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      self.read(env, id.id("id"), |conn, id| -> Result<JsonText> { JsonText::of(&sessions::get_with_agent(conn, &id)?) })
+      let args = id.id("id").and_then(|id| Ok((id, lookup(options)?)));
+      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&sessions::get_with_agent(conn, &id, trash)?) })
     })
   }
 }

@@ -22,6 +22,11 @@ export interface OpenOptions {
    *  (ms, 1 to 86,400,000; default none): a statement running longer is interrupted and its call
    *  rejects with `TIMEOUT`. */
   statementTimeoutMs?: number | undefined
+  /** The largest a log's stored `content` and `metadata` (their JSON text) may be, in bytes
+   *  (default none): a write that would leave a log larger (`addLog`, `addLogs`, `updateLog`,
+   *  `appendLogText`, `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and
+   *  writes nothing. */
+  maxLogBytes?: number | undefined
 }
 
 /** Options of `close`. */
@@ -158,6 +163,8 @@ export type ErrorCode =
   | 'CONSTRAINT'
   | 'NOT_WRITTEN'
   | 'NOT_TEXT'
+  | 'TRASHED'
+  | 'LOG_TOO_LARGE'
   | 'BUSY'
   | 'DATABASE_CLOSED'
   | 'NOT_A_DATABASE'
@@ -259,6 +266,8 @@ export interface Agent<TConfig = JsonObject> {
   maxSteps: number
   createdAt: string
   updatedAt: string
+  /** When it was moved to the trash; present only on an agent in the trash. */
+  deletedAt?: string
 }
 
 /** `createAgent`'s input. Defaults: a random UUID id, type `custom`, `readOnly`, 10 steps, empty lists, `{}`. */
@@ -304,6 +313,22 @@ export interface AgentPatch {
 /** Options of `listAgents` (insertion order). */
 export interface ListAgentsOptions extends PageOptions {
   type?: AgentType | undefined
+  /** List the agents in the trash alone (default: every agent not in the trash). */
+  trashed?: boolean | undefined
+}
+
+/** Options of `deleteAgent` and `deleteSession`. */
+export interface DeleteOptions {
+  /** Move it to the trash, from which `restoreAgent`/`restoreSession` bring it back,
+   *  instead of deleting it for good (the default). */
+  soft?: boolean | undefined
+}
+
+/** Options of the lookups by id (`getAgent`, `getSession`, `getSessionWithAgent`,
+ *  `getSessionByExternalId`). */
+export interface LookupOptions {
+  /** Find a row in the trash too (it has `deletedAt`); by default it is `null`. */
+  includeTrashed?: boolean | undefined
 }
 
 /** The configuration fields a session may override; `null` (or absent) inherits the agent's value. */
@@ -344,6 +369,8 @@ export interface Session<TConfig = JsonObject> {
   updatedAt: string
   /** When anything last happened in it: its creation, or the last write of one of its logs. */
   lastActivityAt: string
+  /** When it was moved to the trash; present only on a session in the trash. */
+  deletedAt?: string
 }
 
 /** `createSession`'s input. Defaults: a random UUID id, status `idle`, no sub-agents, every override inherited. */
@@ -377,6 +404,8 @@ export interface ListSessionsOptions extends PageOptions {
   orderBy?: 'createdAt' | 'lastActivityAt' | undefined
   /** What to add to each session, read in the same statement. */
   include?: SessionInclude[] | undefined
+  /** List the sessions in the trash alone (default: every session not in the trash). */
+  trashed?: boolean | undefined
 }
 
 /** Options of `forkSession`. */
@@ -678,11 +707,13 @@ export interface BatchCheckpointInput extends Omit<CheckpointInput, 'throughLogI
 export type BatchOperation =
   | { op: 'createAgent'; input: AgentInput }
   | { op: 'updateAgent'; id: string | BatchRef; patch: AgentPatch }
-  | { op: 'deleteAgent'; id: string | BatchRef }
+  | { op: 'deleteAgent'; id: string | BatchRef; options?: DeleteOptions | undefined }
+  | { op: 'restoreAgent'; id: string | BatchRef }
   | { op: 'createSession'; input: BatchSessionInput }
   | { op: 'updateSession'; id: string | BatchRef; patch: SessionPatch }
   | { op: 'updateSessionStatus'; id: string | BatchRef; status: SessionStatus }
-  | { op: 'deleteSession'; id: string | BatchRef }
+  | { op: 'deleteSession'; id: string | BatchRef; options?: DeleteOptions | undefined }
+  | { op: 'restoreSession'; id: string | BatchRef }
   | { op: 'forkSession'; sessionId: string | BatchRef; options?: ForkSessionOptions }
   | { op: 'addLog'; input: BatchLogInput }
   | { op: 'addLogs'; inputs: readonly BatchLogInput[] }
@@ -699,10 +730,12 @@ export interface BatchResults {
   createAgent: Agent
   updateAgent: Agent
   deleteAgent: boolean
+  restoreAgent: boolean
   createSession: Session
   updateSession: Session
   updateSessionStatus: Session
   deleteSession: boolean
+  restoreSession: boolean
   forkSession: SessionFork
   addLog: SessionLog
   addLogs: SessionLog[]
@@ -725,4 +758,87 @@ export type BatchResult = BatchResults[BatchOperation['op']]
  *  for an array of `BatchOperation`s of unknown length, `BatchResult[]`. */
 export type BatchResultsOf<Operations extends readonly BatchOperation[]> = {
   -readonly [K in keyof Operations]: Operations[K] extends { op: infer Op extends keyof BatchResults } ? BatchResults[Op] : never
+}
+
+/** Options of `purge`: the sessions that match every criterion given are removed. At least
+ *  one criterion is required; nothing is purged by default. */
+export interface PurgeOptions {
+  /** Sessions moved to the trash before this ISO-8601 UTC time (and agents moved there
+   *  before it, once none of their sessions is left). */
+  trashedBefore?: string | undefined
+  /** Sessions whose last activity (`lastActivityAt`) is before this ISO-8601 UTC time. */
+  olderThan?: string | undefined
+  /** Keep each agent's this many most recently active sessions (at least 1). */
+  keepLatestPerAgent?: number | undefined
+  /** Only these sessions. */
+  sessionIds?: readonly string[] | undefined
+  /** Count what would be removed; remove nothing. */
+  dryRun?: boolean | undefined
+}
+
+/** What `purge` removed, or (`dryRun`) would remove. */
+export interface PurgeResult {
+  dryRun: boolean
+  sessions: number
+  logs: number
+  /** The bytes of the removed logs' stored `content` and `metadata` (their JSON text). */
+  bytes: number
+  /** Agents removed from the trash by `trashedBefore`. */
+  agents: number
+  /** How many write transactions it took (0 in a dry run). */
+  chunks: number
+}
+
+/** Options of `compact`. */
+export interface CompactOptions {
+  /** Rewrite the whole file (`VACUUM`) even where free pages could be handed back alone. */
+  full?: boolean | undefined
+}
+
+/** What `compact` did. */
+export interface CompactResult {
+  /** `'incremental'`: free pages handed back alone; `'full'`: the file rewritten. */
+  mode: 'incremental' | 'full'
+  /** The database file and its `-wal` on disk before (for `:memory:`, its pages). */
+  bytesBefore: number
+  bytesAfter: number
+  /** Whether the `-wal` could be emptied afterwards; false while another connection reads
+   *  an older snapshot (the file then shrinks at a later checkpoint). */
+  checkpointed: boolean
+}
+
+/** Options of `stats`. */
+export interface StatsOptions {
+  /** How many of the largest sessions to list (default 10, at most 1000). */
+  largest?: number | undefined
+}
+
+/** A session that takes room, in `stats`. */
+export interface SessionSize {
+  sessionId: string
+  logs: number
+  /** The stored bytes of its logs' `content` and `metadata`. */
+  bytes: number
+  largestLogId: number
+  largestLogBytes: number
+}
+
+/** What `stats` reports. */
+export interface DatabaseStats {
+  /** The database file on disk (for `:memory:`, its pages). */
+  fileBytes: number
+  /** The `-wal` file beside it. */
+  walBytes: number
+  pageSize: number
+  pages: number
+  /** Free pages inside the file, which `compact` hands back. */
+  freePages: number
+  freeBytes: number
+  autoVacuum: 'incremental' | 'full' | 'none'
+  /** Rows of every table, by name. */
+  tables: { table: string; rows: number }[]
+  trashedAgents: number
+  trashedSessions: number
+  /** The sessions whose logs take the most bytes, largest first. */
+  largestSessions: SessionSize[]
 }

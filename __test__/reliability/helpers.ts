@@ -17,6 +17,8 @@ export const DOCUMENTED_CODES = new Set([
   'CONSTRAINT',
   'NOT_WRITTEN',
   'NOT_TEXT',
+  'TRASHED',
+  'LOG_TOO_LARGE',
   'BUSY',
   'DATABASE_CLOSED',
   'NOT_A_DATABASE',

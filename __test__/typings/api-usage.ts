@@ -10,6 +10,10 @@ import {
   type AgentPatch,
   type BatchOperation,
   type BatchResult,
+  type CompactResult,
+  type DatabaseStats,
+  type PurgeResult,
+  type SessionSize,
   type Durability,
   type CloseReason,
   type CloseResult,
@@ -216,6 +220,29 @@ export async function useTheWholeApi(): Promise<void> {
   await db.searchLogs('x', { order: 'oldest' })
   // @ts-expect-error not a query syntax
   await db.searchLogs('x', { syntax: 'regex' })
+
+  // The trash, purge, space
+  const trashed: boolean = await db.deleteSession(session.id, { soft: true })
+  const back: boolean = await db.restoreSession(session.id)
+  await db.deleteAgent(agent.id, { soft: true })
+  await db.restoreAgent(agent.id)
+  const inTrash: string | undefined = (await db.listSessions({ trashed: true })).items[0]?.deletedAt
+  const peek: Session | null = await db.getSession(session.id, { includeTrashed: true })
+  const trashedAgents: Agent[] = (await db.listAgents({ trashed: true })).items
+  const purged: PurgeResult = await db.purge({ trashedBefore: '2026-01-01T00:00:00.000Z', keepLatestPerAgent: 5, dryRun: true })
+  const compacted: CompactResult = await db.compact({ full: false })
+  const compactMode: 'incremental' | 'full' = compacted.mode
+  const stats: DatabaseStats = await db.stats({ largest: 3 })
+  const biggest: SessionSize | undefined = stats.largestSessions[0]
+  const sized = await Database.open(':memory:', { maxLogBytes: 1_000_000 })
+  await sized.close()
+  void [trashed, back, inTrash, peek, trashedAgents, purged.bytes, compactMode, biggest]
+  await db.batch([
+    { op: 'deleteSession', id: session.id, options: { soft: true } },
+    { op: 'restoreSession', id: session.id },
+  ])
+  // @ts-expect-error purge takes its criteria as options
+  await db.purge()
 
   // Escape hatch
   const rows: Record<string, SqlValue>[] = await db.query('SELECT * FROM agents WHERE id = ? AND max_steps > ?', [agent.id, 1n])

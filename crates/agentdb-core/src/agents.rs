@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -12,13 +12,15 @@ use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::settings::{self, AgentDefault, Settings, Stored, Value, SETTINGS};
 use crate::stored;
+use crate::trash::Trash;
 
 /// The columns of `agents`, in the order [`agent_from_row`] reads them.
-pub static AGENT_COLUMNS: LazyLock<String> =
-  LazyLock::new(|| format!("id, type, name, description, avatar, instructions, {}, created_at, updated_at", *settings::COLUMNS));
+pub static AGENT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+  format!("id, type, name, description, avatar, instructions, {}, created_at, updated_at, deleted_at", *settings::COLUMNS)
+});
 
 /// How many columns [`AGENT_COLUMNS`] has.
-pub const AGENT_COLUMN_COUNT: usize = 8 + settings::COUNT;
+pub const AGENT_COLUMN_COUNT: usize = 9 + settings::COUNT;
 
 /// An agent as stored.
 #[derive(Clone, Debug, Serialize)]
@@ -44,6 +46,9 @@ pub struct Agent {
   pub created_at: String,
   /// When last changed.
   pub updated_at: String,
+  /// When it was moved to the trash; absent (not `null`) for an agent that is not there.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub deleted_at: Option<String>,
 }
 
 /// Reads an agent from `row`, starting at column `at`.
@@ -59,6 +64,7 @@ pub fn agent_from_row(row: &Row, at: usize) -> rusqlite::Result<Agent> {
       settings: Stored::read(row, at + 6)?,
       created_at: row.get(at + 6 + settings::COUNT)?,
       updated_at: row.get(at + 7 + settings::COUNT)?,
+      deleted_at: row.get(at + 8 + settings::COUNT)?,
     })
   })
 }
@@ -144,15 +150,22 @@ pub fn create(conn: &Connection, input: &NewAgent) -> Result<Agent> {
     .ok_or_else(|| Error::not_written("agents", input.id.as_ref().map_or("a new agent".into(), |id| format!("agent {id:?}"))))
 }
 
-/// The agent with this id, if any.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Agent>> {
-  let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM agents WHERE id = ?1", *AGENT_COLUMNS))?;
-  Ok(stmt.query_row([id], read).optional()?)
+/// The agent with this id, if any and if `trash` lets it be seen.
+pub fn get(conn: &Connection, id: &str, trash: Trash) -> Result<Option<Agent>> {
+  let mut stmt =
+    conn.prepare_cached(&format!("SELECT {} FROM agents WHERE id = ?1 AND (?2 OR deleted_at IS NULL)", *AGENT_COLUMNS))?;
+  Ok(stmt.query_row(params![id, trash == Trash::Include], read).optional()?)
 }
 
-/// Whether an agent with this id exists.
+/// Whether an agent with this id exists, in the trash or not.
 pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
   let mut stmt = conn.prepare_cached("SELECT 1 FROM agents WHERE id = ?1")?;
+  Ok(stmt.exists([id])?)
+}
+
+/// Whether an agent with this id exists out of the trash.
+pub fn exists_live(conn: &Connection, id: &str) -> Result<bool> {
+  let mut stmt = conn.prepare_cached("SELECT 1 FROM agents WHERE id = ?1 AND deleted_at IS NULL")?;
   Ok(stmt.exists([id])?)
 }
 
@@ -173,14 +186,17 @@ pub fn update(conn: &Connection, id: &str, patch: &AgentPatch) -> Result<Agent> 
     .ok_or_else(|| Error::not_found(format!("agent {id:?} does not exist")))
 }
 
-/// How many agents there are.
+/// How many agents there are out of the trash: all of them less those in the trash.
 pub fn count(conn: &Connection) -> Result<i64> {
-  Ok(conn.prepare_cached("SELECT count(*) FROM agents")?.query_row([], |r| r.get(0))?)
+  let sql = "SELECT (SELECT count(*) FROM agents) - (SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL)";
+  Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
 }
 
-/// Agents in insertion order (`seq`), optionally of one type.
-pub fn list(conn: &Connection, agent_type: Option<AgentType>, page: &PageRequest) -> Result<Page<Agent>> {
+/// Agents in insertion order (`seq`), optionally of one type: those out of the trash, or
+/// (`trash` is [`Trash::Only`]) those in it.
+pub fn list(conn: &Connection, trash: Trash, agent_type: Option<AgentType>, page: &PageRequest) -> Result<Page<Agent>> {
   let mut query = ListQuery::new("agents", "seq", Order::Ascending);
+  trash.filter(&mut query);
   if let Some(agent_type) = agent_type {
     query.filter("type = :type", ":type", agent_type.as_str().to_string());
   }

@@ -23,18 +23,21 @@ use crate::model::{LogChildren, SessionStatus};
 use crate::refs::{self, Ref};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
+use crate::trash;
 
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 19] = [
+const KINDS: [(Kind, &str, &[&str]); 21] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
-  (Kind::DeleteAgent, "deleteAgent", &["id"]),
+  (Kind::DeleteAgent, "deleteAgent", &["id", "options"]),
+  (Kind::RestoreAgent, "restoreAgent", &["id"]),
   (Kind::CreateSession, "createSession", &["input"]),
   (Kind::UpdateSession, "updateSession", &["id", "patch"]),
   (Kind::UpdateSessionStatus, "updateSessionStatus", &["id", "status"]),
-  (Kind::DeleteSession, "deleteSession", &["id"]),
+  (Kind::DeleteSession, "deleteSession", &["id", "options"]),
+  (Kind::RestoreSession, "restoreSession", &["id"]),
   (Kind::ForkSession, "forkSession", &["sessionId", "options"]),
   (Kind::AddLog, "addLog", &["input"]),
   (Kind::AddLogs, "addLogs", &["inputs"]),
@@ -56,16 +59,20 @@ pub enum Kind {
   CreateAgent,
   /// `updateAgent(id, patch)`
   UpdateAgent,
-  /// `deleteAgent(id)`
+  /// `deleteAgent(id, options)`
   DeleteAgent,
+  /// `restoreAgent(id)`
+  RestoreAgent,
   /// `createSession(input)`
   CreateSession,
   /// `updateSession(id, patch)`
   UpdateSession,
   /// `updateSessionStatus(id, status)`
   UpdateSessionStatus,
-  /// `deleteSession(id)`
+  /// `deleteSession(id, options)`
   DeleteSession,
+  /// `restoreSession(id)`
+  RestoreSession,
   /// `forkSession(sessionId, options)`
   ForkSession,
   /// `addLog(input)`
@@ -128,16 +135,22 @@ pub enum Command {
   CreateAgent(NewAgent),
   /// `updateAgent(id, patch)`
   UpdateAgent(String, AgentPatch),
-  /// `deleteAgent(id)`
-  DeleteAgent(String),
+  /// `deleteAgent(id, options)`: the agent, and whether to move it to the trash (`soft`)
+  /// instead of deleting it.
+  DeleteAgent(String, bool),
+  /// `restoreAgent(id)`
+  RestoreAgent(String),
   /// `createSession(input)`
   CreateSession(NewSession),
   /// `updateSession(id, patch)`
   UpdateSession(String, SessionPatch),
   /// `updateSessionStatus(id, status)`
   UpdateSessionStatus(String, SessionStatus),
-  /// `deleteSession(id)`
-  DeleteSession(String),
+  /// `deleteSession(id, options)`: the session, and whether to move it to the trash
+  /// (`soft`) instead of deleting it.
+  DeleteSession(String, bool),
+  /// `restoreSession(id)`
+  RestoreSession(String),
   /// `forkSession(sessionId, options)`
   ForkSession(ForkRequest),
   /// `addLog(input)`
@@ -214,7 +227,9 @@ pub enum Outcome {
   Appended(Appended),
   /// From setCheckpoint.
   Checkpoint(Checkpoint),
-  /// From deleteAgent / deleteSession / clearCheckpoint: whether the row existed.
+  /// From deleteAgent / deleteSession: whether the row existed (was moved to the trash);
+  /// from restoreAgent / restoreSession: whether it was in the trash; from clearCheckpoint:
+  /// whether there was one.
   Deleted(bool),
   /// From deleteLog / deleteLogs: how many entries were deleted.
   Count(u64),
@@ -244,7 +259,8 @@ impl Command {
         let patch = inputs::agent_patch(arg("patch")?, &path("patch"), &id)?;
         Command::UpdateAgent(id, patch)
       }
-      Kind::DeleteAgent => Command::DeleteAgent(id()?),
+      Kind::DeleteAgent => Command::DeleteAgent(id()?, inputs::delete_options(f.get("options")?, &path("options"))?),
+      Kind::RestoreAgent => Command::RestoreAgent(id()?),
       Kind::CreateSession => Command::CreateSession(inputs::new_session(arg("input")?, &path("input"))?),
       Kind::UpdateSession => {
         let id = id()?;
@@ -252,7 +268,8 @@ impl Command {
         Command::UpdateSession(id, patch)
       }
       Kind::UpdateSessionStatus => Command::UpdateSessionStatus(id()?, f.required("status", inputs::session_status)?),
-      Kind::DeleteSession => Command::DeleteSession(id()?),
+      Kind::DeleteSession => Command::DeleteSession(id()?, inputs::delete_options(f.get("options")?, &path("options"))?),
+      Kind::RestoreSession => Command::RestoreSession(id()?),
       Kind::ForkSession => {
         Command::ForkSession(inputs::fork_request(f.required("sessionId", |v, p| v.id(p))?, f.get("options")?, &path("options"))?)
       }
@@ -288,19 +305,70 @@ impl Command {
     })
   }
 
+  /// Refuses, with `TRASHED`, a write into an agent or session in the trash (or into the
+  /// logs of a session there); deletes, restores and clearing a checkpoint are not refused.
+  fn refuse_trashed(&self, conn: &Connection) -> Result<()> {
+    match self {
+      Command::UpdateAgent(id, _) => trash::refuse_agent(conn, id),
+      Command::CreateSession(input) => trash::refuse_agent(conn, &input.main_agent_id),
+      Command::UpdateSession(id, patch) => {
+        trash::refuse_session(conn, id)?;
+        patch.main_agent_id.as_deref().map_or(Ok(()), |agent| trash::refuse_agent(conn, agent))
+      }
+      Command::UpdateSessionStatus(id, _) | Command::DeleteLogs(id) | Command::SetCheckpoint(id, _) => {
+        trash::refuse_session(conn, id)
+      }
+      Command::ForkSession(request) => trash::refuse_session(conn, &request.source),
+      Command::AddLog(input) => trash::refuse_session(conn, &input.session_id),
+      Command::AddLogs(inputs) => {
+        let mut seen = std::collections::HashSet::new();
+        inputs
+          .iter()
+          .filter(|input| seen.insert(input.session_id.as_str()))
+          .try_for_each(|input| trash::refuse_session(conn, &input.session_id))
+      }
+      Command::UpdateLog(id, _, _) | Command::AppendLogText(id, _, _) | Command::FinishLog(id, _) | Command::DeleteLog(id, _) => {
+        trash::refuse_log(conn, *id)
+      }
+      Command::CreateAgent(_)
+      | Command::DeleteAgent(..)
+      | Command::RestoreAgent(_)
+      | Command::DeleteSession(..)
+      | Command::RestoreSession(_)
+      | Command::ClearCheckpoint(_)
+      | Command::Execute(..)
+      | Command::Batch(_) => Ok(()),
+    }
+  }
+
+  /// [`Command::run`], then refuses with `LOG_TOO_LARGE` a log it left larger than
+  /// `max_log_bytes` (`open`'s `maxLogBytes`): the caller's savepoint then undoes the write.
+  pub fn run_within(&self, conn: &Connection, max_log_bytes: Option<u64>) -> Result<Outcome> {
+    let outcome = self.run(conn)?;
+    if let Some(limit) = max_log_bytes {
+      check_sizes(conn, &outcome, limit)?;
+    }
+    Ok(outcome)
+  }
+
   /// Runs the command on the writer's connection, inside the transaction (or savepoint) the
   /// writer opened for it.
   pub fn run(&self, conn: &Connection) -> Result<Outcome> {
+    self.refuse_trashed(conn)?;
     Ok(match self {
       Command::CreateAgent(input) => Outcome::Agent(agents::create(conn, input)?),
       Command::UpdateAgent(id, patch) => Outcome::Agent(agents::update(conn, id, patch)?),
-      Command::DeleteAgent(id) => Outcome::Deleted(cascade::delete_agent(conn, id)?),
+      Command::DeleteAgent(id, false) => Outcome::Deleted(cascade::delete_agent(conn, id)?),
+      Command::DeleteAgent(id, true) => Outcome::Deleted(trash::trash_agent(conn, id)?),
+      Command::RestoreAgent(id) => Outcome::Deleted(trash::restore_agent(conn, id)?),
       Command::CreateSession(input) => Outcome::Session(sessions::create(conn, input)?),
       Command::UpdateSession(id, patch) => Outcome::Session(sessions::update(conn, id, patch)?),
       Command::UpdateSessionStatus(id, status) => {
         Outcome::Session(sessions::update(conn, id, &SessionPatch { status: Some(*status), ..Default::default() })?)
       }
-      Command::DeleteSession(id) => Outcome::Deleted(cascade::delete_session(conn, id)?),
+      Command::DeleteSession(id, false) => Outcome::Deleted(cascade::delete_session(conn, id)?),
+      Command::DeleteSession(id, true) => Outcome::Deleted(trash::trash_session(conn, id)?),
+      Command::RestoreSession(id) => Outcome::Deleted(trash::restore_session(conn, id)?),
       Command::ForkSession(request) => Outcome::Fork(forks::fork(conn, request)?),
       Command::AddLog(input) => Outcome::Log(logs::add(conn, input)?),
       Command::AddLogs(inputs) => Outcome::Logs(logs::add_many(conn, inputs)?),
@@ -323,6 +391,22 @@ impl Command {
         Outcome::Batch(outcomes)
       }
     })
+  }
+}
+
+/// Refuses every log an outcome holds (or names) that is larger than `limit` stored bytes.
+fn check_sizes(conn: &Connection, outcome: &Outcome, limit: u64) -> Result<()> {
+  match outcome {
+    Outcome::Log(log) => logs::check_size(log.id, logs::stored_bytes(log), limit),
+    Outcome::Logs(logs) => logs.iter().enumerate().try_for_each(|(i, log)| {
+      logs::check_size(log.id, logs::stored_bytes(log), limit).map_err(|e| e.context(format!("logs[{i}]")))
+    }),
+    Outcome::Appended(appended) => logs::check_size(appended.id, logs::stored_bytes_of(conn, appended.id)?, limit),
+    Outcome::Batch(outcomes) => outcomes
+      .iter()
+      .enumerate()
+      .try_for_each(|(i, outcome)| check_sizes(conn, outcome, limit).map_err(|e| e.context(format!("operations[{i}]")))),
+    _ => Ok(()),
   }
 }
 

@@ -112,6 +112,7 @@ pub fn open_writer(location: &Location, options: &OpenOptions) -> Result<Connect
     }
   };
   prepare(&mut conn, options).map_err(|e| describe(system_cause(&conn, e), location))?;
+  crate::space::make_new_file_incremental(&conn).map_err(|e| describe(system_cause(&conn, e), location))?;
   enforce_foreign_keys(&conn)?;
   if let Location::File(_) = location {
     let mode = switch_to_wal(&conn, options.busy_timeout).map_err(|e| describe(system_cause(&conn, e), location))?;

@@ -45,6 +45,13 @@ error_codes! {
   /// The path given inside a log's content holds no string (it is missing, or holds another
   /// JSON type), so no text could be appended to it; nothing was written.
   NotText = "NOT_TEXT",
+  /// The agent or session written to is in the trash (`deleteAgent`/`deleteSession` with
+  /// `soft: true`), or a session's agent is when it is restored alone; restore it first.
+  /// Nothing was written.
+  Trashed = "TRASHED",
+  /// A log's stored content and metadata would be larger than the database's `maxLogBytes`
+  /// (an option of `open`); the message names the limit and the size. Nothing was written.
+  LogTooLarge = "LOG_TOO_LARGE",
   /// Another connection held the lock for longer than the busy timeout.
   Busy = "BUSY",
   /// The call was made after `close()`, or was still queued when the database closed.

@@ -94,12 +94,12 @@ pub fn fork(conn: &Connection, request: &ForkRequest) -> Result<Fork> {
   get(conn, &id)?.ok_or_else(|| Error::internal(format!("the fork {id:?} was not read back")))
 }
 
-/// `Fork`'s columns: the session's, then the record's.
+/// `Fork`'s columns: the session's, then the record's; forks in the trash are left out.
 fn select_sql(filter: &str) -> String {
   let columns = sessions::SESSION_COLUMNS.split(", ").map(|c| format!("s.{}", c.trim())).collect::<Vec<_>>().join(", ");
   format!(
     "SELECT {columns}, f.source_session_id, f.at_log_id, f.created_at FROM session_forks f \
-     JOIN sessions s ON s.id = f.session_id WHERE {filter}"
+     JOIN sessions s ON s.id = f.session_id WHERE s.deleted_at IS NULL AND {filter}"
   )
 }
 

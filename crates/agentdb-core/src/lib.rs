@@ -29,6 +29,7 @@ pub mod model;
 pub mod page;
 pub mod patch;
 pub mod process;
+pub mod purge;
 pub mod queue;
 pub mod recovery;
 pub mod refs;
@@ -36,11 +37,13 @@ pub mod rules;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod space;
 pub mod sql;
 pub mod store;
 pub mod stored;
 #[cfg(test)]
 pub mod test_support;
+pub mod trash;
 
 #[cfg(test)]
 mod tests;

@@ -191,6 +191,28 @@ fn explain_insert_failure(conn: &Connection, err: Error, input: &NewLog) -> Erro
   }
 }
 
+/// The bytes a log takes as stored: its content's and metadata's JSON text.
+pub fn stored_bytes(log: &SessionLog) -> u64 {
+  (log.content.get().len() + log.metadata.as_ref().map_or(0, |m| m.get().len())) as u64
+}
+
+/// [`stored_bytes`] of log `id`, read from the table (0 for a log that is not there).
+pub fn stored_bytes_of(conn: &Connection, id: i64) -> Result<u64> {
+  let sql = format!("SELECT {} FROM session_logs l WHERE l.id = ?1", crate::space::LOG_BYTES);
+  Ok(conn.prepare_cached(&sql)?.query_row([id], |r| r.get::<_, i64>(0)).optional()?.unwrap_or(0) as u64)
+}
+
+/// `LOG_TOO_LARGE` when log `id` takes more than `limit` bytes as stored.
+pub fn check_size(id: i64, bytes: u64, limit: u64) -> Result<()> {
+  if bytes <= limit {
+    return Ok(());
+  }
+  Err(Error::new(
+    ErrorCode::LogTooLarge,
+    format!("log {id} would hold {bytes} bytes of content and metadata, more than maxLogBytes ({limit}); nothing was written"),
+  ))
+}
+
 /// Appends several entries, all or none: the first failure names its index and nothing is
 /// written (the caller's transaction or savepoint is rolled back).
 pub fn add_many(conn: &Connection, inputs: &[NewLog]) -> Result<Vec<SessionLog>> {

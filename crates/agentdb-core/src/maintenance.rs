@@ -201,7 +201,7 @@ fn wal_checkpoint(conn: &Connection, mode: &str) -> Result<(bool, u64)> {
 }
 
 /// The `-wal` file of a file database.
-fn wal_path(conn: &Connection) -> Option<PathBuf> {
+pub(crate) fn wal_path(conn: &Connection) -> Option<PathBuf> {
   conn.path().filter(|p| !p.is_empty()).map(|p| PathBuf::from(format!("{p}-wal")))
 }
 

@@ -86,8 +86,10 @@ pub struct Ref {
 fn fields(kind: Kind, item: &Input) -> Vec<(Vec<FieldStep>, Slot, Row)> {
   use FieldStep::{Key, Nth};
   match kind {
-    Kind::UpdateAgent | Kind::DeleteAgent => vec![(vec![Key("id")], Slot::Target, Row::Agent)],
-    Kind::UpdateSession | Kind::UpdateSessionStatus | Kind::DeleteSession => vec![(vec![Key("id")], Slot::Target, Row::Session)],
+    Kind::UpdateAgent | Kind::DeleteAgent | Kind::RestoreAgent => vec![(vec![Key("id")], Slot::Target, Row::Agent)],
+    Kind::UpdateSession | Kind::UpdateSessionStatus | Kind::DeleteSession | Kind::RestoreSession => {
+      vec![(vec![Key("id")], Slot::Target, Row::Session)]
+    }
     Kind::UpdateLog | Kind::AppendLogText | Kind::FinishLog | Kind::DeleteLog => {
       vec![(vec![Key("id")], Slot::Target, Row::Log)]
     }
@@ -226,10 +228,12 @@ impl Ref {
       (
         Slot::Target,
         Command::UpdateAgent(id, _)
-        | Command::DeleteAgent(id)
+        | Command::DeleteAgent(id, _)
+        | Command::RestoreAgent(id)
         | Command::UpdateSession(id, _)
         | Command::UpdateSessionStatus(id, _)
-        | Command::DeleteSession(id)
+        | Command::DeleteSession(id, _)
+        | Command::RestoreSession(id)
         | Command::DeleteLogs(id)
         | Command::SetCheckpoint(id, _)
         | Command::ClearCheckpoint(id),

@@ -16,6 +16,10 @@ pub const PAGE_LIMIT: RangeInclusive<u64> = 1..=1000;
 /// How many bytes of rows one page may hold (`maxBytes`): at least one, at most 2^53 - 1.
 pub const PAGE_MAX_BYTES: RangeInclusive<u64> = 1..=9_007_199_254_740_991;
 
+/// `open`'s `maxLogBytes`: the largest a log's stored content and metadata may be (at
+/// least 1 byte, at most 2^53 - 1).
+pub const MAX_LOG_BYTES: RangeInclusive<u64> = 1..=9_007_199_254_740_991;
+
 /// How many rows a list may skip (`offset`).
 pub const PAGE_OFFSET: RangeInclusive<u64> = 0..=u32::MAX as u64;
 

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::agents::{self, Agent, AGENT_COLUMNS, AGENT_COLUMN_COUNT};
@@ -17,17 +17,18 @@ use crate::page::{ListQuery, Order, Page, PageRequest};
 use crate::patch::Assignments;
 use crate::settings::{self, Settings, Stored, Value};
 use crate::stored;
+use crate::trash::Trash;
 
 /// The columns of `sessions`, in the order [`session_from_row`] reads them.
 pub static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
   format!(
-    "id, name, main_agent_id, sub_agent_ids, user_goal, status, external_session_id, {}, created_at, updated_at, last_activity_at",
+    "id, name, main_agent_id, sub_agent_ids, user_goal, status, external_session_id, {}, created_at, updated_at, last_activity_at, deleted_at",
     *settings::COLUMNS
   )
 });
 
 /// How many columns [`SESSION_COLUMNS`] has.
-pub const SESSION_COLUMN_COUNT: usize = 10 + settings::COUNT;
+pub const SESSION_COLUMN_COUNT: usize = 11 + settings::COUNT;
 
 /// A session as stored.
 #[derive(Clone, Debug, Serialize)]
@@ -56,6 +57,9 @@ pub struct Session {
   pub updated_at: String,
   /// When anything last happened in it: its creation, or the last write of one of its logs.
   pub last_activity_at: String,
+  /// When it was moved to the trash; absent (not `null`) for a session that is not there.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub deleted_at: Option<String>,
 }
 
 /// Reads a session from `row`, starting at column `at`.
@@ -77,6 +81,7 @@ pub fn session_from_row(row: &Row, at: usize) -> rusqlite::Result<Session> {
         Some(at) => at,
         None => row.get(at + 7 + settings::COUNT)?,
       },
+      deleted_at: row.get(at + 10 + settings::COUNT)?,
     })
   })
 }
@@ -174,16 +179,26 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
   Ok(conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?.exists([id])?)
 }
 
-/// The session with this id, if any.
+/// The session with this id, if any, in the trash or not.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>> {
-  let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM sessions WHERE id = ?1", *SESSION_COLUMNS))?;
-  Ok(stmt.query_row([id], read).optional()?)
+  find(conn, id, Trash::Include)
 }
 
-/// The session with this external id inserted last, if any.
-pub fn get_by_external_id(conn: &Connection, external_id: &str) -> Result<Option<Session>> {
-  let sql = format!("SELECT {} FROM sessions WHERE external_session_id = ?1 ORDER BY seq DESC LIMIT 1", *SESSION_COLUMNS);
-  Ok(conn.prepare_cached(&sql)?.query_row([external_id], read).optional()?)
+/// The session with this id, if any and if `trash` lets it be seen.
+pub fn find(conn: &Connection, id: &str, trash: Trash) -> Result<Option<Session>> {
+  let mut stmt =
+    conn.prepare_cached(&format!("SELECT {} FROM sessions WHERE id = ?1 AND (?2 OR deleted_at IS NULL)", *SESSION_COLUMNS))?;
+  Ok(stmt.query_row(params![id, trash == Trash::Include], read).optional()?)
+}
+
+/// The session with this external id inserted last, if any, leaving out the trash unless
+/// `trash` includes it.
+pub fn get_by_external_id(conn: &Connection, external_id: &str, trash: Trash) -> Result<Option<Session>> {
+  let sql = format!(
+    "SELECT {} FROM sessions WHERE external_session_id = ?1 AND (?2 OR deleted_at IS NULL) ORDER BY seq DESC LIMIT 1",
+    *SESSION_COLUMNS
+  );
+  Ok(conn.prepare_cached(&sql)?.query_row(params![external_id, trash == Trash::Include], read).optional()?)
 }
 
 /// Changes the given fields. `NOT_FOUND` for a missing session or a missing new agent,
@@ -291,9 +306,11 @@ const INCLUDED_SQL: [&str; 3] = [
 ];
 
 /// Sessions newest first (by creation or by last activity), optionally by status and by
-/// agent, each with what `include` asks for.
+/// agent, each with what `include` asks for: those out of the trash, or (`trash` is
+/// [`Trash::Only`]) those in it.
 pub fn list(
   conn: &Connection,
+  trash: Trash,
   status: Option<SessionStatus>,
   agent_id: Option<&str>,
   order: SessionOrder,
@@ -302,6 +319,7 @@ pub fn list(
 ) -> Result<Page<ListedSession>> {
   let (_, _, key, list) = *order.entry();
   let mut query = ListQuery::new(list, key, Order::Descending);
+  trash.filter(&mut query);
   if let Some(status) = status {
     query.filter("status = :status", ":status", status.as_str().to_string());
   }
@@ -322,10 +340,12 @@ pub fn list(
   query.wrapped(&extras.join(", ")).run(conn, &SESSION_COLUMNS, "sessions", page, read)
 }
 
-/// How many sessions there are, optionally of one agent.
+/// How many sessions there are out of the trash, optionally of one agent: all of them less
+/// those in the trash, so that both counts are read from an index.
 pub fn count(conn: &Connection, agent_id: Option<&str>) -> Result<i64> {
-  let mut stmt = conn.prepare_cached("SELECT count(*) FROM sessions WHERE ?1 IS NULL OR main_agent_id = ?1")?;
-  Ok(stmt.query_row([agent_id], |r| r.get(0))?)
+  let sql = "SELECT (SELECT count(*) FROM sessions WHERE ?1 IS NULL OR main_agent_id = ?1) \
+     - (SELECT count(*) FROM sessions WHERE deleted_at IS NOT NULL AND (?1 IS NULL OR main_agent_id = ?1))";
+  Ok(conn.prepare_cached(sql)?.query_row([agent_id], |r| r.get(0))?)
 }
 
 /// A session, its agent and its effective configuration.
@@ -360,16 +380,16 @@ static WITH_AGENT_SQL: LazyLock<String> = LazyLock::new(|| {
   debug_assert_eq!(CHECKPOINT_COLUMNS.split(", ").count(), CHECKPOINT_COLUMN_COUNT);
   format!(
     "SELECT {session_columns}, {agent_columns}, {checkpoint_columns} FROM sessions s JOIN agents a ON a.id = s.main_agent_id \
-     LEFT JOIN session_checkpoints c ON c.session_id = s.id WHERE s.id = ?1"
+     LEFT JOIN session_checkpoints c ON c.session_id = s.id WHERE s.id = ?1 AND (?2 OR s.deleted_at IS NULL)"
   )
 });
 
 /// The session with its agent and its checkpoint, read in one statement (one snapshot), if
-/// the session exists.
-pub fn get_with_agent(conn: &Connection, id: &str) -> Result<Option<SessionWithAgent>> {
+/// the session exists and `trash` lets it be seen.
+pub fn get_with_agent(conn: &Connection, id: &str, trash: Trash) -> Result<Option<SessionWithAgent>> {
   let mut stmt = conn.prepare_cached(&WITH_AGENT_SQL)?;
   let row = stmt
-    .query_row([id], |row| {
+    .query_row(params![id, trash == Trash::Include], |row| {
       Ok(SessionWithAgent::new(
         session_from_row(row, 0)?,
         agents::agent_from_row(row, SESSION_COLUMN_COUNT)?,
@@ -399,15 +419,15 @@ mod tests {
       )
       .unwrap();
     for _ in 0..2 {
-      let view = get_with_agent(&conn, "s1").unwrap().unwrap();
+      let view = get_with_agent(&conn, "s1", Trash::Exclude).unwrap().unwrap();
       assert_eq!((view.session.id.as_str(), view.agent.id.as_str()), ("s1", "a1"));
       assert_eq!(
         (&view.effective[Field::Model], &view.effective[Field::MaxSteps]),
         (&Some(Value::Text("claude-opus".into())), &Some(Value::Steps(20)))
       );
-      let inherited = get_with_agent(&conn, "s2").unwrap().unwrap();
+      let inherited = get_with_agent(&conn, "s2", Trash::Exclude).unwrap().unwrap();
       assert_eq!(inherited.effective[Field::Model], Some(Value::Text("claude-sonnet".into())));
-      assert!(get_with_agent(&conn, "missing").unwrap().is_none());
+      assert!(get_with_agent(&conn, "missing", Trash::Exclude).unwrap().is_none());
     }
   }
 }

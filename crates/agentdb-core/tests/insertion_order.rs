@@ -185,6 +185,17 @@ fn every_list_is_served_by_an_index_without_sorting() {
     "SELECT id FROM sessions WHERE status = 'idle' AND main_agent_id = 'a1' AND last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
     "SELECT id FROM session_logs WHERE session_id = 'sa1' ORDER BY id DESC LIMIT 1",
     "SELECT id FROM session_logs WHERE status <> 'complete' AND status = 'interrupted' AND id > 1 ORDER BY id ASC LIMIT 10",
+    // The lists with the trash's filter (trash.rs), in and out of the trash.
+    "SELECT id FROM agents WHERE (deleted_at IS NOT NULL) = 0 AND seq > 1 ORDER BY seq ASC LIMIT 10",
+    "SELECT id FROM agents WHERE (deleted_at IS NOT NULL) = 1 AND type = 'codex' AND seq > 1 ORDER BY seq ASC LIMIT 10",
+    "SELECT id FROM sessions WHERE (deleted_at IS NOT NULL) = 0 AND seq < 9 ORDER BY seq DESC LIMIT 10",
+    "SELECT id FROM sessions WHERE (deleted_at IS NOT NULL) = 1 AND status = 'idle' AND main_agent_id = 'a1' AND seq < 9 ORDER BY seq DESC LIMIT 10",
+    "SELECT id FROM sessions WHERE (deleted_at IS NOT NULL) = 0 AND last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
+    "SELECT id FROM sessions WHERE (deleted_at IS NOT NULL) = 0 AND main_agent_id = 'a1' AND last_activity_seq < 9 ORDER BY last_activity_seq DESC LIMIT 10",
+    // What is in the trash: its counts and the sessions a search leaves out.
+    "SELECT count(*) FROM sessions WHERE deleted_at IS NOT NULL AND ('a1' IS NULL OR main_agent_id = 'a1')",
+    "SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL",
+    "SELECT id FROM sessions WHERE deleted_at IS NOT NULL",
   ] {
     let plan = strings(&conn, &format!("EXPLAIN QUERY PLAN {sql}")).join("\n");
     assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{sql}:\n{plan}");

@@ -412,6 +412,13 @@ pub fn new_checkpoint(value: &Input, what: &str) -> Result<NewCheckpoint> {
   })
 }
 
+/// `deleteAgent`'s and `deleteSession`'s options, which may be left out: whether to move
+/// the row to the trash (`soft: true`) instead of deleting it (the default).
+pub fn delete_options(options: Option<&Input>, what: &str) -> Result<bool> {
+  let Some(options) = options else { return Ok(false) };
+  Ok(Fields::of(options, what, &["soft"], true)?.boolean("soft")?.unwrap_or(false))
+}
+
 /// `forkSession`'s options, which may be left out: `atLogId`, `id`, `name`.
 pub fn fork_request(source: String, options: Option<&Input>, what: &str) -> Result<ForkRequest> {
   let Some(options) = options else { return Ok(ForkRequest { source, ..ForkRequest::default() }) };

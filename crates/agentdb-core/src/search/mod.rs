@@ -111,8 +111,9 @@ pub struct LogSearch {
   pub after: Option<SearchCursor>,
 }
 
-/// Checks a `since` / `until` bound: an ISO-8601 UTC time as `createdAt` holds them.
-fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
+/// Checks a time bound (`since`, `until`, purge's `olderThan`): an ISO-8601 UTC time as
+/// `createdAt` holds them.
+pub(crate) fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
   let text = v.string(what)?;
   let b = text.as_bytes();
   let shaped = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
@@ -199,7 +200,9 @@ fn rows<T>(
 
 /// The filters of a search as SQL over `session_logs l`, with their parameters.
 fn log_filters(search: &LogSearch) -> (String, Vec<(&'static str, Value)>) {
-  let mut sql = String::new();
+  // Logs of sessions in the trash are left out: the few such sessions, read once through
+  // their partial index.
+  let mut sql = String::from(" AND l.session_id NOT IN (SELECT id FROM sessions WHERE deleted_at IS NOT NULL)");
   let mut params = Vec::new();
   let mut filter = |clause: &str, name: &'static str, value: Value| {
     sql.push_str(" AND ");
@@ -254,8 +257,8 @@ fn fetch(
   rows(conn, &sql, params, &search.query, |row| Ok((logs::log_from_row(row)?, row.get(after)?, row.get(after + 1)?, ceiling)))
 }
 
-/// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions and
-/// deleted logs never appear (every hit is read from `session_logs`). Without the index
+/// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions, of
+/// sessions in the trash, and deleted logs never appear (every hit is read from `session_logs`). Without the index
 /// (migration `search_index` not applied) it is refused with `INVALID_ARGUMENT`.
 pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<LogHit>> {
   require_index(conn)?;
@@ -360,7 +363,7 @@ pub struct SessionHit {
 }
 
 /// One hit per session, best first: sessions whose name or goal matches, then sessions by
-/// their best-matching log.
+/// their best-matching log; sessions in the trash are left out.
 pub fn search_sessions(conn: &Connection, search: &SessionSearch) -> Result<Vec<SessionHit>> {
   require_index(conn)?;
   rules::whole(search.limit as f64, &PAGE_LIMIT, "limit")?;
@@ -373,12 +376,12 @@ pub fn search_sessions(conn: &Connection, search: &SessionSearch) -> Result<Vec<
   }
   let by_name = format!(
     "SELECT i.session_id FROM session_search i CROSS JOIN sessions se ON se.id = i.session_id \
-     WHERE session_search MATCH :q{agent} ORDER BY i.rank LIMIT :n"
+     WHERE session_search MATCH :q AND se.deleted_at IS NULL{agent} ORDER BY i.rank LIMIT :n"
   );
   let by_log = format!(
     "SELECT l.session_id, l.id, min(s.rank) FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
      CROSS JOIN sessions se ON se.id = l.session_id \
-     WHERE log_search MATCH :q{agent} GROUP BY l.session_id ORDER BY 3, 2 DESC LIMIT :n"
+     WHERE log_search MATCH :q AND se.deleted_at IS NULL{agent} GROUP BY l.session_id ORDER BY 3, 2 DESC LIMIT :n"
   );
   let mut hits = Vec::new();
   let mut seen = std::collections::HashSet::new();

@@ -13,6 +13,7 @@ use crate::model::{AgentType, PermissionMode};
 use crate::page::{Cursor, PageRequest};
 use crate::rules::MAX_STEPS;
 use crate::settings::{Field, Settings, Value};
+use crate::trash::Trash;
 
 #[test]
 fn create_fills_in_the_documented_defaults() {
@@ -59,7 +60,7 @@ fn create_stores_every_given_field() {
   };
   let a = agents::create(&conn, &input).unwrap();
   assert_eq!(serde_json::to_value(&a).unwrap()["builtInTools"], json!(["file_search"]));
-  let read = agents::get(&conn, "agent-1").unwrap().unwrap();
+  let read = agents::get(&conn, "agent-1", Trash::Exclude).unwrap().unwrap();
   let stored = serde_json::to_value(&read).unwrap();
   assert_eq!(stored, serde_json::to_value(&a).unwrap());
   assert_eq!(
@@ -204,7 +205,7 @@ fn list_pages_in_creation_order_across_equal_timestamps() {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-      let page = agents::list(&conn, None, &PageRequest::new(Some(limit), None, after.take()).unwrap()).unwrap();
+      let page = agents::list(&conn, Trash::Exclude, None, &PageRequest::new(Some(limit), None, after.take()).unwrap()).unwrap();
       seen.extend(page.items.into_iter().map(|a| a.id));
       match page.next_cursor {
         Some(cursor) => after = Some(Cursor::decode(&cursor).unwrap()),
@@ -213,13 +214,13 @@ fn list_pages_in_creation_order_across_equal_timestamps() {
     }
     assert_eq!(seen, expected, "limit {limit}");
   }
-  let codex = agents::list(&conn, Some(AgentType::Codex), &PageRequest::default()).unwrap();
+  let codex = agents::list(&conn, Trash::Exclude, Some(AgentType::Codex), &PageRequest::default()).unwrap();
   assert_eq!(codex.items.len(), 4);
   assert!(codex.items.iter().all(|a| a.agent_type == AgentType::Codex));
-  let window = agents::list(&conn, None, &PageRequest::new(Some(3), Some(4), None).unwrap()).unwrap();
+  let window = agents::list(&conn, Trash::Exclude, None, &PageRequest::new(Some(3), Some(4), None).unwrap()).unwrap();
   assert_eq!(window.items.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), expected[4..7]);
   assert!(window.next_cursor.is_some());
-  let tail = agents::list(&conn, None, &PageRequest::new(Some(3), Some(9), None).unwrap()).unwrap();
+  let tail = agents::list(&conn, Trash::Exclude, None, &PageRequest::new(Some(3), Some(9), None).unwrap()).unwrap();
   assert_eq!(tail.items.len(), 3);
   assert!(tail.next_cursor.is_none());
 }

@@ -10,6 +10,7 @@ use crate::logs;
 use crate::maintenance::integrity_check;
 use crate::page::{Order, PageRequest};
 use crate::sessions::{self, Include, SessionOrder};
+use crate::trash::Trash;
 use crate::{agents, stored::BadValue};
 
 /// Writes `sql` past the CHECKs that keep such values out, as a tool that switches them off
@@ -38,9 +39,9 @@ fn an_agent_with_a_blob_in_a_json_column_is_named_by_every_reader() {
   write_past_checks(&conn, &format!("UPDATE agents SET configuration = x'7b7d' WHERE id = '{}'", a.id));
   let row = format!("{:?}", a.id);
   let holds = "a blob of 2 bytes";
-  assert_bad_value(agents::get(&conn, &a.id), "agents", &row, "configuration", holds);
-  assert_bad_value(agents::list(&conn, None, &page()), "agents", &row, "configuration", holds);
-  assert_bad_value(sessions::get_with_agent(&conn, &s.id), "agents", &row, "configuration", holds);
+  assert_bad_value(agents::get(&conn, &a.id, Trash::Exclude), "agents", &row, "configuration", holds);
+  assert_bad_value(agents::list(&conn, Trash::Exclude, None, &page()), "agents", &row, "configuration", holds);
+  assert_bad_value(sessions::get_with_agent(&conn, &s.id, Trash::Exclude), "agents", &row, "configuration", holds);
   // The session alone reads: its own row is sound.
   sessions::get(&conn, &s.id).unwrap().unwrap();
 }
@@ -54,10 +55,16 @@ fn a_session_with_a_blob_list_or_a_text_step_limit_is_named_by_every_reader() {
   let row = format!("{:?}", s.id);
   assert_bad_value(sessions::get(&conn, &s.id), "sessions", &row, "sub_agent_ids", "a blob of 2 bytes");
   for order in [SessionOrder::Created, SessionOrder::Activity] {
-    let listed = sessions::list(&conn, None, None, order, Include::default(), &page());
+    let listed = sessions::list(&conn, Trash::Exclude, None, None, order, Include::default(), &page());
     assert_bad_value(listed, "sessions", &row, "sub_agent_ids", "a blob of 2 bytes");
   }
-  assert_bad_value(sessions::get_with_agent(&conn, &s.id), "sessions", &row, "sub_agent_ids", "a blob of 2 bytes");
+  assert_bad_value(
+    sessions::get_with_agent(&conn, &s.id, Trash::Exclude),
+    "sessions",
+    &row,
+    "sub_agent_ids",
+    "a blob of 2 bytes",
+  );
   write_past_checks(&conn, &format!("UPDATE sessions SET sub_agent_ids = '[]', max_steps = 'many' WHERE id = '{}'", s.id));
   assert_bad_value(sessions::get(&conn, &s.id), "sessions", &row, "max_steps", "the text \"many\"");
 }

@@ -88,7 +88,7 @@ fn a_failing_operation_undoes_the_ones_before_it() {
   assert!(err.message.starts_with("operations[2]: logs[1]"), "{err}");
   assert_eq!(write(&store, |conn| Ok(snapshot(conn))).unwrap(), before);
   let failing_execute = vec![
-    Command::DeleteSession(session_id.clone()),
+    Command::DeleteSession(session_id.clone(), false),
     Command::Execute(
       "INSERT INTO agents (id, name, model) VALUES (?, 'n', 'm')".into(),
       Params::Positional(vec![agent_id.clone().into()]),

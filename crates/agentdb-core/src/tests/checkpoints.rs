@@ -34,7 +34,7 @@ fn set(conn: &Connection, s: &str, through: i64) -> Value {
 
 /// The checkpoint `getSessionWithAgent` reads, as JSON (`null` without one).
 fn checkpoint(conn: &Connection, s: &str) -> Value {
-  serde_json::to_value(sessions::get_with_agent(conn, s).unwrap().unwrap().checkpoint).unwrap()
+  serde_json::to_value(sessions::get_with_agent(conn, s, crate::trash::Trash::Exclude).unwrap().unwrap().checkpoint).unwrap()
 }
 
 #[test]

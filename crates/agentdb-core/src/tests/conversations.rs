@@ -10,6 +10,7 @@ use crate::command::Kind;
 use crate::error::ErrorCode;
 use crate::logs::{self, LogPatch, NewLog};
 use crate::model::{LogChildren, LogStatus};
+use crate::trash::Trash;
 
 fn setup() -> (Connection, String) {
   let conn = db();
@@ -225,7 +226,7 @@ fn sessions_list_by_last_activity_with_agent_latest_log_and_count_in_one_stateme
   log(&conn, &second, None);
   let newest = logs::add(&conn, &super::support::new_log(&second, None, json!({ "text": "latest" }))).unwrap();
   let include = Include { agent: true, latest_log: true, log_count: true };
-  let all = list(&conn, None, None, SessionOrder::Activity, include, &PageRequest::default()).unwrap();
+  let all = list(&conn, Trash::Exclude, None, None, SessionOrder::Activity, include, &PageRequest::default()).unwrap();
   assert_eq!(all.items.iter().map(|s| s.session.id.clone()).collect::<Vec<_>>(), [second.clone(), first.clone(), third.clone()]);
   let top = serde_json::to_value(&all.items[0]).unwrap();
   assert_eq!(top["agent"], json!({ "id": agent, "name": "Chat", "type": "custom", "avatar": null }));
@@ -234,26 +235,65 @@ fn sessions_list_by_last_activity_with_agent_latest_log_and_count_in_one_stateme
   let empty = serde_json::to_value(&all.items[2]).unwrap();
   assert_eq!((empty["latestLog"].clone(), empty["logCount"].clone()), (serde_json::Value::Null, json!(0)));
   // Without include, none of the fields; the cursor walks the same order.
-  let page =
-    list(&conn, None, None, SessionOrder::Activity, Include::default(), &PageRequest::new(Some(2), None, None).unwrap()).unwrap();
+  let page = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Activity,
+    Include::default(),
+    &PageRequest::new(Some(2), None, None).unwrap(),
+  )
+  .unwrap();
   let plain = serde_json::to_value(&page.items[0]).unwrap();
   assert!(plain.get("agent").is_none() && plain.get("latestLog").is_none() && plain.get("logCount").is_none(), "{plain}");
   let cursor = || Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
-  let rest =
-    list(&conn, None, None, SessionOrder::Activity, include, &PageRequest::new(Some(2), None, Some(cursor())).unwrap()).unwrap();
+  let rest = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Activity,
+    include,
+    &PageRequest::new(Some(2), None, Some(cursor())).unwrap(),
+  )
+  .unwrap();
   assert_eq!(rest.items.iter().map(|s| &s.session.id).collect::<Vec<_>>(), [&third]);
-  let created = list(&conn, None, None, SessionOrder::Created, include, &PageRequest::default()).unwrap();
+  let created = list(&conn, Trash::Exclude, None, None, SessionOrder::Created, include, &PageRequest::default()).unwrap();
   assert_eq!(created.items.iter().map(|s| s.session.id.clone()).collect::<Vec<_>>(), [third, second, first]);
   // A cursor of one order is refused by the other, both ways.
-  let err = list(&conn, None, None, SessionOrder::Created, include, &PageRequest::new(Some(2), None, Some(cursor())).unwrap())
-    .unwrap_err();
+  let err = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Created,
+    include,
+    &PageRequest::new(Some(2), None, Some(cursor())).unwrap(),
+  )
+  .unwrap_err();
   assert_eq!(err.code, ErrorCode::InvalidArgument);
-  let by_creation =
-    list(&conn, None, None, SessionOrder::Created, Include::default(), &PageRequest::new(Some(1), None, None).unwrap()).unwrap();
+  let by_creation = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Created,
+    Include::default(),
+    &PageRequest::new(Some(1), None, None).unwrap(),
+  )
+  .unwrap();
   let creation_cursor = Cursor::decode(by_creation.next_cursor.as_deref().unwrap()).unwrap();
-  let err =
-    list(&conn, None, None, SessionOrder::Activity, include, &PageRequest::new(Some(2), None, Some(creation_cursor)).unwrap())
-      .unwrap_err();
+  let err = list(
+    &conn,
+    Trash::Exclude,
+    None,
+    None,
+    SessionOrder::Activity,
+    include,
+    &PageRequest::new(Some(2), None, Some(creation_cursor)).unwrap(),
+  )
+  .unwrap_err();
   assert_eq!(err.code, ErrorCode::InvalidArgument);
 }
 
@@ -261,7 +301,7 @@ fn sessions_list_by_last_activity_with_agent_latest_log_and_count_in_one_stateme
 fn sidebar(conn: &Connection) -> Vec<String> {
   use crate::page::PageRequest;
   use crate::sessions::{list, Include, SessionOrder};
-  let page = list(conn, None, None, SessionOrder::Activity, Include::default(), &PageRequest::default()).unwrap();
+  let page = list(conn, Trash::Exclude, None, None, SessionOrder::Activity, Include::default(), &PageRequest::default()).unwrap();
   page.items.into_iter().map(|s| s.session.id).collect()
 }
 

@@ -14,6 +14,7 @@ use crate::model::{PermissionMode, SessionStatus};
 use crate::page::{Cursor, PageRequest};
 use crate::sessions::{self, Include, NewSession, SessionOrder, SessionPatch};
 use crate::settings::{self as setting, Field, Settings, Stored};
+use crate::trash::Trash;
 
 /// An agent with a value in every field a session can override.
 fn configured_agent(conn: &rusqlite::Connection) -> String {
@@ -36,7 +37,7 @@ fn configured_agent(conn: &rusqlite::Connection) -> String {
 }
 
 fn effective(conn: &rusqlite::Connection, id: &str) -> Value {
-  serde_json::to_value(sessions::get_with_agent(conn, id).unwrap().unwrap().effective).unwrap()
+  serde_json::to_value(sessions::get_with_agent(conn, id, Trash::Exclude).unwrap().unwrap().effective).unwrap()
 }
 
 fn every_override() -> Stored {
@@ -114,9 +115,9 @@ fn effective_configuration_takes_each_override_or_inherits() {
       .unwrap();
   // An empty list is an override, not "inherit".
   assert_eq!(effective(&conn, &overrides.id), serde_json::from_str::<Value>(SESSION_VALUES).unwrap());
-  let view = sessions::get_with_agent(&conn, &overrides.id).unwrap().unwrap();
+  let view = sessions::get_with_agent(&conn, &overrides.id, Trash::Exclude).unwrap().unwrap();
   assert_eq!((view.session.id.as_str(), view.agent.id.as_str()), (overrides.id.as_str(), agent_id.as_str()));
-  assert!(sessions::get_with_agent(&conn, "missing").unwrap().is_none());
+  assert!(sessions::get_with_agent(&conn, "missing", Trash::Exclude).unwrap().is_none());
 
   // Each field on its own: overriding it changes that field only; null inherits again.
   let agent_values: Value = serde_json::from_str(AGENT_VALUES).unwrap();
@@ -243,9 +244,9 @@ fn external_ids_find_the_newest_session() {
   // s2 was inserted last, though its clock said it was earlier.
   set_created_at(&conn, "sessions", &["s1".into()], "2026-01-02T00:00:00.000Z");
   set_created_at(&conn, "sessions", &["s2".into()], "2026-01-01T00:00:00.000Z");
-  assert_eq!(sessions::get_by_external_id(&conn, "ext").unwrap().unwrap().id, "s2");
-  assert_eq!(sessions::get_by_external_id(&conn, "other").unwrap().unwrap().id, "s3");
-  assert!(sessions::get_by_external_id(&conn, "none").unwrap().is_none());
+  assert_eq!(sessions::get_by_external_id(&conn, "ext", Trash::Exclude).unwrap().unwrap().id, "s2");
+  assert_eq!(sessions::get_by_external_id(&conn, "other", Trash::Exclude).unwrap().unwrap().id, "s3");
+  assert!(sessions::get_by_external_id(&conn, "none", Trash::Exclude).unwrap().is_none());
 }
 
 #[test]
@@ -276,7 +277,8 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
     let mut after = None;
     loop {
       let request = PageRequest::new(Some(limit), None, after.take()).unwrap();
-      let page = sessions::list(&conn, status, agent_id, SessionOrder::Created, Include::default(), &request).unwrap();
+      let page =
+        sessions::list(&conn, Trash::Exclude, status, agent_id, SessionOrder::Created, Include::default(), &request).unwrap();
       seen.extend(page.items.into_iter().map(|s| s.session.id));
       match page.next_cursor {
         Some(cursor) => after = Some(Cursor::decode(&cursor).unwrap()),
@@ -296,7 +298,7 @@ fn list_is_newest_first_with_filters_and_both_kinds_of_paging() {
   let running_of_b = walk(Some(SessionStatus::Running), Some(&b.id), 1);
   assert_eq!(running_of_b, running.iter().filter(|id| !of_a.contains(id)).cloned().collect::<Vec<_>>());
   let request = PageRequest::new(Some(4), Some(6), None).unwrap();
-  let window = sessions::list(&conn, None, None, SessionOrder::Created, Include::default(), &request).unwrap();
+  let window = sessions::list(&conn, Trash::Exclude, None, None, SessionOrder::Created, Include::default(), &request).unwrap();
   assert_eq!(window.items.into_iter().map(|s| s.session.id).collect::<Vec<_>>(), expected[6..10]);
   assert_eq!((sessions::count(&conn, None).unwrap(), sessions::count(&conn, Some(&a.id)).unwrap()), (15, of_a.len() as i64));
 }

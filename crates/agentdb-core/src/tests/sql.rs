@@ -10,6 +10,7 @@ use crate::command::Command;
 use crate::error::ErrorCode;
 use crate::settings::Field;
 use crate::sql::{execute, query, Params};
+use crate::trash::Trash;
 
 const INJECTIONS: [&str; 4] = [
   "'); DROP TABLE agents; --",
@@ -29,7 +30,7 @@ fn injection_strings_are_stored_and_returned_verbatim() {
     )
     .unwrap();
     assert_eq!((created.id.as_str(), created.name.as_str()), (id.as_str(), *text));
-    assert_eq!(agents::get(&conn, &id).unwrap().unwrap().settings[Field::Model], Some(model_text(text)));
+    assert_eq!(agents::get(&conn, &id, Trash::Exclude).unwrap().unwrap().settings[Field::Model], Some(model_text(text)));
     let rows =
       query(&conn, "SELECT name FROM agents WHERE id = :id", &Params::Named(vec![("id".into(), id.clone().into())])).unwrap();
     assert_eq!(rows.rows, [[Value::Text(text.to_string())]]);
