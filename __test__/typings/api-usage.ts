@@ -32,6 +32,7 @@ import {
   type MigrationStatus,
   type MigrationSummary,
   type NamespaceSummary,
+  type RecordedUsage,
   type RepairResult,
   type Page,
   type PermissionMode,
@@ -44,6 +45,7 @@ import {
   type SessionStatus,
   type SessionWithAgent,
   type SqlValue,
+  type UsageTotals,
   type ValidationIssue,
   type ValidationResult,
 } from '../../index.js'
@@ -170,6 +172,14 @@ export async function useTheWholeApi(): Promise<void> {
   const deletedOne: number = await db.deleteLog(first.id, { children: 'reparent' })
   const deletedTree: number = (await db.batch([{ op: 'deleteLog', id: first.id, options: { children: 'delete' } }]))[0] as number
   const deletedLogs: number = await db.deleteLogs(session.id)
+  const recorded: RecordedUsage = await db.recordUsage({ requestId: 'r1', sessionId: session.id, model: 'm', inputTokens: 1, outputTokens: 2, cost: 0.5, currency: 'USD' })
+  const [, usageInBatch] = await db.batch([
+    { op: 'addLog', input: { sessionId: session.id, role: 'agent', type: 'message', content: 'reply' } },
+    { op: 'recordUsage', input: { requestId: 'r2', logId: { ref: 0 }, model: 'm', inputTokens: 1, outputTokens: 2 } },
+  ])
+  const totals: UsageTotals[] = await db.usageSummary({ groupBy: 'day', since: '2026-01-01T00:00:00.000Z' })
+  const usd: number | undefined = totals[0]?.costs.USD
+  void [recorded.duplicate, usageInBatch.logId, usd]
   void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedOne, deletedTree, deletedLogs, await db.getLatestLogs(session.id)]
   const found: Page<LogSearchHit> = await db.searchLogs('搜索 "exact phrase"', {
     sessionId: session.id,

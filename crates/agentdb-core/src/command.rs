@@ -22,11 +22,12 @@ use crate::model::{LogChildren, SessionStatus};
 use crate::refs::{self, Ref};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
+use crate::usage::{self, NewUsage, Recorded};
 
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 17] = [
+const KINDS: [(Kind, &str, &[&str]); 18] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id"]),
@@ -42,6 +43,7 @@ const KINDS: [(Kind, &str, &[&str]); 17] = [
   (Kind::FinishLog, "finishLog", &["id", "options"]),
   (Kind::DeleteLog, "deleteLog", &["id", "options"]),
   (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
+  (Kind::RecordUsage, "recordUsage", &["input"]),
   (Kind::Execute, "execute", &["sql", "params"]),
   (Kind::Batch, "batch", &["operations"]),
 ];
@@ -79,6 +81,8 @@ pub enum Kind {
   DeleteLog,
   /// `deleteLogs(sessionId)`
   DeleteLogs,
+  /// `recordUsage(input)`
+  RecordUsage,
   /// `execute(sql, params)`
   Execute,
   /// `batch(operations)`
@@ -148,6 +152,8 @@ pub enum Command {
   DeleteLog(i64, LogChildren),
   /// `deleteLogs(sessionId)`
   DeleteLogs(String),
+  /// `recordUsage(input)`
+  RecordUsage(NewUsage),
   /// `execute(sql, params)`
   Execute(String, Params),
   /// `batch(operations)`: every command happens, or none.
@@ -205,6 +211,8 @@ pub enum Outcome {
   Deleted(bool),
   /// From deleteLog / deleteLogs: how many entries were deleted.
   Count(u64),
+  /// From recordUsage.
+  Usage(Recorded),
   /// From execute.
   Changes(Changes),
   /// From batch: each operation's outcome, in order.
@@ -262,6 +270,7 @@ impl Command {
         Command::DeleteLog(f.required("id", inputs::log_id)?, inputs::delete_log_options(arg("options")?, &path("options"))?)
       }
       Kind::DeleteLogs => Command::DeleteLogs(f.required("sessionId", |v, p| v.id(p))?),
+      Kind::RecordUsage => Command::RecordUsage(usage::read_new_usage(arg("input")?, &path("input"))?),
       Kind::Execute => Command::Execute(
         f.required_string("sql")?,
         sql::params(f.get("params")?, &path("params"), |v, what| json_sql_value(&v.to_value(), what))?,
@@ -294,6 +303,7 @@ impl Command {
       Command::FinishLog(id, patch) => Outcome::Log(logs::update(conn, *id, patch)?),
       Command::DeleteLog(id, children) => Outcome::Count(cascade::delete_log(conn, *id, *children)?),
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
+      Command::RecordUsage(input) => Outcome::Usage(usage::record(conn, input)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(operations) => {
         let mut outcomes = Vec::with_capacity(operations.len());

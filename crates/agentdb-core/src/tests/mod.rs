@@ -14,3 +14,4 @@ mod sessions;
 mod skipped;
 mod sql;
 mod support;
+mod usage;
