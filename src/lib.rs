@@ -28,6 +28,7 @@ mod signal;
 mod sql;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod transfer;
 mod usage;
 
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]

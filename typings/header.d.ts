@@ -179,6 +179,9 @@ export type ErrorCode =
   | 'ABORTED'
   | 'INTERRUPTED'
   | 'QUERY_SYNTAX'
+  | 'UNSUPPORTED_FORMAT'
+  | 'CHECKSUM_MISMATCH'
+  | 'INVALID_EXPORT'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -565,6 +568,39 @@ export interface UsageTotals {
   cacheWriteTokens: number
   /** The cost in each currency (`{ USD: 1.25, EUR: 0.5 }`); currencies are never added together. */
   costs: Record<string, number>
+}
+
+/** `exportSession`'s options. */
+export interface ExportSessionOptions {
+  /** `'jsonl'` (default): the form `importSession` reads back; `'markdown'`: a transcript to read. */
+  format?: 'jsonl' | 'markdown' | undefined
+}
+
+/** What `exportSession` resolves with. */
+export interface ExportedSession {
+  path: string
+  /** How many logs the file holds. */
+  logs: number
+  /** The file's size in bytes. */
+  bytes: number
+  /** The SHA-256 the file's last line records (lowercase hex); `null` for Markdown. */
+  sha256: string | null
+}
+
+/** `importSession`'s options. */
+export interface ImportSessionOptions {
+  /** Attach the session to this existing agent instead of the file's. */
+  agentId?: string | undefined
+}
+
+/** What `importSession` resolves with. */
+export interface ImportedSession {
+  /** The new session (a new id; everything else as exported). */
+  session: Session
+  /** How many logs it holds. */
+  logs: number
+  /** True when the file's agent was created; false when an existing agent was used. */
+  agentCreated: boolean
 }
 
 /** `addLog`'s input. `content` is required and may be any JSON value (`null` included). */

@@ -19,6 +19,8 @@ import {
   type SessionFork,
   type LogStatus,
   type ExecuteResult,
+  type ExportedSession,
+  type ImportedSession,
   type GetLatestLogsOptions,
   type JsonObject,
   type JsonValue,
@@ -180,6 +182,10 @@ export async function useTheWholeApi(): Promise<void> {
   const totals: UsageTotals[] = await db.usageSummary({ groupBy: 'day', since: '2026-01-01T00:00:00.000Z' })
   const usd: number | undefined = totals[0]?.costs.USD
   void [recorded.duplicate, usageInBatch.logId, usd]
+  const exported: ExportedSession = await db.exportSession(session.id, '/tmp/session.jsonl', { format: 'jsonl' })
+  const transcript: string | null = (await db.exportSession(session.id, '/tmp/session.md', { format: 'markdown' })).sha256
+  const imported: ImportedSession = await db.importSession(exported.path, { agentId: agent.id })
+  void [transcript, imported.session.id, imported.logs]
   void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedOne, deletedTree, deletedLogs, await db.getLatestLogs(session.id)]
   const found: Page<LogSearchHit> = await db.searchLogs('搜索 "exact phrase"', {
     sessionId: session.id,

@@ -40,6 +40,7 @@ pub mod store;
 pub mod stored;
 #[cfg(test)]
 pub mod test_support;
+pub mod transfer;
 pub mod usage;
 
 #[cfg(test)]
