@@ -10,6 +10,8 @@ const migrations = require('./commands/migrations')
 const maintenance = require('./commands/maintenance')
 const search = require('./commands/search')
 const sessions = require('./commands/sessions')
+const transfer = require('./commands/transfer')
+const ledger = require('./commands/usage')
 
 /** Every command, in the order the help lists them. */
 const COMMANDS = [
@@ -23,6 +25,9 @@ const COMMANDS = [
   sessions.sessions,
   sessions.logs,
   search.search,
+  transfer.exportSession,
+  transfer.importSession,
+  ledger.usage,
 ]
 
 /** Runs `argv` (the arguments after the program name); resolves with the exit code. */
