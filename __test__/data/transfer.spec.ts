@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 
-import { Database, type Session } from '../../index.js'
+import type { Database, Session } from '../../index.js'
 import { expectCode, memoryDb, snapshot } from './helpers'
 
 const dir = mkdtempSync(join(tmpdir(), 'agentdb-transfer-'))

@@ -234,8 +234,7 @@ fn agent(conn: &Connection, header: &Map<String, Value>, given: Option<&str>) ->
   if agents::get(conn, &id)?.is_some() {
     return Ok((id, false));
   }
-  let input = decode(&Value::Object(fields).to_string(), "agent", |value, what| new_agent(value, what))
-    .map_err(|e| invalid(1, e.message))?;
+  let input = decode(&Value::Object(fields).to_string(), "agent", new_agent).map_err(|e| invalid(1, e.message))?;
   agents::create(conn, &input)?;
   let all = part(header, "agent", &[])?;
   conn.prepare_cached("UPDATE agents SET created_at = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![
@@ -250,8 +249,7 @@ fn agent(conn: &Connection, header: &Map<String, Value>, given: Option<&str>) ->
 fn create_session(conn: &Connection, header: &Map<String, Value>, agent_id: &str) -> Result<Session> {
   let mut fields = part(header, "session", &["id", "createdAt", "updatedAt", "lastActivityAt"])?;
   fields.insert("mainAgentId".into(), Value::String(agent_id.to_string()));
-  let input = decode(&Value::Object(fields).to_string(), "session", |value, what| new_session(value, what))
-    .map_err(|e| invalid(1, e.message))?;
+  let input = decode(&Value::Object(fields).to_string(), "session", new_session).map_err(|e| invalid(1, e.message))?;
   sessions::create(conn, &input)
 }
 
