@@ -114,3 +114,17 @@ fn content(json: &str) -> String {
 fn escape(text: &str) -> String {
   text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn text_is_escaped_and_other_content_is_fenced_longer_than_its_backticks() {
+    assert_eq!(content(r#""a <b> & c""#), "a &lt;b&gt; &amp; c\n");
+    assert_eq!(content(r#"{"text":"hi"}"#), "hi\n");
+    let fenced = content(r#"{"text":"hi","tool":"````"}"#);
+    assert!(fenced.starts_with("`````json\n") && fenced.ends_with("\n`````\n"), "{fenced}");
+    assert!(content("[1]").starts_with("```json\n"));
+  }
+}
