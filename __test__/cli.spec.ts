@@ -198,6 +198,7 @@ describe('migrate, status, rollback', () => {
       { name: 'session_logs', rows: 3 },
       { name: 'session_search_pending', rows: 0 },
       { name: 'sessions', rows: 1 },
+      { name: 'usage_records', rows: 0 },
     ])
   })
 
