@@ -9,7 +9,7 @@ import { Database } from '../index.js'
 import { BUILTIN } from './support'
 
 const BIN = path.resolve(__dirname, '../bin/agentdb.js')
-const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'purge', 'compact', 'stats', 'sessions', 'logs', 'search']
+const COMMANDS = ['status', 'migrate', 'rollback', 'validate', 'repair', 'backup', 'check', 'purge', 'compact', 'stats', 'sessions', 'logs', 'search', 'export', 'import', 'usage']
 const python = spawnSync('python3', ['--version']).status === 0
 const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHECK_FAILED: 3, BUSY: 4, NOT_A_DATABASE: 5, CANT_OPEN: 6 }
 /** The library's schema version once migrated: its last built-in migration. */
@@ -199,6 +199,7 @@ describe('migrate, status, rollback', () => {
       { name: 'session_logs', rows: 3 },
       { name: 'session_search_pending', rows: 0 },
       { name: 'sessions', rows: 1 },
+      { name: 'usage_records', rows: 0 },
     ])
   })
 
@@ -803,6 +804,52 @@ describe('search', () => {
     expectError(await agentdb(['search', 'login', file, '--session', 'nope']), EXIT.ERROR, 'NOT_FOUND')
     expectError(await agentdb(['search', '(login', file, '--fts5']), EXIT.USAGE, 'QUERY_SYNTAX')
     expect((await agentdb(['search', '(login', file])).code).toBe(EXIT.OK)
+  })
+})
+
+describe('export, import and usage', () => {
+  it('exports a session as JSON Lines and Markdown, imports it back, and refuses an edited file with nothing written', async () => {
+    const { session } = await seeded(path.join(dir, 'agents.db'))
+    const exported = await agentdb(['export', 'agents.db', session.id, 'session.jsonl', '--json'])
+    expect(exported.code).toBe(EXIT.OK)
+    expect(JSON.parse(exported.stdout)).toMatchObject({ logs: 3, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    const markdown = await agentdb(['export', 'agents.db', session.id, 'session.md', '--format', 'markdown'])
+    expect(markdown.stdout).toBe(`Exported session ${session.id}: 3 logs to session.md (${markdown.stdout.split('(')[1]}`)
+    expect(readFileSync(path.join(dir, 'session.md'), 'utf8')).toContain('# Review auth')
+    expectError(await agentdb(['export', 'agents.db', session.id, 'x.txt', '--format', 'csv']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['export', 'agents.db', 'missing', 'x.jsonl']), EXIT.ERROR, 'NOT_FOUND')
+
+    const imported = await agentdb(['import', 'agents.db', 'session.jsonl', '--json'])
+    expect(imported.code).toBe(EXIT.OK)
+    const { session: copy, logs } = JSON.parse(imported.stdout)
+    expect(logs).toBe(3)
+    expect(copy.id).not.toBe(session.id)
+    const text = readFileSync(path.join(dir, 'session.jsonl'), 'utf8')
+    writeFileSync(path.join(dir, 'edited.jsonl'), text.replace('review the login flow', 'review the logout flow'))
+    expectError(await agentdb(['import', 'agents.db', 'edited.jsonl']), EXIT.ERROR, 'CHECKSUM_MISMATCH')
+    writeFileSync(path.join(dir, 'cut.jsonl'), text.slice(0, -10))
+    expectError(await agentdb(['import', 'agents.db', 'cut.jsonl']), EXIT.ERROR, 'INVALID_EXPORT')
+    const db = await Database.open(path.join(dir, 'agents.db'), { readOnly: true })
+    expect(await db.countSessions()).toBe(2)
+    await db.close()
+  })
+
+  it('prints the usage totals by model, agent or day, as a table or JSON', async () => {
+    const file = path.join(dir, 'agents.db')
+    const { agent, session } = await seeded(file)
+    const db = await Database.open(file)
+    await db.recordUsage({ requestId: 'r1', sessionId: session.id, model: 'model-large', inputTokens: 120, outputTokens: 30, cost: 0.5, currency: 'USD' })
+    await db.recordUsage({ requestId: 'r2', sessionId: session.id, model: 'model-large', inputTokens: 80, outputTokens: 10, cost: 0.25, currency: 'EUR' })
+    await db.close()
+    const table = await agentdb(['usage', 'agents.db'])
+    expect(table.code).toBe(EXIT.OK)
+    expect(table.stdout.split('\n')[1]).toMatch(/^model-large\s+2\s+200\s+40\s+0\s+0\s+0\s+0\.25 EUR, 0\.5 USD$/)
+    const json = await agentdb(['usage', '--by', 'agent', '--json', 'agents.db'])
+    expect(JSON.parse(json.stdout)).toMatchObject([{ key: agent.id, requests: 2, costs: { USD: 0.5, EUR: 0.25 } }])
+    const later = await agentdb(['usage', '--by', 'day', '--since', '2999-01-01T00:00:00.000Z', 'agents.db'])
+    expect(later.stdout).toBe('No usage recorded.\n')
+    expectError(await agentdb(['usage', '--by', 'week', 'agents.db']), EXIT.USAGE, 'USAGE')
+    expectError(await agentdb(['usage', '--since', 'yesterday', 'agents.db']), EXIT.USAGE, 'INVALID_ARGUMENT')
   })
 })
 

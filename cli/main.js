@@ -11,6 +11,8 @@ const maintenance = require('./commands/maintenance')
 const lifecycle = require('./commands/lifecycle')
 const search = require('./commands/search')
 const sessions = require('./commands/sessions')
+const transfer = require('./commands/transfer')
+const ledger = require('./commands/usage')
 
 /** Every command, in the order the help lists them. */
 const COMMANDS = [
@@ -27,6 +29,9 @@ const COMMANDS = [
   sessions.sessions,
   sessions.logs,
   search.search,
+  transfer.exportSession,
+  transfer.importSession,
+  ledger.usage,
 ]
 
 /** Runs `argv` (the arguments after the program name); resolves with the exit code. */

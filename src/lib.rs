@@ -29,6 +29,8 @@ mod signal;
 mod sql;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod transfer;
+mod usage;
 
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]
 compile_error!("the test-hooks feature is for the debug build npm test makes, never for a release build");

@@ -186,6 +186,9 @@ export type ErrorCode =
   | 'ABORTED'
   | 'INTERRUPTED'
   | 'QUERY_SYNTAX'
+  | 'UNSUPPORTED_FORMAT'
+  | 'CHECKSUM_MISMATCH'
+  | 'INVALID_EXPORT'
   | 'INTERNAL'
 
 /** The `Error` every Promise of this library rejects with. */
@@ -554,6 +557,111 @@ export interface LogNode<TContent = JsonValue, TMetadata = JsonValue> extends Se
   children: LogNode<TContent, TMetadata>[]
 }
 
+/** `recordUsage`'s input: one model request's usage. Token counts are whole numbers from 0
+ *  to 2^53 - 1 (the optional ones default to 0); `cost` (finite, at least 0) and `currency`
+ *  (three capital letters, ISO 4217) go together. */
+export interface UsageInput {
+  /** The app's id of the request: a retry with the same id and values counts once. */
+  requestId: string
+  /** The session it was made for; taken from `logId`'s entry when left out. */
+  sessionId?: string | undefined
+  /** The log entry it produced. */
+  logId?: number | undefined
+  /** The agent that made it; the session's main agent when left out. */
+  agentId?: string | undefined
+  model: string
+  inputTokens: number
+  outputTokens: number
+  reasoningTokens?: number | undefined
+  cacheReadTokens?: number | undefined
+  cacheWriteTokens?: number | undefined
+  cost?: number | undefined
+  currency?: string | undefined
+}
+
+/** One record of the usage ledger. Its ids stay when the session, log or agent is deleted. */
+export interface UsageRecord {
+  requestId: string
+  sessionId: string | null
+  logId: number | null
+  agentId: string | null
+  model: string
+  inputTokens: number
+  outputTokens: number
+  reasoningTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cost: number | null
+  currency: string | null
+  /** When it was recorded (ISO-8601 UTC, ms). */
+  createdAt: string
+}
+
+/** What `recordUsage` resolves with: the stored record, and whether it was there already. */
+export interface RecordedUsage extends UsageRecord {
+  /** True for a retry: the request id was recorded already, with the same values. */
+  duplicate: boolean
+}
+
+/** What `usageSummary` totals by; `day` is the UTC day a record was made (`YYYY-MM-DD`). */
+export type UsageGroupBy = 'agent' | 'session' | 'model' | 'day'
+
+/** `usageSummary`'s options. */
+export interface UsageSummaryOptions {
+  groupBy: UsageGroupBy
+  /** Only records made at or after this ISO-8601 UTC time. */
+  since?: string | undefined
+  /** Only records made before this ISO-8601 UTC time. */
+  until?: string | undefined
+}
+
+/** The totals of one group of the usage ledger. */
+export interface UsageTotals {
+  /** The agent id, session id, model or day; `null` for records that name no agent (or session). */
+  key: string | null
+  requests: number
+  inputTokens: number
+  outputTokens: number
+  reasoningTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  /** The cost in each currency (`{ USD: 1.25, EUR: 0.5 }`); currencies are never added together. */
+  costs: Record<string, number>
+}
+
+/** `exportSession`'s options. */
+export interface ExportSessionOptions {
+  /** `'jsonl'` (default): the form `importSession` reads back; `'markdown'`: a transcript to read. */
+  format?: 'jsonl' | 'markdown' | undefined
+}
+
+/** What `exportSession` resolves with. */
+export interface ExportedSession {
+  path: string
+  /** How many logs the file holds. */
+  logs: number
+  /** The file's size in bytes. */
+  bytes: number
+  /** The SHA-256 the file's last line records (lowercase hex); `null` for Markdown. */
+  sha256: string | null
+}
+
+/** `importSession`'s options. */
+export interface ImportSessionOptions {
+  /** Attach the session to this existing agent instead of the file's. */
+  agentId?: string | undefined
+}
+
+/** What `importSession` resolves with. */
+export interface ImportedSession {
+  /** The new session (a new id; everything else as exported). */
+  session: Session
+  /** How many logs it holds. */
+  logs: number
+  /** True when the file's agent was created; false when an existing agent was used. */
+  agentCreated: boolean
+}
+
 /** `addLog`'s input. `content` is required and may be any JSON value (`null` included). */
 export interface LogInput {
   sessionId: string
@@ -702,6 +810,13 @@ export interface BatchCheckpointInput extends Omit<CheckpointInput, 'throughLogI
   throughLogId: number | BatchRef
 }
 
+/** `recordUsage`'s input in a batch: the session, log and agent may be `BatchRef`s. */
+export interface BatchUsageInput extends Omit<UsageInput, 'sessionId' | 'logId' | 'agentId'> {
+  sessionId?: string | BatchRef | undefined
+  logId?: number | BatchRef | undefined
+  agentId?: string | BatchRef | undefined
+}
+
 /** One operation of `batch`, with the arguments of the method of that name. An id of a row
  *  written earlier in the same batch may be given as a `BatchRef`. */
 export type BatchOperation =
@@ -724,6 +839,7 @@ export type BatchOperation =
   | { op: 'deleteLogs'; sessionId: string | BatchRef }
   | { op: 'setCheckpoint'; sessionId: string | BatchRef; checkpoint: BatchCheckpointInput }
   | { op: 'clearCheckpoint'; sessionId: string | BatchRef }
+  | { op: 'recordUsage'; input: BatchUsageInput }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 /** What each kind of `batch` operation resolves with: the result its method gives. */
 export interface BatchResults {
@@ -746,6 +862,7 @@ export interface BatchResults {
   deleteLogs: number
   setCheckpoint: SessionCheckpoint
   clearCheckpoint: boolean
+  recordUsage: RecordedUsage
   execute: ExecuteResult
 }
 

@@ -266,6 +266,21 @@ const cases: Case[] = [
   ['getLogTree', () => [null], 'sessionId'],
   ['getLogs', () => ['session', { around: 'one' }], 'around'],
   ['getLogs', () => ['session', { around: logId, order: 'desc' }], 'around'],
+  // recordUsage, usageSummary
+  ['recordUsage', () => [], 'input'],
+  ['recordUsage', () => [{ requestId: 'r', model: 'm', inputTokens: -1, outputTokens: 0 }], 'input.inputTokens'],
+  ['recordUsage', () => [{ requestId: 'r', model: 'm', inputTokens: 1, outputTokens: 0, cost: 1 }], 'input.currency'],
+  ['recordUsage', () => [{ requestId: 'r', sessionId: '', model: 'm', inputTokens: 1, outputTokens: 0 }], 'input.sessionId'],
+  ['usageSummary', () => [], 'options'],
+  ['usageSummary', () => [{ groupBy: 'hour' }], 'options.groupBy'],
+  ['usageSummary', () => [{ groupBy: 'day', until: 5 }], 'options.until'],
+  // exportSession, importSession
+  ['exportSession', () => ['', 'x.jsonl'], 'sessionId'],
+  ['exportSession', () => ['session'], 'path'],
+  ['exportSession', () => ['session', 'x.jsonl', { format: 'html' }], 'options.format'],
+  ['importSession', () => [7], 'path'],
+  ['importSession', () => ['x.jsonl', { agentId: '' }], 'options.agentId'],
+  ['importSession', () => ['x.jsonl', { agent: 'a' }], 'unknown field'],
   // searchLogs, searchSessions, rebuildSearchIndex (no arguments: nothing to refuse)
   ['searchLogs', () => [], 'query'],
   ['searchLogs', () => [7], 'query'],

@@ -24,6 +24,8 @@ import {
   type SessionCheckpoint,
   type LogStatus,
   type ExecuteResult,
+  type ExportedSession,
+  type ImportedSession,
   type GetLatestLogsOptions,
   type JsonObject,
   type JsonValue,
@@ -37,6 +39,7 @@ import {
   type MigrationStatus,
   type MigrationSummary,
   type NamespaceSummary,
+  type RecordedUsage,
   type RepairResult,
   type Page,
   type PermissionMode,
@@ -49,6 +52,7 @@ import {
   type SessionStatus,
   type SessionWithAgent,
   type SqlValue,
+  type UsageTotals,
   type ValidationIssue,
   type ValidationResult,
 } from '../../index.js'
@@ -191,6 +195,18 @@ export async function useTheWholeApi(): Promise<void> {
   const deletedOne: number = await db.deleteLog(first.id, { children: 'reparent' })
   const deletedTree: number = (await db.batch([{ op: 'deleteLog', id: first.id, options: { children: 'delete' } }]))[0] as number
   const deletedLogs: number = await db.deleteLogs(session.id)
+  const recorded: RecordedUsage = await db.recordUsage({ requestId: 'r1', sessionId: session.id, model: 'm', inputTokens: 1, outputTokens: 2, cost: 0.5, currency: 'USD' })
+  const [, usageInBatch] = await db.batch([
+    { op: 'addLog', input: { sessionId: session.id, role: 'agent', type: 'message', content: 'reply' } },
+    { op: 'recordUsage', input: { requestId: 'r2', logId: { ref: 0 }, model: 'm', inputTokens: 1, outputTokens: 2 } },
+  ])
+  const totals: UsageTotals[] = await db.usageSummary({ groupBy: 'day', since: '2026-01-01T00:00:00.000Z' })
+  const usd: number | undefined = totals[0]?.costs.USD
+  void [recorded.duplicate, usageInBatch.logId, usd]
+  const exported: ExportedSession = await db.exportSession(session.id, '/tmp/session.jsonl', { format: 'jsonl' })
+  const transcript: string | null = (await db.exportSession(session.id, '/tmp/session.md', { format: 'markdown' })).sha256
+  const imported: ImportedSession = await db.importSession(exported.path, { agentId: agent.id })
+  void [transcript, imported.session.id, imported.logs]
   void [content, parentId, page, latest, older, latestOptions, edited, one, children, logCount, deletedOne, deletedTree, deletedLogs, await db.getLatestLogs(session.id)]
   const found: Page<LogSearchHit> = await db.searchLogs('搜索 "exact phrase"', {
     sessionId: session.id,

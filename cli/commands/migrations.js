@@ -16,7 +16,7 @@ const { formatBytes, formatMs } = require('../output')
 const LIBRARY = 'agentdb'
 
 /** The library's tables: rolling back its migrations drops them and their rows. */
-const LIBRARY_TABLES = ['agents', 'sessions', 'session_logs']
+const LIBRARY_TABLES = ['agents', 'sessions', 'session_logs', 'usage_records']
 
 /** `--migrations FILE`, shared by every command that compares the database with a build. */
 const migrationsOption = {
@@ -301,7 +301,7 @@ const rollback = {
     'Runs the down SQL, newest first in run order (the app\'s migrations run after the library\'s, so rolling back ' +
     'to a library migration undoes every app migration too), one transaction each. Down migrations drop tables and ' +
     'their rows: the database is copied first unless --no-backup, and the library\'s own migrations are not rolled ' +
-    'back while agents, sessions or session_logs hold rows unless --force. Down SQL recorded in the database for a ' +
+    'back while agents, sessions, session_logs or usage_records hold rows unless --force. Down SQL recorded in the database for a ' +
     'migration this build does not know runs only with --allow-recorded-sql: the file may come from anywhere.',
   async run({ positionals: { db: file }, options }, out) {
     const { to, namespace } = targetOf(options)

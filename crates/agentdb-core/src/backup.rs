@@ -268,7 +268,7 @@ fn parent_of(path: &Path) -> &Path {
 
 /// An error of the file system, with `context`: `FULL` for a full disk, `READONLY` for a
 /// read-only one, `CANT_OPEN` for a refused permission, `IO` otherwise.
-fn io_error(err: std::io::Error, context: String) -> Error {
+pub(crate) fn io_error(err: std::io::Error, context: String) -> Error {
   use std::io::ErrorKind;
   let code = match err.kind() {
     ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge => ErrorCode::Full,
@@ -305,12 +305,12 @@ fn same_identity(_: &Path, _: &Path) -> bool {
 /// Makes a rename in `path`'s directory durable (Unix; Windows has no equivalent call and
 /// journals directory changes itself).
 #[cfg(unix)]
-fn sync_directory_of(path: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_directory_of(path: &Path) -> std::io::Result<()> {
   File::open(parent_of(path))?.sync_all()
 }
 
 #[cfg(not(unix))]
-fn sync_directory_of(_: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_directory_of(_: &Path) -> std::io::Result<()> {
   Ok(())
 }
 

@@ -24,11 +24,12 @@ use crate::refs::{self, Ref};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
 use crate::sql::{self, json_sql_value, Changes, Params};
 use crate::trash;
+use crate::usage::{self, NewUsage, Recorded};
 
 /// The kinds of command, each named as its `Database` method (and its batch `op`), with its
 /// arguments in the method's order. The one list the batch `op` names, the argument objects
 /// and the error messages are built from.
-const KINDS: [(Kind, &str, &[&str]); 21] = [
+const KINDS: [(Kind, &str, &[&str]); 22] = [
   (Kind::CreateAgent, "createAgent", &["input"]),
   (Kind::UpdateAgent, "updateAgent", &["id", "patch"]),
   (Kind::DeleteAgent, "deleteAgent", &["id", "options"]),
@@ -48,6 +49,7 @@ const KINDS: [(Kind, &str, &[&str]); 21] = [
   (Kind::DeleteLogs, "deleteLogs", &["sessionId"]),
   (Kind::SetCheckpoint, "setCheckpoint", &["sessionId", "checkpoint"]),
   (Kind::ClearCheckpoint, "clearCheckpoint", &["sessionId"]),
+  (Kind::RecordUsage, "recordUsage", &["input"]),
   (Kind::Execute, "execute", &["sql", "params"]),
   (Kind::Batch, "batch", &["operations"]),
 ];
@@ -93,6 +95,8 @@ pub enum Kind {
   SetCheckpoint,
   /// `clearCheckpoint(sessionId)`
   ClearCheckpoint,
+  /// `recordUsage(input)`
+  RecordUsage,
   /// `execute(sql, params)`
   Execute,
   /// `batch(operations)`
@@ -172,6 +176,8 @@ pub enum Command {
   SetCheckpoint(String, NewCheckpoint),
   /// `clearCheckpoint(sessionId)`
   ClearCheckpoint(String),
+  /// `recordUsage(input)`
+  RecordUsage(NewUsage),
   /// `execute(sql, params)`
   Execute(String, Params),
   /// `batch(operations)`: every command happens, or none.
@@ -233,6 +239,8 @@ pub enum Outcome {
   Deleted(bool),
   /// From deleteLog / deleteLogs: how many entries were deleted.
   Count(u64),
+  /// From recordUsage.
+  Usage(Recorded),
   /// From execute.
   Changes(Changes),
   /// From batch: each operation's outcome, in order.
@@ -297,6 +305,7 @@ impl Command {
         inputs::new_checkpoint(arg("checkpoint")?, &path("checkpoint"))?,
       ),
       Kind::ClearCheckpoint => Command::ClearCheckpoint(f.required("sessionId", |v, p| v.id(p))?),
+      Kind::RecordUsage => Command::RecordUsage(usage::read_new_usage(arg("input")?, &path("input"))?),
       Kind::Execute => Command::Execute(
         f.required_string("sql")?,
         sql::params(f.get("params")?, &path("params"), |v, what| json_sql_value(&v.to_value(), what))?,
@@ -336,6 +345,7 @@ impl Command {
       | Command::DeleteSession(..)
       | Command::RestoreSession(_)
       | Command::ClearCheckpoint(_)
+      | Command::RecordUsage(_)
       | Command::Execute(..)
       | Command::Batch(_) => Ok(()),
     }
@@ -382,6 +392,7 @@ impl Command {
       Command::DeleteLogs(session_id) => Outcome::Count(cascade::delete_session_logs(conn, session_id)?),
       Command::SetCheckpoint(session_id, input) => Outcome::Checkpoint(checkpoints::set(conn, session_id, input)?),
       Command::ClearCheckpoint(session_id) => Outcome::Deleted(checkpoints::clear(conn, session_id)?),
+      Command::RecordUsage(input) => Outcome::Usage(usage::record(conn, input)?),
       Command::Execute(sql_text, params) => Outcome::Changes(sql::execute(conn, sql_text, params)?),
       Command::Batch(operations) => {
         let mut outcomes = Vec::with_capacity(operations.len());

@@ -104,6 +104,15 @@ error_codes! {
   Interrupted = "INTERRUPTED",
   /// A search query in FTS5 syntax (`syntax: 'fts5'`) that SQLite cannot parse.
   QuerySyntax = "QUERY_SYNTAX",
+  /// An export file (`importSession`) says it is of a format version newer than this build
+  /// reads; nothing was written.
+  UnsupportedFormat = "UNSUPPORTED_FORMAT",
+  /// An export file's SHA-256 is not the one its last line records: it was edited or damaged
+  /// after it was written; nothing was written.
+  ChecksumMismatch = "CHECKSUM_MISMATCH",
+  /// An export file is not a whole session export: not one at all, truncated, a line that is
+  /// not what its place holds, a parent link to a log not in the file; nothing was written.
+  InvalidExport = "INVALID_EXPORT",
   /// A bug in this library (a panic, or a state that should be impossible).
   Internal = "INTERNAL",
 }

@@ -44,6 +44,8 @@ pub mod stored;
 #[cfg(test)]
 pub mod test_support;
 pub mod trash;
+pub mod transfer;
+pub mod usage;
 
 #[cfg(test)]
 mod tests;

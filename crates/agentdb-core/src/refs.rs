@@ -70,6 +70,12 @@ pub enum Slot {
   LogParent(usize),
   /// `checkpoint.throughLogId` of setCheckpoint.
   CheckpointLog,
+  /// `input.sessionId` of recordUsage.
+  UsageSession,
+  /// `input.logId` of recordUsage.
+  UsageLog,
+  /// `input.agentId` of recordUsage.
+  UsageAgent,
 }
 
 /// A reference: the field it fills and the operation whose row it names.
@@ -117,6 +123,11 @@ fn fields(kind: Kind, item: &Input) -> Vec<(Vec<FieldStep>, Slot, Row)> {
         })
         .collect()
     }
+    Kind::RecordUsage => vec![
+      (vec![Key("input"), Key("sessionId")], Slot::UsageSession, Row::Session),
+      (vec![Key("input"), Key("logId")], Slot::UsageLog, Row::Log),
+      (vec![Key("input"), Key("agentId")], Slot::UsageAgent, Row::Agent),
+    ],
     Kind::CreateAgent | Kind::Execute | Kind::Batch => vec![],
   }
 }
@@ -249,6 +260,9 @@ impl Ref {
       (Slot::LogParent(0), Command::AddLog(input)) => input.parent_id = Some(log()),
       (Slot::LogSession(k), Command::AddLogs(inputs)) => inputs[k].session_id = text(),
       (Slot::LogParent(k), Command::AddLogs(inputs)) => inputs[k].parent_id = Some(log()),
+      (Slot::UsageSession, Command::RecordUsage(input)) => input.session_id = Some(text()),
+      (Slot::UsageLog, Command::RecordUsage(input)) => input.log_id = Some(log()),
+      (Slot::UsageAgent, Command::RecordUsage(input)) => input.agent_id = Some(text()),
       (slot, command) => unreachable!("{slot:?} is read only for operations that have it, not {command:?}"),
     }
   }

@@ -113,7 +113,7 @@ pub struct LogSearch {
 
 /// Checks a time bound (`since`, `until`, purge's `olderThan`): an ISO-8601 UTC time as
 /// `createdAt` holds them.
-pub(crate) fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
+pub fn timestamp<S: Source>(v: S, what: &dyn std::fmt::Display) -> Result<String> {
   let text = v.string(what)?;
   let b = text.as_bytes();
   let shaped = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';

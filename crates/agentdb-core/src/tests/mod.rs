@@ -18,3 +18,4 @@ mod space;
 mod sql;
 mod support;
 mod trash;
+mod usage;
