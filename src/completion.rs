@@ -173,6 +173,22 @@ impl JsQueue {
     self.0.shared.helpers.watch_signal(env, signal, on_abort)
   }
 
+  /// `JSON.parse(text)` of this environment.
+  pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> agentdb_core::error::Result<sys::napi_value> {
+    self.0.shared.helpers.parse(env, text)
+  }
+
+  /// Keeps the event loop alive, as a pending Promise does, until [`JsQueue::release`] (an
+  /// active watch); on the JavaScript thread.
+  pub(crate) fn hold(&self, env: sys::napi_env) -> napi::Result<()> {
+    self.begin(env)
+  }
+
+  /// Undoes one [`JsQueue::hold`]; on the JavaScript thread.
+  pub(crate) fn release(&self, env: sys::napi_env) {
+    self.0.shared.end(env)
+  }
+
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.
   fn begin(&self, env: sys::napi_env) -> napi::Result<()> {
     let shared = &self.0.shared;

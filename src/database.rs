@@ -14,6 +14,7 @@ use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use crate::signal::CallLimits;
+use crate::watch::Watchers;
 use agentdb_core::command::{Command, Kind};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::durability::Durability;
@@ -35,6 +36,8 @@ pub struct Database {
   pub(crate) migrations: Mutex<Arc<MigrationSet>>,
   /// `statementTimeoutMs` of `open`: the time limit of raw SQL calls that give none.
   pub(crate) statement_timeout: Option<Duration>,
+  /// The listeners of `watch`.
+  pub(crate) watchers: Watchers,
   path: String,
 }
 
@@ -66,12 +69,17 @@ impl Database {
     };
     let (deferred, promise) = Deferred::new(env, &queue)?;
     let spawned = std::thread::Builder::new().name("agentdb-open".into()).spawn(move || {
-      let opened = Store::open(location, options).map(|store| Database {
-        store: Arc::new(store),
-        queue,
-        migrations: Mutex::new(Arc::new(MigrationSet::builtin())),
-        statement_timeout,
-        path,
+      let opened = Store::open(location, options).map(|store| {
+        let watchers = Watchers::default();
+        watchers.connect(store.feed(), &queue);
+        Database {
+          store: Arc::new(store),
+          queue,
+          migrations: Mutex::new(Arc::new(MigrationSet::builtin())),
+          statement_timeout,
+          watchers,
+          path,
+        }
       });
       deferred.settle(opened);
     });
@@ -112,6 +120,7 @@ impl Database {
         Ok(options) => options,
         Err(err) => return rejected(env.raw(), &self.queue, err).map(JsReturn),
       };
+      self.watchers.clear(env.raw(), &self.queue, self.store.feed());
       let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
       self.store.close(options, move |report| deferred.settle(JsonText::of(&report)));
       Ok(JsReturn(promise))
@@ -134,7 +143,7 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
   let fields =
-    Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs"], true)?;
+    Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "keepChanges"], true)?;
   let mut open = OpenOptions::default();
   if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);
@@ -146,6 +155,9 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
     open.durability = Durability::parse(&durability, fields.path("durability"))?;
   }
   open.read_only = fields.boolean("readOnly")?.unwrap_or(false);
+  if let Some(keep) = fields.whole("keepChanges", &rules::KEEP_CHANGES)? {
+    open.keep_changes = keep;
+  }
   if open.read_only && location == Location::Memory {
     return Err(Error::invalid("options.readOnly needs a database file, not ':memory:'"));
   }

@@ -26,6 +26,7 @@ mod search;
 mod sessions;
 mod signal;
 mod sql;
+mod watch;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 

@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod backup;
+pub mod changes;
 pub mod cascade;
 pub mod command;
 pub mod connection;

@@ -1,0 +1,13 @@
+DROP TRIGGER changes_session_forks_delete;
+DROP TRIGGER changes_session_forks_update;
+DROP TRIGGER changes_session_forks_insert;
+DROP TRIGGER changes_session_logs_delete;
+DROP TRIGGER changes_session_logs_update;
+DROP TRIGGER changes_session_logs_insert;
+DROP TRIGGER changes_sessions_delete;
+DROP TRIGGER changes_sessions_update;
+DROP TRIGGER changes_sessions_insert;
+DROP TRIGGER changes_agents_delete;
+DROP TRIGGER changes_agents_update;
+DROP TRIGGER changes_agents_insert;
+DROP TABLE changes;
