@@ -22,6 +22,54 @@ export interface OpenOptions {
    *  (ms, 1 to 86,400,000; default none): a statement running longer is interrupted and its call
    *  rejects with `TIMEOUT`. */
   statementTimeoutMs?: number | undefined
+  /** How many of the newest rows of the change log (`watch`, `changesSince`) are kept (1 to
+   *  1,000,000,000; default 100,000). Each commit prunes at most 1000 of the oldest beyond
+   *  them; `changesSince` of a number older than what is kept resolves with `reset: true`. */
+  keepChanges?: number | undefined
+}
+
+/** A table whose changes `watch` and `changesSince` report. */
+export type WatchedTable = 'agents' | 'sessions' | 'session_logs' | 'session_forks'
+
+/** One changed row of the change log. */
+export interface Change {
+  /** Its number in the change log: grows with every change, in commit order. */
+  seq: number
+  table: WatchedTable
+  op: 'insert' | 'update' | 'delete'
+  /** The row's id: a string, or a log's number. */
+  id: string | number
+  /** The session of a log or a fork, a session's own id; `null` for an agent. */
+  sessionId: string | null
+}
+
+/** What `watch` calls its listener with: the changes of one committed transaction (for
+ *  `external` ones, of what other connections committed since the last look). */
+export interface ChangeEvent {
+  /** The number of the event's last change: `changesSince(seq)` gives what follows. */
+  seq: number
+  /** True when another connection (another process, the CLI, the sqlite3 shell) committed it. */
+  external: boolean
+  changes: Change[]
+}
+
+/** Which changes `watch` and `changesSince` report. */
+export interface WatchOptions {
+  /** Only these tables (default: all). */
+  tables?: WatchedTable[] | undefined
+  /** Only the changes of this session: its own row, its logs, its fork row. */
+  sessionId?: string | undefined
+}
+
+/** What `changesSince` resolves with. */
+export interface ChangesSince {
+  /** The newest change number of the database: go on from it. */
+  seq: number
+  /** True when changes after the number asked for were pruned (or it is newer than any this
+   *  database handed out): reload everything; `changes` is then empty. */
+  reset: boolean
+  /** Every change after the number asked for, in order. */
+  changes: Change[]
 }
 
 /** Options of `close`. */
@@ -1135,6 +1183,33 @@ export declare class Database {
    * `TIMEOUT`, `ABORTED`, `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
    */
   execute(sql: string, params?: SqlParams, options?: SqlOptions): Promise<ExecuteResult>
+  /**
+   * Calls `listener` on the JavaScript thread after every committed transaction that
+   * changed a watched table (`agents`, `sessions`, `session_logs`, `session_forks`), once,
+   * with `{ seq, external, changes }`: `changes` lists the changed rows in order (`seq`,
+   * `table`, `op`: `'insert' | 'update' | 'delete'`, `id`, `sessionId`), `seq` is the last
+   * one's number. A group commit is one event; a write that failed or rolled back is in
+   * none; events come in commit order. Commits of other connections (another process, the
+   * CLI, the sqlite3 shell) arrive within about 50 ms while the database is idle, as one
+   * event per look with `external: true`. `options.tables` and `options.sessionId` keep only
+   * the changes of those tables and of that session; an event with none left is not sent.
+   * Returns the function that stops the watch. A listener that throws is reported as a
+   * process warning and disturbs nothing else. An active watch keeps the event loop alive
+   * until it is stopped or the database closed. Synchronous; throws `INVALID_ARGUMENT` (a
+   * listener that is not a function, bad options) or `DATABASE_CLOSED`.
+   */
+  watch(listener: (event: ChangeEvent) => void, options?: WatchOptions): () => void
+  /**
+   * Every change committed after `seq` (a change number from an event or an earlier
+   * `changesSince`; 0 for all that is kept), in order: `{ seq, reset, changes }`, `seq`
+   * the newest change number. `reset` is true (and `changes` empty) when changes after
+   * `seq` were pruned (`keepChanges` of `open`) or `seq` is newer than any this database
+   * handed out: reload everything, then go on from `seq`. `options` filter as `watch`'s do.
+   *
+   * Rejects with `INVALID_ARGUMENT`, `NOT_FOUND` (the database is not migrated to the change
+   * log yet) or `DATABASE_CLOSED`.
+   */
+  changesSince(seq: number, options?: WatchOptions): Promise<ChangesSince>
 }
 
 /** A row of the library's tables holding a value the typed calls cannot read. */

@@ -142,8 +142,12 @@ fn parse_close(options: JsArg) -> Result<CloseOptions> {
 fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, Option<Duration>)> {
   let path = path.string("path")?;
   let location = Location::parse(&path)?;
-  let fields =
-    Fields::of(options, "options", &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "keepChanges"], true)?;
+  let fields = Fields::of(
+    options,
+    "options",
+    &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "keepChanges"],
+    true,
+  )?;
   let mut open = OpenOptions::default();
   if let Some(ms) = fields.whole("busyTimeoutMs", &rules::BUSY_TIMEOUT_MS)? {
     open.busy_timeout = Duration::from_millis(ms);

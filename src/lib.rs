@@ -26,9 +26,9 @@ mod search;
 mod sessions;
 mod signal;
 mod sql;
-mod watch;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod watch;
 
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]
 compile_error!("the test-hooks feature is for the debug build npm test makes, never for a release build");

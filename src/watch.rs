@@ -246,8 +246,9 @@ fn stop_function(env: sys::napi_env, stop: Stop) -> Result<sys::napi_value> {
   // `on_stop` has the signature Node-API expects and reads `data` only as the `Stop` made
   // above, which stays alive until `free_stop` runs; `function` is a live local the call
   // writes.
-  let status =
-    unsafe { sys::napi_create_function(env, name.as_ptr() as *const c_char, name.len() as isize, Some(on_stop), data, &mut function) };
+  let status = unsafe {
+    sys::napi_create_function(env, name.as_ptr() as *const c_char, name.len() as isize, Some(on_stop), data, &mut function)
+  };
   if let Err(err) = check(env, status, "the stop function") {
     // SAFETY: no function holds `data`: the box made above comes back here, once.
     drop(unsafe { Box::from_raw(data as *mut Stop) });
@@ -323,7 +324,9 @@ fn call(env: sys::napi_env, function: sys::napi_value, args: &[sys::napi_value])
   }
   let thrown = take_exception(env).map(|exception| JsArg::new(env, exception));
   let text = thrown
-    .and_then(|thrown| thrown.string_property("stack").or_else(|| thrown.string_property("message")).or_else(|| thrown.string(&"the value").ok()))
+    .and_then(|thrown| {
+      thrown.string_property("stack").or_else(|| thrown.string_property("message")).or_else(|| thrown.string(&"the value").ok())
+    })
     .unwrap_or_else(|| format!("Node-API status {status}"));
   Err(Error::internal(text))
 }

@@ -307,9 +307,7 @@ fn prune(conn: &Connection, keep: u64) -> Result<()> {
 
 /// Every change after `seq` that `filter` keeps, or `reset` when some were pruned.
 pub fn since(conn: &Connection, seq: i64, filter: &Filter) -> Result<ChangesSince> {
-  let exists = conn
-    .prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'changes'")?
-    .exists([])?;
+  let exists = conn.prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'changes'")?.exists([])?;
   if !exists {
     return Err(Error::new(
       ErrorCode::NotFound,
@@ -343,7 +341,9 @@ mod tests {
   #[test]
   fn every_watched_table_has_its_triggers() {
     let conn = migrated();
-    let mut stmt = conn.prepare("SELECT tbl_name, name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'changes\\_%' ESCAPE '\\'").unwrap();
+    let mut stmt = conn
+      .prepare("SELECT tbl_name, name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'changes\\_%' ESCAPE '\\'")
+      .unwrap();
     let mut found: Vec<(String, String)> =
       stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap();
     found.sort();
@@ -372,7 +372,13 @@ mod tests {
     // The log's insert bumps its session's activity, which is not recorded as a change.
     assert_eq!(
       ops,
-      [("agents", "insert"), ("sessions", "insert"), ("session_logs", "insert"), ("session_logs", "update"), ("session_logs", "delete")]
+      [
+        ("agents", "insert"),
+        ("sessions", "insert"),
+        ("session_logs", "insert"),
+        ("session_logs", "update"),
+        ("session_logs", "delete")
+      ]
     );
     assert_eq!((all.seq, all.reset), (5, false));
     assert_eq!(all.changes[2].id, serde_json::json!(1));
@@ -448,7 +454,9 @@ mod tests {
 
     // Another connection's commit arrives while the writer is idle.
     let other = Connection::open(&path).unwrap();
-    other.execute_batch("BEGIN; INSERT INTO agents (id, name, model) VALUES ('b1', 'n', 'm'), ('b2', 'n', 'm'); COMMIT;").unwrap();
+    other
+      .execute_batch("BEGIN; INSERT INTO agents (id, name, model) VALUES ('b1', 'n', 'm'), ('b2', 'n', 'm'); COMMIT;")
+      .unwrap();
     let external = received.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
     assert!(external.external);
     assert_eq!(external.changes.len(), 2);

@@ -9,8 +9,8 @@
 
 pub mod agents;
 pub mod backup;
-pub mod changes;
 pub mod cascade;
+pub mod changes;
 pub mod command;
 pub mod connection;
 pub mod copies;

@@ -274,10 +274,9 @@ impl Store {
     let feed = Arc::new(Feed::default());
     let writer_feed = Arc::clone(&feed);
     let tracker = Tracker::new(options.keep_changes);
-    let writer_thread = spawn("agentdb-writer".to_string(), move || {
-      (writer_loop(writer, &watch, &writer_queue, &writer_feed, tracker), claim)
-    })
-      .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
+    let writer_thread =
+      spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue, &writer_feed, tracker), claim))
+        .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
     Ok(Store {
       location,
       writer: queue,
