@@ -56,9 +56,15 @@ impl Watchers {
   /// Has the store's feed post every event to the JavaScript thread of `queue`.
   pub(crate) fn connect(&self, feed: &Feed, queue: &JsQueue) {
     let (watchers, queue) = (self.clone(), queue.clone());
-    feed.set_sink(move |event| {
+    feed.set_sink(move |event, followed| {
       let (watchers, target) = (watchers.clone(), queue.clone());
-      queue.post(Box::new(move |env| watchers.dispatch(env, &target, &event)));
+      let task: crate::completion::JsTask = Box::new(move |env| watchers.dispatch(env, &target, &event));
+      // The results of the commit, posted right after, wake the JavaScript thread for both.
+      if followed {
+        queue.post_unwoken(task)
+      } else {
+        queue.post(task)
+      }
     });
   }
 
@@ -325,7 +331,7 @@ fn call(env: sys::napi_env, function: sys::napi_value, args: &[sys::napi_value])
   let thrown = take_exception(env).map(|exception| JsArg::new(env, exception));
   let text = thrown
     .and_then(|thrown| {
-      thrown.string_property("stack").or_else(|| thrown.string_property("message")).or_else(|| thrown.string(&"the value").ok())
+      thrown.string_property("stack").or_else(|| thrown.string_property("message")).or_else(|| thrown.string("the value").ok())
     })
     .unwrap_or_else(|| format!("Node-API status {status}"));
   Err(Error::internal(text))

@@ -118,7 +118,9 @@ impl Filter {
 }
 
 /// Where events go: set by the layer above (the addon posts them to the JavaScript thread).
-type Sink = Box<dyn Fn(ChangeEvent) + Send + Sync>;
+/// The flag says whether results of the same commit are delivered right after the event
+/// (the addon then lets their delivery wake the JavaScript thread, once for both).
+type Sink = Box<dyn Fn(ChangeEvent, bool) + Send + Sync>;
 
 /// The watches of one store: how many are active, and where their events go.
 #[derive(Default)]
@@ -129,7 +131,7 @@ pub struct Feed {
 
 impl Feed {
   /// Sends events to `sink` from now on.
-  pub fn set_sink(&self, sink: impl Fn(ChangeEvent) + Send + Sync + 'static) {
+  pub fn set_sink(&self, sink: impl Fn(ChangeEvent, bool) + Send + Sync + 'static) {
     *self.sink.lock() = Some(Box::new(sink));
   }
 
@@ -154,9 +156,9 @@ impl Feed {
     self.watchers.load(Ordering::SeqCst) > 0
   }
 
-  fn send(&self, event: ChangeEvent) {
+  fn send(&self, event: ChangeEvent, followed: bool) {
     if let Some(sink) = &*self.sink.lock() {
-      sink(event);
+      sink(event, followed);
     }
   }
 }
@@ -216,10 +218,11 @@ impl Tracker {
   }
 
   /// After the writer's transaction ended (committed or not): hands what other connections
-  /// committed before it, then what it committed, to the feed.
-  pub(crate) fn committed(&mut self, conn: &Connection, feed: &Feed) {
+  /// committed before it, then what it committed, to the feed; `followed` when the writes'
+  /// results are delivered right after.
+  pub(crate) fn committed(&mut self, conn: &Connection, feed: &Feed, followed: bool) {
     if let Some(before) = self.before.take() {
-      self.deliver(conn, feed, Some(before));
+      self.deliver(conn, feed, Some(before), followed);
     }
   }
 
@@ -237,7 +240,7 @@ impl Tracker {
       self.version = version;
       self.schema_may_have_changed();
       if self.present(conn) {
-        self.deliver(conn, feed, None);
+        self.deliver(conn, feed, None, false);
       }
     }
   }
@@ -245,7 +248,7 @@ impl Tracker {
   /// Delivers the rows above the last delivered: those up to `before` (or all, without it)
   /// as one event of other connections, those above it as one of this writer's commit. The
   /// first look after a watch started delivers nothing older than it.
-  fn deliver(&mut self, conn: &Connection, feed: &Feed, before: Option<i64>) {
+  fn deliver(&mut self, conn: &Connection, feed: &Feed, before: Option<i64>, followed: bool) {
     let delivered = match self.delivered {
       Some(delivered) => delivered,
       None => match before.map(Ok).unwrap_or_else(|| latest(conn)) {
@@ -263,7 +266,7 @@ impl Tracker {
     let (external, own): (Vec<Change>, Vec<Change>) = rows.into_iter().partition(|change| change.seq <= split);
     for (external, changes) in [(true, external), (false, own)] {
       if let Some(seq) = changes.last().map(|change| change.seq) {
-        feed.send(ChangeEvent { seq, external, changes });
+        feed.send(ChangeEvent { seq, external, changes }, followed);
       }
     }
   }
@@ -418,7 +421,7 @@ mod tests {
     );
     migrated.recv().unwrap().unwrap();
     let (events, received) = mpsc::channel();
-    store.feed().set_sink(move |event| events.send(event).unwrap());
+    store.feed().set_sink(move |event, _| events.send(event).unwrap());
     store.watch_started();
 
     // The writer is held while the writes are queued, so that they share one transaction.

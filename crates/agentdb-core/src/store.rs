@@ -626,7 +626,7 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>, fe
         job(Ok((&mut conn, watch)));
         // The work may have migrated: the change log may have come or gone.
         tracker.schema_may_have_changed();
-        tracker.committed(&conn, feed);
+        tracker.committed(&conn, feed, false);
       }
       WriterJob::Grouped(first) => {
         let mut group = vec![first];
@@ -688,7 +688,7 @@ fn commit_group(conn: &Connection, watch: &Watch, feed: &Feed, tracker: &mut Tra
       Round::Ended(failure) => {
         // The change event comes before the results, so it has reached JavaScript when the
         // writes' Promises settle.
-        tracker.committed(conn, feed);
+        tracker.committed(conn, feed, true);
         group.into_iter().for_each(|job| job.finish(failure.clone()));
         return;
       }
