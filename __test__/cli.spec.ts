@@ -191,6 +191,8 @@ describe('migrate, status, rollback', () => {
     expect(json.summary.namespaces.map((n: { namespace: string }) => n.namespace)).toEqual(['agentdb'])
     expect(json.tables).toEqual([
       { name: 'agents', rows: 1 },
+      // The change log: the agent, the session and the three logs, each inserted once.
+      { name: 'changes', rows: 5 },
       { name: 'log_search_pending', rows: 0 },
       { name: 'log_search_text', rows: 0 },
       { name: 'migrations', rows: N },

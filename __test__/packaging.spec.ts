@@ -135,7 +135,7 @@ describe('the Electron guide', () => {
   const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8').replaceAll('\r\n', '\n')
   // The guide is the whole of docs/electron.md.
   const guide = read('docs/electron.md')
-  const examples = ['electron-main.ts', 'electron-preload.ts', 'electron-builder.json', 'forge.config.js'].map((f) => read(`examples/${f}`))
+  const examples = ['electron-main.ts', 'electron-preload.ts', 'electron-renderer.ts', 'electron-builder.json', 'forge.config.js'].map((f) => read(`examples/${f}`))
   const snippets = [...guide.matchAll(/^```(ts|js|json)\n([\s\S]*?)^```$/gm)].map((m) => m[2])
 
   it('quotes every code snippet in docs/electron.md verbatim from the type-checked examples', () => {
@@ -145,7 +145,7 @@ describe('the Electron guide', () => {
   })
 
   it('unpacks every platform\'s .node file from app.asar with electron-builder and Forge', async () => {
-    const builder = JSON.parse(examples[2])
+    const builder = JSON.parse(read('examples/electron-builder.json'))
     const forge = (await import(path.join(ROOT, 'examples/forge.config.js'))).default
     for (const target of targets) {
       const abi = target.platformArchABI

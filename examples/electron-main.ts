@@ -7,7 +7,7 @@ import path from 'node:path'
 import { app, BrowserWindow, dialog, ipcMain } from 'electron'
 import type { IpcMainInvokeEvent } from 'electron'
 import { Database } from '@cherry/agentdb'
-import type { AgentDbError, GetLogsOptions, ListSessionsOptions } from '@cherry/agentdb'
+import type { AgentDbError, ChangeEvent, GetLogsOptions, ListSessionsOptions, WatchOptions } from '@cherry/agentdb'
 
 let db: Database | undefined
 
@@ -35,6 +35,7 @@ const handlers = {
   'agentdb:listSessions': (options?: ListSessionsOptions) => database().listSessions(bounded(options)),
   'agentdb:getSessionWithAgent': (id: string) => database().getSessionWithAgent(id),
   'agentdb:getLogs': (sessionId: string, options?: GetLogsOptions) => database().getLogs(sessionId, bounded(options)),
+  'agentdb:changesSince': (seq: number, options?: WatchOptions) => database().changesSince(seq, options),
 }
 
 // Only this app's own pages (loaded from disk) may call; the addon validates every argument.
@@ -43,7 +44,7 @@ function isTrusted(event: IpcMainInvokeEvent): boolean {
 }
 
 // IPC keeps only an Error's message, so the stable `code` travels in the reply.
-type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }
+export type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }
 
 function registerHandlers(): void {
   for (const [channel, handler] of Object.entries(handlers)) {
@@ -60,6 +61,15 @@ function registerHandlers(): void {
   }
 }
 
+// One watch in the main process forwards every change event (this process's commits and
+// other processes') to every window; the windows never poll.
+let stopForwarding: (() => void) | undefined
+function forwardChanges(source: Database): void {
+  stopForwarding = source.watch((event: ChangeEvent) => {
+    for (const win of BrowserWindow.getAllWindows()) win.webContents.send('agentdb:change', event)
+  })
+}
+
 // Replace the database with a file the user picked, keeping a copy of the current one.
 async function restoreFrom(source: string): Promise<void> {
   const current = database()
@@ -74,12 +84,16 @@ async function restoreFrom(source: string): Promise<void> {
     await candidate.close()
   }
   await current.backup(`${file}.before-restore-${Date.now()}.bak`)
+  stopForwarding?.()
   await current.close()
   // The old file's write-ahead log must not be replayed into the new file.
   await rm(`${file}-wal`, { force: true })
   await rm(`${file}-shm`, { force: true })
   await rename(staging, file)
   db = await openDatabase()
+  forwardChanges(db)
+  // Other data, other change numbers: every window loads again from scratch.
+  for (const win of BrowserWindow.getAllWindows()) win.webContents.send('agentdb:replaced')
 }
 
 // Close before quitting, so queued writes finish and every file handle is released. Calls
@@ -114,6 +128,7 @@ app
   .whenReady()
   .then(async () => {
     db = await openDatabase()
+    forwardChanges(db)
     registerHandlers()
     ipcMain.handle('agentdb:restore', async (event, source: string) => {
       if (!isTrusted(event)) throw new Error('untrusted sender')

@@ -39,6 +39,8 @@ struct State {
   /// `None` once released or finalized: tasks posted then are dropped.
   tsfn: Option<Tsfn>,
   tasks: Vec<JsTask>,
+  /// Whether the JavaScript thread was woken for the tasks queued (`drain` clears it).
+  woken: bool,
 }
 
 struct Shared {
@@ -83,8 +85,11 @@ impl JsQueue {
         return Err(napi::Error::from_reason(format!("cannot create the completion queue: {}", err.message)));
       }
     };
-    let shared =
-      Arc::new(Shared { state: Mutex::new(State { tsfn: None, tasks: Vec::new() }), pending: AtomicUsize::new(0), helpers });
+    let shared = Arc::new(Shared {
+      state: Mutex::new(State { tsfn: None, tasks: Vec::new(), woken: false }),
+      pending: AtomicUsize::new(0),
+      helpers,
+    });
     // One count of the `Arc` belongs to Node-API from here: `drain` borrows it, `finalize`
     // gives it back.
     let data = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
@@ -138,17 +143,32 @@ impl JsQueue {
       return;
     };
     state.tasks.push(task);
-    if state.tasks.len() == 1 {
+    if !std::mem::replace(&mut state.woken, true) {
       // SAFETY: the handle is live while `state.tsfn` holds it, and the lock `finalize` takes
       // to clear it is held; calling is allowed from any thread.
       let status =
         unsafe { sys::napi_call_threadsafe_function(tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
       if status != sys::Status::napi_ok {
+        state.woken = false;
         let dropped = std::mem::take(&mut state.tasks);
         drop(state);
         drop(dropped);
       }
     }
+  }
+
+  /// Queues `task` without waking the JavaScript thread: for a task that is followed at once
+  /// by one posted with [`JsQueue::post`], which wakes it for both (a change event, then the
+  /// results of its commit).
+  pub(crate) fn post_unwoken(&self, task: JsTask) {
+    let mut state = self.0.shared.state.lock();
+    if state.tsfn.is_none() {
+      // Dropped without the lock: the task may hold the last clone of this queue.
+      drop(state);
+      drop(task);
+      return;
+    }
+    state.tasks.push(task);
   }
 
   /// Turns a call's arguments into JSON text with the encoder (see
@@ -171,6 +191,22 @@ impl JsQueue {
     on_abort: sys::napi_value,
   ) -> agentdb_core::error::Result<crate::js::JsArg> {
     self.0.shared.helpers.watch_signal(env, signal, on_abort)
+  }
+
+  /// `JSON.parse(text)` of this environment.
+  pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> agentdb_core::error::Result<sys::napi_value> {
+    self.0.shared.helpers.parse(env, text)
+  }
+
+  /// Keeps the event loop alive, as a pending Promise does, until [`JsQueue::release`] (an
+  /// active watch); on the JavaScript thread.
+  pub(crate) fn hold(&self, env: sys::napi_env) -> napi::Result<()> {
+    self.begin(env)
+  }
+
+  /// Undoes one [`JsQueue::hold`]; on the JavaScript thread.
+  pub(crate) fn release(&self, env: sys::napi_env) {
+    self.0.shared.end(env)
   }
 
   /// Counts a new pending Promise, keeping the event loop alive while any is pending.
@@ -221,7 +257,11 @@ unsafe extern "C" fn drain(env: sys::napi_env, _callback: sys::napi_value, conte
   // count is still held for Node-API), only ever shared, never mutated but through its lock
   // and atomics.
   let shared = unsafe { &*(context as *const Shared) };
-  let tasks = std::mem::take(&mut shared.state.lock().tasks);
+  let tasks = {
+    let mut state = shared.state.lock();
+    state.woken = false;
+    std::mem::take(&mut state.tasks)
+  };
   for task in tasks {
     let mut scope = ptr::null_mut();
     // SAFETY: `env` is the environment of this thread, inside the callback Node-API is

@@ -14,6 +14,7 @@ use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use crate::signal::CallLimits;
+use crate::watch::Watchers;
 use agentdb_core::command::{Command, Kind};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::durability::Durability;
@@ -37,6 +38,8 @@ pub struct Database {
   pub(crate) statement_timeout: Option<Duration>,
   /// `maxLogBytes` of `open`: the largest a log's stored content and metadata may be.
   pub(crate) max_log_bytes: Option<u64>,
+  /// The listeners of `watch`.
+  pub(crate) watchers: Watchers,
   path: String,
 }
 
@@ -70,13 +73,18 @@ impl Database {
     };
     let (deferred, promise) = Deferred::new(env, &queue)?;
     let spawned = std::thread::Builder::new().name("agentdb-open".into()).spawn(move || {
-      let opened = Store::open(location, options).map(|store| Database {
-        store: Arc::new(store),
-        queue,
-        migrations: Mutex::new(Arc::new(MigrationSet::builtin())),
-        statement_timeout,
-        max_log_bytes,
-        path,
+      let opened = Store::open(location, options).map(|store| {
+        let watchers = Watchers::default();
+        watchers.connect(store.feed(), &queue);
+        Database {
+          store: Arc::new(store),
+          queue,
+          migrations: Mutex::new(Arc::new(MigrationSet::builtin())),
+          statement_timeout,
+          max_log_bytes,
+          watchers,
+          path,
+        }
       });
       deferred.settle(opened);
     });
@@ -117,6 +125,7 @@ impl Database {
         Ok(options) => options,
         Err(err) => return rejected(env.raw(), &self.queue, err).map(JsReturn),
       };
+      self.watchers.clear(env.raw(), &self.queue, self.store.feed());
       let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
       self.store.close(options, move |report| deferred.settle(JsonText::of(&report)));
       Ok(JsReturn(promise))
@@ -147,7 +156,7 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   let fields = Fields::of(
     options,
     "options",
-    &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "maxLogBytes"],
+    &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "maxLogBytes", "keepChanges"],
     true,
   )?;
   let mut open = OpenOptions::default();
@@ -161,6 +170,9 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
     open.durability = Durability::parse(&durability, fields.path("durability"))?;
   }
   open.read_only = fields.boolean("readOnly")?.unwrap_or(false);
+  if let Some(keep) = fields.whole("keepChanges", &rules::KEEP_CHANGES)? {
+    open.keep_changes = keep;
+  }
   if open.read_only && location == Location::Memory {
     return Err(Error::invalid("options.readOnly needs a database file, not ':memory:'"));
   }

@@ -31,6 +31,7 @@ mod sql;
 mod test_hooks;
 mod transfer;
 mod usage;
+mod watch;
 
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]
 compile_error!("the test-hooks feature is for the debug build npm test makes, never for a release build");

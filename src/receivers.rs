@@ -22,7 +22,7 @@ const WRAP_METHODS: &str = r#"(function wrapMethods(Database) {
   'use strict'
   const proto = Database.prototype
   // The methods that do not return a Promise throw their errors.
-  const throwing = new Set(['addMigration', 'addMigrations'])
+  const throwing = new Set(['addMigration', 'addMigrations', 'watch'])
   const refusal = (err) =>
     (err instanceof TypeError && err.message === 'Illegal invocation') ||
     (err && err.code === 'InvalidArg' && /Failed to (recover|unwrap)/.test(err.message))

@@ -27,6 +27,60 @@ export interface OpenOptions {
    *  `appendLogText`, `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and
    *  writes nothing. */
   maxLogBytes?: number | undefined
+  /** How many of the newest rows of the change log (`watch`, `changesSince`) are kept (1 to
+   *  1,000,000,000; default 100,000). Each commit prunes at most 1000 of the oldest beyond
+   *  them; `changesSince` of a number older than what is kept resolves with `reset: true`. */
+  keepChanges?: number | undefined
+}
+
+/** A table whose changes `watch` and `changesSince` report. */
+export type WatchedTable =
+  | 'agents'
+  | 'sessions'
+  | 'session_logs'
+  | 'session_forks'
+  | 'session_checkpoints'
+  | 'usage_records'
+
+/** One changed row of the change log. */
+export interface Change {
+  /** Its number in the change log: grows with every change, in commit order. */
+  seq: number
+  table: WatchedTable
+  op: 'insert' | 'update' | 'delete'
+  /** The row's id: a string, or a log's number. */
+  id: string | number
+  /** The session of a log or a fork, a session's own id; `null` for an agent. */
+  sessionId: string | null
+}
+
+/** What `watch` calls its listener with: the changes of one committed transaction (for
+ *  `external` ones, of what other connections committed since the last look). */
+export interface ChangeEvent {
+  /** The number of the event's last change: `changesSince(seq)` gives what follows. */
+  seq: number
+  /** True when another connection (another process, the CLI, the sqlite3 shell) committed it. */
+  external: boolean
+  changes: Change[]
+}
+
+/** Which changes `watch` and `changesSince` report. */
+export interface WatchOptions {
+  /** Only these tables (default: all). */
+  tables?: WatchedTable[] | undefined
+  /** Only the changes of this session: its own row, its logs, its fork row. */
+  sessionId?: string | undefined
+}
+
+/** What `changesSince` resolves with. */
+export interface ChangesSince {
+  /** The newest change number of the database: go on from it. */
+  seq: number
+  /** True when changes after the number asked for were pruned (or it is newer than any this
+   *  database handed out): reload everything; `changes` is then empty. */
+  reset: boolean
+  /** Every change after the number asked for, in order. */
+  changes: Change[]
 }
 
 /** Options of `close`. */

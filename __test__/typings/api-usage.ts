@@ -5,6 +5,10 @@ import {
   Database,
   type Agent,
   type AppendedLogText,
+  type Change,
+  type ChangeEvent,
+  type ChangesSince,
+  type WatchedTable,
   type AgentDbError,
   type AgentInput,
   type AgentPatch,
@@ -424,6 +428,20 @@ export async function useTheWholeApi(): Promise<void> {
   void [small, recent, stopped, limited, await Database.open(':memory:', { statementTimeoutMs: 5000 })]
   // @ts-expect-error signal is an AbortSignal, not its controller
   await db.query('SELECT 1', [], { signal: controller })
+  // Change events and catch-up.
+  const stopWatching: () => void = db.watch(
+    (event: ChangeEvent) => {
+      const first: Change | undefined = event.changes[0]
+      const table: WatchedTable | undefined = first?.table
+      void [event.seq, event.external, table, first?.op, first?.id, first?.sessionId]
+    },
+    { tables: ['sessions', 'session_logs'], sessionId: session.id },
+  )
+  stopWatching()
+  const caught: ChangesSince = await db.changesSince(0, { tables: ['agents'] })
+  void [caught.reset, caught.seq, caught.changes, await Database.open(':memory:', { keepChanges: 1000 })]
+  // @ts-expect-error only watched tables
+  db.watch(() => {}, { tables: ['migrations'] })
   const closedWith: CloseResult = await db.close({ interruptAfterMs: 2000 })
   const reason: CloseReason | null = closedWith.reason
   const whole: boolean = closedWith.checkpointed && !closedWith.interrupted

@@ -61,8 +61,6 @@ const sessions = {
 
 /** How many logs one read returns. */
 const PAGE = 1000
-/** How often `logs --follow` looks for new and updated logs. */
-const FOLLOW_INTERVAL_MS = 1000
 /** File names that are databases, not session ids. */
 const DATABASE_NAME = /\.(db|db3|sqlite|sqlite3)$/i
 
@@ -103,6 +101,10 @@ const logs = {
         printTree(out, tree, 0)
         return EXIT.OK
       }
+      // --follow hears of every log written or updated from the change events of the
+      // database (db.watch), from this moment on: what changes while the first page is read
+      // is printed after it.
+      const changed = options.follow ? await watchLogs(db, sessionId, file) : null
       const first = limit === undefined ? await readAll(db, sessionId) : await readLatest(db, sessionId, limit)
       for (const line of await header(db, sessionId, found.checkpoint)) out.line(line)
       const marks = await marksByLog(db, sessionId, first, found.checkpoint)
@@ -121,9 +123,13 @@ const logs = {
       for (const log of first) print(log, marks.get(log.id))
       seen.start()
       const stopped = waitForInterrupt()
-      while (!(await Promise.race([stopped, delay(FOLLOW_INTERVAL_MS).then(() => false)]))) {
-        for (const log of await readChanged(db, sessionId, seen)) print(log)
+      while (!(await Promise.race([stopped, changed.next().then(() => false)]))) {
+        for (const id of changed.take()) {
+          const log = await db.getLog(id)
+          if (log && seen.changed(log)) print(log)
+        }
       }
+      changed.stop()
       return EXIT.OK
     })
   },
@@ -210,21 +216,36 @@ async function readLatest(db, sessionId, limit) {
 }
 
 /**
- * Reads the logs written or updated since `seen` last looked, in id order: those with a
- * higher id, and those whose updatedAt is at least the newest printed (a timestamp can repeat
- * within a millisecond) and differs from the one printed for them.
+ * Watches the logs of a session: `next()` resolves once a log was written or updated (by
+ * this or another process) since the last `take()`, which returns their ids in id order.
+ * Needs the change log of the library's built-in migrations.
  */
-async function readChanged(db, sessionId, seen) {
-  const rows = await db.query(
-    'SELECT id, updated_at AS updatedAt FROM session_logs WHERE session_id = ? AND (id > ? OR updated_at >= ?) ORDER BY id LIMIT ?',
-    [sessionId, seen.lastId, seen.newest, PAGE],
-  )
-  const changed = []
-  for (const row of rows.filter((r) => seen.changed(r))) {
-    const log = await db.getLog(row.id)
-    if (log) changed.push(log)
+async function watchLogs(db, sessionId, file) {
+  try {
+    await db.changesSince(0, { sessionId })
+  } catch (err) {
+    if (err.code !== 'NOT_FOUND') throw err
+    throw new CliError('NOT_FOUND', `--follow needs the change log of the latest built-in migration: run agentdb migrate ${file}`)
   }
-  return changed
+  let ids = new Set()
+  let wake = null
+  const stop = db.watch(
+    (event) => {
+      for (const change of event.changes) if (change.op !== 'delete') ids.add(change.id)
+      if (wake && ids.size) wake()
+    },
+    { tables: ['session_logs'], sessionId },
+  )
+  return {
+    next: () => new Promise((resolve) => (ids.size ? resolve() : (wake = resolve))),
+    take() {
+      const taken = [...ids].sort((a, b) => a - b)
+      ids = new Set()
+      wake = null
+      return taken
+    },
+    stop,
+  }
 }
 
 /** `#12  2026-01-02T03:04:05.678Z  agent/message  {"text":"hi"}`; an updated log shows when it was updated, marked. */
@@ -278,10 +299,6 @@ function printTree(out, nodes, depth) {
     out.line(logLine(node, '  '.repeat(depth)))
     printTree(out, node.children ?? [], depth + 1)
   }
-}
-
-function delay(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Resolves with true on the first Ctrl-C (SIGINT) or SIGTERM. */

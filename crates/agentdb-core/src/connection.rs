@@ -32,6 +32,8 @@ pub struct OpenOptions {
   /// Open an existing file without ever writing it or anything beside it (see
   /// [`open_writer`]); every write is refused with `READONLY`.
   pub read_only: bool,
+  /// How many of the newest change-log rows the writer keeps (see [`crate::changes`]).
+  pub keep_changes: u64,
 }
 
 impl Default for OpenOptions {
@@ -42,6 +44,7 @@ impl Default for OpenOptions {
       durability: Durability::default(),
       vfs: None,
       read_only: false,
+      keep_changes: crate::changes::DEFAULT_KEEP,
     }
   }
 }

@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod backup;
 pub mod cascade;
+pub mod changes;
 pub mod checkpoints;
 pub mod command;
 pub mod connection;

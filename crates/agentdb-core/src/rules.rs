@@ -57,6 +57,12 @@ pub const READERS: RangeInclusive<u64> = 1..=64;
 /// `migrate`'s `limit`: how many pending migrations to apply at most.
 pub const MIGRATION_LIMIT: RangeInclusive<u64> = 0..=u32::MAX as u64;
 
+/// `open`'s `keepChanges`: how many of the newest change-log rows are kept.
+pub const KEEP_CHANGES: RangeInclusive<u64> = 1..=1_000_000_000;
+
+/// A change number given to `changesSince`: 0 (before the first change) up to 2^53 - 1.
+pub const CHANGE_SEQ: RangeInclusive<u64> = 0..=9_007_199_254_740_991;
+
 /// Checks that `n` is a whole number in `range`, and returns it.
 pub fn whole(n: f64, range: &RangeInclusive<u64>, what: impl Display) -> Result<u64> {
   if n.is_finite() && n.fract() == 0.0 && n >= *range.start() as f64 && n <= *range.end() as f64 {

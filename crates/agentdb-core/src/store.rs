@@ -19,6 +19,7 @@ use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::changes::{self, Feed, Tracker};
 use crate::connection::{self, Location, OpenOptions};
 use crate::copies::{self, FileClaim};
 use crate::error::{Error, ErrorCode, Result};
@@ -228,6 +229,8 @@ pub struct Store {
   closing: Arc<Closing>,
   /// Set once every connection is closed; a second `close` waits for it.
   released: Arc<(Mutex<Option<CloseReport>>, Condvar)>,
+  /// The watches and where their change events go (see [`changes`]).
+  feed: Arc<Feed>,
 }
 
 impl Store {
@@ -268,8 +271,12 @@ impl Store {
     let queue = Arc::new(Queue::default());
     let writer_queue = Arc::clone(&queue);
     let watch = Watch::install(&mut writer, Arc::clone(&closing))?;
-    let writer_thread = spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue), claim))
-      .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
+    let feed = Arc::new(Feed::default());
+    let writer_feed = Arc::clone(&feed);
+    let tracker = Tracker::new(options.keep_changes);
+    let writer_thread =
+      spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue, &writer_feed, tracker), claim))
+        .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
     Ok(Store {
       location,
       writer: queue,
@@ -277,7 +284,21 @@ impl Store {
       threads: Mutex::new(Some(Threads { readers: reader_threads, writer: writer_thread })),
       closing,
       released: Arc::new((Mutex::new(None), Condvar::new())),
+      feed,
     })
+  }
+
+  /// The store's watches and the sink of their change events.
+  pub fn feed(&self) -> &Arc<Feed> {
+    &self.feed
+  }
+
+  /// Counts a new watch. The first one wakes the writer, which from then on, while any watch
+  /// is active, looks for commits of other connections every [`changes::POLL`] when idle.
+  pub fn watch_started(&self) {
+    if self.feed.start() {
+      self.exclusive(|_| Ok(()), |_: Result<()>| {});
+    }
   }
 
   /// Where the database lives.
@@ -577,7 +598,7 @@ const IDLE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Runs the writer's jobs until its queue is closed and drained, indexes what is recorded
 /// for search, then hands the connection back to be closed after the readers'.
-fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) -> Connection {
+fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>, feed: &Feed, mut tracker: Tracker) -> Connection {
   let mut next = None;
   // Whether a job ran since the writer last indexed the recorded rows.
   let mut unindexed = false;
@@ -591,7 +612,7 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) ->
           if std::mem::take(&mut unindexed) {
             index_pending(&conn);
           }
-          match queue.pop() {
+          match wait_watching(&conn, queue, feed, &mut tracker) {
             Some(job) => job,
             None => break,
           }
@@ -600,7 +621,13 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) ->
     };
     unindexed = true;
     match job {
-      WriterJob::Exclusive(job) => job(Ok((&mut conn, watch))),
+      WriterJob::Exclusive(job) => {
+        tracker.begin(&conn, feed);
+        job(Ok((&mut conn, watch)));
+        // The work may have migrated: the change log may have come or gone.
+        tracker.schema_may_have_changed();
+        tracker.committed(&conn, feed, false);
+      }
       WriterJob::Grouped(first) => {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -613,12 +640,28 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) ->
             None => break,
           }
         }
-        commit_group(&conn, watch, group);
+        commit_group(&conn, watch, feed, &mut tracker, group);
       }
     }
   }
   index_pending(&conn);
   conn
+}
+
+/// Waits for the next job (`None`: the queue is closed). While a watch is active, looks for
+/// what other connections committed every [`changes::POLL`] meanwhile.
+fn wait_watching(conn: &Connection, queue: &Queue<WriterJob>, feed: &Feed, tracker: &mut Tracker) -> Option<WriterJob> {
+  loop {
+    tracker.poll(conn, feed);
+    if !feed.active() {
+      return queue.pop();
+    }
+    match queue.pop_within(changes::POLL) {
+      Popped::Job(job) => return Some(job),
+      Popped::Closed => return None,
+      Popped::Idle => {}
+    }
+  }
 }
 
 /// Prepares a group of writes, delivering at once those whose input is refused, then runs
@@ -629,7 +672,7 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>) ->
 /// ROLLBACK` conflict clause) fails alone, with its own error: the writes before it that
 /// succeeded lost their work with the transaction and run again, with those not yet run, in
 /// a new one. Each such round drops one write, so the group always ends.
-fn commit_group(conn: &Connection, watch: &Watch, group: Vec<Box<dyn GroupedWrite>>) {
+fn commit_group(conn: &Connection, watch: &Watch, feed: &Feed, tracker: &mut Tracker, group: Vec<Box<dyn GroupedWrite>>) {
   let mut group: Vec<_> = group
     .into_iter()
     .filter_map(|mut job| match job.prepare() {
@@ -641,8 +684,11 @@ fn commit_group(conn: &Connection, watch: &Watch, group: Vec<Box<dyn GroupedWrit
     })
     .collect();
   while !group.is_empty() {
-    match run_group(conn, watch, &mut group) {
+    match run_group(conn, watch, tracker, feed, &mut group) {
       Round::Ended(failure) => {
+        // The change event comes before the results, so it has reached JavaScript when the
+        // writes' Promises settle.
+        tracker.committed(conn, feed, true);
         group.into_iter().for_each(|job| job.finish(failure.clone()));
         return;
       }
@@ -667,13 +713,14 @@ enum Round {
 
 /// Runs `group` in one transaction. A lone write needs no savepoint: its error rolls back
 /// the whole transaction, which holds nothing else.
-fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite>]) -> Round {
+fn run_group(conn: &Connection, watch: &Watch, tracker: &mut Tracker, feed: &Feed, group: &mut [Box<dyn GroupedWrite>]) -> Round {
   if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
     return Round::Ended(Some(err));
   }
+  tracker.begin(conn, feed);
   if let [job] = group {
     let failure = match job.run(conn, watch) {
-      Ok(()) => commit(conn).err(),
+      Ok(()) => commit(conn, tracker).err(),
       Err(_) => None,
     };
     if !conn.is_autocommit() {
@@ -699,7 +746,7 @@ fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite
       return Round::Ended(Some(err));
     }
   }
-  let failure = commit(conn).err();
+  let failure = commit(conn, tracker).err();
   if failure.is_some() && !conn.is_autocommit() {
     let _ = control(conn, "ROLLBACK");
   }
@@ -709,10 +756,13 @@ fn run_group(conn: &Connection, watch: &Watch, group: &mut [Box<dyn GroupedWrite
 /// Commits, first indexing for search every recorded row when [`search::index::PENDING_LIMIT`]
 /// rows are recorded. Fewer wait, recorded in the committed transaction, for the writer to be
 /// idle, a search or the close (see [`index_pending`]): many commits share one FTS5 write.
-fn commit(conn: &Connection) -> Result<()> {
+/// Each commit also prunes one step of the change log; should that fail, the next commit
+/// prunes instead (the rows only wait longer).
+fn commit(conn: &Connection, tracker: &mut Tracker) -> Result<()> {
   if search::index::pending_reached(conn)? {
     search::index::drain(conn)?;
   }
+  let _ = tracker.prune(conn);
   control(conn, "COMMIT")
 }
 
