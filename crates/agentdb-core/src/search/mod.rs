@@ -43,7 +43,7 @@ pub enum SearchOrder {
 /// How many hits relevance order ranks at a time: the hits are taken newest first in windows
 /// of this many, and each window is ordered by BM25. Ranking costs FTS5 a look-up per hit,
 /// so this bounds a query's cost however common its words are.
-pub const RELEVANCE_WINDOW: i64 = 1000;
+pub const RELEVANCE_WINDOW: i64 = 500;
 
 /// Where the next page of a search starts: after the hit with this log id, and in
 /// relevance order this rank, in the window of hits below `ceiling`.
