@@ -10,7 +10,7 @@ pub mod snippet;
 pub mod text;
 
 use rusqlite::types::Value;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -41,9 +41,9 @@ pub enum SearchOrder {
 }
 
 /// How many hits relevance order ranks at a time: the hits are taken newest first in windows
-/// of this many, and each window is ordered by BM25. Ranking is per matching row, so this
-/// bounds a query's cost however common its words are.
-pub const RELEVANCE_WINDOW: i64 = 2000;
+/// of this many, and each window is ordered by BM25. Ranking costs FTS5 a look-up per hit,
+/// so this bounds a query's cost however common its words are.
+pub const RELEVANCE_WINDOW: i64 = 500;
 
 /// Where the next page of a search starts: after the hit with this log id, and in
 /// relevance order this rank, in the window of hits below `ceiling`.
@@ -233,28 +233,57 @@ fn log_filters(search: &LogSearch) -> (String, Vec<(&'static str, Value)>) {
 /// The matches and their logs: the index is the outer loop (CROSS JOIN), so that it hands
 /// rows over in rowid order and filters apply before anything is ranked.
 const MATCHES: &str = "FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid WHERE log_search MATCH :q";
+/// The matches alone, for a search without filters: every row of the index is a log, as the
+/// index is exact whenever a search reads it.
+const MATCHES_UNFILTERED: &str = "FROM log_search s WHERE log_search MATCH :q";
 
-/// A page of hits as (log, explicit search text, rank, window ceiling).
-type Found = Vec<(SessionLog, Option<String>, f64, i64)>;
+/// A hit's log (the columns of [`logs::LOG_COLUMNS`]) and then its explicit search text.
+fn hit_log_sql() -> String {
+  format!(
+    "SELECT {}, (SELECT text FROM log_search_text WHERE log_id = session_logs.id) FROM session_logs WHERE id = ?1",
+    logs::LOG_COLUMNS
+  )
+}
 
-/// Up to `n` hits below `ceiling` (and after `after` in relevance order, or below it in
-/// newest order), best or newest first.
-fn fetch(
+/// A hit: its log id, and in relevance order its rank and the ceiling of its window.
+type Hit = (i64, Option<(f64, i64)>);
+
+/// The hits of a search's index query `sql` (ending in `LIMIT :n`), as (log id, rank).
+fn hits(conn: &Connection, search: &LogSearch, sql: &str, params: &[(&str, Value)]) -> Result<Vec<(i64, f64)>> {
+  rows(conn, sql, params, &search.query, |r| Ok((r.get(0)?, r.get::<_, Option<f64>>(1)?.unwrap_or(0.0))))
+}
+
+/// The page's hits in relevance order: window after window of the newest
+/// [`RELEVANCE_WINDOW`] hits, each read and ranked in one scan of the index, then ordered
+/// by rank (ties newest first) here, until `wanted` hits are found or the hits run out.
+fn relevance_hits(
   conn: &Connection,
   search: &LogSearch,
   params: &[(&str, Value)],
-  filters: &str,
-  range: &str,
-  order: &str,
-  ceiling: i64,
-) -> Result<Found> {
-  let columns: Vec<String> = logs::LOG_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
-  let sql = format!(
-    "SELECT {}, (SELECT text FROM log_search_text WHERE log_id = l.id), s.rank {MATCHES}{filters}{range} ORDER BY {order} LIMIT :n",
-    columns.join(", ")
-  );
-  let after = columns.len();
-  rows(conn, &sql, params, &search.query, |row| Ok((logs::log_from_row(row)?, row.get(after)?, row.get(after + 1)?, ceiling)))
+  from: &str,
+  wanted: usize,
+) -> Result<Vec<Hit>> {
+  let (mut after, mut ceiling) = match &search.after {
+    Some(SearchCursor { rank: Some((rank, ceiling)), id }) => (Some((*rank, *id)), *ceiling),
+    _ => (None, i64::MAX),
+  };
+  let sql = format!("SELECT s.rowid, s.rank {from} AND s.rowid < :ceiling ORDER BY s.rowid DESC LIMIT :n");
+  let mut found = Vec::new();
+  loop {
+    let mut window = params.to_vec();
+    window.push((":ceiling", Value::Integer(ceiling)));
+    window.push((":n", Value::Integer(RELEVANCE_WINDOW)));
+    let mut ranked = hits(conn, search, &sql, &window)?;
+    // The window's lowest log id (the hits come newest first); the next window is below it.
+    let floor = if ranked.len() as i64 == RELEVANCE_WINDOW { ranked.last().map_or(0, |h| h.0) } else { 0 };
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+    let later = |&&(id, rank): &&(i64, f64)| after.is_none_or(|(r, i)| rank > r || (rank == r && id < i));
+    found.extend(ranked.iter().filter(later).take(wanted - found.len()).map(|&(id, rank)| (id, Some((rank, ceiling)))));
+    if found.len() >= wanted || floor == 0 {
+      return Ok(found);
+    }
+    (after, ceiling) = (None, floor);
+  }
 }
 
 /// The logs that match, with snippets, as [`LogSearch`] asks. Logs of deleted sessions, of
@@ -264,59 +293,40 @@ pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<L
   require_index(conn)?;
   let parsed = Query::parse(&search.query, search.syntax);
   let Some(expression) = parsed.expression else { return Ok(SearchPage { items: Vec::new(), next_cursor: None }) };
+  // The hits and their logs are read from one snapshot.
+  let snapshot = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
   let (filters, mut params) = log_filters(search);
   params.push((":q", Value::Text(expression)));
+  let from = if filters.is_empty() { MATCHES_UNFILTERED.to_string() } else { format!("{MATCHES}{filters}") };
   let wanted = search.limit as usize + 1;
-  let mut found: Found = Vec::new();
-  match search.order {
+  let mut found: Vec<Hit> = match search.order {
     SearchOrder::Newest => {
       params.push((":n", Value::Integer(wanted as i64)));
       params.push((":below", Value::Integer(search.after.as_ref().map_or(i64::MAX, |a| a.id))));
-      found = fetch(conn, search, &params, &filters, " AND s.rowid < :below", "s.rowid DESC", 0)?;
+      let sql = format!("SELECT s.rowid, NULL {from} AND s.rowid < :below ORDER BY s.rowid DESC LIMIT :n");
+      hits(conn, search, &sql, &params)?.into_iter().map(|(id, _)| (id, None)).collect()
     }
-    SearchOrder::Relevance => {
-      let (mut after, mut ceiling) = match &search.after {
-        Some(SearchCursor { rank: Some((rank, ceiling)), id }) => (Some((*rank, *id)), *ceiling),
-        _ => (None, i64::MAX),
-      };
-      // Window after window, newest first, until the page is full or the hits run out.
-      loop {
-        let mut window = params.clone();
-        window.push((":ceiling", Value::Integer(ceiling)));
-        window.push((":skip", Value::Integer(RELEVANCE_WINDOW - 1)));
-        let floor_sql =
-          format!("SELECT s.rowid {MATCHES}{filters} AND s.rowid < :ceiling ORDER BY s.rowid DESC LIMIT 1 OFFSET :skip");
-        let floor = rows(conn, &floor_sql, &window, &search.query, |r| r.get::<_, i64>(0))?.first().copied().unwrap_or(0);
-        window.retain(|(name, _)| *name != ":skip");
-        window.push((":floor", Value::Integer(floor)));
-        window.push((":n", Value::Integer((wanted - found.len()) as i64)));
-        let mut range = String::from(" AND s.rowid >= :floor AND s.rowid < :ceiling");
-        if let Some((rank, id)) = after {
-          range.push_str(" AND (s.rank > :rank OR (s.rank = :rank AND s.rowid < :id))");
-          window.push((":rank", Value::Real(rank)));
-          window.push((":id", Value::Integer(id)));
-        }
-        found.extend(fetch(conn, search, &window, &filters, &range, "s.rank, s.rowid DESC", ceiling)?);
-        if found.len() >= wanted || floor == 0 {
-          break;
-        }
-        (after, ceiling) = (None, floor);
-      }
-    }
-  }
+    SearchOrder::Relevance => relevance_hits(conn, search, &params, &from, wanted)?,
+  };
   let more = found.len() >= wanted;
   found.truncate(search.limit as usize);
-  let next_cursor = found.last().filter(|_| more).map(|(log, _, rank, ceiling)| {
-    SearchCursor { rank: (search.order == SearchOrder::Relevance).then_some((*rank, *ceiling)), id: log.id }.encode()
-  });
-  let items = found
-    .into_iter()
-    .map(|(log, explicit, _, _)| {
-      let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
-      let cut = snippet::snippet(&source, &parsed.phrases);
-      LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights }
-    })
-    .collect();
+  let next_cursor = found.last().filter(|_| more).map(|&(id, rank)| SearchCursor { rank, id }.encode());
+  let mut stmt = conn.prepare_cached(&hit_log_sql())?;
+  let text_column = logs::LOG_COLUMNS.split(", ").count();
+  let mut items = Vec::with_capacity(found.len());
+  for (id, _) in found {
+    let hit =
+      stmt.query_row([id], |row| Ok((logs::log_from_row(row)?, row.get::<_, Option<String>>(text_column)?))).optional()?;
+    // The index is exact in the snapshot: every hit is a log of it.
+    let Some((log, explicit)) = hit else { continue };
+    let source = explicit.unwrap_or_else(|| text::of_content(log.content.get()));
+    let cut = snippet::snippet(&source, &parsed.phrases);
+    items.push(LogHit { session_id: log.session_id.clone(), log, snippet: cut.snippet, highlights: cut.highlights });
+  }
+  drop(stmt);
+  if let Some(snapshot) = snapshot {
+    snapshot.commit()?;
+  }
   Ok(SearchPage { items, next_cursor })
 }
 

@@ -366,3 +366,46 @@ fn relevance_pages_cross_windows_and_rank_within_each() {
   seen.sort_unstable();
   assert_eq!(seen, ids);
 }
+
+#[test]
+fn relevance_pages_are_fts5_s_rank_order_with_or_without_filters() {
+  let window = crate::search::RELEVANCE_WINDOW as usize;
+  let count = window + 50;
+  let texts: Vec<_> = (0..count)
+    .map(|i| {
+      json!(match i % 7 {
+        0 => "needle needle",
+        3 | 5 => "a needle in words",
+        _ => "a needle among many other words in a longer text",
+      })
+    })
+    .collect();
+  let (conn, s, ids) = with_logs(&texts);
+  let pages = |session_id: Option<String>| {
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+      let search = LogSearch { query: "needle".into(), session_id: session_id.clone(), limit: 97, after, ..Default::default() };
+      let page = search_logs(&conn, &search).unwrap();
+      seen.extend(page.items.iter().map(|h| h.log.id));
+      match page.next_cursor {
+        Some(text) => after = Some(SearchCursor::decode(&text, SearchOrder::Relevance).unwrap()),
+        None => return seen,
+      }
+    }
+  };
+  let unfiltered = pages(None);
+  assert_eq!(pages(Some(s)), unfiltered);
+  // The newest window comes first, in FTS5's own rank order, ties newest first.
+  let ranked: Vec<i64> = conn
+    .prepare("SELECT rowid FROM log_search WHERE log_search MATCH 'needle' AND rowid >= ?1 ORDER BY rank, rowid DESC")
+    .unwrap()
+    .query_map([ids[count - window]], |r| r.get(0))
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap();
+  assert_eq!(&unfiltered[..window], ranked.as_slice());
+  let mut all = unfiltered;
+  all.sort_unstable();
+  assert_eq!(all, ids);
+}
