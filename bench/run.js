@@ -47,15 +47,15 @@ function run(command, args, options = {}) {
 
 /** Installs the peers (bench/package.json) when one is missing, fetches the Node binaries the
  *  selected drivers run under, and builds the addon in release mode and the floor. */
-function prepare(args) {
+function prepare(drivers, build) {
   const { dependencies } = JSON.parse(fs.readFileSync(path.join(__dirname, 'package.json'), 'utf8'))
   if (Object.keys(dependencies).some((name) => !fs.existsSync(path.join(__dirname, 'node_modules', name, 'package.json')))) {
     run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: __dirname })
   }
-  const nodes = new Set(args.drivers.map((d) => DRIVER_SPECS[d].node).filter(Boolean))
+  const nodes = new Set(drivers.map((d) => DRIVER_SPECS[d].node).filter(Boolean))
   for (const major of nodes) nodePackage(NODE_VERSIONS[major])
-  if (args.build) {
-    run('npx', ['napi', 'build', '--platform', '--release'])
+  if (build) {
+    run('npm', ['run', 'build'])
     run('cargo', ['build', '--release', '--quiet', '--manifest-path', path.join(__dirname, 'floor', 'Cargo.toml')])
   }
 }
@@ -161,11 +161,11 @@ async function main() {
   const mode = args.quick ? 'quick' : 'full'
   const size = SIZES[mode]
   const rounds = args.runs ?? size.runs
-  prepare(args)
+  const columns = variants(args.drivers, args.schemas, size.nodes)
+  prepare(columns.map((v) => v.driver), args.build)
   const started = Date.now()
   const files = seed(size, args.schemas)
   const items = plan(size).filter((item) => !args.trials || args.trials.some((t) => item.key.startsWith(t)))
-  const columns = variants(args.drivers, args.schemas)
   const raw = {}
   const load = [os.loadavg()[0]]
   for (let round = 0; round < rounds; round++) {
@@ -201,7 +201,7 @@ async function main() {
     seconds: trialSeconds,
     machine: machine(),
     loadAverage: load,
-    versions: versions(args.drivers),
+    versions: versions([...new Set(columns.map((v) => v.driver))]),
     rounds,
     sizes: size,
     variants: columns,

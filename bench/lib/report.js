@@ -100,19 +100,26 @@ function variantTable(lines, columns, m, trials, cell) {
   lines.push('')
 }
 
-/** The errors of the medians, one line per variant and trial, so a table's "error" says why. */
+/** The errors of the medians, one line per variant and message (the trials it failed in
+ *  listed), so that a table's "error" says why. */
 function errorLines(lines, columns, m, trials) {
-  const errors = []
-  for (const t of trials) {
-    for (const v of columns) {
-      const r = m[t.key]?.[v.key]
-      if (r?.error) errors.push(`- ${v.label}, ${t.label}: ${r.error.slice(0, 240)}`)
+  const errors = new Map()
+  for (const v of columns) {
+    for (const t of trials) {
+      const error = m[t.key]?.[v.key]?.error
+      if (!error) continue
+      const message = error.split(' |')[0].slice(0, 240)
+      const key = `${v.label}: ${message}`
+      errors.set(key, [...(errors.get(key) ?? []), t.label])
     }
   }
-  if (errors.length === 0) return
+  if (errors.size === 0) return
   lines.push('Errors:')
   lines.push('')
-  lines.push(...errors)
+  for (const [key, failed] of errors) {
+    const [label, ...message] = key.split(': ')
+    lines.push(`- ${label} (${failed.join(', ')}): ${message.join(': ')}`)
+  }
   lines.push('')
 }
 
