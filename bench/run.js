@@ -182,13 +182,15 @@ async function main() {
           copyDatabase(files[schema].write, params.db)
         }
         if (item.trial === 'rss-calls') params.calls = size.callsByDriver[driver] ?? size.calls
+        const trialStarted = Date.now()
         const result = trialProcess(driver, item.trial, params)
+        const took = ((Date.now() - trialStarted) / 1000).toFixed(1)
         if (item.db === 'write') for (const suffix of ['', '-wal', '-shm']) fs.rmSync(params.db + suffix, { force: true })
         raw[item.key] ??= {}
         raw[item.key][key] ??= []
         raw[item.key][key].push(result)
         const shown = result.error ? `error: ${result.error}` : summary(result)
-        log(`[round ${round + 1}/${rounds}] ${item.label} · ${key}: ${shown}`)
+        log(`[round ${round + 1}/${rounds}] ${item.label} · ${key}: ${shown} (${took} s)`)
       }
     }
     load.push(os.loadavg()[0])

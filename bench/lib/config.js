@@ -73,8 +73,8 @@ const SIZES = {
     nodes: [24],
     seed: { agents: 20, sessions: 1_000, logsPerSession: 2, midLogs: 20_000, bigLogs: 100_100 },
     depths: [0, 100_000],
-    calls: 10_000,
-    callsByDriver: { libsql: 2_000 },
+    calls: 5_000,
+    callsByDriver: { libsql: 1_000 },
   },
 }
 
