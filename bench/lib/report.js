@@ -134,7 +134,11 @@ function markdown(results, m, checks) {
   lines.push("Each peer runs on this addon's schema (the built-in migrations) and on the reference module's bare tables (`bare schema`: bench/sql/reference/); the addon runs on its own.")
   lines.push('')
   const { main, pages, own, memory } = trialGroups(results.trials)
-  const rateCell = (key, r) => (key === 'open-migrate' ? `${fmt(r.medianMs, 1)} ms` : fmt(rate(key, r)))
+  const rateCell = (key, r) => {
+    if (key === 'open-migrate') return `${fmt(r.medianMs, 1)} ms`
+    const value = rate(key, r)
+    return fmt(value, value < 10 ? 1 : 0)
+  }
   lines.push('### Throughput (operations per second; trial 1 in milliseconds per open + migrate + close; trial 4 in rows per second)')
   lines.push('')
   variantTable(lines, columns, m, main, rateCell)
