@@ -28,7 +28,10 @@ function parseArgs(argv) {
     if (a === '--quick') args.quick = true
     else if (a === '--no-build') args.build = false
     else if (a === '--runs') args.runs = Number(argv[++i])
-    else if (a === '--drivers') args.drivers = argv[++i].split(',')
+    else if (a === '--drivers') {
+      args.drivers = argv[++i].split(',')
+      args.named = true
+    }
     else if (a === '--schemas') args.schemas = argv[++i].split(',')
     else if (a === '--trials') args.trials = argv[++i].split(',')
     else throw new Error(`unknown argument ${a}`)
@@ -161,7 +164,8 @@ async function main() {
   const mode = args.quick ? 'quick' : 'full'
   const size = SIZES[mode]
   const rounds = args.runs ?? size.runs
-  const columns = variants(args.drivers, args.schemas, size.nodes)
+  // Drivers named with --drivers run under their Node even when the run's sizes leave it out.
+  const columns = variants(args.drivers, args.schemas, args.named ? undefined : size.nodes)
   prepare(columns.map((v) => v.driver), args.build)
   const started = Date.now()
   const files = seed(size, args.schemas)
