@@ -93,7 +93,7 @@ async function main() {
   const mode = args.quick ? 'quick' : 'full'
   const size = SIZES[mode]
   const rounds = args.runs ?? size.runs
-  if (args.build) execFileSync('npx', ['napi', 'build', '--platform', '--release'], { stdio: 'inherit', cwd: ROOT })
+  if (args.build) execFileSync('npm', ['run', 'build'], { stdio: 'inherit', cwd: ROOT })
   fs.mkdirSync(TMP, { recursive: true })
   const started = Date.now()
   const seeded = path.join(TMP, 'durability-seed.db')

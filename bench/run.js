@@ -1,32 +1,38 @@
 #!/usr/bin/env node
 'use strict'
-// `npm run bench [-- --quick] [--runs N] [--drivers a,b] [--trials key,…] [--session-logs N] [--no-build]`
+// `npm run bench [-- --quick] [--runs N] [--drivers a,b] [--schemas a,b] [--trials key,…] [--session-logs N] [--no-build]`
 //
-// Builds what is measured (the addon in release mode, the Rust floor), seeds the databases,
-// then runs every trial of every driver in a fresh process, several rounds with the driver
-// order rotated, and writes the medians to bench/results/: a JSON file, a markdown table
-// and a chart.
+// Builds what is measured (the addon in release mode, the Rust floor), fetches the Node
+// binaries some drivers run under, seeds the databases (a pair per schema), then runs every
+// trial of every driver on every schema in a fresh process, under the Node the driver needs,
+// several rounds with the driver order rotated, and writes the medians to bench/results/: a
+// JSON file, markdown tables and a chart.
 
 const { execFileSync, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { DRIVERS, SIZES, plan } = require('./lib/config')
+const { NODE_VERSIONS, SCHEMAS, DRIVER_SPECS, DRIVERS, variants, SIZES, plan } = require('./lib/config')
+const { SCHEMAS: SCHEMA_DIRS } = require('./lib/migrations')
+const { nodePackage, nodeBinary } = require('./lib/node-binaries')
 
 const ROOT = path.join(__dirname, '..')
 const RESULTS = path.join(__dirname, 'results')
 const TMP = path.join(RESULTS, 'tmp')
 const FLOOR = path.join(__dirname, 'floor', 'target', 'release', 'agentdb-floor')
-const MIGRATIONS = path.join(ROOT, 'migrations')
 
 function parseArgs(argv) {
-  const args = { quick: false, build: true, runs: null, drivers: DRIVERS, trials: null, sessionLogs: undefined }
+  const args = { quick: false, build: true, runs: null, drivers: DRIVERS, schemas: SCHEMAS, trials: null, sessionLogs: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') args.quick = true
     else if (a === '--no-build') args.build = false
     else if (a === '--runs') args.runs = Number(argv[++i])
-    else if (a === '--drivers') args.drivers = argv[++i].split(',')
+    else if (a === '--drivers') {
+      args.drivers = argv[++i].split(',')
+      args.named = true
+    }
+    else if (a === '--schemas') args.schemas = argv[++i].split(',')
     else if (a === '--trials') args.trials = argv[++i].split(',')
     else if (a === '--session-logs') args.sessionLogs = Number(argv[++i])
     else throw new Error(`unknown argument ${a}`)
@@ -35,6 +41,7 @@ function parseArgs(argv) {
     throw new Error('--session-logs takes a whole number of logs, at least 1')
   }
   for (const d of args.drivers) if (!DRIVERS.includes(d)) throw new Error(`unknown driver ${d} (known: ${DRIVERS.join(', ')})`)
+  for (const s of args.schemas) if (!SCHEMAS.includes(s)) throw new Error(`unknown schema ${s} (known: ${SCHEMAS.join(', ')})`)
   return args
 }
 
@@ -45,47 +52,65 @@ function run(command, args, options = {}) {
   execFileSync(command, args, { stdio: 'inherit', cwd: ROOT, ...options })
 }
 
-/** Installs the peers (bench/package.json) when they are missing, builds the addon in
- *  release mode and the floor. */
-function prepare(args) {
-  if (!fs.existsSync(path.join(__dirname, 'node_modules', '.package-lock.json'))) {
+/** Installs the peers (bench/package.json) when one is missing, fetches the Node binaries the
+ *  selected drivers run under, and builds the addon in release mode and the floor. */
+function prepare(drivers, build) {
+  const { dependencies } = JSON.parse(fs.readFileSync(path.join(__dirname, 'package.json'), 'utf8'))
+  if (Object.keys(dependencies).some((name) => !fs.existsSync(path.join(__dirname, 'node_modules', name, 'package.json')))) {
     run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: __dirname })
   }
-  if (args.build) {
-    run('npx', ['napi', 'build', '--platform', '--release'])
+  const nodes = new Set(drivers.map((d) => DRIVER_SPECS[d].node).filter(Boolean))
+  for (const major of nodes) nodePackage(NODE_VERSIONS[major])
+  if (build) {
+    run('npm', ['run', 'build'])
     run('cargo', ['build', '--release', '--quiet', '--manifest-path', path.join(__dirname, 'floor', 'Cargo.toml')])
   }
 }
 
-/** Runs one trial in a fresh process and returns its record (or `{ error }`). */
+/** Runs one trial of `driver` in a fresh process, under the Node the driver needs, and
+ *  returns its record (or `{ error }`). */
 function trialProcess(driver, trial, params) {
   const json = JSON.stringify(params)
+  const spec = DRIVER_SPECS[driver]
+  const node = spec?.node ? nodeBinary(nodePackage(NODE_VERSIONS[spec.node])) : process.execPath
   const [command, argv] = driver === 'floor'
     ? [FLOOR, [trial, json]]
-    : [process.execPath, ['--expose-gc', path.join(__dirname, 'trial.js'), driver, trial, json]]
+    : [node, ['--expose-gc', path.join(__dirname, 'trial.js'), spec?.module ?? driver, trial, json]]
   const child = spawnSync(command, argv, { cwd: ROOT, encoding: 'utf8', timeout: 20 * 60_000, maxBuffer: 1 << 24 })
   const line = child.stdout?.trim().split('\n').pop()
   if (child.status === 0 && line) return JSON.parse(line)
-  const why = (child.stderr || child.error?.message || `exit ${child.status}`).trim().split('\n')
+  const why = (child.stderr || child.error?.message || `exit ${child.status}`)
+    .trim()
+    .split('\n')
+    .filter((l) => !/ExperimentalWarning|--trace-warnings/.test(l))
   return { error: why.slice(0, 3).join(' | ') }
 }
 
-/** Seeds `read.db` (every trial that reads) and `write.db` (copied for each write trial),
- *  reusing them when the sizes and migrations are unchanged. */
-function seed(size) {
+/** Seeds, for every schema, `read.db` (every trial that reads) and `write.db` (copied for
+ *  each write trial), reusing them when the sizes and the migrations are unchanged. Returns
+ *  the files by schema. */
+function seed(size, schemas) {
   fs.mkdirSync(TMP, { recursive: true })
-  const migrations = fs.readdirSync(MIGRATIONS).sort().map((f) => fs.readFileSync(path.join(MIGRATIONS, f), 'utf8'))
-  const stamp = JSON.stringify({ seed: size.seed, migrations, floor: fs.statSync(FLOOR).mtimeMs })
+  const sqlOf = (dir) => fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+  const stamp = JSON.stringify({ seed: size.seed, schemas: schemas.map((s) => [s, sqlOf(SCHEMA_DIRS[s])]), floor: fs.statSync(FLOOR).mtimeMs })
   const stampFile = path.join(TMP, 'seed.json')
-  const files = { read: path.join(TMP, 'read.db'), write: path.join(TMP, 'write.db') }
-  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp && fs.existsSync(files.read)) return files
+  const files = Object.fromEntries(
+    schemas.map((schema) => {
+      const suffix = schema === 'agentdb' ? '' : `-${schema}`
+      return [schema, { read: path.join(TMP, `read${suffix}.db`), write: path.join(TMP, `write${suffix}.db`) }]
+    }),
+  )
+  const all = Object.values(files).flatMap((f) => [f.read, f.write])
+  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp && all.every((f) => fs.existsSync(f))) return files
   fs.rmSync(stampFile, { force: true })
-  log(`seeding ${JSON.stringify(size.seed)}`)
+  log(`seeding ${JSON.stringify(size.seed)} on ${schemas.join(', ')}`)
   const started = Date.now()
-  for (const [which, file] of Object.entries(files)) {
-    const params = which === 'read' ? size.seed : { ...size.seed, midLogs: 0, bigLogs: 0 }
-    const result = trialProcess('floor', 'seed', { ...params, db: file, migrations: MIGRATIONS })
-    if (result.error) throw new Error(`seeding ${which}.db failed: ${result.error}`)
+  for (const schema of schemas) {
+    for (const [which, file] of Object.entries(files[schema])) {
+      const params = which === 'read' ? size.seed : { ...size.seed, midLogs: 0, bigLogs: 0 }
+      const result = trialProcess('floor', 'seed', { ...params, db: file, migrations: SCHEMA_DIRS[schema] })
+      if (result.error) throw new Error(`seeding ${which}.db (${schema}) failed: ${result.error}`)
+    }
   }
   log(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   fs.writeFileSync(stampFile, stamp)
@@ -110,14 +135,29 @@ function machine() {
 
 function versions(drivers) {
   const pkg = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+  const peer = (name) => pkg(path.join(__dirname, 'node_modules', name))
   const out = { '@cherry/agentdb': pkg(ROOT) }
   if (drivers.includes('better-sqlite3')) {
     const Database = require('better-sqlite3')
     const db = new Database(':memory:')
-    out['better-sqlite3'] = `${pkg(path.join(__dirname, 'node_modules', 'better-sqlite3'))} (SQLite ${db.prepare('select sqlite_version() v').get().v})`
+    out['better-sqlite3'] = `${peer('better-sqlite3')} (SQLite ${db.prepare('select sqlite_version() v').get().v})`
     db.close()
   }
-  if (drivers.includes('libsql')) out['@libsql/client'] = pkg(path.join(__dirname, 'node_modules', '@libsql', 'client'))
+  const v13 = drivers.find((d) => DRIVER_SPECS[d].module === 'better-sqlite3-13')
+  if (v13) {
+    const binary = nodeBinary(nodePackage(NODE_VERSIONS[DRIVER_SPECS[v13].node]))
+    const query = "new (require('better-sqlite3-13'))(':memory:').prepare('select sqlite_version() v').get().v"
+    out['better-sqlite3 13'] = `${peer('better-sqlite3-13')} (SQLite ${execFileSync(binary, ['-p', query], { cwd: __dirname, encoding: 'utf8' }).trim()})`
+  }
+  if (drivers.includes('sqlite3')) out['node-sqlite3'] = `${peer('sqlite3')} (SQLite ${require('sqlite3').VERSION})`
+  if (drivers.includes('libsql')) out['@libsql/client'] = peer('@libsql/client')
+  if (drivers.includes('turso')) out['@tursodatabase/database'] = peer('@tursodatabase/database')
+  const nodes = new Set(drivers.map((d) => DRIVER_SPECS[d].node).filter(Boolean))
+  for (const major of [...nodes].sort()) {
+    const binary = nodeBinary(nodePackage(NODE_VERSIONS[major]))
+    const sqlite = execFileSync(binary, ['-p', 'process.versions.sqlite'], { encoding: 'utf8' }).trim()
+    out[`Node ${major}`] = `${NODE_VERSIONS[major]} (node:sqlite: SQLite ${sqlite})`
+  }
   const floor = trialProcess('floor', 'version', {})
   if (!floor.error) out['rusqlite (addon and floor)'] = `SQLite ${floor.sqlite}`
   return out
@@ -128,46 +168,53 @@ async function main() {
   const mode = args.quick ? 'quick' : 'full'
   const size = SIZES[mode]
   const rounds = args.runs ?? size.runs
-  prepare(args)
+  // Drivers named with --drivers run under their Node even when the run's sizes leave it out.
+  const columns = variants(args.drivers, args.schemas, args.named ? undefined : size.nodes)
+  prepare(columns.map((v) => v.driver), args.build)
   const started = Date.now()
-  const files = seed(size)
+  const files = seed(size, args.schemas)
   const items = plan(size, { sessionLogs: args.sessionLogs }).filter((item) => !args.trials || args.trials.some((t) => item.key.startsWith(t)))
   const raw = {}
   const load = [os.loadavg()[0]]
   for (let round = 0; round < rounds; round++) {
-    const order = args.drivers.map((_, i) => args.drivers[(i + round) % args.drivers.length])
+    const order = columns.map((_, i) => columns[(i + round) % columns.length])
     for (const item of items) {
       if (item.once && round > 0) continue
-      for (const driver of order) {
+      for (const { key, driver, schema } of order) {
         if (item.drivers && !item.drivers.includes(driver)) continue
-        const params = { ...item.params, dir: TMP, migrations: MIGRATIONS }
-        if (item.db === 'read') params.db = files.read
+        if (item.schemas && !item.schemas.includes(schema)) continue
+        const params = { ...item.params, dir: TMP, migrations: SCHEMA_DIRS[schema] }
+        if (item.db === 'read') params.db = files[schema].read
         if (item.db === 'write') {
-          params.db = path.join(TMP, `work-${driver}.db`)
-          copyDatabase(files.write, params.db)
+          params.db = path.join(TMP, `work-${key.replace(/\W/g, '-')}.db`)
+          copyDatabase(files[schema].write, params.db)
         }
         if (item.trial === 'rss-calls') params.calls = size.callsByDriver[driver] ?? size.calls
+        const trialStarted = Date.now()
         const result = trialProcess(driver, item.trial, params)
+        const took = ((Date.now() - trialStarted) / 1000).toFixed(1)
         if (item.db === 'write') for (const suffix of ['', '-wal', '-shm']) fs.rmSync(params.db + suffix, { force: true })
         raw[item.key] ??= {}
-        raw[item.key][driver] ??= []
-        raw[item.key][driver].push(result)
+        raw[item.key][key] ??= []
+        raw[item.key][key].push(result)
         const shown = result.error ? `error: ${result.error}` : summary(result)
-        log(`[round ${round + 1}/${rounds}] ${item.label} · ${driver}: ${shown}`)
+        log(`[round ${round + 1}/${rounds}] ${item.label} · ${key}: ${shown} (${took} s)`)
       }
     }
     load.push(os.loadavg()[0])
   }
+  const trialSeconds = (Date.now() - started) / 1000
   const { writeReports } = require('./lib/report')
   const results = {
     mode,
     date: new Date().toISOString(),
-    seconds: (Date.now() - started) / 1000,
+    seconds: trialSeconds,
     machine: machine(),
     loadAverage: load,
-    versions: versions(args.drivers),
+    versions: versions([...new Set(columns.map((v) => v.driver))]),
     rounds,
     sizes: size,
+    variants: columns,
     trials: items.map(({ key, label, trial, params }) => ({ key, label, trial, params })),
     raw,
   }

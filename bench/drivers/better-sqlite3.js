@@ -1,12 +1,20 @@
 'use strict'
 // better-sqlite3 12: synchronous, prepared statements prepared once, WAL, synchronous=NORMAL.
+// `better-sqlite3-13.js` is the same code on better-sqlite3 13 (a separate install, run on
+// Node 22 and 24).
 
-const Database = require('better-sqlite3')
 const sql = require('../lib/sql')
-const { migrations, checksum } = require('../lib/migrations')
+const { checksum } = require('../lib/migrations')
 const { logFromRow, sessionWithAgentFromRow } = require('../lib/workload')
 
-function connect(file) {
+/** The driver on the better-sqlite3 `Database` class of one installed version. */
+const withModule = (Database, name) => ({
+  name,
+  openMigrate: (file, migrations) => openMigrate(Database, file, migrations),
+  open: (file) => open(Database, file),
+})
+
+function connect(Database, file) {
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
@@ -15,8 +23,8 @@ function connect(file) {
   return db
 }
 
-function openMigrate(file) {
-  const db = connect(file)
+function openMigrate(Database, file, migrations) {
+  const db = connect(Database, file)
   db.exec(sql.migrations_table)
   const record = db.prepare(sql.record_migration)
   for (const m of migrations) {
@@ -29,8 +37,8 @@ function openMigrate(file) {
   db.close()
 }
 
-function open(file) {
-  const db = connect(file)
+function open(Database, file) {
+  const db = connect(Database, file)
   const insert = db.prepare(sql.insert_log)
   const latest = db.prepare(sql.latest_logs).raw(true)
   const after = db.prepare(sql.logs_after).raw(true)
@@ -65,4 +73,4 @@ function open(file) {
   }
 }
 
-module.exports = { name: 'better-sqlite3', openMigrate, open }
+module.exports = { ...withModule(require('better-sqlite3'), 'better-sqlite3'), withModule }

@@ -3,7 +3,7 @@
 
 const { createClient } = require('@libsql/client')
 const sql = require('../lib/sql')
-const { migrations, checksum } = require('../lib/migrations')
+const { checksum } = require('../lib/migrations')
 const { logFromRow, sessionWithAgentFromRow } = require('../lib/workload')
 
 async function connect(file) {
@@ -15,7 +15,7 @@ async function connect(file) {
   return client
 }
 
-async function openMigrate(file) {
+async function openMigrate(file, migrations) {
   const client = await connect(file)
   await client.execute(sql.migrations_table)
   for (const m of migrations) {

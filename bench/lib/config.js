@@ -2,14 +2,54 @@
 // What a run measures: the drivers, the trials with their parameters, and the sizes of the
 // seeded databases, for a full run and for `--quick`.
 
-const DRIVERS = ['agentdb', 'better-sqlite3', 'libsql', 'floor']
+/** Node versions some drivers run under instead of the Node running the bench: binaries from
+ *  the npm registry's `node-<platform>-<arch>` packages (lib/node-binaries.js), the versions
+ *  Electron ships (as in __test__/node-versions.spec.ts). */
+const NODE_VERSIONS = { 22: '22.22.0', 24: '24.21.0' }
 
-const LABELS = {
-  agentdb: '@cherry/agentdb',
-  'better-sqlite3': 'better-sqlite3 12',
-  libsql: '@libsql/client',
-  floor: 'Rust floor',
+/** The schemas a peer runs on (lib/migrations.js holds their migrations): this addon's and the
+ *  reference module's bare tables. */
+const SCHEMAS = ['agentdb', 'bare']
+
+/** Every driver, in the order of the reports: its label, its module in bench/drivers/ (its
+ *  name unless `module` says), the `node` it runs under (a key of NODE_VERSIONS; the Node
+ *  running the bench unless it says) and the `schemas` it runs on (all unless it says). */
+const DRIVER_SPECS = {
+  agentdb: { label: '@cherry/agentdb', schemas: ['agentdb'] },
+  'better-sqlite3': { label: 'better-sqlite3 12' },
+  'better-sqlite3-13@22': { label: 'better-sqlite3 13 (Node 22)', module: 'better-sqlite3-13', node: 22 },
+  'better-sqlite3-13@24': { label: 'better-sqlite3 13 (Node 24)', module: 'better-sqlite3-13', node: 24 },
+  'node-sqlite@22': { label: 'node:sqlite (Node 22)', module: 'node-sqlite', node: 22 },
+  'node-sqlite@24': { label: 'node:sqlite (Node 24)', module: 'node-sqlite', node: 24 },
+  sqlite3: { label: 'node-sqlite3' },
+  libsql: { label: '@libsql/client' },
+  turso: { label: '@tursodatabase/database' },
+  floor: { label: 'Rust floor' },
 }
+
+const DRIVERS = Object.keys(DRIVER_SPECS)
+
+/** What one column of the results measures: a driver on a schema. Its key is the driver's
+ *  name on this addon's schema and `<driver>/bare` on the bare one. */
+const variant = (driver, schema) => ({
+  key: schema === 'agentdb' ? driver : `${driver}/${schema}`,
+  driver,
+  schema,
+  label: schema === 'agentdb' ? DRIVER_SPECS[driver].label : `${DRIVER_SPECS[driver].label}, ${schema} schema`,
+})
+
+/** The variants of `drivers` on `schemas`, in report order: every driver on this addon's
+ *  schema, then every driver on the bare one; a driver that needs a newer Node only when
+ *  its Node is one of `nodes`. */
+const variants = (drivers = DRIVERS, schemas = SCHEMAS, nodes = Object.keys(NODE_VERSIONS).map(Number)) =>
+  schemas.flatMap((schema) =>
+    DRIVERS.filter((d) => drivers.includes(d) && (DRIVER_SPECS[d].schemas ?? SCHEMAS).includes(schema))
+      .filter((d) => !DRIVER_SPECS[d].node || nodes.includes(DRIVER_SPECS[d].node))
+      .map((d) => variant(d, schema)),
+  )
+
+/** Every variant's label by key. */
+const LABELS = Object.fromEntries(variants().map((v) => [v.key, v.label]))
 
 const SIZES = {
   full: {
@@ -19,18 +59,22 @@ const SIZES = {
     seed: { agents: 100, sessions: 10_000, logsPerSession: 2, midLogs: 100_000, bigLogs: 1_000_100 },
     depths: [0, 100_000, 1_000_000],
     calls: 1_000_000,
+    nodes: [22, 24],
     // @libsql/client does a few thousand point reads a second: a tenth of the calls keeps
-    // its run to a minute.
+    // its run to a minute (and to a few seconds in the quick run).
     callsByDriver: { libsql: 100_000 },
   },
+  // To stay under two minutes of trials, the quick run keeps its trials short, pages at two
+  // depths, and runs the drivers that need a newer Node under Node 24 only.
   quick: {
     runs: 1,
-    warmup: 0.1,
-    seconds: 0.4,
+    warmup: 0.03,
+    seconds: 0.15,
+    nodes: [24],
     seed: { agents: 20, sessions: 1_000, logsPerSession: 2, midLogs: 20_000, bigLogs: 100_100 },
-    depths: [0, 10_000, 100_000],
-    calls: 20_000,
-    callsByDriver: {},
+    depths: [0, 100_000],
+    calls: 5_000,
+    callsByDriver: { libsql: 1_000 },
   },
 }
 
@@ -44,8 +88,9 @@ const DELETE_SCHEMAS = {
   'no-checkpoints': ['DROP TABLE session_checkpoints'],
 }
 
-/** The trial runs of one round: `{ key, trial, label, group, db, params }`; `db` says which
- *  seeded database the trial reads ('read') or gets a fresh copy of ('write').
+/** The trial runs of one round: `{ key, trial, label, db, params }`; `db` says which seeded
+ *  database the trial reads ('read') or gets a fresh copy of ('write'); `drivers` and
+ *  `schemas`, when present, are the only ones it runs with; `once`: in the first round only.
  *  `sessionLogs`: the size of the session the fork and delete trials write (default: the
  *  size's mid session). */
 function plan(size, { sessionLogs = size.seed.midLogs } = {}) {
@@ -94,9 +139,11 @@ function plan(size, { sessionLogs = size.seed.midLogs } = {}) {
       })
     }
   }
-  runs.push({ key: 'rss-paging', trial: 'rss-paging', label: '9 RSS paging all logs', db: 'read', params: { pageSize: 1000 }, once: true })
-  runs.push({ key: 'rss-calls', trial: 'rss-calls', label: '9 RSS across calls', db: 'read', params: { sessions, calls: size.calls }, once: true })
+  // Memory depends on the driver, not on the schema: trial 9 runs on this addon's schema only.
+  const memory = { db: 'read', once: true, schemas: ['agentdb'] }
+  runs.push({ key: 'rss-paging', trial: 'rss-paging', label: '9 RSS paging all logs', params: { pageSize: 1000 }, ...memory })
+  runs.push({ key: 'rss-calls', trial: 'rss-calls', label: '9 RSS across calls', params: { sessions, calls: size.calls }, ...memory })
   return runs
 }
 
-module.exports = { DRIVERS, DELETE_SCHEMAS, LABELS, SIZES, plan }
+module.exports = { NODE_VERSIONS, SCHEMAS, DRIVER_SPECS, DRIVERS, DELETE_SCHEMAS, variants, LABELS, SIZES, plan }

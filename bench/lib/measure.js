@@ -6,32 +6,37 @@ const { monitorEventLoopDelay } = require('node:perf_hooks')
 
 const record = (ops, rows, seconds) => ({ ops, rows, seconds, opsPerSec: ops / seconds, rowsPerSec: rows / seconds })
 
-/** Awaits `op(i)` for `warmup` seconds, then counts its calls (and the rows each returns)
- *  for `seconds`. */
+/** Awaits `op(i, timeCall)` for `warmup` seconds, then counts its calls (and the rows each
+ *  returns) for `seconds` with the event loop watched (`watchEventLoop`; `op` wraps its
+ *  driver call in `timeCall`). */
 async function throughput(warmup, seconds, op) {
   let i = 0
-  for (const until = performance.now() + warmup * 1000; performance.now() < until; ) await op(i++)
-  let ops = 0
-  let rows = 0
-  const started = performance.now()
-  const until = started + seconds * 1000
-  do {
-    rows += await op(i++)
-    ops++
-  } while (performance.now() < until)
-  return record(ops, rows, (performance.now() - started) / 1000)
+  const untimed = (call) => call()
+  for (const until = performance.now() + warmup * 1000; performance.now() < until; ) await op(i++, untimed)
+  return watchEventLoop(async (timeCall) => {
+    let ops = 0
+    let rows = 0
+    const started = performance.now()
+    const until = started + seconds * 1000
+    do {
+      rows += await op(i++, timeCall)
+      ops++
+    } while (performance.now() < until)
+    return record(ops, rows, (performance.now() - started) / 1000)
+  })
 }
 
-/** Watches the event loop while `work()` runs: how late a 1 ms timer fires (p50, p99, max,
- *  in ms), and the longest time one call kept the JavaScript thread (`timeCall` wraps each
- *  call; for a synchronous driver that is the whole call). */
+/** Watches the event loop while `work(timeCall)` runs: how late a 1 ms timer fires (p50, p99,
+ *  max, in ms), and the longest time one call kept the JavaScript thread (`timeCall` wraps
+ *  each call; for a synchronous driver that is the whole call; null when no call was
+ *  wrapped). */
 async function watchEventLoop(work) {
   const histogram = monitorEventLoopDelay({ resolution: 1 })
-  let longestCallMs = 0
+  let longestCallMs = null
   const timeCall = (call) => {
     const started = performance.now()
     const result = call()
-    longestCallMs = Math.max(longestCallMs, performance.now() - started)
+    longestCallMs = Math.max(longestCallMs ?? 0, performance.now() - started)
     return result
   }
   histogram.enable()

@@ -4,7 +4,9 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { DRIVERS, LABELS } = require('./config')
+const { DRIVER_SPECS } = require('./config')
+
+const LABELS = Object.fromEntries(Object.entries(DRIVER_SPECS).map(([d, spec]) => [d, spec.label]))
 
 const median = (values) => {
   const s = values.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b)
@@ -67,53 +69,106 @@ function div(a, b) {
   return typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : undefined
 }
 
-const fmt = (v, digits = 0) => (v === undefined ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
+const fmt = (v, digits = 0) => (v === undefined || v === null ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
 const fmtRatio = (v) => (v === undefined ? 'n/a' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}x`)
 
+/** The trials of a run split into the tables of the report: trials 1 to 6, the pages of
+ *  trial 7, and the trials of this addon only (10, 11). Trial 9 has its own table. */
+function trialGroups(trials) {
+  const memory = trials.filter((t) => t.trial.startsWith('rss'))
+  const pages = trials.filter((t) => t.trial === 'page')
+  const own = trials.filter((t) => t.trial === 'stream' || t.trial === 'fork')
+  const main = trials.filter((t) => !memory.includes(t) && !pages.includes(t) && !own.includes(t))
+  return { main, pages, own, memory }
+}
+
+/** A markdown table with a row per variant that has a record of one of `trials`, and a
+ *  column per trial; `cell(trialKey, record)` writes one cell. */
+function variantTable(lines, columns, m, trials, cell) {
+  const shown = columns.filter((v) => trials.some((t) => m[t.key]?.[v.key]))
+  if (shown.length === 0 || trials.length === 0) return
+  lines.push(`| driver | ${trials.map((t) => t.label).join(' | ')} |`)
+  lines.push(`|---|${trials.map(() => '---:').join('|')}|`)
+  for (const v of shown) {
+    const cells = trials.map((t) => {
+      const r = m[t.key]?.[v.key]
+      if (!r) return ''
+      return r.error ? 'error' : cell(t.key, r)
+    })
+    lines.push(`| ${v.label} | ${cells.join(' | ')} |`)
+  }
+  lines.push('')
+}
+
+/** The errors of the medians, one line per variant and message (the trials it failed in
+ *  listed), so that a table's "error" says why. */
+function errorLines(lines, columns, m, trials) {
+  const errors = new Map()
+  for (const v of columns) {
+    for (const t of trials) {
+      const error = m[t.key]?.[v.key]?.error
+      if (!error) continue
+      const message = error.split(' |')[0].slice(0, 240)
+      const key = `${v.label}: ${message}`
+      errors.set(key, [...(errors.get(key) ?? []), t.label])
+    }
+  }
+  if (errors.size === 0) return
+  lines.push('Errors:')
+  lines.push('')
+  for (const [key, failed] of errors) {
+    const [label, ...message] = key.split(': ')
+    lines.push(`- ${label} (${failed.join(', ')}): ${message.join(': ')}`)
+  }
+  lines.push('')
+}
+
 function markdown(results, m, checks) {
-  const drivers = DRIVERS.filter((d) => Object.values(m).some((byDriver) => byDriver[d]))
+  const columns = results.variants
   const lines = []
   const { machine: mc } = results
-  lines.push(`Measured ${results.date.slice(0, 10)} (${results.mode} run, medians of ${results.rounds} round${results.rounds > 1 ? 's' : ''}, a fresh process per driver and trial) on ${mc.cores} × ${mc.cpu}, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${results.loadAverage.map((l) => l.toFixed(1)).join(' → ')}.`)
+  lines.push(`Measured ${results.date.slice(0, 10)} (${results.mode} run, medians of ${results.rounds} round${results.rounds > 1 ? 's' : ''}, a fresh process per driver and trial, ${fmt(results.seconds)} s of trials) on ${mc.cores} × ${mc.cpu}, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${results.loadAverage.map((l) => l.toFixed(1)).join(' → ')}.`)
   lines.push('')
   lines.push(`Versions: ${Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`)
   lines.push('')
-  lines.push('### Throughput (operations per second; trial 4 in rows per second)')
+  lines.push("Each peer runs on this addon's schema (the built-in migrations) and on the reference module's bare tables (`bare schema`: bench/sql/reference/); the addon runs on its own.")
   lines.push('')
-  const peers = ['better-sqlite3', 'libsql', 'floor'].filter((d) => drivers.includes(d))
-  lines.push(`| trial | ${drivers.map((d) => LABELS[d]).join(' | ')} | ${peers.map((p) => `agentdb ÷ ${LABELS[p]}`).join(' | ')} |`)
-  lines.push(`|---|${drivers.map(() => '---:').join('|')}|${peers.map(() => '---:').join('|')}|`)
-  for (const t of results.trials) {
-    if (t.trial.startsWith('rss')) continue
-    const row = m[t.key] ?? {}
-    const cells = drivers.map((d) => (row[d]?.error ? 'error' : fmt(rate(t.key, row[d]))))
-    const ratios = peers.map((p) => fmtRatio(div(rate(t.key, row.agentdb), rate(t.key, row[p]))))
-    lines.push(`| ${t.label} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`)
+  const { main, pages, own, memory } = trialGroups(results.trials)
+  const rateCell = (key, r) => {
+    if (key === 'open-migrate') return `${fmt(r.medianMs, 1)} ms`
+    const value = rate(key, r)
+    return fmt(value, value < 10 ? 1 : 0)
   }
-  const open = m['open-migrate'] ?? {}
+  lines.push('### Throughput (operations per second; trial 1 in milliseconds per open + migrate + close; trial 4 in rows per second)')
   lines.push('')
-  lines.push(`Trial 1 in milliseconds per open + migrate + close: ${drivers.map((d) => `${LABELS[d]} ${fmt(open[d]?.medianMs, 1)}`).join(', ')}.`)
+  variantTable(lines, columns, m, main, rateCell)
+  variantTable(lines, columns, m, pages, rateCell)
+  variantTable(lines, columns, m, own, rateCell)
+  errorLines(lines, columns, m, [...main, ...pages, ...own, ...memory])
+  const agentdb = (key) => rate(key, m[key]?.agentdb)
+  lines.push('### @cherry/agentdb ÷ each peer (higher: the addon is faster)')
   lines.push('')
-  lines.push('### Event loop while trials 3 and 4 run (trial 8, ms)')
+  variantTable(lines, columns.filter((v) => v.key !== 'agentdb'), m, [...main, ...pages], (key, r) => fmtRatio(div(agentdb(key), rate(key, r))))
+  const withLoop = [...main, ...pages, ...own, ...memory].filter((t) => columns.some((v) => m[t.key]?.[v.key]?.eventLoop))
+  const loopCell = (_, r) => (r.eventLoop ? `${fmt(r.eventLoop.p50, 1)} / ${fmt(r.eventLoop.p99, 1)} / ${fmt(r.eventLoop.max, 1)}` : 'n/a')
+  lines.push('### Event loop during every trial (ms: p50 / p99 / max of how late a 1 ms timer fired)')
   lines.push('')
-  lines.push('| driver | trial | p50 | p99 | max | longest call on the JS thread |')
-  lines.push('|---|---|---:|---:|---:|---:|')
-  for (const d of drivers.filter((d) => d !== 'floor')) {
-    for (const key of ['append-concurrent', 'append-batch']) {
-      const el = m[key]?.[d]?.eventLoop
-      lines.push(`| ${LABELS[d]} | ${key === 'append-batch' ? '4 batch' : '3 concurrent'} | ${fmt(el?.p50, 2)} | ${fmt(el?.p99, 2)} | ${fmt(el?.max, 1)} | ${fmt(el?.longestCallMs, 2)} |`)
-    }
-  }
+  lines.push('Watched while each trial counts, after its warm-up (trial 9 across calls is not watched: its forced garbage collections would be what it measured). The floor has no event loop.')
   lines.push('')
+  const js = columns.filter((v) => v.driver !== 'floor')
+  for (const group of [main, pages, [...own, ...memory]]) variantTable(lines, js, m, withLoop.filter((t) => group.includes(t)), loopCell)
+  lines.push('### Longest call on the JavaScript thread (ms; for a synchronous driver, the whole call)')
+  lines.push('')
+  variantTable(lines, js, m, withLoop.filter((t) => main.includes(t)), (_, r) => fmt(r.eventLoop?.longestCallMs, 2))
   lines.push('### Memory (trial 9, MB = 10^6 bytes)')
   lines.push('')
   lines.push('| driver | rows paged | RSS before | peak while paging | growth | calls | RSS after 1st tenth → after last | growth across calls |')
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|')
-  for (const d of drivers) {
-    const p = m['rss-paging']?.[d]
-    const c = m['rss-calls']?.[d]
+  for (const v of columns.filter((v) => memory.some((t) => m[t.key]?.[v.key]))) {
+    const p = m['rss-paging']?.[v.key]
+    const c = m['rss-calls']?.[v.key]
     const s = c?.samples
-    lines.push(`| ${LABELS[d]} | ${fmt(p?.rows)} | ${fmt(div(p?.rssBefore, MB), 1)} | ${fmt(div(p?.rssPeak, MB), 1)} | ${fmt(div(p?.growth, MB), 1)} | ${fmt(c?.calls)} | ${s ? `${fmt(s[0] / MB, 1)} → ${fmt(s[s.length - 1] / MB, 1)}` : 'n/a'} | ${s ? fmt((s[s.length - 1] - s[0]) / MB, 1) : 'n/a'} |`)
+    lines.push(`| ${v.label} | ${fmt(p?.rows)} | ${fmt(div(p?.rssBefore, MB), 1)} | ${fmt(div(p?.rssPeak, MB), 1)} | ${fmt(div(p?.growth, MB), 1)} | ${fmt(c?.calls)} | ${s ? `${fmt(s[0] / MB, 1)} → ${fmt(s[s.length - 1] / MB, 1)}` : 'n/a'} | ${s ? fmt((s[s.length - 1] - s[0]) / MB, 1) : 'n/a'} |`)
   }
   lines.push('')
   lines.push('### Targets')
@@ -128,59 +183,83 @@ function markdown(results, m, checks) {
   return lines.join('\n')
 }
 
-/** A vega-lite chart: each trial's rate relative to better-sqlite3 (log scale), and the
- *  event-loop delay while trials 3 and 4 run. */
+/** A vega-lite chart of every driver on every schema: each trial's rate relative to
+ *  better-sqlite3 12 on this addon's schema (log scale), one panel per trial; and the
+ *  event-loop delay of every trial (p50 to max as a bar, p99 as a tick). Colour is the
+ *  driver, the bare schema's bars are paler. */
 function chartSpec(results, m) {
+  const columns = results.variants
+  const { main, pages, own, memory } = trialGroups(results.trials)
   const rows = []
-  for (const t of results.trials) {
-    if (t.trial.startsWith('rss')) continue
+  for (const t of [...main, ...pages, ...own]) {
     const base = rate(t.key, m[t.key]?.['better-sqlite3'])
-    for (const d of DRIVERS) {
-      const v = rate(t.key, m[t.key]?.[d])
-      if (v !== undefined && base) rows.push({ trial: t.label, driver: LABELS[d], ratio: v / base })
+    for (const v of columns) {
+      const value = rate(t.key, m[t.key]?.[v.key])
+      if (value !== undefined && base) rows.push({ trial: t.label, variant: v.label, driver: LABELS[v.driver], schema: v.schema, ratio: Math.min(Math.max(value / base, 0.001), 1000) })
     }
   }
   const delays = []
-  for (const d of DRIVERS.filter((d) => d !== 'floor')) {
-    for (const [key, name] of [['append-concurrent', '3 concurrent'], ['append-batch', '4 batch']]) {
-      const el = m[key]?.[d]?.eventLoop
+  for (const t of [...main, ...pages, ...own, ...memory]) {
+    for (const v of columns) {
+      const el = m[t.key]?.[v.key]?.eventLoop
       if (!el) continue
-      for (const stat of ['p99', 'max']) delays.push({ run: `${name} ${stat}`, driver: LABELS[d], ms: Math.max(el[stat], 0.01) })
+      const ms = (x) => Math.max(x, 0.1)
+      delays.push({ trial: t.label, variant: v.label, driver: LABELS[v.driver], schema: v.schema, p50: ms(el.p50), p99: ms(el.p99), max: ms(el.max) })
     }
   }
-  const color = { field: 'driver', type: 'nominal', sort: DRIVERS.map((d) => LABELS[d]), title: null }
+  const order = columns.map((v) => v.label)
+  const drivers = [...new Set(columns.map((v) => LABELS[v.driver]))]
+  const color = { field: 'driver', type: 'nominal', sort: drivers, scale: { domain: drivers, scheme: 'category10' }, title: 'driver', legend: { labelLimit: 260 } }
+  const opacity = { field: 'schema', type: 'ordinal', sort: ['agentdb', 'bare'], scale: { domain: ['agentdb', 'bare'], range: [1, 0.45] }, title: 'schema' }
+  const y = { field: 'variant', type: 'nominal', sort: order, title: null, axis: { labelLimit: 0 } }
+  const facet = { field: 'trial', type: 'nominal', sort: results.trials.map((t) => t.label), title: null, header: { labelFontWeight: 'bold' } }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `@cherry/agentdb benchmark (${results.machine.cores} × ${results.machine.cpu}, ${results.date.slice(0, 10)})`,
+    title: `@cherry/agentdb benchmark (${results.mode} run, ${results.machine.cores} × ${results.machine.cpu}, ${results.date.slice(0, 10)})`,
     config: { font: 'sans-serif' },
     vconcat: [
       {
-        title: 'Rate relative to better-sqlite3 (higher is better)',
+        title: 'Rate relative to better-sqlite3 12 on the addon schema (higher is better)',
         data: { values: rows },
-        mark: 'bar',
-        width: { step: 12 },
-        height: 260,
-        encoding: {
-          x: { field: 'trial', type: 'nominal', sort: null, title: null, axis: { labelAngle: -35, labelLimit: 220 } },
-          xOffset: { field: 'driver', sort: DRIVERS.map((d) => LABELS[d]) },
-          // Log-scale bars need an explicit base: the bottom of the fixed domain.
-          y: { field: 'ratio', type: 'quantitative', scale: { type: 'log', domain: [0.01, 10] }, title: '× better-sqlite3' },
-          y2: { datum: 0.01 },
-          color,
+        facet,
+        columns: 3,
+        resolve: { scale: { y: 'independent' }, axis: { y: 'independent' } },
+        spec: {
+          width: 200,
+          height: { step: 9 },
+          mark: 'bar',
+          encoding: {
+            y,
+            // Log-scale bars need an explicit base: the bottom of the fixed domain.
+            x: { field: 'ratio', type: 'quantitative', scale: { type: 'log', domain: [0.001, 1000] }, title: '× better-sqlite3 12' },
+            x2: { datum: 0.001 },
+            color,
+            opacity,
+          },
         },
       },
       {
-        title: 'Event-loop delay while appending (ms, lower is better)',
+        title: 'Event-loop delay during each trial (ms; bar p50 to max, tick p99; lower is better)',
         data: { values: delays },
-        mark: 'bar',
-        width: { step: 14 },
-        height: 200,
-        encoding: {
-          x: { field: 'run', type: 'nominal', sort: null, title: null, axis: { labelAngle: -35 } },
-          xOffset: { field: 'driver', sort: DRIVERS.map((d) => LABELS[d]) },
-          y: { field: 'ms', type: 'quantitative', scale: { type: 'log', domain: [0.1, 10000] }, title: 'ms' },
-          y2: { datum: 0.1 },
-          color,
+        facet,
+        columns: 3,
+        resolve: { scale: { y: 'independent' }, axis: { y: 'independent' } },
+        spec: {
+          width: 200,
+          height: { step: 9 },
+          layer: [
+            {
+              mark: 'bar',
+              encoding: {
+                y,
+                x: { field: 'p50', type: 'quantitative', scale: { type: 'log', domain: [0.1, 10000] }, title: 'ms' },
+                x2: { field: 'max' },
+                color,
+                opacity,
+              },
+            },
+            { mark: { type: 'tick', color: 'black', thickness: 1 }, encoding: { y, x: { field: 'p99', type: 'quantitative' } } },
+          ],
         },
       },
     ],
