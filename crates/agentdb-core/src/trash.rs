@@ -125,6 +125,13 @@ fn refused(what: String) -> Error {
   Error::new(ErrorCode::Trashed, format!("{what} is in the trash: restore it before writing to it"))
 }
 
+/// Whether any session is in the trash (a look at its partial index): searches leave the
+/// trash out only when there is one, so that a search without filters can read the index
+/// alone.
+pub fn holds_sessions(conn: &Connection) -> Result<bool> {
+  Ok(conn.prepare_cached("SELECT 1 FROM sessions WHERE deleted_at IS NOT NULL LIMIT 1")?.exists([])?)
+}
+
 /// `TRASHED` when agent `id` is in the trash. A missing agent passes, for the write to
 /// report.
 pub fn refuse_agent(conn: &Connection, id: &str) -> Result<()> {

@@ -19,6 +19,7 @@ use crate::logs::{self, SessionLog};
 use crate::model::{LogRole, LogType};
 use crate::rules::{self, PAGE_LIMIT};
 use crate::sessions::{self, Session};
+use crate::trash;
 use query::{Query, Syntax};
 use snippet::Highlight;
 
@@ -198,11 +199,14 @@ fn rows<T>(
   run().map_err(|e| query::syntax_error(e, input))
 }
 
-/// The filters of a search as SQL over `session_logs l`, with their parameters.
-fn log_filters(search: &LogSearch) -> (String, Vec<(&'static str, Value)>) {
-  // Logs of sessions in the trash are left out: the few such sessions, read once through
-  // their partial index.
-  let mut sql = String::from(" AND l.session_id NOT IN (SELECT id FROM sessions WHERE deleted_at IS NOT NULL)");
+/// The filters of a search as SQL over `session_logs l`, with their parameters. With
+/// `trash_held` (a session is in the trash), logs of sessions in the trash are left out: the
+/// few such sessions, read once through their partial index.
+fn log_filters(search: &LogSearch, trash_held: bool) -> (String, Vec<(&'static str, Value)>) {
+  let mut sql = String::new();
+  if trash_held {
+    sql.push_str(" AND l.session_id NOT IN (SELECT id FROM sessions WHERE deleted_at IS NOT NULL)");
+  }
   let mut params = Vec::new();
   let mut filter = |clause: &str, name: &'static str, value: Value| {
     sql.push_str(" AND ");
@@ -295,7 +299,7 @@ pub fn search_logs(conn: &Connection, search: &LogSearch) -> Result<SearchPage<L
   let Some(expression) = parsed.expression else { return Ok(SearchPage { items: Vec::new(), next_cursor: None }) };
   // The hits and their logs are read from one snapshot.
   let snapshot = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
-  let (filters, mut params) = log_filters(search);
+  let (filters, mut params) = log_filters(search, trash::holds_sessions(conn)?);
   params.push((":q", Value::Text(expression)));
   let from = if filters.is_empty() { MATCHES_UNFILTERED.to_string() } else { format!("{MATCHES}{filters}") };
   let wanted = search.limit as usize + 1;
