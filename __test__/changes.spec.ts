@@ -10,7 +10,9 @@ import { Database, rejection, tempDir } from './support'
 import { Child, FIXTURES } from './reliability/helpers'
 
 const dirs: { remove: () => void }[] = []
-afterAll(() => dirs.forEach((d) => d.remove()))
+afterAll(() => {
+  for (const d of dirs) d.remove()
+})
 
 async function fileDb(options: Parameters<typeof Database.open>[1] = {}) {
   const dir = tempDir('changes')

@@ -250,8 +250,8 @@ export async function useTheWholeApi(): Promise<void> {
   const peek: Session | null = await db.getSession(session.id, { includeTrashed: true })
   const trashedAgents: Agent[] = (await db.listAgents({ trashed: true })).items
   const purged: PurgeResult = await db.purge({ trashedBefore: '2026-01-01T00:00:00.000Z', keepLatestPerAgent: 5, dryRun: true })
-  const compacted: CompactResult = await db.compact({ full: false })
-  const compactMode: 'incremental' | 'full' = compacted.mode
+  const compaction: CompactResult = await db.compact({ full: false })
+  const compactMode: 'incremental' | 'full' = compaction.mode
   const stats: DatabaseStats = await db.stats({ largest: 3 })
   const biggest: SessionSize | undefined = stats.largestSessions[0]
   const sized = await Database.open(':memory:', { maxLogBytes: 1_000_000 })

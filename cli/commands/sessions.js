@@ -237,7 +237,11 @@ async function watchLogs(db, sessionId, file) {
     { tables: ['session_logs'], sessionId },
   )
   return {
-    next: () => new Promise((resolve) => (ids.size ? resolve() : (wake = resolve))),
+    next: () =>
+      new Promise((resolve) => {
+        if (ids.size) resolve()
+        else wake = resolve
+      }),
     take() {
       const taken = [...ids].sort((a, b) => a - b)
       ids = new Set()

@@ -32,8 +32,7 @@ use crate::error::{Error, ErrorCode, Result};
 /// (`changes_<table>_insert`, `_update`, `_delete`) of the migration that added it. A table
 /// added to the schema is watched by adding it here and its triggers to its migration;
 /// `every_watched_table_has_its_triggers` checks both.
-pub const WATCHED: &[&str] =
-  &["agents", "sessions", "session_logs", "session_forks", "session_checkpoints", "usage_records"];
+pub const WATCHED: &[&str] = &["agents", "sessions", "session_logs", "session_forks", "session_checkpoints", "usage_records"];
 
 /// How many change rows are kept when `open` is given no `keepChanges`.
 pub const DEFAULT_KEEP: u64 = 100_000;

@@ -44,8 +44,8 @@ pub mod store;
 pub mod stored;
 #[cfg(test)]
 pub mod test_support;
-pub mod trash;
 pub mod transfer;
+pub mod trash;
 pub mod usage;
 
 #[cfg(test)]
