@@ -27,6 +27,60 @@ export interface OpenOptions {
    *  `appendLogText`, `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and
    *  writes nothing. */
   maxLogBytes?: number | undefined
+  /** How many of the newest rows of the change log (`watch`, `changesSince`) are kept (1 to
+   *  1,000,000,000; default 100,000). Each commit prunes at most 1000 of the oldest beyond
+   *  them; `changesSince` of a number older than what is kept resolves with `reset: true`. */
+  keepChanges?: number | undefined
+}
+
+/** A table whose changes `watch` and `changesSince` report. */
+export type WatchedTable =
+  | 'agents'
+  | 'sessions'
+  | 'session_logs'
+  | 'session_forks'
+  | 'session_checkpoints'
+  | 'usage_records'
+
+/** One changed row of the change log. */
+export interface Change {
+  /** Its number in the change log: grows with every change, in commit order. */
+  seq: number
+  table: WatchedTable
+  op: 'insert' | 'update' | 'delete'
+  /** The row's id: a string, or a log's number. */
+  id: string | number
+  /** The session of a log or a fork, a session's own id; `null` for an agent. */
+  sessionId: string | null
+}
+
+/** What `watch` calls its listener with: the changes of one committed transaction (for
+ *  `external` ones, of what other connections committed since the last look). */
+export interface ChangeEvent {
+  /** The number of the event's last change: `changesSince(seq)` gives what follows. */
+  seq: number
+  /** True when another connection (another process, the CLI, the sqlite3 shell) committed it. */
+  external: boolean
+  changes: Change[]
+}
+
+/** Which changes `watch` and `changesSince` report. */
+export interface WatchOptions {
+  /** Only these tables (default: all). */
+  tables?: WatchedTable[] | undefined
+  /** Only the changes of this session: its own row, its logs, its fork row. */
+  sessionId?: string | undefined
+}
+
+/** What `changesSince` resolves with. */
+export interface ChangesSince {
+  /** The newest change number of the database: go on from it. */
+  seq: number
+  /** True when changes after the number asked for were pruned (or it is newer than any this
+   *  database handed out): reload everything; `changes` is then empty. */
+  reset: boolean
+  /** Every change after the number asked for, in order. */
+  changes: Change[]
 }
 
 /** Options of `close`. */
@@ -464,11 +518,41 @@ export interface EffectiveConfig<TConfig = JsonObject> {
   maxSteps: number
 }
 
-/** A session with its agent and effective configuration, read from one snapshot. */
+/** A session with its agent, effective configuration and compaction checkpoint, read from one snapshot. */
 export interface SessionWithAgent<TConfig = JsonObject> {
   session: Session<TConfig>
   agent: Agent<TConfig>
   effective: EffectiveConfig<TConfig>
+  /** Its compaction checkpoint; `null` when it has none. */
+  checkpoint: SessionCheckpoint | null
+}
+
+/** `setCheckpoint`'s argument: a summary of the session's log up to one entry. */
+export interface CheckpointInput {
+  /** The summary: text, not blank, at most 1,000,000 UTF-16 units (`summary.length`). */
+  summary: string
+  /** The last entry the summary covers: an entry of the same session (its `id`). */
+  throughLogId: number
+  /** How many tokens the covered entries took (a whole number from 0). */
+  coveredTokens?: number | null | undefined
+  /** How many tokens the summary takes (a whole number from 0). */
+  summaryTokens?: number | null | undefined
+  /** Any JSON value of the app's (the model that summarised, a version). */
+  metadata?: JsonInput | undefined
+}
+
+/** A session's compaction checkpoint, as stored. */
+export interface SessionCheckpoint<TMetadata = JsonValue> {
+  sessionId: string
+  throughLogId: number
+  summary: string
+  coveredTokens: number | null
+  summaryTokens: number | null
+  metadata: TMetadata | null
+  /** When it was set (ISO-8601 UTC, ms). */
+  createdAt: string
+  /** Pass as `after` to `getLogs(sessionId)` (oldest first): the entries after the covered one. */
+  logsAfter: string
 }
 
 /** One log entry. `TContent` and `TMetadata` are the types the app says its `content` and
@@ -774,6 +858,12 @@ export interface BatchSessionInput extends Omit<SessionInput, 'mainAgentId'> {
   mainAgentId: string | BatchRef
 }
 
+/** A checkpoint in a batch: its `throughLogId` may be a `BatchRef` to a log entry written
+ *  earlier in the same batch. */
+export interface BatchCheckpointInput extends Omit<CheckpointInput, 'throughLogId'> {
+  throughLogId: number | BatchRef
+}
+
 /** `recordUsage`'s input in a batch: the session, log and agent may be `BatchRef`s. */
 export interface BatchUsageInput extends Omit<UsageInput, 'sessionId' | 'logId' | 'agentId'> {
   sessionId?: string | BatchRef | undefined
@@ -801,6 +891,8 @@ export type BatchOperation =
   | { op: 'finishLog'; id: number | BatchRef; options: FinishLogOptions }
   | { op: 'deleteLog'; id: number | BatchRef; options: DeleteLogOptions }
   | { op: 'deleteLogs'; sessionId: string | BatchRef }
+  | { op: 'setCheckpoint'; sessionId: string | BatchRef; checkpoint: BatchCheckpointInput }
+  | { op: 'clearCheckpoint'; sessionId: string | BatchRef }
   | { op: 'recordUsage'; input: BatchUsageInput }
   | { op: 'execute'; sql: string; params?: SqlParams | undefined }
 /** What each kind of `batch` operation resolves with: the result its method gives. */
@@ -822,6 +914,8 @@ export interface BatchResults {
   finishLog: SessionLog
   deleteLog: number
   deleteLogs: number
+  setCheckpoint: SessionCheckpoint
+  clearCheckpoint: boolean
   recordUsage: RecordedUsage
   execute: ExecuteResult
 }
@@ -1396,12 +1490,30 @@ export declare class Database {
    */
   getFork<TConfig = JsonObject>(sessionId: string): Promise<SessionFork<TConfig> | null>
   /**
+   * Sets the session's compaction checkpoint, replacing the one it had: a summary of its log
+   * up to and including `throughLogId` (an entry of the session), with the tokens the
+   * covered entries took (`coveredTokens`) and the summary takes (`summaryTokens`), and the
+   * app's `metadata`. Resolves with the checkpoint, whose `logsAfter` is the `getLogs`
+   * cursor of the entries after it. Deleting the covered entry deletes the checkpoint.
+   *
+   * Rejects with `NOT_FOUND` (the session, or a `throughLogId` that is not one of its
+   * entries), `INVALID_ARGUMENT` (a blank or too long summary, a token count that is not a
+   * whole number from 0), `NOT_WRITTEN`, `BUSY` or `DATABASE_CLOSED`; nothing is written.
+   */
+  setCheckpoint<TMetadata = JsonValue>(sessionId: string, checkpoint: CheckpointInput): Promise<SessionCheckpoint<TMetadata>>
+  /**
+   * Deletes the session's compaction checkpoint. Resolves `true` if it had one.
+   * Rejects with `NOT_WRITTEN` (a trigger skipped the delete), `INVALID_ARGUMENT`, `BUSY` or
+   * `DATABASE_CLOSED`.
+   */
+  clearCheckpoint(sessionId: string): Promise<boolean>
+  /**
    * The session, its agent, and the effective configuration: for model, planModel,
    * smallModel, builtInTools, mcps, knowledges, configuration, accessiblePaths,
    * permissionMode and maxSteps, the session's value where it overrides, else the agent's.
-   * Read in one statement, so all three come from one snapshot. `null` when the session
-   * does not exist, or is in the trash and `includeTrashed` is not given. Rejects with
-   * `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * With its compaction checkpoint (`null` without one). Read in one statement, so all
+   * four come from one snapshot. `null` when the session does not exist, or is in the trash
+   * and `includeTrashed` is not given. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   getSessionWithAgent<TConfig = JsonObject>(id: string, options?: LookupOptions): Promise<SessionWithAgent<TConfig> | null>
   /**
@@ -1488,6 +1600,34 @@ export declare class Database {
    * are totalled per currency. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   usageSummary(options: UsageSummaryOptions): Promise<UsageTotals[]>
+  /**
+   * Calls `listener` on the JavaScript thread after every committed transaction that
+   * changed a watched table (`agents`, `sessions`, `session_logs`, `session_forks`,
+   * `session_checkpoints`, `usage_records`), once,
+   * with `{ seq, external, changes }`: `changes` lists the changed rows in order (`seq`,
+   * `table`, `op`: `'insert' | 'update' | 'delete'`, `id`, `sessionId`), `seq` is the last
+   * one's number. A group commit is one event; a write that failed or rolled back is in
+   * none; events come in commit order. Commits of other connections (another process, the
+   * CLI, the sqlite3 shell) arrive within about 50 ms while the database is idle, as one
+   * event per look with `external: true`. `options.tables` and `options.sessionId` keep only
+   * the changes of those tables and of that session; an event with none left is not sent.
+   * Returns the function that stops the watch. A listener that throws is reported as a
+   * process warning and disturbs nothing else. An active watch keeps the event loop alive
+   * until it is stopped or the database closed. Synchronous; throws `INVALID_ARGUMENT` (a
+   * listener that is not a function, bad options) or `DATABASE_CLOSED`.
+   */
+  watch(listener: (event: ChangeEvent) => void, options?: WatchOptions): () => void
+  /**
+   * Every change committed after `seq` (a change number from an event or an earlier
+   * `changesSince`; 0 for all that is kept), in order: `{ seq, reset, changes }`, `seq`
+   * the newest change number. `reset` is true (and `changes` empty) when changes after
+   * `seq` were pruned (`keepChanges` of `open`) or `seq` is newer than any this database
+   * handed out: reload everything, then go on from `seq`. `options` filter as `watch`'s do.
+   *
+   * Rejects with `INVALID_ARGUMENT`, `NOT_FOUND` (the database is not migrated to the change
+   * log yet) or `DATABASE_CLOSED`.
+   */
+  changesSince(seq: number, options?: WatchOptions): Promise<ChangesSince>
 }
 
 /** A row of the library's tables holding a value the typed calls cannot read. */
