@@ -189,6 +189,8 @@ const cases: Case[] = [
   ['clearCheckpoint', () => [7], 'sessionId'],
   ['listForks', () => [''], 'sessionId'],
   ['getFork', () => [5], 'sessionId'],
+  ['changesSince', () => [-1], 'seq'],
+  ['changesSince', () => [0, { tables: ['nope'] }], 'options.tables'],
   // addLog
   ['addLog', () => [], 'input'],
   ['addLog', () => [{}], 'input'],
@@ -350,7 +352,7 @@ describe('bad input', () => {
       (name) => typeof (db as unknown as Record<string, unknown>)[name] === 'function' && name !== 'constructor',
     )
     const dataMethods = methods.filter(
-      (m) => !/migration|migrate|rollback|initialize|close/i.test(m) && !['countAgents', 'checkpoint', 'rebuildSearchIndex'].includes(m) && !m.startsWith('test'),
+      (m) => !/migration|migrate|rollback|initialize|close/i.test(m) && !['countAgents', 'checkpoint', 'rebuildSearchIndex', 'watch'].includes(m) && !m.startsWith('test'),
     )
     expect(dataMethods.length).toBeGreaterThan(25)
     expect(dataMethods.filter((m) => !cases.some(([call]) => call === m))).toEqual([])
