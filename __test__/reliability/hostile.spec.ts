@@ -211,6 +211,8 @@ const TEMPLATES: Record<string, (f: Fixture) => unknown[]> = {
   forkSession: (f) => [f.sessionId, { atLogId: f.logId, name: 'fork' }],
   listForks: (f) => [f.sessionId],
   getFork: (f) => [f.sessionId],
+  setCheckpoint: (f) => [f.sessionId, { summary: 'so far', throughLogId: f.logId, coveredTokens: 10, summaryTokens: 2, metadata: { k: 1 } }],
+  clearCheckpoint: (f) => [f.sessionId],
   changesSince: () => [0, { tables: ['agents'] }],
   query: () => ['SELECT id, name FROM agents WHERE name = ?', ['n']],
   execute: () => ['UPDATE agents SET name = ? WHERE id = ?', ['renamed', 'nobody']],
