@@ -604,6 +604,8 @@ export interface FinishLogOptions {
 /** Options of `listInterruptedLogs`: oldest first, of every session unless `sessionId` is given. */
 export interface ListInterruptedLogsOptions extends PageOptions {
   sessionId?: string | undefined
+  /** Also list the entries of sessions in the trash. */
+  includeTrashed?: boolean | undefined
 }
 
 /** A log entry with its children, from `getLogTree`. */
@@ -1240,8 +1242,8 @@ export declare class Database {
   /**
    * The entries left `interrupted` (still `pending` or `streaming` when the database was
    * last opened by a process that found no other connection on it), oldest first, of every
-   * session or of `sessionId`, a page at a time.
-   * Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+   * session or of `sessionId`, a page at a time; those of sessions in the trash only with
+   * `includeTrashed`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
    */
   listInterruptedLogs<TContent = JsonValue, TMetadata = JsonValue>(options?: ListInterruptedLogsOptions): Promise<Page<SessionLog<TContent, TMetadata>>>
   /**

@@ -11,6 +11,7 @@ use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::read::{latest_page, log_id, order, page};
 use agentdb_core::logs;
+use agentdb_core::trash::Trash;
 
 #[napi]
 impl Database {
@@ -152,8 +153,8 @@ impl Database {
 
   /// The entries left `interrupted` (still `pending` or `streaming` when the database was
   /// last opened by a process that found no other connection on it), oldest first, of every
-  /// session or of `sessionId`, a page at a time.
-  /// Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
+  /// session or of `sessionId`, a page at a time; those of sessions in the trash only with
+  /// `includeTrashed`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
@@ -162,10 +163,10 @@ impl Database {
   )]
   pub fn list_interrupted_logs(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
-      let args = Fields::of(options, "options", &["sessionId", "limit", "offset", "after", "maxBytes"], true)
-        .and_then(|f| Ok((f.parsed("sessionId", |v, p| v.id(p))?, page(&f)?)));
-      self.read(env, args, |conn, (session_id, page)| -> Result<JsonText> {
-        JsonText::of(&logs::list_interrupted(conn, session_id.as_deref(), &page)?)
+      let args = Fields::of(options, "options", &["sessionId", "includeTrashed", "limit", "offset", "after", "maxBytes"], true)
+        .and_then(|f| Ok((f.parsed("sessionId", |v, p| v.id(p))?, Trash::of_lookup(f.boolean("includeTrashed")?), page(&f)?)));
+      self.read(env, args, |conn, (session_id, trash, page)| -> Result<JsonText> {
+        JsonText::of(&logs::list_interrupted(conn, session_id.as_deref(), trash, &page)?)
       })
     })
   }

@@ -604,6 +604,8 @@ export interface FinishLogOptions {
 /** Options of `listInterruptedLogs`: oldest first, of every session unless `sessionId` is given. */
 export interface ListInterruptedLogsOptions extends PageOptions {
   sessionId?: string | undefined
+  /** Also list the entries of sessions in the trash. */
+  includeTrashed?: boolean | undefined
 }
 
 /** A log entry with its children, from `getLogTree`. */

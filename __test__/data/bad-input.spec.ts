@@ -257,6 +257,7 @@ const cases: Case[] = [
   ['finishLog', () => [logId, { status: 'complete', content: () => 1 }], 'options.content'],
   ['listInterruptedLogs', () => [{ sessionId: '' }], 'options.sessionId'],
   ['listInterruptedLogs', () => [{ limit: 0 }], 'limit'],
+  ['listInterruptedLogs', () => [{ includeTrashed: 1 }], 'options.includeTrashed'],
   ['listInterruptedLogs', () => [{ status: 'pending' }], 'status'],
   ['deleteLog', () => [0, { children: 'delete' }], 'id'],
   ['deleteLog', () => [logId], 'options'],

@@ -40,6 +40,12 @@ describe('interrupted replies', () => {
     expect((await db.listInterruptedLogs()).items).toEqual([log])
     expect((await db.listInterruptedLogs({ sessionId })).items).toEqual([log])
     expect((await db.listInterruptedLogs({ sessionId: 'another' })).items).toEqual([])
+    // In the trash, the session's entries are listed only with includeTrashed.
+    await db.deleteSession(sessionId, { soft: true })
+    expect((await db.listInterruptedLogs()).items).toEqual([])
+    expect((await db.listInterruptedLogs({ sessionId })).items).toEqual([])
+    expect((await db.listInterruptedLogs({ includeTrashed: true })).items).toEqual([log])
+    expect((await db.listInterruptedLogs({ sessionId, includeTrashed: true })).items).toEqual([log])
     await db.close()
   })
 

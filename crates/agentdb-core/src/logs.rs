@@ -16,6 +16,7 @@ use crate::patch::Assignments;
 use crate::rules::{self, PAGE_LIMIT};
 use crate::search;
 use crate::stored;
+use crate::trash::Trash;
 
 /// The columns of `session_logs`, in the order [`log_from_row`] reads them.
 pub const LOG_COLUMNS: &str = "id, session_id, parent_id, role, type, content, metadata, status, created_at, updated_at";
@@ -397,13 +398,25 @@ pub fn interrupt_unfinished(conn: &Connection) -> Result<u64> {
 }
 
 /// A page of the entries of every session whose status is `interrupted`, oldest first, or
-/// of one session.
-pub fn list_interrupted(conn: &Connection, session_id: Option<&str>, page: &PageRequest) -> Result<Page<SessionLog>> {
+/// of one session; the entries of sessions in the trash are left out unless `trash` is
+/// [`Trash::Include`].
+pub fn list_interrupted(
+  conn: &Connection,
+  session_id: Option<&str>,
+  trash: Trash,
+  page: &PageRequest,
+) -> Result<Page<SessionLog>> {
   let mut query = ListQuery::new("interruptedLogs", "id", Order::Ascending);
   query.filter("status <> 'complete' AND status = :status", ":status", LogStatus::Interrupted.as_str().to_string());
   if let Some(session_id) = session_id {
     query.filter("session_id = :session", ":session", session_id.to_string());
   }
+  // The trash is small and indexed (migration `trash`): a lookup per interrupted entry.
+  query.filter(
+    "(:trashed OR session_id NOT IN (SELECT id FROM sessions WHERE deleted_at IS NOT NULL))",
+    ":trashed",
+    trash == Trash::Include,
+  );
   query.run(conn, LOG_COLUMNS, "session_logs", page, log_from_row)
 }
 

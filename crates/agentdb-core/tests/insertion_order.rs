@@ -196,8 +196,34 @@ fn every_list_is_served_by_an_index_without_sorting() {
     "SELECT count(*) FROM sessions WHERE deleted_at IS NOT NULL AND ('a1' IS NULL OR main_agent_id = 'a1')",
     "SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL",
     "SELECT id FROM sessions WHERE deleted_at IS NOT NULL",
+    // The interrupted logs out of the trash (logs.rs): a lookup in the small trash per entry.
+    "SELECT id FROM session_logs WHERE status <> 'complete' AND status = 'interrupted' \
+     AND (0 OR session_id NOT IN (SELECT id FROM sessions WHERE deleted_at IS NOT NULL)) AND id > 1 ORDER BY id ASC LIMIT 10",
   ] {
     let plan = strings(&conn, &format!("EXPLAIN QUERY PLAN {sql}")).join("\n");
     assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{sql}:\n{plan}");
+  }
+  // listForks (forks.rs) and searchSessions (search/mod.rs, of every agent and of one) with
+  // the trash's filter: each session is looked up by its key, never scanned nor searched
+  // among others (the FTS5 tables are read by MATCH).
+  for sql in [
+    "SELECT s.id FROM session_forks f JOIN sessions s ON s.id = f.session_id \
+     WHERE s.deleted_at IS NULL AND f.source_session_id IS NOT NULL AND f.source_session_id = 'sa1' ORDER BY f.created_at, f.rowid",
+    "SELECT i.session_id FROM session_search i CROSS JOIN sessions se ON se.id = i.session_id \
+     WHERE session_search MATCH 'x' AND se.deleted_at IS NULL ORDER BY i.rank LIMIT 10",
+    "SELECT i.session_id FROM session_search i CROSS JOIN sessions se ON se.id = i.session_id \
+     WHERE session_search MATCH 'x' AND se.deleted_at IS NULL AND +se.main_agent_id = 'a1' ORDER BY i.rank LIMIT 10",
+    "SELECT l.session_id, l.id, min(s.rank) FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
+     CROSS JOIN sessions se ON se.id = l.session_id \
+     WHERE log_search MATCH 'x' AND se.deleted_at IS NULL GROUP BY l.session_id ORDER BY 3, 2 DESC LIMIT 10",
+    "SELECT l.session_id, l.id, min(s.rank) FROM log_search s CROSS JOIN session_logs l ON l.id = s.rowid \
+     CROSS JOIN sessions se ON se.id = l.session_id \
+     WHERE log_search MATCH 'x' AND se.deleted_at IS NULL AND +se.main_agent_id = 'a1' GROUP BY l.session_id ORDER BY 3, 2 DESC LIMIT 10",
+  ] {
+    let plan = strings(&conn, &format!("EXPLAIN QUERY PLAN {sql}")).join("\n");
+    let scans = plan.lines().filter(|l| l.contains("SCAN") && !l.contains("VIRTUAL TABLE")).count();
+    assert_eq!(scans, 0, "{sql}:\n{plan}");
+    let by_key = |alias: &str| plan.contains(&format!("SEARCH {alias} USING INDEX sqlite_autoindex_sessions_1 (id=?)"));
+    assert!(by_key("s") || by_key("se"), "{sql}:\n{plan}");
   }
 }

@@ -383,7 +383,9 @@ pub fn search_sessions(conn: &Connection, search: &SessionSearch) -> Result<Vec<
   rules::whole(search.limit as f64, &PAGE_LIMIT, "limit")?;
   let parsed = Query::parse(&search.query, search.syntax);
   let Some(expression) = parsed.expression else { return Ok(Vec::new()) };
-  let agent = if search.agent_id.is_some() { " AND se.main_agent_id = :agent" } else { "" };
+  // `+` keeps the agent's filter off the agent's index: each hit's session is looked up by
+  // its key, not searched among every session of the agent.
+  let agent = if search.agent_id.is_some() { " AND +se.main_agent_id = :agent" } else { "" };
   let mut params: Vec<(&str, Value)> = vec![(":q", Value::Text(expression)), (":n", Value::Integer(search.limit as i64))];
   if let Some(id) = &search.agent_id {
     params.push((":agent", Value::Text(id.clone())));

@@ -179,11 +179,33 @@ fn unfinished_entries_become_interrupted_and_are_listed() {
   logs::update(&conn, finished, &LogPatch { status: Some(LogStatus::Cancelled), ..Default::default() }).unwrap();
   log(&conn, &s, None);
   assert_eq!(logs::interrupt_unfinished(&conn).unwrap(), 2);
-  let page = logs::list_interrupted(&conn, None, &crate::page::PageRequest::default()).unwrap();
+  let page = logs::list_interrupted(&conn, None, Trash::Exclude, &crate::page::PageRequest::default()).unwrap();
   assert_eq!(page.items.iter().map(|l| l.id).collect::<Vec<_>>(), [pending, streaming]);
   assert_eq!(logs::get(&conn, finished).unwrap().unwrap().status, LogStatus::Cancelled);
-  let elsewhere = logs::list_interrupted(&conn, Some("another session"), &crate::page::PageRequest::default()).unwrap();
+  let elsewhere =
+    logs::list_interrupted(&conn, Some("another session"), Trash::Exclude, &crate::page::PageRequest::default()).unwrap();
   assert!(elsewhere.items.is_empty());
+}
+
+#[test]
+fn interrupted_entries_of_a_session_in_the_trash_are_listed_only_with_include_trashed() {
+  let (conn, kept) = setup();
+  let agent = crate::sessions::get(&conn, &kept).unwrap().unwrap().main_agent_id;
+  let trashed = session(&conn, &agent).id;
+  let kept_entry = streamed(&conn, &kept, json!({ "text": "" }));
+  let trashed_entry = streamed(&conn, &trashed, json!({ "text": "" }));
+  assert_eq!(logs::interrupt_unfinished(&conn).unwrap(), 2);
+  assert!(crate::trash::trash_session(&conn, &trashed).unwrap());
+  let ids = |session_id: Option<&str>, trash: Trash| -> Vec<i64> {
+    let page = logs::list_interrupted(&conn, session_id, trash, &crate::page::PageRequest::default()).unwrap();
+    page.items.iter().map(|l| l.id).collect()
+  };
+  assert_eq!(ids(None, Trash::Exclude), [kept_entry]);
+  assert!(ids(Some(&trashed), Trash::Exclude).is_empty());
+  assert_eq!(ids(None, Trash::Include), [kept_entry, trashed_entry]);
+  assert_eq!(ids(Some(&trashed), Trash::Include), [trashed_entry]);
+  assert!(crate::trash::restore_session(&conn, &trashed).unwrap());
+  assert_eq!(ids(None, Trash::Exclude), [kept_entry, trashed_entry]);
 }
 
 fn activity(conn: &Connection, s: &str) -> String {
