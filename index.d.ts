@@ -1155,11 +1155,12 @@ export declare class Database {
   purge(options: PurgeOptions): Promise<PurgeResult>
   /**
    * Hands the free pages inside the file back to the file system: on a file created by
-   * this library (`auto_vacuum = INCREMENTAL`) it moves only free pages, in short
-   * transactions; on any other file, or with `full: true`, it rewrites the file (`VACUUM`),
-   * which makes it incremental from then on, needs free disk space about the size of the
-   * file, and holds the write lock while it runs. Runs after the writes queued before it;
-   * readers go on. Resolves with `{ mode, bytesBefore, bytesAfter, checkpointed }` (the file
+   * this library (`auto_vacuum = INCREMENTAL`) it moves only free pages, in short steps,
+   * each its own write transaction queued behind the app's writes, so they keep flowing; on
+   * any other file, or with `full: true`, it rewrites the file (`VACUUM`), which makes it
+   * incremental from then on, needs free disk space about the size of the file, and holds
+   * the write lock, every write waiting, while it runs. Runs after the writes queued before
+   * it; readers go on. Resolves with `{ mode, bytesBefore, bytesAfter, checkpointed }` (the file
    * and its `-wal` on disk).
    *
    * Rejects with `INVALID_ARGUMENT`, `FULL` (not enough disk space for the rewrite; nothing

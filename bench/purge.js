@@ -1,26 +1,27 @@
 'use strict'
-// `node bench/purge.js [--sessions N] [--logs N] [--rounds N]`: how long an app's addLog
-// waits while a large purge runs (default 2000 sessions of 50 logs, about 400 bytes each),
-// with the release addon.
+// `node bench/purge.js [--sessions N] [--logs N] [--rounds N] [--addon PATH]`: how long an
+// app's addLog waits while a large purge runs (default 2000 sessions of 50 logs, about 400
+// bytes each), with the addon at PATH (default the checkout's, built with `npm run build`).
 //
 // On each of two files holding the same sessions, one appender awaits addLog after addLog
 // into a session that is kept, and records each call's latency: first alone (the
 // baseline), then while `purge({ sessionIds })` removes every other session (in chunks),
 // then, on the second file, while `deleteAgent` of the agent holding them does the same in
-// one transaction. Prints, as Markdown and as one JSON line, each phase's longest and p99
+// one transaction, and last, on the first file, while `compact()` hands back the pages the
+// purge freed. Prints, as Markdown and as one JSON line, each phase's longest and p99
 // wait and how long the removal took, medians of N rounds (alternating the order).
 
 const { mkdtempSync, rmSync } = require('node:fs')
 const { tmpdir } = require('node:os')
-const { join } = require('node:path')
-
-const { Database } = require('..')
+const { join, resolve } = require('node:path')
 
 const args = process.argv.slice(2)
 const option = (name, fallback) => {
   const at = args.indexOf(`--${name}`)
   return at === -1 ? fallback : Number(args[at + 1])
 }
+const addonAt = args.indexOf('--addon')
+const { Database } = require(addonAt === -1 ? join(__dirname, '..') : resolve(args[addonAt + 1]))
 const SESSIONS = option('sessions', 2000)
 const LOGS = option('logs', 50)
 const ROUNDS = option('rounds', 3)
@@ -104,9 +105,11 @@ async function round(index) {
       hard = await runDelete()
       purge = await runPurge()
     }
+    // The pages the purge freed, handed back while the appender goes on.
+    const compact = await during(a.db, a.live.id, () => a.db.compact())
     await a.db.close()
     await b.db.close()
-    return { alone, purge, hard }
+    return { alone, purge, hard, compact }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -116,7 +119,12 @@ async function main() {
   const rounds = []
   for (let i = 0; i < ROUNDS; i++) rounds.push(await round(i))
   const pick = (phase, key) => median(rounds.map((r) => r[phase][key]))
-  const phases = { alone: 'addLog alone', purge: 'during purge (chunks)', hard: 'during deleteAgent (one transaction)' }
+  const phases = {
+    alone: 'addLog alone',
+    purge: 'during purge (chunks)',
+    hard: 'during deleteAgent (one transaction)',
+    compact: 'during compact() after the purge (steps)',
+  }
   console.log(`${SESSIONS} sessions x ${LOGS} logs removed; medians of ${ROUNDS} rounds\n`)
   console.log('| phase | addLog calls | longest wait (ms) | p99 wait (ms) | removal took (ms) |')
   console.log('|---|---|---|---|---|')

@@ -49,11 +49,12 @@ impl Database {
   }
 
   /// Hands the free pages inside the file back to the file system: on a file created by
-  /// this library (`auto_vacuum = INCREMENTAL`) it moves only free pages, in short
-  /// transactions; on any other file, or with `full: true`, it rewrites the file (`VACUUM`),
-  /// which makes it incremental from then on, needs free disk space about the size of the
-  /// file, and holds the write lock while it runs. Runs after the writes queued before it;
-  /// readers go on. Resolves with `{ mode, bytesBefore, bytesAfter, checkpointed }` (the file
+  /// this library (`auto_vacuum = INCREMENTAL`) it moves only free pages, in short steps,
+  /// each its own write transaction queued behind the app's writes, so they keep flowing; on
+  /// any other file, or with `full: true`, it rewrites the file (`VACUUM`), which makes it
+  /// incremental from then on, needs free disk space about the size of the file, and holds
+  /// the write lock, every write waiting, while it runs. Runs after the writes queued before
+  /// it; readers go on. Resolves with `{ mode, bytesBefore, bytesAfter, checkpointed }` (the file
   /// and its `-wal` on disk).
   ///
   /// Rejects with `INVALID_ARGUMENT`, `FULL` (not enough disk space for the rewrite; nothing
@@ -62,7 +63,10 @@ impl Database {
   pub fn compact(&self, env: Env, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let full = Fields::of(options, "options", &["full"], true).and_then(|f| Ok(f.boolean("full")?.unwrap_or(false)));
-      self.exclusive(env, full, |conn, full, _| -> Result<JsonText> { JsonText::of(&space::compact(conn, full)?) })
+      let store = Arc::clone(&self.store);
+      self.submit(env, full, move |_, full, deferred| {
+        space::run(store, full, move |outcome| deferred.settle(outcome.and_then(|report| JsonText::of(&report))))
+      })
     })
   }
 

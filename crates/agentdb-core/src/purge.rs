@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::cascade;
 use crate::error::{Error, Result};
 use crate::input::fields::{Fields, Source};
-use crate::search::timestamp;
+use crate::search::{index, timestamp};
 use crate::space::LOG_BYTES;
 use crate::store::Store;
 
@@ -196,8 +196,26 @@ pub fn chunk(conn: &Connection, request: &PurgeRequest, after: i64) -> Result<(P
   Ok((report, Some(last)))
 }
 
+/// One chunk in a write transaction of its own, which also brings the search index up to
+/// date for the rows it removed (and the few the app's writes left recorded): the index's
+/// work is bounded by the chunk, and no app commit inherits it.
+pub fn transaction(conn: &Connection, request: &PurgeRequest, after: i64) -> Result<(PurgeReport, Option<i64>)> {
+  conn.execute_batch("BEGIN IMMEDIATE")?;
+  let done = chunk(conn, request, after).and_then(|removed| {
+    index::drain(conn)?;
+    conn.execute_batch("COMMIT")?;
+    Ok(removed)
+  });
+  if done.is_err() && !conn.is_autocommit() {
+    let _ = conn.execute_batch("ROLLBACK");
+  }
+  done
+}
+
 /// Runs a purge on `store`'s writer as a chain of chunks, each queued once the one before
-/// it has committed (behind the writes queued meanwhile), and delivers the sum. A chunk
+/// it has committed (behind the writes queued meanwhile) and run as a writer job of its
+/// own, never in one transaction with the app's writes: an app write waits for at most the
+/// one chunk running when it came. Delivers the sum. A chunk
 /// that fails stops the chain; what the chunks before it removed stays removed, and the
 /// error says how much that was.
 pub fn run(store: Arc<Store>, request: PurgeRequest, deliver: impl FnOnce(Result<PurgeReport>) + Send + 'static) {
@@ -209,8 +227,8 @@ type Deliver = Box<dyn FnOnce(Result<PurgeReport>) + Send>;
 fn next(store: Arc<Store>, request: Arc<PurgeRequest>, done: PurgeReport, after: i64, deliver: Deliver) {
   let this = Arc::clone(&request);
   let again = Arc::clone(&store);
-  store.write(
-    move || Ok(move |conn: &Connection| chunk(conn, &this, after)),
+  store.exclusive(
+    move |conn| transaction(conn, &this, after),
     move |outcome| match outcome {
       Err(err) => {
         let so_far = format!("purge stopped after removing {} session(s) and {} log(s)", done.sessions, done.logs);

@@ -9,19 +9,22 @@
 //! needs `VACUUM`, which rewrites the whole file and turns it incremental on the way.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::maintenance::wal_path;
+use crate::store::Store;
 
 /// The size of a log as stored, over `session_logs l`: its content's and metadata's JSON
 /// text, in bytes.
 pub const LOG_BYTES: &str = "length(CAST(l.content AS BLOB)) + coalesce(length(CAST(l.metadata AS BLOB)), 0)";
 
-/// How many free pages one transaction of an incremental compaction hands back.
-const CHUNK_PAGES: i64 = 2048;
+/// How many free pages one step (one transaction, one writer job) of an incremental
+/// compaction hands back.
+pub(crate) const CHUNK_PAGES: i64 = 2048;
 
 /// `auto_vacuum`'s value for incremental.
 const INCREMENTAL: i64 = 2;
@@ -65,35 +68,102 @@ pub struct CompactReport {
 /// Hands free pages back to the file system: incrementally on an incremental file, else (or
 /// with `full`) with `VACUUM`, which needs free disk space about the size of the file and
 /// fails with `FULL`, changing nothing, when there is not enough. Runs on the writer's
-/// connection with no transaction open.
+/// connection with no transaction open, all at once; [`run`] gives the app's writes their
+/// turn between the steps.
 pub fn compact(conn: &Connection, full: bool) -> Result<CompactReport> {
+  let started = start(conn, full)?;
+  if started.mode == CompactMode::Incremental {
+    while step(conn)? {}
+  }
+  finish(conn, started)
+}
+
+/// Where a compaction started from: the mode it goes by and the size before.
+#[derive(Clone, Copy, Debug)]
+pub struct Started {
+  mode: CompactMode,
+  bytes_before: u64,
+}
+
+/// Starts a compaction: measures the file and picks the mode; a full one rewrites the file
+/// here, in one go (`VACUUM` cannot be split, and holds the write lock all along).
+pub fn start(conn: &Connection, full: bool) -> Result<Started> {
   let bytes_before = size_on_disk(conn)?;
   let auto_vacuum: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
   let mode = if full || auto_vacuum != INCREMENTAL { CompactMode::Full } else { CompactMode::Incremental };
-  match mode {
-    CompactMode::Full => {
-      conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
-      conn.execute_batch("VACUUM")?;
-    }
-    CompactMode::Incremental => loop {
-      let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-      if free == 0 {
-        break;
-      }
-      conn.execute_batch("BEGIN IMMEDIATE")?;
-      if let Err(err) =
-        conn.execute_batch(&format!("PRAGMA incremental_vacuum({CHUNK_PAGES})")).and_then(|()| conn.execute_batch("COMMIT"))
-      {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(err.into());
-      }
-    },
+  if mode == CompactMode::Full {
+    conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+    conn.execute_batch("VACUUM")?;
   }
+  Ok(Started { mode, bytes_before })
+}
+
+/// One step of an incremental compaction, in a transaction of its own: hands back up to
+/// [`CHUNK_PAGES`] free pages. Returns whether free pages are left for another step.
+pub fn step(conn: &Connection) -> Result<bool> {
+  let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+  if free == 0 {
+    return Ok(false);
+  }
+  conn.execute_batch("BEGIN IMMEDIATE")?;
+  if let Err(err) = vacuum_pages(conn).and_then(|()| conn.execute_batch("COMMIT")) {
+    let _ = conn.execute_batch("ROLLBACK");
+    return Err(err.into());
+  }
+  let left: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+  Ok(left > 0)
+}
+
+/// `PRAGMA incremental_vacuum(CHUNK_PAGES)`, stepped to its end: it hands back one page per
+/// step of its statement, so a single step (what `execute_batch` does) hands back one.
+fn vacuum_pages(conn: &Connection) -> rusqlite::Result<()> {
+  let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({CHUNK_PAGES})"))?;
+  let mut rows = stmt.query([])?;
+  while rows.next()?.is_some() {}
+  Ok(())
+}
+
+/// Ends a compaction: empties the `-wal` file when no reader holds an older snapshot, and
+/// says what was done.
+pub fn finish(conn: &Connection, started: Started) -> Result<CompactReport> {
   let checkpointed = match wal_path(conn) {
     None => true,
     Some(_) => conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))? == 0,
   };
-  Ok(CompactReport { mode, bytes_before, bytes_after: size_on_disk(conn)?, checkpointed })
+  Ok(CompactReport { mode: started.mode, bytes_before: started.bytes_before, bytes_after: size_on_disk(conn)?, checkpointed })
+}
+
+/// Runs `compact` on `store`'s writer: the start (with a full rewrite, the whole of it), each
+/// incremental step and the end are writer jobs of their own, each queued once the one
+/// before it is done, behind the writes queued meanwhile. A step that fails stops the chain
+/// (the pages handed back before it stay handed back).
+pub fn run(store: Arc<Store>, full: bool, deliver: impl FnOnce(Result<CompactReport>) + Send + 'static) {
+  let again = Arc::clone(&store);
+  store.exclusive(
+    move |conn| start(conn, full),
+    move |outcome| match outcome {
+      Err(err) => deliver(Err(err)),
+      Ok(started) if started.mode == CompactMode::Full => again.exclusive(move |conn| finish(conn, started), deliver),
+      Ok(started) => next_step(again, started, Box::new(deliver)),
+    },
+  );
+}
+
+type Deliver = Box<dyn FnOnce(Result<CompactReport>) + Send>;
+
+fn next_step(store: Arc<Store>, started: Started, deliver: Deliver) {
+  let again = Arc::clone(&store);
+  store.exclusive(
+    move |conn| match step(conn)? {
+      true => Ok(None),
+      false => finish(conn, started).map(Some),
+    },
+    move |outcome| match outcome {
+      Err(err) => deliver(Err(err)),
+      Ok(None) => next_step(again, started, deliver),
+      Ok(Some(report)) => deliver(Ok(report)),
+    },
+  );
 }
 
 /// A session that takes room, as `stats` lists them.

@@ -8,23 +8,23 @@ use super::support::{agent, code, db, log, session, snapshot};
 use crate::command::{Command, Kind};
 use crate::error::ErrorCode;
 use crate::input::tree::decode;
-use crate::purge::{chunk, count, PurgeReport, PurgeRequest};
+use crate::purge::{count, transaction, PurgeReport, PurgeRequest};
 use crate::search::index;
 
 fn request(options: Value) -> crate::error::Result<PurgeRequest> {
   decode(&options.to_string(), "", |value, _| PurgeRequest::read(value))
 }
 
-/// Runs every chunk of a purge, as the writer would, each in its own transaction.
+/// Runs every chunk of a purge, as the writer does, each in its own transaction, which
+/// commits with nothing left for the search index to do.
 fn purge(conn: &Connection, options: Value) -> PurgeReport {
   let request = request(options).unwrap();
   let mut total = PurgeReport::default();
   let mut after = 0;
   loop {
-    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let (part, next) = chunk(conn, &request, after).unwrap();
-    index::drain(conn).unwrap();
-    conn.execute_batch("COMMIT").unwrap();
+    let (part, next) = transaction(conn, &request, after).unwrap();
+    assert!(conn.is_autocommit(), "a chunk left its transaction open");
+    assert!(!index::has_pending(conn).unwrap(), "a chunk left rows for the search index");
     total.sessions += part.sessions;
     total.logs += part.logs;
     total.bytes += part.bytes;

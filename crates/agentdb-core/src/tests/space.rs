@@ -11,7 +11,7 @@ use crate::error::ErrorCode;
 use crate::logs;
 use crate::migrations::migrator::{migrate, MigrateOptions};
 use crate::migrations::source::MigrationSet;
-use crate::space::{compact, stats, CompactMode};
+use crate::space::{compact, finish, start, stats, step, CompactMode, CHUNK_PAGES};
 use crate::test_support::{tmpfs, TempDir};
 
 fn open(path: &std::path::Path) -> Connection {
@@ -59,6 +59,35 @@ fn a_new_file_is_incremental_and_compact_hands_freed_pages_back_without_a_rewrit
   assert_eq!(pragma(&conn, "freelist_count"), 0);
   assert_eq!(report.bytes_after, file_size(&path));
   assert!(report.bytes_after + free as u64 * 4096 / 2 < report.bytes_before, "{report:?}");
+  let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+  assert_eq!(ok, "ok");
+}
+
+#[test]
+fn an_incremental_compaction_hands_pages_back_in_bounded_steps_each_committed() {
+  let dir = TempDir::new("space-steps");
+  let conn = open(&dir.join("agents.db"));
+  let id = fill(&conn, 3000);
+  conn.execute("DELETE FROM session_logs WHERE session_id = ?1", [&id]).unwrap();
+  assert!(pragma(&conn, "freelist_count") > CHUNK_PAGES, "{} free pages", pragma(&conn, "freelist_count"));
+  let started = start(&conn, false).unwrap();
+  let mut steps = 0;
+  loop {
+    let before = pragma(&conn, "freelist_count");
+    let more = step(&conn).unwrap();
+    steps += 1;
+    assert!(conn.is_autocommit(), "a step left its transaction open");
+    let handed_back = before - pragma(&conn, "freelist_count");
+    assert!(handed_back > 0 && handed_back <= CHUNK_PAGES, "step {steps} handed back {handed_back} pages");
+    if !more {
+      break;
+    }
+  }
+  assert!(steps >= 2, "{steps} step(s)");
+  assert_eq!(pragma(&conn, "freelist_count"), 0);
+  let report = finish(&conn, started).unwrap();
+  assert_eq!(report.mode, CompactMode::Incremental);
+  assert!(report.bytes_after < report.bytes_before, "{report:?}");
   let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
   assert_eq!(ok, "ok");
 }
