@@ -13,7 +13,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { NODE_VERSIONS, SCHEMAS, DRIVER_SPECS, DRIVERS, variants, SIZES, plan } = require('./lib/config')
-const { SCHEMAS: SCHEMA_DIRS } = require('./lib/migrations')
+const { SCHEMAS: SCHEMA_DIRS, writeDerivedSchemas } = require('./lib/migrations')
 const { nodePackage, nodeBinary } = require('./lib/node-binaries')
 
 const ROOT = path.join(__dirname, '..')
@@ -67,23 +67,42 @@ function prepare(drivers, build) {
   }
 }
 
-/** Runs one trial of `driver` in a fresh process, under the Node the driver needs, and
- *  returns its record (or `{ error }`). */
-function trialProcess(driver, trial, params) {
-  const json = JSON.stringify(params)
+/** The command that runs `driver`'s trials: the floor's binary, or trial.js under the Node
+ *  the driver needs. */
+function driverCommand(driver) {
+  if (driver === 'floor') return [FLOOR, []]
   const spec = DRIVER_SPECS[driver]
   const node = spec?.node ? nodeBinary(nodePackage(NODE_VERSIONS[spec.node])) : process.execPath
-  const [command, argv] = driver === 'floor'
-    ? [FLOOR, [trial, json]]
-    : [node, ['--expose-gc', path.join(__dirname, 'trial.js'), spec?.module ?? driver, trial, json]]
-  const child = spawnSync(command, argv, { cwd: ROOT, encoding: 'utf8', timeout: 20 * 60_000, maxBuffer: 1 << 24 })
-  const line = child.stdout?.trim().split('\n').pop()
-  if (child.status === 0 && line) return JSON.parse(line)
+  return [node, ['--expose-gc', path.join(__dirname, 'trial.js'), spec?.module ?? driver]]
+}
+
+/** Runs `argv` after `driver`'s command in a fresh process; returns its lines of output, or
+ *  `{ error }` when it failed. */
+function driverProcess(driver, argv) {
+  const [command, base] = driverCommand(driver)
+  const child = spawnSync(command, [...base, ...argv], { cwd: ROOT, encoding: 'utf8', timeout: 20 * 60_000, maxBuffer: 1 << 24 })
+  const lines = child.stdout?.trim().split('\n').filter(Boolean) ?? []
+  if (child.status === 0 && lines.length > 0) return { lines }
   const why = (child.stderr || child.error?.message || `exit ${child.status}`)
     .trim()
     .split('\n')
     .filter((l) => !/ExperimentalWarning|--trace-warnings/.test(l))
-  return { error: why.slice(0, 3).join(' | ') }
+  return { error: why.slice(0, 3).join(' | '), lines }
+}
+
+/** Runs one trial of `driver` in a fresh process, under the Node the driver needs, and
+ *  returns its record (or `{ error }`). */
+function trialProcess(driver, trial, params) {
+  const out = driverProcess(driver, [trial, JSON.stringify(params)])
+  return out.error ? { error: out.error } : JSON.parse(out.lines[out.lines.length - 1])
+}
+
+/** Runs the trials `runs` (`{ trial, params }`) of a JavaScript driver one after the other in
+ *  one fresh process; returns a record (or `{ error }`) per trial. */
+function trialsProcess(driver, runs) {
+  const out = driverProcess(driver, ['--each', JSON.stringify(runs)])
+  const records = out.lines.map((line) => JSON.parse(line))
+  return runs.map((_, i) => records[i] ?? { error: out.error ?? 'no record' })
 }
 
 /** Seeds, for every schema, `read.db` (every trial that reads) and `write.db` (copied for
@@ -120,6 +139,40 @@ function seed(size, schemas) {
 function copyDatabase(from, to) {
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(to + suffix, { force: true })
   fs.copyFileSync(from, to)
+}
+
+/** The processes that run `jobs` (`{ item, variant }`), in their order: one per job, or, when
+ *  `share` (the quick run), one per JavaScript variant for all of its trials but those that
+ *  run alone (memory), placed where its first trial was. The floor always runs one trial per
+ *  process (it starts in milliseconds). */
+function processGroups(jobs, share) {
+  const groups = []
+  const shared = new Map()
+  for (const job of jobs) {
+    if (!share || job.item.alone || job.variant.driver === 'floor') {
+      groups.push([job])
+      continue
+    }
+    if (!shared.has(job.variant.key)) {
+      shared.set(job.variant.key, [])
+      groups.push(shared.get(job.variant.key))
+    }
+    shared.get(job.variant.key).push(job)
+  }
+  return groups
+}
+
+/** The parameters of `item` for `variant`: its database (a fresh copy of the write database
+ *  for a write trial) and its schema's migrations. */
+function trialParams(item, variant, files, size) {
+  const params = { ...item.params, dir: TMP, migrations: SCHEMA_DIRS[variant.schema] }
+  if (item.db === 'read') params.db = files[variant.schema].read
+  if (item.db === 'write') {
+    params.db = path.join(TMP, `work-${variant.key.replace(/\W/g, '-')}-${item.key}.db`)
+    copyDatabase(files[variant.schema].write, params.db)
+  }
+  if (item.trial === 'rss-calls') params.calls = size.callsByDriver[variant.driver] ?? size.calls
+  return params
 }
 
 function machine() {
@@ -164,6 +217,7 @@ function versions(drivers) {
 }
 
 async function main() {
+  const wallStarted = Date.now()
   const args = parseArgs(process.argv.slice(2))
   const mode = args.quick ? 'quick' : 'full'
   const size = SIZES[mode]
@@ -172,34 +226,38 @@ async function main() {
   const columns = variants(args.drivers, args.schemas, args.named ? undefined : size.nodes)
   prepare(columns.map((v) => v.driver), args.build)
   const started = Date.now()
+  writeDerivedSchemas()
   const files = seed(size, args.schemas)
   const items = plan(size, { sessionLogs: args.sessionLogs }).filter((item) => !args.trials || args.trials.some((t) => item.key.startsWith(t)))
   const raw = {}
   const load = [os.loadavg()[0]]
   for (let round = 0; round < rounds; round++) {
     const order = columns.map((_, i) => columns[(i + round) % columns.length])
+    const jobs = []
     for (const item of items) {
       if (item.once && round > 0) continue
-      for (const { key, driver, schema } of order) {
-        if (item.drivers && !item.drivers.includes(driver)) continue
-        if (item.schemas && !item.schemas.includes(schema)) continue
-        const params = { ...item.params, dir: TMP, migrations: SCHEMA_DIRS[schema] }
-        if (item.db === 'read') params.db = files[schema].read
-        if (item.db === 'write') {
-          params.db = path.join(TMP, `work-${key.replace(/\W/g, '-')}.db`)
-          copyDatabase(files[schema].write, params.db)
-        }
-        if (item.trial === 'rss-calls') params.calls = size.callsByDriver[driver] ?? size.calls
-        const trialStarted = Date.now()
-        const result = trialProcess(driver, item.trial, params)
-        const took = ((Date.now() - trialStarted) / 1000).toFixed(1)
-        if (item.db === 'write') for (const suffix of ['', '-wal', '-shm']) fs.rmSync(params.db + suffix, { force: true })
-        raw[item.key] ??= {}
-        raw[item.key][key] ??= []
-        raw[item.key][key].push(result)
-        const shown = result.error ? `error: ${result.error}` : summary(result)
-        log(`[round ${round + 1}/${rounds}] ${item.label} · ${key}: ${shown} (${took} s)`)
+      for (const variant of order) {
+        if (item.drivers && !item.drivers.includes(variant.driver)) continue
+        if (item.schemas && !item.schemas.includes(variant.schema)) continue
+        jobs.push({ item, variant })
       }
+    }
+    for (const group of processGroups(jobs, size.shareProcess)) {
+      const { driver } = group[0].variant
+      const runs = group.map(({ item, variant }) => ({ trial: item.trial, params: trialParams(item, variant, files, size) }))
+      const groupStarted = Date.now()
+      const results = group.length === 1 ? [trialProcess(driver, runs[0].trial, runs[0].params)] : trialsProcess(driver, runs)
+      const took = ((Date.now() - groupStarted) / 1000).toFixed(1)
+      group.forEach(({ item, variant }, i) => {
+        if (item.db === 'write') for (const suffix of ['', '-wal', '-shm']) fs.rmSync(runs[i].params.db + suffix, { force: true })
+        const result = results[i]
+        raw[item.key] ??= {}
+        raw[item.key][variant.key] ??= []
+        raw[item.key][variant.key].push(result)
+        const shown = result.error ? `error: ${result.error}` : summary(result)
+        log(`[round ${round + 1}/${rounds}] ${item.label} · ${variant.key}: ${shown}${group.length === 1 ? ` (${took} s)` : ''}`)
+      })
+      if (group.length > 1) log(`[round ${round + 1}/${rounds}] ${group[0].variant.key}: ${group.length} trials in one process (${took} s)`)
     }
     load.push(os.loadavg()[0])
   }
@@ -219,7 +277,8 @@ async function main() {
     raw,
   }
   const written = await writeReports(results, RESULTS)
-  log(`wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')} in ${results.seconds.toFixed(0)} s`)
+  log(`wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}: ${results.seconds.toFixed(0)} s of trials`)
+  log(`total wall time ${((Date.now() - wallStarted) / 1000).toFixed(1)} s`)
 }
 
 function summary(r) {

@@ -1,6 +1,11 @@
 'use strict'
 // @tursodatabase/database: Turso's own SQLite-compatible engine (not SQLite), its Promise API,
-// statements prepared once, WAL (its only journal mode), synchronous=NORMAL.
+// statements prepared once, WAL (its only journal mode), synchronous=NORMAL, and the two
+// features it keeps behind a flag that agentdb's schema needs: triggers and WITHOUT ROWID
+// tables (the bare schema uses neither).
+
+/** The experimental features of the engine this driver turns on. */
+const EXPERIMENTAL = ['triggers', 'without_rowid']
 
 const sql = require('../lib/sql')
 const { checksum } = require('../lib/migrations')
@@ -8,7 +13,7 @@ const { logFromRow, sessionWithAgentFromRow } = require('../lib/workload')
 
 async function connect(file) {
   const { connect: open } = await import('@tursodatabase/database')
-  const db = await open(file)
+  const db = await open(file, { experimental: EXPERIMENTAL })
   for (const pragma of ['journal_mode = WAL', 'synchronous = NORMAL', 'foreign_keys = ON', 'busy_timeout = 5000']) {
     await db.exec(`PRAGMA ${pragma}`)
   }

@@ -7,13 +7,16 @@
  *  Electron ships (as in __test__/node-versions.spec.ts). */
 const NODE_VERSIONS = { 22: '22.22.0', 24: '24.21.0' }
 
-/** The schemas a peer runs on (lib/migrations.js holds their migrations): this addon's and the
- *  reference module's bare tables. */
-const SCHEMAS = ['agentdb', 'bare']
+/** The schemas a peer runs on (lib/migrations.js holds their migrations): this addon's, the
+ *  reference module's bare tables, and this addon's without its FTS5 tables (only for the
+ *  driver that cannot run this addon's), each with its label in the reports. */
+const SCHEMA_LABELS = { agentdb: "agentdb's schema", bare: 'bare schema', 'agentdb-nofts': "agentdb's schema without its FTS5 tables" }
+const SCHEMAS = Object.keys(SCHEMA_LABELS)
 
 /** Every driver, in the order of the reports: its label, its module in bench/drivers/ (its
  *  name unless `module` says), the `node` it runs under (a key of NODE_VERSIONS; the Node
- *  running the bench unless it says) and the `schemas` it runs on (all unless it says). */
+ *  running the bench unless it says), the `schemas` it runs on (`agentdb` and `bare` unless
+ *  it says) and a `note` the reports print. */
 const DRIVER_SPECS = {
   agentdb: { label: '@cherry/agentdb', schemas: ['agentdb'] },
   'better-sqlite3': { label: 'better-sqlite3 12' },
@@ -23,19 +26,24 @@ const DRIVER_SPECS = {
   'node-sqlite@24': { label: 'node:sqlite (Node 24)', module: 'node-sqlite', node: 24 },
   sqlite3: { label: 'node-sqlite3' },
   libsql: { label: '@libsql/client' },
-  turso: { label: '@tursodatabase/database' },
+  turso: {
+    label: '@tursodatabase/database',
+    schemas: ['agentdb-nofts', 'bare'],
+    note:
+      "@tursodatabase/database cannot run agentdb's schema: it has no FTS5, so it cannot create the search index's two FTS5 tables (`no such module: fts5`), and on a file that holds them (seeded by SQLite) it loads none of the file's indexes, so the foreign key of session_logs finds no UNIQUE index on its parent key, sessions.id (`foreign key mismatch - \"session_logs\" referencing \"sessions\"`). It runs agentdb's schema without those two tables instead (the triggers recording the rows to index and every CHECK, index and other trigger kept): the library's search indexing is left out of its figures.",
+  },
   floor: { label: 'Rust floor' },
 }
 
 const DRIVERS = Object.keys(DRIVER_SPECS)
 
 /** What one column of the results measures: a driver on a schema. Its key is the driver's
- *  name on this addon's schema and `<driver>/bare` on the bare one. */
+ *  name on this addon's schema and `<driver>/<schema>` on another. */
 const variant = (driver, schema) => ({
   key: schema === 'agentdb' ? driver : `${driver}/${schema}`,
   driver,
   schema,
-  label: schema === 'agentdb' ? DRIVER_SPECS[driver].label : `${DRIVER_SPECS[driver].label}, ${schema} schema`,
+  label: schema === 'agentdb' ? DRIVER_SPECS[driver].label : `${DRIVER_SPECS[driver].label}, ${SCHEMA_LABELS[schema]}`,
 })
 
 /** The variants of `drivers` on `schemas`, in report order: every driver on this addon's
@@ -43,7 +51,7 @@ const variant = (driver, schema) => ({
  *  its Node is one of `nodes`. */
 const variants = (drivers = DRIVERS, schemas = SCHEMAS, nodes = Object.keys(NODE_VERSIONS).map(Number)) =>
   schemas.flatMap((schema) =>
-    DRIVERS.filter((d) => drivers.includes(d) && (DRIVER_SPECS[d].schemas ?? SCHEMAS).includes(schema))
+    DRIVERS.filter((d) => drivers.includes(d) && (DRIVER_SPECS[d].schemas ?? ['agentdb', 'bare']).includes(schema))
       .filter((d) => !DRIVER_SPECS[d].node || nodes.includes(DRIVER_SPECS[d].node))
       .map((d) => variant(d, schema)),
   )
@@ -64,13 +72,16 @@ const SIZES = {
     // its run to a minute (and to a few seconds in the quick run).
     callsByDriver: { libsql: 100_000 },
   },
-  // To stay under two minutes of trials, the quick run keeps its trials short, pages at two
-  // depths, and runs the drivers that need a newer Node under Node 24 only.
+  // To stay well under two minutes, the quick run keeps its trials short, pages at two
+  // depths, writes sessions of 5,000 logs for trials 11 and 12, and runs all of a driver's
+  // trials but the memory ones in one process (`shareProcess`).
   quick: {
     runs: 1,
     warmup: 0.03,
     seconds: 0.15,
-    nodes: [24],
+    shareProcess: true,
+    sessionLogs: 5_000,
+    nodes: [22, 24],
     seed: { agents: 20, sessions: 1_000, logsPerSession: 2, midLogs: 20_000, bigLogs: 100_100 },
     depths: [0, 100_000],
     calls: 5_000,
@@ -90,10 +101,12 @@ const DELETE_SCHEMAS = {
 
 /** The trial runs of one round: `{ key, trial, label, db, params }`; `db` says which seeded
  *  database the trial reads ('read') or gets a fresh copy of ('write'); `drivers` and
- *  `schemas`, when present, are the only ones it runs with; `once`: in the first round only.
+ *  `schemas`, when present, are the only ones it runs with; `once`: in the first round only;
+ *  `alone`: in a process of its own even where the quick run shares one among a driver's
+ *  trials.
  *  `sessionLogs`: the size of the session the fork and delete trials write (default: the
- *  size's mid session). */
-function plan(size, { sessionLogs = size.seed.midLogs } = {}) {
+ *  size's `sessionLogs`, else its mid session). */
+function plan(size, { sessionLogs = size.sessionLogs ?? size.seed.midLogs } = {}) {
   const t = { warmup: size.warmup, seconds: size.seconds }
   const sessions = size.seed.sessions
   const runs = [
@@ -139,11 +152,12 @@ function plan(size, { sessionLogs = size.seed.midLogs } = {}) {
       })
     }
   }
-  // Memory depends on the driver, not on the schema: trial 9 runs on this addon's schema only.
-  const memory = { db: 'read', once: true, schemas: ['agentdb'] }
+  // Memory depends on the driver, not on the schema: trial 9 runs on this addon's schema only
+  // (without its FTS5 tables for the driver that cannot run it), each in a process of its own.
+  const memory = { db: 'read', once: true, alone: true, schemas: ['agentdb', 'agentdb-nofts'] }
   runs.push({ key: 'rss-paging', trial: 'rss-paging', label: '9 RSS paging all logs', params: { pageSize: 1000 }, ...memory })
   runs.push({ key: 'rss-calls', trial: 'rss-calls', label: '9 RSS across calls', params: { sessions, calls: size.calls }, ...memory })
   return runs
 }
 
-module.exports = { NODE_VERSIONS, SCHEMAS, DRIVER_SPECS, DRIVERS, DELETE_SCHEMAS, variants, LABELS, SIZES, plan }
+module.exports = { NODE_VERSIONS, SCHEMA_LABELS, SCHEMAS, DRIVER_SPECS, DRIVERS, DELETE_SCHEMAS, variants, LABELS, SIZES, plan }

@@ -2,7 +2,23 @@
 // Timing, event-loop delay and memory readings, reported as bench/floor/src/measure.rs
 // reports them.
 
+const fs = require('node:fs')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
+
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`
+
+/** Nanoseconds the JavaScript thread (the main thread, whose id is the process's) has spent on
+ *  a CPU, kernel time included: the first field of its schedstat on Linux, else
+ *  `process.threadCpuUsage()` (Node 23.9 and later), else null. */
+function threadCpuNs() {
+  try {
+    return Number(fs.readFileSync(SCHEDSTAT, 'utf8').split(' ')[0])
+  } catch {
+    if (typeof process.threadCpuUsage !== 'function') return null
+    const { user, system } = process.threadCpuUsage()
+    return (user + system) * 1000
+  }
+}
 
 const record = (ops, rows, seconds) => ({ ops, rows, seconds, opsPerSec: ops / seconds, rowsPerSec: rows / seconds })
 
@@ -29,7 +45,9 @@ async function throughput(warmup, seconds, op) {
 /** Watches the event loop while `work(timeCall)` runs: how late a 1 ms timer fires (p50, p99,
  *  max, in ms), and the longest time one call kept the JavaScript thread (`timeCall` wraps
  *  each call; for a synchronous driver that is the whole call; null when no call was
- *  wrapped). */
+ *  wrapped). Adds `jsCpuUsPerCall`: the JavaScript thread's CPU time during the work, in
+ *  microseconds, divided by the record's `ops` (null when the thread's CPU time cannot be
+ *  read or the record counts no `ops`). */
 async function watchEventLoop(work) {
   const histogram = monitorEventLoopDelay({ resolution: 1 })
   let longestCallMs = null
@@ -43,7 +61,9 @@ async function watchEventLoop(work) {
   // The histogram records a delay when its timer fires after an earlier firing: let it fire
   // once before the work, so that a stall from the very start is recorded too.
   await new Promise((resolve) => setTimeout(resolve, 5))
+  const cpuBefore = threadCpuNs()
   const result = await work(timeCall)
+  const cpuAfter = threadCpuNs()
   // Let the loop turn once more, so that a stall lasting to the end of the work is recorded.
   await new Promise((resolve) => setTimeout(resolve, 2))
   histogram.disable()
@@ -55,6 +75,7 @@ async function watchEventLoop(work) {
     samples: histogram.count,
     longestCallMs,
   }
+  result.jsCpuUsPerCall = cpuBefore !== null && cpuAfter !== null && result.ops > 0 ? (cpuAfter - cpuBefore) / 1000 / result.ops : null
   return result
 }
 
@@ -62,7 +83,7 @@ const rss = () => process.memoryUsage.rss()
 
 /** Peak resident memory of this process so far (VmHWM), in bytes. */
 function peakRss() {
-  const status = require('node:fs').readFileSync('/proc/self/status', 'utf8')
+  const status = fs.readFileSync('/proc/self/status', 'utf8')
   const match = /^VmHWM:\s*(\d+)\s*kB/m.exec(status)
   return match ? Number(match[1]) * 1024 : 0
 }
