@@ -4,9 +4,10 @@
 //
 // Builds what is measured (the addon in release mode, the Rust floor), fetches the Node
 // binaries some drivers run under, seeds the databases (a pair per schema), then runs every
-// trial of every driver on every schema in a fresh process, under the Node the driver needs,
-// several rounds with the driver order rotated, and writes the medians to bench/results/: a
-// JSON file, markdown tables and a chart.
+// trial of every driver on every schema in a fresh process (with --quick, all of a driver's
+// trials but the memory ones in one), under the Node the driver needs, several rounds with
+// the driver order rotated, writes the medians to bench/results/: a JSON file, markdown
+// tables and a chart, and prints the run's total wall time.
 
 const { execFileSync, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -101,7 +102,7 @@ function trialProcess(driver, trial, params) {
  *  one fresh process; returns a record (or `{ error }`) per trial. */
 function trialsProcess(driver, runs) {
   const out = driverProcess(driver, ['--each', JSON.stringify(runs)])
-  const records = out.lines.map((line) => JSON.parse(line))
+  const records = out.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
   return runs.map((_, i) => records[i] ?? { error: out.error ?? 'no record' })
 }
 

@@ -60,10 +60,14 @@ const variants = (drivers = DRIVERS, schemas = SCHEMAS, nodes = Object.keys(NODE
 const LABELS = Object.fromEntries(variants().map((v) => [v.key, v.label]))
 
 const SIZES = {
+  // Three rounds (medians of three interleaved runs) of 1.5-second trials after 0.3 s of
+  // warm-up: about 35 minutes on the 2-core development machine, as estimated from the
+  // quick run's cost per process and the trials' sizes (five rounds of 2-second trials
+  // after 0.5 s: about 68).
   full: {
-    runs: 5,
-    warmup: 0.5,
-    seconds: 2,
+    runs: 3,
+    warmup: 0.3,
+    seconds: 1.5,
     seed: { agents: 100, sessions: 10_000, logsPerSession: 2, midLogs: 100_000, bigLogs: 1_000_100 },
     depths: [0, 100_000, 1_000_000],
     calls: 1_000_000,

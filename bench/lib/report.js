@@ -162,7 +162,7 @@ function markdown(results, m, checks) {
   const columns = results.variants
   const lines = []
   const { machine: mc } = results
-  lines.push(`Measured ${results.date.slice(0, 10)} (${results.mode} run, medians of ${results.rounds} round${results.rounds > 1 ? 's' : ''}, a fresh process per driver and trial, ${fmt(results.seconds)} s of trials) on ${mc.cores} × ${mc.cpu}, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${results.loadAverage.map((l) => l.toFixed(1)).join(' → ')}.`)
+  lines.push(`Measured ${results.date.slice(0, 10)} (${results.mode} run, medians of ${results.rounds} round${results.rounds > 1 ? 's' : ''}, ${results.sizes.shareProcess ? 'a fresh process per driver for its trials but trial 9' : 'a fresh process per driver and trial'}, ${fmt(results.seconds)} s of trials) on ${mc.cores} × ${mc.cpu}, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${results.loadAverage.map((l) => l.toFixed(1)).join(' → ')}.`)
   lines.push('')
   lines.push(`Versions: ${Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`)
   lines.push('')
