@@ -4,7 +4,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { DRIVER_SPECS } = require('./config')
+const { DRIVER_SPECS, SCHEMAS } = require('./config')
 
 const LABELS = Object.fromEntries(Object.entries(DRIVER_SPECS).map(([d, spec]) => [d, spec.label]))
 
@@ -233,7 +233,7 @@ function markdown(results, m, checks) {
 /** A vega-lite chart of every driver on every schema: each trial's rate relative to
  *  better-sqlite3 12 on this addon's schema (log scale), one panel per trial; and the
  *  event-loop delay of every trial (p50 to max as a bar, p99 as a tick). Colour is the
- *  driver, the bare schema's bars are paler. */
+ *  driver, the other schemas' bars are paler. */
 function chartSpec(results, m) {
   const columns = results.variants
   const { main, pages, own, memory } = trialGroups(results.trials)
@@ -257,7 +257,7 @@ function chartSpec(results, m) {
   const order = columns.map((v) => v.label)
   const drivers = [...new Set(columns.map((v) => LABELS[v.driver]))]
   const color = { field: 'driver', type: 'nominal', sort: drivers, scale: { domain: drivers, scheme: 'category10' }, title: 'driver', legend: { labelLimit: 260 } }
-  const opacity = { field: 'schema', type: 'ordinal', sort: ['agentdb', 'bare'], scale: { domain: ['agentdb', 'bare'], range: [1, 0.45] }, title: 'schema' }
+  const opacity = { field: 'schema', type: 'ordinal', sort: SCHEMAS, scale: { domain: SCHEMAS, range: [1, 0.45, 0.75] }, title: 'schema' }
   const y = { field: 'variant', type: 'nominal', sort: order, title: null, axis: { labelLimit: 0 } }
   const facet = { field: 'trial', type: 'nominal', sort: results.trials.map((t) => t.label), title: null, header: { labelFontWeight: 'bold' } }
   return {
