@@ -61,9 +61,9 @@ const LABELS = Object.fromEntries(variants().map((v) => [v.key, v.label]))
 
 const SIZES = {
   // Three rounds (medians of three interleaved runs) of 1.5-second trials after 0.3 s of
-  // warm-up: about 35 minutes on the 2-core development machine, as estimated from the
+  // warm-up: under 40 minutes on the 2-core development machine, as estimated from the
   // quick run's cost per process and the trials' sizes (five rounds of 2-second trials
-  // after 0.5 s: about 68).
+  // after 0.5 s: about 70).
   full: {
     runs: 3,
     warmup: 0.3,
