@@ -18,6 +18,7 @@ mod encode;
 mod errors;
 mod js;
 mod json;
+mod later;
 mod lifecycle;
 mod logs;
 mod maintenance;
