@@ -2,7 +2,7 @@
 // each in its own turn of the event loop, and still resolve with the same values, in order.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
-import { Database } from './support'
+import { Database, rejection } from './support'
 
 const TEXT = 'Reviewed the authentication module: the session token is compared in constant time and refreshed on every request.'
 
@@ -117,5 +117,71 @@ describe('a large result', () => {
     const closing = db.close()
     expect((await page).items).toHaveLength(1000)
     await expect(closing).resolves.toHaveProperty('checkpointed')
+  })
+})
+
+describe('a long list input', () => {
+  it('is encoded across turns of the event loop: a callback queued after the call runs first', async () => {
+    await nextTurn()
+    const order: string[] = []
+    const inputs = rows(2000)
+    const last = inputs[1999]
+    Object.defineProperty(inputs, 1999, {
+      enumerable: true,
+      get: () => {
+        order.push('read last')
+        return last
+      },
+    })
+    const written = db.addLogs(inputs)
+    setImmediate(() => order.push('immediate'))
+    expect(await written).toHaveLength(2000)
+    expect(order[0]).toBe('immediate')
+    expect(order).toContain('read last')
+  })
+
+  it('refuses a bad entry in a late slice, naming its index, and writes nothing', async () => {
+    const inputs: unknown[] = rows(1500)
+    inputs[1400] = { ...entry(1400, sessionId), content: { tokens: Number.NaN } }
+    const err = await rejection(db.addLogs(inputs as never))
+    expect(err.code).toBe('INVALID_ARGUMENT')
+    expect(err.message).toContain('inputs[1400].content.tokens')
+    inputs[1400] = { ...entry(1400, sessionId), role: 'nobody' }
+    const late = await rejection(db.addLogs(inputs as never))
+    expect(late.code).toBe('INVALID_ARGUMENT')
+    expect(late.message).toContain('inputs[1400]')
+    expect(await db.countLogs(sessionId)).toBe(0)
+  })
+
+  it('is written with the same values as the same entries written a few at a time', async () => {
+    const inputs = rows(300)
+    const many = await db.addLogs(inputs)
+    const few: unknown[] = []
+    for (let i = 0; i < 300; i += 30) few.push(...(await db.addLogs(inputs.slice(i, i + 30))))
+    const strip = (logs: unknown[]) => logs.map((log) => ({ ...(log as object), id: 0, createdAt: '', updatedAt: '' }))
+    expect(strip(many)).toEqual(strip(few))
+  })
+
+  it('keeps the writes called after it behind it', async () => {
+    const batch = db.addLogs(rows(1000))
+    const one = db.addLog(entry(5000, sessionId))
+    const ops = db.batch([{ op: 'addLog', input: entry(5001, sessionId) }])
+    const [logs, log, [other]] = await Promise.all([batch, one, ops])
+    expect(log.id).toBeGreaterThan(logs[999].id)
+    expect(other.id).toBeGreaterThan(log.id)
+  })
+
+  it('is refused with DATABASE_CLOSED, with the writes behind it, when the database closes first', async () => {
+    const batch = rejection(db.addLogs(rows(2000)))
+    const behind = rejection(db.addLog(entry(0, sessionId)))
+    await db.close()
+    expect((await batch).code).toBe('DATABASE_CLOSED')
+    expect((await behind).code).toBe('DATABASE_CLOSED')
+  })
+
+  it('takes the one-step path when short, with the same refusals', async () => {
+    const err = await rejection(db.addLogs([entry(0, sessionId), { ...entry(1, sessionId), content: () => 1 }] as never))
+    expect(err.code).toBe('INVALID_ARGUMENT')
+    expect(err.message).toContain('inputs[1].content')
   })
 })

@@ -202,6 +202,11 @@ impl JsQueue {
     self.0.shared.helpers.watch_signal(env, signal, on_abort)
   }
 
+  /// The JavaScript functions of this environment the addon calls.
+  pub(crate) fn helpers(&self) -> &JsHelpers {
+    &self.0.shared.helpers
+  }
+
   /// `JSON.parse(text)` of this environment.
   pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> agentdb_core::error::Result<sys::napi_value> {
     self.0.shared.helpers.parse(env, text)

@@ -11,10 +11,12 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 
 use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
+use crate::input_slices;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use crate::signal::CallLimits;
 use crate::watch::Watchers;
+use crate::write_order::WriteOrder;
 use agentdb_core::command::{Command, Kind};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::durability::Durability;
@@ -40,6 +42,8 @@ pub struct Database {
   pub(crate) max_log_bytes: Option<u64>,
   /// The listeners of `watch`.
   pub(crate) watchers: Watchers,
+  /// Keeps writes in call order behind a call still encoding its input in slices.
+  pub(crate) write_order: Arc<WriteOrder>,
   path: String,
 }
 
@@ -83,6 +87,7 @@ impl Database {
           statement_timeout,
           max_log_bytes,
           watchers,
+          write_order: Arc::default(),
           path,
         }
       });
@@ -193,6 +198,9 @@ impl Database {
   /// without waiting for it, then runs the command inside its group transaction.
   /// A batch, which may hold raw SQL, runs under the database's `statementTimeoutMs`.
   pub(crate) fn command(&self, env: Env, kind: Kind, args: &[JsArg]) -> napi::Result<JsReturn> {
+    if let Some(list) = input_slices::long_list(kind, args) {
+      return self.command_in_slices(env, kind, list);
+    }
     let text = self.queue.encode_args(env.raw(), kind.name(), kind.args(), args);
     let timeout = if kind == Kind::Batch { self.statement_timeout } else { None };
     let limits = Ok(CallLimits::of(Limits { timeout, abort: None }));
@@ -257,21 +265,15 @@ impl Database {
   }
 
   /// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
-  /// of its own; `prepare` runs on the writer thread before it takes the write lock.
+  /// of its own (see [`start_write`]), after the writes called before it.
   fn write<P>(&self, env: Env, prepare: Result<P>, limits: impl FnOnce() -> Result<CallLimits>) -> napi::Result<JsReturn>
   where
     P: FnOnce() -> Result<Command> + Send + 'static,
   {
     let args = prepare.and_then(|prepare| Ok((prepare, limits()?)));
-    let max_log_bytes = self.max_log_bytes;
-    self.submit(env, args, move |store, (prepare, limits), mut deferred| {
-      let limits = limits.attach(&mut deferred);
-      let prepare = move || {
-        prepare().map(|command| {
-          move |conn: &Connection| command.run_within(conn, max_log_bytes).and_then(|outcome| JsonText::of(&outcome))
-        })
-      };
-      store.write_limited(limits, prepare, move |outcome| deferred.settle(outcome))
+    let (store, max_log_bytes) = (Arc::clone(&self.store), self.max_log_bytes);
+    self.submit(env, args, move |_, (prepare, limits), deferred| {
+      self.write_order.start(Box::new(move || start_write(&store, max_log_bytes, prepare, limits, deferred)))
     })
   }
 
@@ -285,9 +287,11 @@ impl Database {
     E: JsRejection + From<Error>,
     W: FnOnce(&mut Connection, A, &JsQueue) -> Result<T, E> + Send + 'static,
   {
-    let queue = self.queue.clone();
-    self.submit(env, args, |store, args, deferred| {
-      store.exclusive(move |conn| Ok(work(conn, args, &queue)), move |outcome| deferred.settle(flatten(outcome)))
+    let (queue, store) = (self.queue.clone(), Arc::clone(&self.store));
+    self.submit(env, args, |_, args, deferred| {
+      self.write_order.start(Box::new(move || {
+        store.exclusive(move |conn| Ok(work(conn, args, &queue)), move |outcome| deferred.settle(flatten(outcome)))
+      }))
     })
   }
 
@@ -313,6 +317,21 @@ impl Database {
     start(&self.store, args, deferred);
     Ok(JsReturn(promise))
   }
+}
+
+/// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
+/// of its own, and settles `deferred` with its outcome; `prepare` runs on the writer thread
+/// before it takes the write lock.
+pub(crate) fn start_write<P>(store: &Store, max_log_bytes: Option<u64>, prepare: P, limits: CallLimits, mut deferred: Deferred)
+where
+  P: FnOnce() -> Result<Command> + Send + 'static,
+{
+  let limits = limits.attach(&mut deferred);
+  let prepare = move || {
+    prepare()
+      .map(|command| move |conn: &Connection| command.run_within(conn, max_log_bytes).and_then(|outcome| JsonText::of(&outcome)))
+  };
+  store.write_limited(limits, prepare, move |outcome| deferred.settle(outcome))
 }
 
 /// Joins the store's error (closed, panic) with the work's own.

@@ -92,14 +92,35 @@ const ENCODER: &str = r#"(function () {
         refuse(root, 'is a ' + typeof value + ', which JSON cannot hold');
     }
   }
-  return function encode(value, root) {
+  function encode(value, root) {
     path.length = 0;
     sawError = false;
     check(value, false, 1, root);
     // The replacer costs a call per value: only inputs holding an Error pay it.
     const text = sawError ? JSON.stringify(value, replace) : JSON.stringify(value);
     return text === undefined ? null : text;
+  }
+  // A slice of the list argument `name`: the elements from `from` on, encoded as `encode`
+  // would encode them inside `{ name: list }`, until `to` or until `budgetMs` have passed;
+  // returns their texts joined by commas and where the next slice starts.
+  encode.slice = function encodeSlice(name, list, from, to, budgetMs) {
+    const start = performance.now();
+    const texts = [];
+    let at = from;
+    while (at < to) {
+      path.length = 0;
+      path.push(name, at);
+      sawError = false;
+      const value = list[at];
+      check(value, false, 3, '');
+      const text = sawError ? JSON.stringify(value, replace) : JSON.stringify(value);
+      texts.push(text === undefined ? 'null' : text);
+      at++;
+      if (performance.now() - start >= budgetMs) break;
+    }
+    return { text: texts.join(','), next: at };
   };
+  return encode;
 })()"#;
 
 /// The source of the function that says how many bytes the JavaScript heap has left for
@@ -151,7 +172,7 @@ const APPEND_PIECE: &str = r#"(function () {
 const ROOM_CHECKED_FROM: usize = 1 << 20;
 
 /// References to `JSON.parse`, the encoder, the heap-room function, the signal watcher,
-/// `setImmediate` and the piece builder in one JavaScript environment. Used only on that environment's thread.
+/// `setImmediate`, the piece builder and the slice encoder in one JavaScript environment. Used only on that environment's thread.
 pub(crate) struct JsHelpers {
   parse: sys::napi_ref,
   encode: sys::napi_ref,
@@ -159,6 +180,7 @@ pub(crate) struct JsHelpers {
   watch_signal: sys::napi_ref,
   set_immediate: sys::napi_ref,
   append_piece: sys::napi_ref,
+  encode_slice: sys::napi_ref,
 }
 
 // SAFETY: the references are created, dereferenced and deleted only on the JavaScript
@@ -211,10 +233,11 @@ impl JsHelpers {
     let parse = json.get("parse", "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
     let set_immediate = JsArg::new(env, global).get("setImmediate", "setImmediate").map_err(|e| failed("setImmediate", e))?;
     let encode = run_script(env, ENCODER, "the input encoder").map_err(|e| failed("the input encoder", e))?;
+    let encode_slice = JsArg::new(env, encode).get("slice", "the slice encoder").map_err(|e| failed("the slice encoder", e))?;
     let heap_room = run_script(env, HEAP_ROOM, "the heap-room function").map_err(|e| failed("the heap-room function", e))?;
     let watch_signal = run_script(env, WATCH_SIGNAL, "the signal watcher").map_err(|e| failed("the signal watcher", e))?;
     let append_piece = run_script(env, APPEND_PIECE, "the piece builder").map_err(|e| failed("the piece builder", e))?;
-    let mut made = Vec::with_capacity(6);
+    let mut made = Vec::with_capacity(7);
     let functions = [
       (parse.raw(), "JSON.parse"),
       (encode, "the input encoder"),
@@ -222,6 +245,7 @@ impl JsHelpers {
       (watch_signal, "the signal watcher"),
       (set_immediate.raw(), "setImmediate"),
       (append_piece, "the piece builder"),
+      (encode_slice.raw(), "the slice encoder"),
     ];
     for (value, what) in functions {
       match reference(env, value, what) {
@@ -239,6 +263,7 @@ impl JsHelpers {
       watch_signal: made[3],
       set_immediate: made[4],
       append_piece: made[5],
+      encode_slice: made[6],
     })
   }
 
@@ -250,6 +275,33 @@ impl JsHelpers {
     delete_reference(env, self.watch_signal);
     delete_reference(env, self.set_immediate);
     delete_reference(env, self.append_piece);
+    delete_reference(env, self.encode_slice);
+  }
+
+  /// Encodes the elements of `list` (the list argument `name` of `call`) from `from` on, until
+  /// `to` or until `budget_ms` have passed, as [`JsHelpers::encode_args`] would inside `{ name:
+  /// list }`: their JSON texts joined by commas, and the index the next slice starts at.
+  pub(crate) fn encode_slice(
+    &self,
+    env: sys::napi_env,
+    call: &str,
+    name: &str,
+    list: sys::napi_value,
+    (from, to): (u32, u32),
+    budget_ms: f64,
+  ) -> Result<(String, u32)> {
+    let what = format!("the arguments of {call}");
+    let number = |value: f64| -> Result<sys::napi_value> {
+      let mut out = ptr::null_mut();
+      // SAFETY: the handle invariant holds for `env`; `out` is a live local the call writes.
+      check(env, unsafe { sys::napi_create_double(env, value, &mut out) }, &what)?;
+      Ok(out)
+    };
+    let args = [create_string(env, name)?, list, number(from.into())?, number(to.into())?, number(budget_ms)?];
+    let slice = JsArg::new(env, self.call(env, self.encode_slice, &args, &what)?);
+    let text = slice.get("text", &what)?.string(&what)?;
+    let next = slice.get("next", &what)?.number(&what)?;
+    Ok((text, next as u32))
   }
 
   /// `appendPiece(items, text, head)` (see [`APPEND_PIECE`]): the elements of the array
