@@ -185,3 +185,22 @@ describe('a long list input', () => {
     expect(err.message).toContain('inputs[1].content')
   })
 })
+
+describe("addLogs with returning: 'ids'", () => {
+  it('resolves with the ids of the entries written, in order, short or long', async () => {
+    for (const n of [3, 1000]) {
+      const ids = await db.addLogs(rows(n), { returning: 'ids' })
+      expect(ids).toHaveLength(n)
+      const page = await db.getLogs(sessionId, { limit: n, order: 'desc' })
+      expect(page.items.map((log) => log.id).reverse()).toEqual(ids)
+    }
+    expect(await db.addLogs(rows(2), { returning: 'rows' })).toEqual((await db.getLogs(sessionId, { limit: 2, order: 'desc' })).items.reverse())
+  })
+
+  it('refuses another value, and writes nothing', async () => {
+    const err = await rejection(db.addLogs(rows(2), { returning: 'all' } as never))
+    expect(err.code).toBe('INVALID_ARGUMENT')
+    expect(err.message).toContain('options.returning')
+    expect(await db.countLogs(sessionId)).toBe(0)
+  })
+})

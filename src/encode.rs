@@ -101,24 +101,23 @@ const ENCODER: &str = r#"(function () {
     return text === undefined ? null : text;
   }
   // A slice of the list argument `name`: the elements from `from` on, encoded as `encode`
-  // would encode them inside `{ name: list }`, until `to` or until `budgetMs` have passed;
-  // returns their texts joined by commas and where the next slice starts.
+  // would encode them inside `{ name: list }`, until `to` or until checking them has taken
+  // `budgetMs`; returns their texts joined by commas and where the next slice starts. The
+  // slice is stringified at once: one call per element would cost twice as much.
   encode.slice = function encodeSlice(name, list, from, to, budgetMs) {
     const start = performance.now();
-    const texts = [];
+    sawError = false;
     let at = from;
     while (at < to) {
       path.length = 0;
       path.push(name, at);
-      sawError = false;
-      const value = list[at];
-      check(value, false, 3, '');
-      const text = sawError ? JSON.stringify(value, replace) : JSON.stringify(value);
-      texts.push(text === undefined ? 'null' : text);
+      check(list[at], false, 3, '');
       at++;
       if (performance.now() - start >= budgetMs) break;
     }
-    return { text: texts.join(','), next: at };
+    const part = list.slice(from, at);
+    const text = sawError ? JSON.stringify(part, replace) : JSON.stringify(part);
+    return { text: text.slice(1, -1), next: at };
   };
   return encode;
 })()"#;

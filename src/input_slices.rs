@@ -23,7 +23,7 @@ use crate::js::{JsArg, JsReturn};
 use crate::later::later;
 use crate::signal::CallLimits;
 use crate::write_order::{Place, WriteOrder};
-use agentdb_core::command::{Command, Kind};
+use agentdb_core::command::{Command, Kind, Returning};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::interrupt::Limits;
 
@@ -31,8 +31,9 @@ use agentdb_core::interrupt::Limits;
 /// other input.
 const SLICED_FROM: u32 = 64;
 
-/// How long one slice runs for, at most about (it ends after the element that passes it).
-const SLICE_MS: f64 = 0.25;
+/// How long checking the elements of one slice runs for, at most about (it ends after the
+/// element that passes it); stringifying them takes about as long again.
+const SLICE_MS: f64 = 0.15;
 
 /// The list argument of `kind` when it is long enough to be encoded in slices.
 pub(crate) fn long_list(kind: Kind, args: &[JsArg]) -> Option<JsArg> {
@@ -61,12 +62,13 @@ struct Then {
   store: Arc<agentdb_core::store::Store>,
   max_log_bytes: Option<u64>,
   limits: CallLimits,
+  returning: Returning,
   deferred: Deferred,
 }
 
 impl Database {
-  /// [`Database::command`] for a long list argument (see [`long_list`]).
-  pub(crate) fn command_in_slices(&self, env: Env, kind: Kind, list: JsArg) -> napi::Result<JsReturn> {
+  /// [`Database::command_returning`] for a long list argument (see [`long_list`]).
+  pub(crate) fn command_in_slices(&self, env: Env, kind: Kind, list: JsArg, returning: Returning) -> napi::Result<JsReturn> {
     let env = env.raw();
     let timeout = if kind == Kind::Batch { self.statement_timeout } else { None };
     let limits = CallLimits::of(Limits { timeout, abort: None });
@@ -77,6 +79,7 @@ impl Database {
       store: Arc::clone(&self.store),
       max_log_bytes: self.max_log_bytes,
       limits,
+      returning,
       deferred,
     };
     match reference(env, list.raw(), "the list to encode") {
@@ -102,8 +105,9 @@ impl Encoding {
         let name = self.kind.args()[0];
         let text = format!("{{\"{name}\":[{}]}}", self.text);
         let kind = self.kind;
-        let Then { place, store, max_log_bytes, limits, deferred } = self.then;
-        place.start(Box::new(move || start_write(&store, max_log_bytes, move || Command::decode(kind, &text), limits, deferred)));
+        let Then { place, store, max_log_bytes, limits, returning, deferred } = self.then;
+        let prepare = move || Command::decode(kind, &text);
+        place.start(Box::new(move || start_write(&store, max_log_bytes, prepare, (limits, returning), deferred)));
       }
       Ok(()) => {
         let queue = self.queue.clone();
