@@ -204,3 +204,24 @@ describe("addLogs with returning: 'ids'", () => {
     expect(await db.countLogs(sessionId)).toBe(0)
   })
 })
+
+describe('a long batch', () => {
+  it('is encoded in slices with the same results, references across slices included', async () => {
+    const operations = [
+      { op: 'addLog' as const, input: entry(0, sessionId) },
+      ...rows(199, 1).map((input) => ({ op: 'addLog' as const, input: { ...input, parentId: { ref: 0 } } })),
+    ]
+    const results = await db.batch(operations)
+    expect(results).toHaveLength(200)
+    expect(results.slice(1).every((log) => log.parentId === results[0].id)).toBe(true)
+  })
+
+  it('refuses a bad operation in a late slice, naming it, and runs none', async () => {
+    const operations: unknown[] = rows(200).map((input) => ({ op: 'addLog', input }))
+    operations[190] = { op: 'addLog', input: { ...entry(190, sessionId), content: { n: Number.POSITIVE_INFINITY } } }
+    const err = await rejection(db.batch(operations as never))
+    expect(err.code).toBe('INVALID_ARGUMENT')
+    expect(err.message).toContain('operations[190].input.content.n')
+    expect(await db.countLogs(sessionId)).toBe(0)
+  })
+})
