@@ -23,9 +23,9 @@ use parking_lot::Mutex;
 use crate::encode::JsHelpers;
 use crate::js::{create_string, take_exception, undefined};
 use crate::json::SlicedText;
+use agentdb_core::error::{Error, ErrorCode};
 
 mod sliced;
-use agentdb_core::error::{Error, ErrorCode};
 
 /// Work to run on the JavaScript thread.
 pub(crate) type JsTask = Box<dyn FnOnce(sys::napi_env) + Send>;
@@ -55,6 +55,9 @@ struct Shared {
   /// Set while a result is being built in pieces: the tasks queued wait for it; touched only
   /// on the JavaScript thread.
   paused: AtomicBool,
+  /// Set while [`Shared::run_queued`] runs tasks, so that a result settled from inside one
+  /// (one whose first piece failed) resumes the loop running instead of starting another.
+  running: AtomicBool,
   /// `JSON.parse` and the input encoder of this environment.
   helpers: JsHelpers,
 }
@@ -97,6 +100,7 @@ impl JsQueue {
       state: Mutex::new(State { tsfn: None, tasks: Vec::new(), woken: false }),
       pending: AtomicUsize::new(0),
       paused: AtomicBool::new(false),
+      running: AtomicBool::new(false),
       helpers,
     });
     // One count of the `Arc` belongs to Node-API from here: `drain` borrows it, `finalize`
@@ -254,6 +258,7 @@ impl Shared {
       state.woken = false;
       std::mem::take(&mut state.tasks)
     };
+    self.running.store(true, Ordering::Relaxed);
     let mut tasks = tasks.into_iter();
     while let Some(task) = tasks.next() {
       let mut scope = ptr::null_mut();
@@ -274,9 +279,10 @@ impl Shared {
       if self.paused.load(Ordering::Relaxed) {
         let rest: Vec<JsTask> = tasks.collect();
         self.state.lock().tasks.splice(0..0, rest);
-        return;
+        break;
       }
     }
+    self.running.store(false, Ordering::Relaxed);
   }
 
   /// Holds the tasks queued until [`Shared::resume`]; on the JavaScript thread.
@@ -287,7 +293,9 @@ impl Shared {
   /// Runs the tasks held by [`Shared::pause`] and those queued since; on the JavaScript thread.
   fn resume(&self, env: sys::napi_env) {
     self.paused.store(false, Ordering::Relaxed);
-    self.run_queued(env);
+    if !self.running.load(Ordering::Relaxed) {
+      self.run_queued(env);
+    }
   }
 
   /// Counts a settled Promise; the last one lets the event loop exit again.
