@@ -826,6 +826,21 @@ export interface GetLatestLogsOptions {
   maxBytes?: number | undefined
 }
 
+/** Options of `addLogs`. `returning: 'ids'` resolves with the new entries' ids only, in
+ *  order, sparing the building of the entries; `'rows'` (the default) with the entries as
+ *  stored. */
+export interface AddLogsOptions {
+  returning?: 'rows' | 'ids' | undefined
+}
+
+/** What `addLogs` resolves with for these options: ids with `returning: 'ids'`, else the
+ *  entries as stored. */
+export type AddLogsResult<Options extends AddLogsOptions | undefined, TContent, TMetadata> = Options extends {
+  returning: 'ids'
+}
+  ? number[]
+  : SessionLog<TContent, TMetadata>[]
+
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
 export type SqlValue = null | number | bigint | string | boolean | Uint8Array
 /** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the
@@ -1088,13 +1103,18 @@ export declare class Database {
    * `{ ref: i }` in place of its id (`parentId: { ref: 0 }`, the log entry of operation 0),
    * so a reply and its tool calls are written together; the results are typed as a tuple.
    *
+   * A long list (more than 64 operations) is read a slice at a time in the turns of the event
+   * loop after the call, as `addLogs` reads its entries: each operation is read once, before
+   * the batch runs.
+   *
    * The batch runs under `statementTimeoutMs` of `open`, when given: past it, it is
    * interrupted, rolled back whole, and rejects with `TIMEOUT`.
    *
    * Rejects with the first failing operation's code (its message names `operations[i]`),
    * `INVALID_ARGUMENT` for a malformed list or a `ref` that names no earlier operation
    * resolving with a row of the field's kind (nothing runs), `BUSY`, `TIMEOUT`,
-   * `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
+   * `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED` (also when `close()` is called before a
+   * long list is read whole).
    */
   batch<const Operations extends readonly BatchOperation[]>(operations: Operations): Promise<BatchResultsOf<Operations>>
   /**
@@ -1185,11 +1205,16 @@ export declare class Database {
   addLog<TContent = JsonValue, TMetadata = JsonValue>(input: LogInput): Promise<SessionLog<TContent, TMetadata>>
   /**
    * Appends several log entries, all or none: one bad entry rejects the call (naming its
-   * index) and writes nothing. Resolves with the entries as stored, in order.
+   * index) and writes nothing. Resolves with the entries as stored, in order, or, with
+   * `returning: 'ids'`, with their ids only (which spares building the entries). A long list
+   * is read a slice at a time in the turns of the event loop after the call: each entry is
+   * read once, before the write starts, and an entry changed before it is read is written
+   * as changed.
    *
-   * Rejects like `addLog`.
+   * Rejects like `addLog`; with `DATABASE_CLOSED` also when `close()` is called before a long
+   * list is read whole (nothing is written).
    */
-  addLogs<TContent = JsonValue, TMetadata = JsonValue>(inputs: LogInput[]): Promise<SessionLog<TContent, TMetadata>[]>
+  addLogs<TContent = JsonValue, TMetadata = JsonValue, const Options extends AddLogsOptions | undefined = undefined>(inputs: LogInput[], options?: Options): Promise<AddLogsResult<Options, TContent, TMetadata>>
   /** The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`. */
   getLog<TContent = JsonValue, TMetadata = JsonValue>(id: number): Promise<SessionLog<TContent, TMetadata> | null>
   /**

@@ -19,13 +19,18 @@ impl Database {
   /// `{ ref: i }` in place of its id (`parentId: { ref: 0 }`, the log entry of operation 0),
   /// so a reply and its tool calls are written together; the results are typed as a tuple.
   ///
+  /// A long list (more than 64 operations) is read a slice at a time in the turns of the event
+  /// loop after the call, as `addLogs` reads its entries: each operation is read once, before
+  /// the batch runs.
+  ///
   /// The batch runs under `statementTimeoutMs` of `open`, when given: past it, it is
   /// interrupted, rolled back whole, and rejects with `TIMEOUT`.
   ///
   /// Rejects with the first failing operation's code (its message names `operations[i]`),
   /// `INVALID_ARGUMENT` for a malformed list or a `ref` that names no earlier operation
   /// resolving with a row of the field's kind (nothing runs), `BUSY`, `TIMEOUT`,
-  /// `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED`.
+  /// `INTERRUPTED` (by `close()`) or `DATABASE_CLOSED` (also when `close()` is called before a
+  /// long list is read whole).
   #[napi(
     catch_unwind,
     ts_generic_types = "const Operations extends readonly BatchOperation[]",

@@ -4,6 +4,8 @@
 //! work onto a queue and wake the JavaScript thread once; the JavaScript thread then settles
 //! every queued Promise in one go, in the order the work finished. Progress events travel
 //! on the same queue, so they always arrive before the Promise of their call settles.
+//! A long result is built a piece per turn of the event loop (see `sliced`); the queue waits
+//! meanwhile, so what was queued after it still settles after it.
 //!
 //! The threadsafe function keeps the event loop alive only while Promises are pending, so
 //! an idle open database never stops a process (or a worker thread) from exiting. Nothing is
@@ -12,7 +14,7 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use napi::sys;
@@ -20,7 +22,10 @@ use parking_lot::Mutex;
 
 use crate::encode::JsHelpers;
 use crate::js::{create_string, take_exception, undefined};
+use crate::json::SlicedText;
 use agentdb_core::error::{Error, ErrorCode};
+
+mod sliced;
 
 /// Work to run on the JavaScript thread.
 pub(crate) type JsTask = Box<dyn FnOnce(sys::napi_env) + Send>;
@@ -47,6 +52,12 @@ struct Shared {
   state: Mutex<State>,
   /// Promises created and not yet settled; touched only on the JavaScript thread.
   pending: AtomicUsize,
+  /// Set while a result is being built in pieces: the tasks queued wait for it; touched only
+  /// on the JavaScript thread.
+  paused: AtomicBool,
+  /// Set while [`Shared::run_queued`] runs tasks, so that a result settled from inside one
+  /// (one whose first piece failed) resumes the loop running instead of starting another.
+  running: AtomicBool,
   /// `JSON.parse` and the input encoder of this environment.
   helpers: JsHelpers,
 }
@@ -88,6 +99,8 @@ impl JsQueue {
     let shared = Arc::new(Shared {
       state: Mutex::new(State { tsfn: None, tasks: Vec::new(), woken: false }),
       pending: AtomicUsize::new(0),
+      paused: AtomicBool::new(false),
+      running: AtomicBool::new(false),
       helpers,
     });
     // One count of the `Arc` belongs to Node-API from here: `drain` borrows it, `finalize`
@@ -193,6 +206,11 @@ impl JsQueue {
     self.0.shared.helpers.watch_signal(env, signal, on_abort)
   }
 
+  /// The JavaScript functions of this environment the addon calls.
+  pub(crate) fn helpers(&self) -> &JsHelpers {
+    &self.0.shared.helpers
+  }
+
   /// `JSON.parse(text)` of this environment.
   pub(crate) fn parse(&self, env: sys::napi_env, text: &str) -> agentdb_core::error::Result<sys::napi_value> {
     self.0.shared.helpers.parse(env, text)
@@ -228,6 +246,58 @@ impl JsQueue {
 }
 
 impl Shared {
+  /// Runs the tasks queued, in order, on the JavaScript thread; when one pauses the queue (a
+  /// result built in pieces) the rest wait for [`Shared::resume`].
+  fn run_queued(&self, env: sys::napi_env) {
+    let tasks = {
+      let mut state = self.state.lock();
+      if self.paused.load(Ordering::Relaxed) {
+        // `woken` stays set: tasks posted meanwhile wait for `resume`, waking nothing.
+        return;
+      }
+      state.woken = false;
+      std::mem::take(&mut state.tasks)
+    };
+    self.running.store(true, Ordering::Relaxed);
+    let mut tasks = tasks.into_iter();
+    while let Some(task) = tasks.next() {
+      let mut scope = ptr::null_mut();
+      // SAFETY: `env` is the environment of this thread, inside the callback Node-API is
+      // running; `scope` is a live local the call writes.
+      let opened = unsafe { sys::napi_open_handle_scope(env, &mut scope) } == sys::Status::napi_ok;
+      // Without a scope of its own the task still runs, in the scope Node-API opened around
+      // this callback: its handles then live until the callback returns, which costs only memory.
+      // A panic must not unwind into Node (this is an `extern "C"` callback: it would abort
+      // the process); a settlement turns its own panics into rejections, see `settle_now`.
+      let _ = catch_unwind(AssertUnwindSafe(|| task(env)));
+      if opened {
+        // Closing the innermost scope, opened above, does not fail.
+        // SAFETY: `scope` was opened above in `env` and is the innermost open scope: tasks
+        // open none that they leave open.
+        let _ = unsafe { sys::napi_close_handle_scope(env, scope) };
+      }
+      if self.paused.load(Ordering::Relaxed) {
+        let rest: Vec<JsTask> = tasks.collect();
+        self.state.lock().tasks.splice(0..0, rest);
+        break;
+      }
+    }
+    self.running.store(false, Ordering::Relaxed);
+  }
+
+  /// Holds the tasks queued until [`Shared::resume`]; on the JavaScript thread.
+  fn pause(&self) {
+    self.paused.store(true, Ordering::Relaxed);
+  }
+
+  /// Runs the tasks held by [`Shared::pause`] and those queued since; on the JavaScript thread.
+  fn resume(&self, env: sys::napi_env) {
+    self.paused.store(false, Ordering::Relaxed);
+    if !self.running.load(Ordering::Relaxed) {
+      self.run_queued(env);
+    }
+  }
+
   /// Counts a settled Promise; the last one lets the event loop exit again.
   fn end(&self, env: sys::napi_env) {
     if self.pending.fetch_sub(1, Ordering::Relaxed) == 1 {
@@ -257,28 +327,7 @@ unsafe extern "C" fn drain(env: sys::napi_env, _callback: sys::napi_value, conte
   // count is still held for Node-API), only ever shared, never mutated but through its lock
   // and atomics.
   let shared = unsafe { &*(context as *const Shared) };
-  let tasks = {
-    let mut state = shared.state.lock();
-    state.woken = false;
-    std::mem::take(&mut state.tasks)
-  };
-  for task in tasks {
-    let mut scope = ptr::null_mut();
-    // SAFETY: `env` is the environment of this thread, inside the callback Node-API is
-    // running; `scope` is a live local the call writes.
-    let opened = unsafe { sys::napi_open_handle_scope(env, &mut scope) } == sys::Status::napi_ok;
-    // Without a scope of its own the task still runs, in the scope Node-API opened around
-    // this callback: its handles then live until the callback returns, which costs only memory.
-    // A panic must not unwind into Node (this is an `extern "C"` callback: it would abort
-    // the process); a settlement turns its own panics into rejections, see `settle_now`.
-    let _ = catch_unwind(AssertUnwindSafe(|| task(env)));
-    if opened {
-      // Closing the innermost scope, opened above, does not fail.
-      // SAFETY: `scope` was opened above in `env` and is the innermost open scope: tasks
-      // open none that they leave open.
-      let _ = unsafe { sys::napi_close_handle_scope(env, scope) };
-    }
-  }
+  shared.run_queued(env);
 }
 
 /// Runs on the JavaScript thread when the threadsafe function is released or its
@@ -317,6 +366,15 @@ pub(crate) trait JsOutput: Send + 'static {
   /// is the rejection; an `INTERNAL` one is replaced by the JavaScript exception pending, if
   /// any.
   fn into_js(self, env: sys::napi_env, helpers: &JsHelpers) -> agentdb_core::error::Result<sys::napi_value>;
+
+  /// The text to build in pieces, when the value is a long JSON text with cuts; otherwise the
+  /// value itself, to build at once with [`JsOutput::into_js`].
+  fn sliced(self) -> Result<Self, SlicedText>
+  where
+    Self: Sized,
+  {
+    Ok(self)
+  }
 }
 
 impl<T: napi::bindgen_prelude::ToNapiValue + Send + 'static> JsOutput for T {
@@ -378,6 +436,13 @@ impl Deferred {
     let cleanup = self.cleanup.take();
     let shared = Arc::clone(&self.queue.0.shared);
     self.queue.post(Box::new(move |env| {
+      let outcome = match outcome {
+        Ok(value) => match value.sliced() {
+          Ok(value) => Ok(value),
+          Err(text) => return sliced::build(env, shared, raw, cleanup, text),
+        },
+        Err(err) => Err(err),
+      };
       if let Some(cleanup) = cleanup {
         cleanup(env);
       }

@@ -11,11 +11,13 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 
 use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
+use crate::input_slices;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use crate::signal::CallLimits;
 use crate::watch::Watchers;
-use agentdb_core::command::{Command, Kind};
+use crate::write_order::WriteOrder;
+use agentdb_core::command::{Command, Kind, Returning};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::durability::Durability;
 use agentdb_core::error::{Error, Result};
@@ -40,6 +42,8 @@ pub struct Database {
   pub(crate) max_log_bytes: Option<u64>,
   /// The listeners of `watch`.
   pub(crate) watchers: Watchers,
+  /// Keeps writes in call order behind a call still encoding its input in slices.
+  pub(crate) write_order: Arc<WriteOrder>,
   path: String,
 }
 
@@ -83,6 +87,7 @@ impl Database {
           statement_timeout,
           max_log_bytes,
           watchers,
+          write_order: Arc::default(),
           path,
         }
       });
@@ -193,10 +198,18 @@ impl Database {
   /// without waiting for it, then runs the command inside its group transaction.
   /// A batch, which may hold raw SQL, runs under the database's `statementTimeoutMs`.
   pub(crate) fn command(&self, env: Env, kind: Kind, args: &[JsArg]) -> napi::Result<JsReturn> {
+    self.command_returning(env, kind, args, Returning::Rows)
+  }
+
+  /// [`Database::command`], resolving with what `returning` asks for.
+  pub(crate) fn command_returning(&self, env: Env, kind: Kind, args: &[JsArg], returning: Returning) -> napi::Result<JsReturn> {
+    if let Some(list) = input_slices::long_list(kind, args) {
+      return self.command_in_slices(env, kind, list, returning);
+    }
     let text = self.queue.encode_args(env.raw(), kind.name(), kind.args(), args);
     let timeout = if kind == Kind::Batch { self.statement_timeout } else { None };
     let limits = Ok(CallLimits::of(Limits { timeout, abort: None }));
-    self.write(env, text.map(|text| move || Command::decode(kind, &text)), || limits)
+    self.write(env, text.map(|text| move || Command::decode(kind, &text)), || limits, returning)
   }
 
   /// Runs a command read on the JavaScript thread (`execute`, whose parameters can hold
@@ -204,7 +217,7 @@ impl Database {
   /// (see [`CallLimits::read`]).
   pub(crate) fn run_command(&self, env: Env, command: Result<Command>, options: JsArg) -> napi::Result<JsReturn> {
     let limits = || CallLimits::read(env.raw(), &self.queue, options, self.statement_timeout);
-    self.write(env, command.map(|command| move || Ok(command)), limits)
+    self.write(env, command.map(|command| move || Ok(command)), limits, Returning::Rows)
   }
 
   /// Runs `work` on a reader connection and returns its Promise; `args` are the arguments
@@ -257,21 +270,21 @@ impl Database {
   }
 
   /// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
-  /// of its own; `prepare` runs on the writer thread before it takes the write lock.
-  fn write<P>(&self, env: Env, prepare: Result<P>, limits: impl FnOnce() -> Result<CallLimits>) -> napi::Result<JsReturn>
+  /// of its own (see [`start_write`]), after the writes called before it.
+  fn write<P>(
+    &self,
+    env: Env,
+    prepare: Result<P>,
+    limits: impl FnOnce() -> Result<CallLimits>,
+    returning: Returning,
+  ) -> napi::Result<JsReturn>
   where
     P: FnOnce() -> Result<Command> + Send + 'static,
   {
     let args = prepare.and_then(|prepare| Ok((prepare, limits()?)));
-    let max_log_bytes = self.max_log_bytes;
-    self.submit(env, args, move |store, (prepare, limits), mut deferred| {
-      let limits = limits.attach(&mut deferred);
-      let prepare = move || {
-        prepare().map(|command| {
-          move |conn: &Connection| command.run_within(conn, max_log_bytes).and_then(|outcome| JsonText::of(&outcome))
-        })
-      };
-      store.write_limited(limits, prepare, move |outcome| deferred.settle(outcome))
+    let (store, max_log_bytes) = (Arc::clone(&self.store), self.max_log_bytes);
+    self.submit(env, args, move |_, (prepare, limits), deferred| {
+      self.write_order.start(Box::new(move || start_write(&store, max_log_bytes, prepare, (limits, returning), deferred)))
     })
   }
 
@@ -285,9 +298,11 @@ impl Database {
     E: JsRejection + From<Error>,
     W: FnOnce(&mut Connection, A, &JsQueue) -> Result<T, E> + Send + 'static,
   {
-    let queue = self.queue.clone();
-    self.submit(env, args, |store, args, deferred| {
-      store.exclusive(move |conn| Ok(work(conn, args, &queue)), move |outcome| deferred.settle(flatten(outcome)))
+    let (queue, store) = (self.queue.clone(), Arc::clone(&self.store));
+    self.submit(env, args, |_, args, deferred| {
+      self.write_order.start(Box::new(move || {
+        store.exclusive(move |conn| Ok(work(conn, args, &queue)), move |outcome| deferred.settle(flatten(outcome)))
+      }))
     })
   }
 
@@ -313,6 +328,29 @@ impl Database {
     start(&self.store, args, deferred);
     Ok(JsReturn(promise))
   }
+}
+
+/// Runs the command `prepare` gives inside the writer's group transaction, in a savepoint
+/// of its own, under `limits`, and settles `deferred` with its outcome as `returning` asks;
+/// `prepare` runs on the writer thread before it takes the write lock.
+pub(crate) fn start_write<P>(
+  store: &Store,
+  max_log_bytes: Option<u64>,
+  prepare: P,
+  (limits, returning): (CallLimits, Returning),
+  mut deferred: Deferred,
+) where
+  P: FnOnce() -> Result<Command> + Send + 'static,
+{
+  let limits = limits.attach(&mut deferred);
+  let prepare = move || {
+    prepare().map(|command| {
+      move |conn: &Connection| {
+        command.run_within(conn, max_log_bytes).and_then(|outcome| JsonText::of(&outcome.returning(returning)))
+      }
+    })
+  };
+  store.write_limited(limits, prepare, move |outcome| deferred.settle(outcome))
 }
 
 /// Joins the store's error (closed, panic) with the work's own.

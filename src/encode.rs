@@ -92,14 +92,34 @@ const ENCODER: &str = r#"(function () {
         refuse(root, 'is a ' + typeof value + ', which JSON cannot hold');
     }
   }
-  return function encode(value, root) {
+  function encode(value, root) {
     path.length = 0;
     sawError = false;
     check(value, false, 1, root);
     // The replacer costs a call per value: only inputs holding an Error pay it.
     const text = sawError ? JSON.stringify(value, replace) : JSON.stringify(value);
     return text === undefined ? null : text;
+  }
+  // A slice of the list argument `name`: the elements from `from` on, encoded as `encode`
+  // would encode them inside `{ name: list }`, until `to` or until checking them has taken
+  // `budgetMs`; returns their texts joined by commas and where the next slice starts. The
+  // slice is stringified at once: one call per element would cost twice as much.
+  encode.slice = function encodeSlice(name, list, from, to, budgetMs) {
+    const start = performance.now();
+    sawError = false;
+    let at = from;
+    while (at < to) {
+      path.length = 0;
+      path.push(name, at);
+      check(list[at], false, 3, '');
+      at++;
+      if (performance.now() - start >= budgetMs) break;
+    }
+    const part = list.slice(from, at);
+    const text = sawError ? JSON.stringify(part, replace) : JSON.stringify(part);
+    return { text: text.slice(1, -1), next: at };
   };
+  return encode;
 })()"#;
 
 /// The source of the function that says how many bytes the JavaScript heap has left for
@@ -131,20 +151,38 @@ const WATCH_SIGNAL: &str = r#"(function () {
   };
 })()"#;
 
+/// The source of the function that builds one piece of a long result (see
+/// `crate::json::SlicedText`): it parses the piece, the text of an array, and appends its
+/// elements to `items`; with `head` (the rest of a page), it also sets its `items` to the
+/// array and returns it.
+const APPEND_PIECE: &str = r#"(function () {
+  'use strict';
+  return function appendPiece(items, text, head) {
+    const piece = JSON.parse(text);
+    for (let i = 0; i < piece.length; i++) items.push(piece[i]);
+    if (head === undefined) return items;
+    head.items = items;
+    return head;
+  };
+})()"#;
+
 /// Results smaller than this are built without asking the heap for room: the question costs
 /// more than the answer is worth.
 const ROOM_CHECKED_FROM: usize = 1 << 20;
 
-/// References to `JSON.parse`, the encoder and the heap-room function in one JavaScript
-/// environment. Used only on that environment's thread.
+/// References to `JSON.parse`, the encoder, the heap-room function, the signal watcher,
+/// `setImmediate`, the piece builder and the slice encoder in one JavaScript environment. Used only on that environment's thread.
 pub(crate) struct JsHelpers {
   parse: sys::napi_ref,
   encode: sys::napi_ref,
   heap_room: sys::napi_ref,
   watch_signal: sys::napi_ref,
+  set_immediate: sys::napi_ref,
+  append_piece: sys::napi_ref,
+  encode_slice: sys::napi_ref,
 }
 
-// SAFETY: the two references are created, dereferenced and deleted only on the JavaScript
+// SAFETY: the references are created, dereferenced and deleted only on the JavaScript
 // thread of their environment: every method takes that thread's `napi_env` (the handle
 // invariant, see `crate::js`), which a database thread never has. Database threads only move
 // and share the struct, as part of the completion queue's state, without reading its fields.
@@ -154,7 +192,7 @@ unsafe impl Send for JsHelpers {}
 unsafe impl Sync for JsHelpers {}
 
 /// Creates a strong reference to `value`, which keeps it alive until it is deleted.
-fn reference(env: sys::napi_env, value: sys::napi_value, what: &str) -> Result<sys::napi_ref> {
+pub(crate) fn reference(env: sys::napi_env, value: sys::napi_value, what: &str) -> Result<sys::napi_ref> {
   let mut reference = ptr::null_mut();
   // SAFETY: the handle invariant holds for `env` and `value`; `reference` is a live local
   // the call writes.
@@ -162,11 +200,24 @@ fn reference(env: sys::napi_env, value: sys::napi_value, what: &str) -> Result<s
   Ok(reference)
 }
 
+/// The value a reference made by [`reference`] holds.
+pub(crate) fn reference_value(env: sys::napi_env, reference: sys::napi_ref, what: &str) -> Result<sys::napi_value> {
+  let mut value = ptr::null_mut();
+  // SAFETY: the handle invariant holds for `env`; `reference` was made in it by `reference`
+  // and not yet deleted; `value` is a live local the call writes.
+  check(env, unsafe { sys::napi_get_reference_value(env, reference, &mut value) }, what)?;
+  if value.is_null() {
+    return Err(Error::internal(format!("{what} is gone")));
+  }
+  Ok(value)
+}
+
 /// Deletes a reference made by [`reference`]. A failure cannot be reported (this runs while
 /// tearing down) and only leaves the value alive until the environment goes.
-fn delete_reference(env: sys::napi_env, reference: sys::napi_ref) {
+pub(crate) fn delete_reference(env: sys::napi_env, reference: sys::napi_ref) {
   // SAFETY: the handle invariant holds for `env`; `reference` was made in it by `reference`
-  // and is deleted once (by `JsHelpers::release` or on a failed `JsHelpers::new`).
+  // and is deleted once (by its owner: `JsHelpers::release`, a failed `JsHelpers::new`, or a
+  // result built in pieces).
   let _ = unsafe { sys::napi_delete_reference(env, reference) };
 }
 
@@ -179,15 +230,21 @@ impl JsHelpers {
     check(env, unsafe { sys::napi_get_global(env, &mut global) }, "the global object").map_err(|e| failed("JSON", e))?;
     let json = JsArg::new(env, global).get("JSON", "JSON").map_err(|e| failed("JSON", e))?;
     let parse = json.get("parse", "JSON.parse").map_err(|e| failed("JSON.parse", e))?;
+    let set_immediate = JsArg::new(env, global).get("setImmediate", "setImmediate").map_err(|e| failed("setImmediate", e))?;
     let encode = run_script(env, ENCODER, "the input encoder").map_err(|e| failed("the input encoder", e))?;
+    let encode_slice = JsArg::new(env, encode).get("slice", "the slice encoder").map_err(|e| failed("the slice encoder", e))?;
     let heap_room = run_script(env, HEAP_ROOM, "the heap-room function").map_err(|e| failed("the heap-room function", e))?;
     let watch_signal = run_script(env, WATCH_SIGNAL, "the signal watcher").map_err(|e| failed("the signal watcher", e))?;
-    let mut made = Vec::with_capacity(4);
+    let append_piece = run_script(env, APPEND_PIECE, "the piece builder").map_err(|e| failed("the piece builder", e))?;
+    let mut made = Vec::with_capacity(7);
     let functions = [
       (parse.raw(), "JSON.parse"),
       (encode, "the input encoder"),
       (heap_room, "the heap-room function"),
       (watch_signal, "the signal watcher"),
+      (set_immediate.raw(), "setImmediate"),
+      (append_piece, "the piece builder"),
+      (encode_slice.raw(), "the slice encoder"),
     ];
     for (value, what) in functions {
       match reference(env, value, what) {
@@ -198,7 +255,15 @@ impl JsHelpers {
         }
       }
     }
-    Ok(JsHelpers { parse: made[0], encode: made[1], heap_room: made[2], watch_signal: made[3] })
+    Ok(JsHelpers {
+      parse: made[0],
+      encode: made[1],
+      heap_room: made[2],
+      watch_signal: made[3],
+      set_immediate: made[4],
+      append_piece: made[5],
+      encode_slice: made[6],
+    })
   }
 
   /// Releases the references; called on the JavaScript thread when the queue is finalized.
@@ -207,6 +272,59 @@ impl JsHelpers {
     delete_reference(env, self.encode);
     delete_reference(env, self.heap_room);
     delete_reference(env, self.watch_signal);
+    delete_reference(env, self.set_immediate);
+    delete_reference(env, self.append_piece);
+    delete_reference(env, self.encode_slice);
+  }
+
+  /// Encodes the elements of `list` (the list argument `name` of `call`) from `from` on, until
+  /// `to` or until `budget_ms` have passed, as [`JsHelpers::encode_args`] would inside `{ name:
+  /// list }`: their JSON texts joined by commas, and the index the next slice starts at.
+  pub(crate) fn encode_slice(
+    &self,
+    env: sys::napi_env,
+    call: &str,
+    name: &str,
+    list: sys::napi_value,
+    (from, to): (u32, u32),
+    budget_ms: f64,
+  ) -> Result<(String, u32)> {
+    let what = format!("the arguments of {call}");
+    let number = |value: f64| -> Result<sys::napi_value> {
+      let mut out = ptr::null_mut();
+      // SAFETY: the handle invariant holds for `env`; `out` is a live local the call writes.
+      check(env, unsafe { sys::napi_create_double(env, value, &mut out) }, &what)?;
+      Ok(out)
+    };
+    let args = [create_string(env, name)?, list, number(from.into())?, number(to.into())?, number(budget_ms)?];
+    let slice = JsArg::new(env, self.call(env, self.encode_slice, &args, &what)?);
+    let text = slice.get("text", &what)?.string(&what)?;
+    let next = slice.get("next", &what)?.number(&what)?;
+    Ok((text, next as u32))
+  }
+
+  /// `appendPiece(items, text, head)` (see [`APPEND_PIECE`]): the elements of the array
+  /// `text` appended to `items`; returns `head` with `items` set, or `items` without one.
+  pub(crate) fn append_piece(
+    &self,
+    env: sys::napi_env,
+    items: sys::napi_value,
+    text: &str,
+    head: Option<sys::napi_value>,
+  ) -> Result<sys::napi_value> {
+    let internal = |e: Error| Error::internal(format!("cannot build the result: {}", e.message));
+    let text = create_string(env, text).map_err(internal)?;
+    let head = match head {
+      Some(head) => head,
+      None => undefined(env)?,
+    };
+    self.call(env, self.append_piece, &[items, text, head], "a piece of the result").map_err(internal)
+  }
+
+  /// `setImmediate(callback)`: `callback` runs in a later turn of the event loop, after the
+  /// timers and I/O that are due.
+  pub(crate) fn set_immediate(&self, env: sys::napi_env, callback: sys::napi_value) -> Result<()> {
+    self.call(env, self.set_immediate, &[callback], "setImmediate").map(|_| ())
   }
 
   /// `watchSignal(signal, onAbort)` (see [`WATCH_SIGNAL`]).

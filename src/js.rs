@@ -220,6 +220,18 @@ impl JsArg {
     Ok(b)
   }
 
+  /// The length of an array; `None` for any other value.
+  pub(crate) fn array_length(&self) -> Option<u32> {
+    if self.kind() != Kind::Array {
+      return None;
+    }
+    let mut len = 0u32;
+    // SAFETY: the handle invariant holds for `self.env` and `self.value` (an array, checked
+    // above); `len` is a live local the call writes.
+    let status = unsafe { sys::napi_get_array_length(self.env, self.value, &mut len) };
+    (status == sys::Status::napi_ok).then_some(len)
+  }
+
   /// The elements of an array.
   pub(crate) fn elements(&self, what: &str) -> Result<Vec<JsArg>> {
     if self.kind() != Kind::Array {

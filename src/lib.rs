@@ -16,8 +16,10 @@ mod completion;
 mod database;
 mod encode;
 mod errors;
+mod input_slices;
 mod js;
 mod json;
+mod later;
 mod lifecycle;
 mod logs;
 mod maintenance;
@@ -32,6 +34,7 @@ mod test_hooks;
 mod transfer;
 mod usage;
 mod watch;
+mod write_order;
 
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]
 compile_error!("the test-hooks feature is for the debug build npm test makes, never for a release build");

@@ -6,7 +6,7 @@ use napi_derive::napi;
 use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
-use agentdb_core::command::Kind;
+use agentdb_core::command::{Kind, Returning};
 use agentdb_core::error::{Error, Result};
 use agentdb_core::input::fields::{Fields, Source};
 use agentdb_core::input::read::{latest_page, log_id, order, page};
@@ -31,17 +31,30 @@ impl Database {
   }
 
   /// Appends several log entries, all or none: one bad entry rejects the call (naming its
-  /// index) and writes nothing. Resolves with the entries as stored, in order.
+  /// index) and writes nothing. Resolves with the entries as stored, in order, or, with
+  /// `returning: 'ids'`, with their ids only (which spares building the entries). A long list
+  /// is read a slice at a time in the turns of the event loop after the call: each entry is
+  /// read once, before the write starts, and an entry changed before it is read is written
+  /// as changed.
   ///
-  /// Rejects like `addLog`.
+  /// Rejects like `addLog`; with `DATABASE_CLOSED` also when `close()` is called before a long
+  /// list is read whole (nothing is written).
   #[napi(
     catch_unwind,
-    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
-    ts_args_type = "inputs: LogInput[]",
-    ts_return_type = "Promise<SessionLog<TContent, TMetadata>[]>"
+    ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue, const Options extends AddLogsOptions | undefined = undefined",
+    ts_args_type = "inputs: LogInput[], options?: Options",
+    ts_return_type = "Promise<AddLogsResult<Options, TContent, TMetadata>>"
   )]
-  pub fn add_logs(&self, env: Env, inputs: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.command(env, Kind::AddLogs, &[inputs]))
+  pub fn add_logs(&self, env: Env, inputs: JsArg, options: JsArg) -> napi::Result<JsReturn> {
+    self.guard(env, || {
+      let returning = Fields::of(options, "options", &["returning"], true).and_then(|f| {
+        f.string("returning")?.map_or(Ok(Returning::Rows), |value| Returning::parse(&value, &f.path("returning").to_string()))
+      });
+      match returning {
+        Ok(returning) => self.command_returning(env, Kind::AddLogs, &[inputs], returning),
+        Err(err) => crate::completion::rejected(env.raw(), &self.queue, err).map(JsReturn),
+      }
+    })
   }
 
   /// The log entry with this id, or `null`. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.

@@ -826,6 +826,21 @@ export interface GetLatestLogsOptions {
   maxBytes?: number | undefined
 }
 
+/** Options of `addLogs`. `returning: 'ids'` resolves with the new entries' ids only, in
+ *  order, sparing the building of the entries; `'rows'` (the default) with the entries as
+ *  stored. */
+export interface AddLogsOptions {
+  returning?: 'rows' | 'ids' | undefined
+}
+
+/** What `addLogs` resolves with for these options: ids with `returning: 'ids'`, else the
+ *  entries as stored. */
+export type AddLogsResult<Options extends AddLogsOptions | undefined, TContent, TMetadata> = Options extends {
+  returning: 'ids'
+}
+  ? number[]
+  : SessionLog<TContent, TMetadata>[]
+
 /** A value SQL can take or return. Booleans are stored as 1/0; blobs come back as Buffers. */
 export type SqlValue = null | number | bigint | string | boolean | Uint8Array
 /** Parameters: an array for `?`, or an object for `:name` / `@name` / `$name` (keys without the

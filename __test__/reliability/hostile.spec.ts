@@ -189,7 +189,7 @@ const TEMPLATES: Record<string, (f: Fixture) => unknown[]> = {
   compact: () => [{ full: false }],
   getSessionWithAgent: (f) => [f.sessionId],
   addLog: (f) => [logInput(f)],
-  addLogs: (f) => [[logInput(f), { ...logInput(f), role: 'agent', type: 'thought' }]],
+  addLogs: (f) => [[logInput(f), { ...logInput(f), role: 'agent', type: 'thought' }], { returning: 'ids' }],
   getLog: (f) => [f.logId],
   getLogs: (f) => [f.sessionId, { limit: 5, order: 'desc' }],
   getLatestLogs: (f) => [f.sessionId, 5],

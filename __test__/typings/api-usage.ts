@@ -153,6 +153,13 @@ export async function useTheWholeApi(): Promise<void> {
     { sessionId: session.id, role: 'tool', type: 'observation', content: null, metadata: { tokens: 3 } },
   ]
   const many: SessionLog[] = await db.addLogs(inputs)
+  const newIds: number[] = await db.addLogs(inputs, { returning: 'ids' })
+  const newRows: SessionLog[] = await db.addLogs(inputs, { returning: 'rows' })
+  // @ts-expect-error ids are numbers, not entries
+  const notRows: SessionLog[] = await db.addLogs(inputs, { returning: 'ids' })
+  // @ts-expect-error returning takes 'rows' or 'ids'
+  await db.addLogs(inputs, { returning: 'all' })
+  void [newIds, newRows, notRows]
   const content: JsonValue = first.content
   const parentId: number | null = many[0].parentId
   const page: Page<SessionLog> = await db.getLogs(session.id, { limit: 100, order: 'desc', after: 'cursor' })

@@ -229,6 +229,8 @@ pub enum Outcome {
   Log(SessionLog),
   /// From addLogs.
   Logs(Vec<SessionLog>),
+  /// From addLogs with `returning: 'ids'`: the new entries' ids, in order.
+  Ids(Vec<i64>),
   /// From appendLogText.
   Appended(Appended),
   /// From setCheckpoint.
@@ -245,6 +247,38 @@ pub enum Outcome {
   Changes(Changes),
   /// From batch: each operation's outcome, in order.
   Batch(Vec<Outcome>),
+}
+
+/// What a write resolves with: its rows as stored, or only their ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Returning {
+  /// The rows as stored (the default).
+  #[default]
+  Rows,
+  /// Only the ids of the rows written (`returning: 'ids'`).
+  Ids,
+}
+
+impl Returning {
+  /// Reads `returning` (`'rows'` or `'ids'`) from the field `what`.
+  pub fn parse(value: &str, what: &str) -> Result<Returning> {
+    match value {
+      "rows" => Ok(Returning::Rows),
+      "ids" => Ok(Returning::Ids),
+      other => Err(Error::invalid(format!("{what} must be 'rows' or 'ids', got {other:?}"))),
+    }
+  }
+}
+
+impl Outcome {
+  /// The outcome as `returning` asks for it: with [`Returning::Ids`], the entries of `addLogs`
+  /// become their ids.
+  pub fn returning(self, returning: Returning) -> Outcome {
+    match (returning, self) {
+      (Returning::Ids, Outcome::Logs(logs)) => Outcome::Ids(logs.into_iter().map(|log| log.id).collect()),
+      (_, outcome) => outcome,
+    }
+  }
 }
 
 impl Command {

@@ -38,6 +38,7 @@ pub mod rules;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod slices;
 pub mod space;
 pub mod sql;
 pub mod store;

@@ -326,3 +326,25 @@ fn json_values_come_back_as_they_went_in() {
     assert_eq!(read.content.get(), serde_json::to_string(&value).unwrap());
   }
 }
+
+#[test]
+fn add_many_returning_ids_gives_the_ids_in_order_and_other_outcomes_unchanged() {
+  use crate::command::{Command, Outcome, Returning};
+  let (conn, session_id) = setup();
+  let inputs = json!({ "inputs": [
+    { "sessionId": session_id, "role": "user", "type": "message", "content": 1 },
+    { "sessionId": session_id, "role": "agent", "type": "message", "content": 2 },
+  ] });
+  let outcome = Command::decode(Kind::AddLogs, &inputs.to_string()).unwrap().run_within(&conn, None).unwrap();
+  let Outcome::Logs(logs) = outcome.clone() else { panic!("{outcome:?}") };
+  let Outcome::Ids(ids) = outcome.returning(Returning::Ids) else { panic!("not ids") };
+  assert_eq!(ids, logs.iter().map(|log| log.id).collect::<Vec<_>>());
+  assert_eq!(serde_json::to_string(&Outcome::Ids(ids.clone())).unwrap(), format!("[{},{}]", ids[0], ids[1]));
+  assert!(matches!(Outcome::Count(3).returning(Returning::Ids), Outcome::Count(3)));
+  assert!(matches!(Outcome::Logs(logs).returning(Returning::Rows), Outcome::Logs(_)));
+  assert_eq!(Returning::parse("ids", "options.returning").unwrap(), Returning::Ids);
+  assert_eq!(Returning::parse("rows", "options.returning").unwrap(), Returning::Rows);
+  let err = Returning::parse("all", "options.returning").unwrap_err();
+  assert_eq!(err.code, ErrorCode::InvalidArgument);
+  assert!(err.message.contains("options.returning"), "{err}");
+}
