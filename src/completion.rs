@@ -458,3 +458,23 @@ pub(crate) fn rejected(env: sys::napi_env, queue: &JsQueue, error: Error) -> nap
   deferred.settle::<(), Error>(Err(error));
   Ok(promise)
 }
+
+/// A Promise for work already done on the JavaScript thread: it settles with `outcome` in the
+/// event loop's next turn, without a trip through the queue (see [`JsHelpers::later`]).
+pub(crate) fn settled_later<T: JsOutput, E: JsRejection>(
+  env: sys::napi_env,
+  queue: &JsQueue,
+  outcome: Result<T, E>,
+) -> napi::Result<sys::napi_value> {
+  let helpers = &queue.0.shared.helpers;
+  let mut raw = ptr::null_mut();
+  let mut settled = ptr::null_mut();
+  // SAFETY: the handle invariant (see `crate::js`) holds for `env`; `raw` and `settled` are
+  // live locals the call writes.
+  let status = unsafe { sys::napi_create_promise(env, &mut raw, &mut settled) };
+  if status != sys::Status::napi_ok {
+    return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
+  }
+  settle_now(env, helpers, RawDeferred(raw), outcome);
+  helpers.later(env, settled).map_err(|err| napi::Error::from_reason(err.message))
+}

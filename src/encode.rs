@@ -131,6 +131,17 @@ const WATCH_SIGNAL: &str = r#"(function () {
   };
 })()"#;
 
+/// The source of the function that hands a settled Promise on in the event loop's next turn:
+/// the Promise it returns settles as `settled` did, from a `setImmediate` callback, so that a
+/// loop awaiting calls settled on the JavaScript thread still lets timers and I/O run
+/// between them.
+const LATER: &str = r#"(function () {
+  'use strict';
+  return function later(settled) {
+    return new Promise(function (resolve) { setImmediate(resolve, settled); });
+  };
+})()"#;
+
 /// Results smaller than this are built without asking the heap for room: the question costs
 /// more than the answer is worth.
 const ROOM_CHECKED_FROM: usize = 1 << 20;
@@ -142,6 +153,7 @@ pub(crate) struct JsHelpers {
   encode: sys::napi_ref,
   heap_room: sys::napi_ref,
   watch_signal: sys::napi_ref,
+  later: sys::napi_ref,
 }
 
 // SAFETY: the two references are created, dereferenced and deleted only on the JavaScript
@@ -182,12 +194,14 @@ impl JsHelpers {
     let encode = run_script(env, ENCODER, "the input encoder").map_err(|e| failed("the input encoder", e))?;
     let heap_room = run_script(env, HEAP_ROOM, "the heap-room function").map_err(|e| failed("the heap-room function", e))?;
     let watch_signal = run_script(env, WATCH_SIGNAL, "the signal watcher").map_err(|e| failed("the signal watcher", e))?;
-    let mut made = Vec::with_capacity(4);
+    let later = run_script(env, LATER, "the next-turn settler").map_err(|e| failed("the next-turn settler", e))?;
+    let mut made = Vec::with_capacity(5);
     let functions = [
       (parse.raw(), "JSON.parse"),
       (encode, "the input encoder"),
       (heap_room, "the heap-room function"),
       (watch_signal, "the signal watcher"),
+      (later, "the next-turn settler"),
     ];
     for (value, what) in functions {
       match reference(env, value, what) {
@@ -198,7 +212,7 @@ impl JsHelpers {
         }
       }
     }
-    Ok(JsHelpers { parse: made[0], encode: made[1], heap_room: made[2], watch_signal: made[3] })
+    Ok(JsHelpers { parse: made[0], encode: made[1], heap_room: made[2], watch_signal: made[3], later: made[4] })
   }
 
   /// Releases the references; called on the JavaScript thread when the queue is finalized.
@@ -207,6 +221,12 @@ impl JsHelpers {
     delete_reference(env, self.encode);
     delete_reference(env, self.heap_room);
     delete_reference(env, self.watch_signal);
+    delete_reference(env, self.later);
+  }
+
+  /// A Promise that settles as `settled` does, in the event loop's next turn (see [`LATER`]).
+  pub(crate) fn later(&self, env: sys::napi_env, settled: sys::napi_value) -> Result<sys::napi_value> {
+    self.call(env, self.later, &[settled], "the next-turn settler")
   }
 
   /// `watchSignal(signal, onAbort)` (see [`WATCH_SIGNAL`]).
