@@ -36,7 +36,7 @@ export interface OpenOptions {
    *  `getAgent`, `listAgents`, `countAgents`, `agentExists`, `getLog`, `getLogs`,
    *  `getLatestLogs`, `countLogs`) first run on the JavaScript thread, for at most 200 µs; one
    *  that runs longer, or finds the database busy, is stopped and runs again on a reader
-   *  thread. Their Promises still settle asynchronously. */
+   *  thread. Their Promises still settle in a later turn of the event loop. */
   inlineReads?: boolean | undefined
 }
 
@@ -1121,7 +1121,8 @@ export declare class Database {
    * `getAgent`, `listAgents`, `countAgents`, `agentExists`, `getLog`, `getLogs`,
    * `getLatestLogs`, `countLogs`) first run on the JavaScript thread, on a read connection of
    * their own, for at most 200 µs: one that runs longer, or finds the database busy, is
-   * stopped and runs again on a reader thread. Their Promises still settle asynchronously.
+   * stopped and runs again on a reader thread. Their Promises still settle in a later turn of
+   * the event loop.
    *
    * Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
    * not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),

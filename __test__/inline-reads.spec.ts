@@ -39,7 +39,7 @@ describe('inlineReads', () => {
         await db.listSessions(),
         await db.countSessions(),
         latest,
-        await db.getLog(latest[0].id),
+        await db.getLog(latest.items[0].id),
         await db.getLogs(sessionId, { limit: 20 }),
         await db.countLogs(sessionId),
       ]
@@ -72,7 +72,7 @@ describe('inlineReads', () => {
       expect(await db.countLogs(sessionId)).toBe(i)
       expect((await db.getLog(log.id))?.content).toEqual({ i })
       await db.updateSession(sessionId, { name: `name ${i}` })
-      expect((await db.getSessionWithAgent(sessionId))?.name).toBe(`name ${i}`)
+      expect((await db.getSessionWithAgent(sessionId))?.session.name).toBe(`name ${i}`)
     }
     await db.close()
   })

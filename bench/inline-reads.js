@@ -13,7 +13,7 @@ const calls = Number(process.argv[2] || 20000)
 const TEXT = 'Reviewed the authentication module: the session token is compared in constant time and refreshed on every request.'
 const cpu = () => Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
 
-async function measure(db, call) {
+async function measure(call) {
   for (let i = 0; i < 2000; i++) await call()
   const delay = monitorEventLoopDelay({ resolution: 1 })
   // A timer keeps the delay histogram fed while awaited calls run back to back.
@@ -59,7 +59,7 @@ async function main() {
   for (const [name, make] of cases) {
     for (const inlineReads of [false, true]) {
       const db = await Database.open(file, { durability: 'normal', inlineReads })
-      const r = await measure(db, make(db))
+      const r = await measure(make(db))
       await db.close()
       console.log(name.padEnd(22), String(inlineReads).padEnd(11), String(r.opsPerSec).padStart(7), r.cpuUs.padStart(10), r.loopMs.padStart(20), r.longestMs.padStart(11))
     }
