@@ -461,6 +461,7 @@ pub(crate) fn rejected(env: sys::napi_env, queue: &JsQueue, error: Error) -> nap
 
 /// A Promise for work already done on the JavaScript thread: it settles with `outcome` in the
 /// event loop's next turn, without a trip through the queue (see [`JsHelpers::later`]).
+/// A failure to build the value rejects it instead, as [`Deferred::settle`] does.
 pub(crate) fn settled_later<T: JsOutput, E: JsRejection>(
   env: sys::napi_env,
   queue: &JsQueue,
@@ -476,5 +477,6 @@ pub(crate) fn settled_later<T: JsOutput, E: JsRejection>(
     return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
   }
   settle_now(env, helpers, RawDeferred(raw), outcome);
-  helpers.later(env, settled).map_err(|err| napi::Error::from_reason(err.message))
+  // Where there is no `setImmediate` to hand it on with, the Promise is returned settled.
+  Ok(helpers.later(env, settled).unwrap_or(settled))
 }
