@@ -31,6 +31,13 @@ export interface OpenOptions {
    *  1,000,000,000; default 100,000). Each commit prunes at most 1000 of the oldest beyond
    *  them; `changesSince` of a number older than what is kept resolves with `reset: true`. */
   keepChanges?: number | undefined
+  /** File databases only (default false): the short typed reads (`getSession`,
+   *  `getSessionByExternalId`, `getSessionWithAgent`, `listSessions`, `countSessions`,
+   *  `getAgent`, `listAgents`, `countAgents`, `agentExists`, `getLog`, `getLogs`,
+   *  `getLatestLogs`, `countLogs`) first run on the JavaScript thread, for at most 200 µs; one
+   *  that runs longer, or finds the database busy, is stopped and runs again on a reader
+   *  thread. Their Promises still settle in a later turn of the event loop. */
+  inlineReads?: boolean | undefined
 }
 
 /** A table whose changes `watch` and `changesSince` report. */
@@ -1129,6 +1136,13 @@ export declare class Database {
    * `TIMEOUT`. With `maxLogBytes`, a write that would leave a log's stored content and
    * metadata larger than that (`addLog`, `addLogs`, `updateLog`, `appendLogText`,
    * `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and writes nothing.
+   * With `inlineReads` (file databases only), the short typed reads (`getSession`,
+   * `getSessionByExternalId`, `getSessionWithAgent`, `listSessions`, `countSessions`,
+   * `getAgent`, `listAgents`, `countAgents`, `agentExists`, `getLog`, `getLogs`,
+   * `getLatestLogs`, `countLogs`) first run on the JavaScript thread, on a read connection of
+   * their own, for at most 200 µs: one that runs longer, or finds the database busy, is
+   * stopped and runs again on a reader thread. Their Promises still settle in a later turn of
+   * the event loop.
    *
    * Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
    * not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),

@@ -45,7 +45,7 @@ impl Database {
   pub fn get_agent(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = id.id("id").and_then(|id| Ok((id, lookup(options)?)));
-      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&agents::get(conn, &id, trash)?) })
+      self.read_short(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&agents::get(conn, &id, trash)?) })
     })
   }
 
@@ -83,7 +83,7 @@ impl Database {
         let agent_type = f.parsed("type", |v, p| AgentType::parse(&v.string(p)?, p))?;
         Ok((Trash::of_list(f.boolean("trashed")?), agent_type, page(&f)?))
       });
-      self.read(env, args, |conn, (trash, agent_type, page)| -> Result<JsonText> {
+      self.read_short(env, args, |conn, (trash, agent_type, page)| -> Result<JsonText> {
         JsonText::of(&agents::list(conn, trash, agent_type, &page)?)
       })
     })
@@ -114,13 +114,13 @@ impl Database {
   /// How many agents there are out of the trash. Rejects with `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
   pub fn count_agents(&self, env: Env) -> napi::Result<JsReturn> {
-    self.guard(env, || self.read(env, Ok(()), |conn, ()| agents::count(conn)))
+    self.guard(env, || self.read_short(env, Ok(()), |conn, ()| agents::count(conn)))
   }
 
   /// Whether an agent with this id exists out of the trash. Rejects with
   /// `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<boolean>")]
   pub fn agent_exists(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.read(env, id.id("id"), |conn, id| agents::exists_live(conn, &id)))
+    self.guard(env, || self.read_short(env, id.id("id"), |conn, id| agents::exists_live(conn, &id)))
   }
 }

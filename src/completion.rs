@@ -523,3 +523,40 @@ pub(crate) fn rejected(env: sys::napi_env, queue: &JsQueue, error: Error) -> nap
   deferred.settle::<(), Error>(Err(error));
   Ok(promise)
 }
+
+/// A Promise for work already done on the JavaScript thread: it settles with `outcome` in the
+/// event loop's next turn, without a trip through the queue (see [`JsHelpers::later`]); a long
+/// result goes through the queue to be built a piece per turn. A failure to build the value rejects it instead, as [`Deferred::settle`] does.
+pub(crate) fn settled_later<T: JsOutput, E: JsRejection>(
+  env: sys::napi_env,
+  queue: &JsQueue,
+  outcome: Result<T, E>,
+) -> napi::Result<sys::napi_value> {
+  let outcome = match outcome {
+    Ok(value) => match value.sliced() {
+      Ok(value) => Ok(value),
+      // A long result is built a piece per turn of the event loop, through the queue, as one
+      // made on a database thread is.
+      Err(text) => {
+        let (mut deferred, promise) = Deferred::new(env, queue)?;
+        let raw = deferred.raw.take().expect("a new Deferred holds its Promise");
+        let shared = Arc::clone(&queue.0.shared);
+        queue.post(Box::new(move |env| sliced::build(env, shared, raw, None, text)));
+        return Ok(promise);
+      }
+    },
+    Err(err) => Err(err),
+  };
+  let helpers = &queue.0.shared.helpers;
+  let mut raw = ptr::null_mut();
+  let mut settled = ptr::null_mut();
+  // SAFETY: the handle invariant (see `crate::js`) holds for `env`; `raw` and `settled` are
+  // live locals the call writes.
+  let status = unsafe { sys::napi_create_promise(env, &mut raw, &mut settled) };
+  if status != sys::Status::napi_ok {
+    return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
+  }
+  settle_now(env, helpers, RawDeferred(raw), outcome);
+  // Where there is no `setImmediate` to hand it on with, the Promise is returned settled.
+  Ok(helpers.later(env, settled).unwrap_or(settled))
+}

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-use crate::completion::{rejected, Deferred, JsOutput, JsQueue, JsRejection};
+use crate::completion::{rejected, settled_later, Deferred, JsOutput, JsQueue, JsRejection};
 use crate::input_slices;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
@@ -21,6 +21,7 @@ use agentdb_core::command::{Command, Kind, Returning};
 use agentdb_core::connection::{Location, OpenOptions};
 use agentdb_core::durability::Durability;
 use agentdb_core::error::{Error, Result};
+use agentdb_core::inline::InlineReader;
 use agentdb_core::input::fields::Fields;
 use agentdb_core::interrupt::Limits;
 use agentdb_core::migrations::source::MigrationSet;
@@ -44,6 +45,8 @@ pub struct Database {
   pub(crate) watchers: Watchers,
   /// Keeps writes in call order behind a call still encoding its input in slices.
   pub(crate) write_order: Arc<WriteOrder>,
+  /// The connection of `inlineReads`, until `close()`.
+  inline: Mutex<Option<InlineReader>>,
   path: String,
 }
 
@@ -60,6 +63,13 @@ impl Database {
   /// `TIMEOUT`. With `maxLogBytes`, a write that would leave a log's stored content and
   /// metadata larger than that (`addLog`, `addLogs`, `updateLog`, `appendLogText`,
   /// `finishLog`, the same in `batch`) rejects with `LOG_TOO_LARGE` and writes nothing.
+  /// With `inlineReads` (file databases only), the short typed reads (`getSession`,
+  /// `getSessionByExternalId`, `getSessionWithAgent`, `listSessions`, `countSessions`,
+  /// `getAgent`, `listAgents`, `countAgents`, `agentExists`, `getLog`, `getLogs`,
+  /// `getLatestLogs`, `countLogs`) first run on the JavaScript thread, on a read connection of
+  /// their own, for at most 200 µs: one that runs longer, or finds the database busy, is
+  /// stopped and runs again on a reader thread. Their Promises still settle in a later turn of
+  /// the event loop.
   ///
   /// Rejects with `INVALID_ARGUMENT` (bad path or options), `NOT_A_DATABASE` (the file is
   /// not SQLite; it is left untouched), `CANT_OPEN` (missing directory, a directory path),
@@ -71,13 +81,22 @@ impl Database {
     let env = env.raw();
     let queue = JsQueue::new(env)?;
     let parsed = parse_open(path, options);
-    let (path, location, options, OpenLimits { statement_timeout, max_log_bytes }) = match parsed {
+    let (path, location, options, OpenLimits { statement_timeout, max_log_bytes, inline_reads }) = match parsed {
       Ok(parsed) => parsed,
       Err(err) => return rejected(env, &queue, err).map(JsReturn),
     };
     let (deferred, promise) = Deferred::new(env, &queue)?;
     let spawned = std::thread::Builder::new().name("agentdb-open".into()).spawn(move || {
-      let opened = Store::open(location, options).map(|store| {
+      let inline_options = options.clone();
+      let inline_path = match (&location, inline_reads) {
+        (Location::File(file), true) => Some(file.clone()),
+        _ => None,
+      };
+      let opened = Store::open(location, options).and_then(|store| {
+        let inline = inline_path.map(|file| InlineReader::open(&file, &inline_options)).transpose()?;
+        Ok((store, inline))
+      });
+      let opened = opened.map(|(store, inline)| {
         let watchers = Watchers::default();
         watchers.connect(store.feed(), &queue);
         Database {
@@ -88,6 +107,7 @@ impl Database {
           max_log_bytes,
           watchers,
           write_order: Arc::default(),
+          inline: Mutex::new(inline),
           path,
         }
       });
@@ -131,6 +151,7 @@ impl Database {
         Err(err) => return rejected(env.raw(), &self.queue, err).map(JsReturn),
       };
       self.watchers.clear(env.raw(), &self.queue, self.store.feed());
+      drop(self.inline.lock().take());
       let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
       self.store.close(options, move |report| deferred.settle(JsonText::of(&report)));
       Ok(JsReturn(promise))
@@ -153,6 +174,7 @@ fn parse_close(options: JsArg) -> Result<CloseOptions> {
 struct OpenLimits {
   statement_timeout: Option<Duration>,
   max_log_bytes: Option<u64>,
+  inline_reads: bool,
 }
 
 fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOptions, OpenLimits)> {
@@ -161,7 +183,7 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   let fields = Fields::of(
     options,
     "options",
-    &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "maxLogBytes", "keepChanges"],
+    &["busyTimeoutMs", "readers", "durability", "readOnly", "statementTimeoutMs", "maxLogBytes", "keepChanges", "inlineReads"],
     true,
   )?;
   let mut open = OpenOptions::default();
@@ -183,7 +205,11 @@ fn parse_open(path: JsArg, options: JsArg) -> Result<(String, Location, OpenOpti
   }
   let statement_timeout = fields.whole("statementTimeoutMs", &rules::STATEMENT_TIMEOUT_MS)?.map(Duration::from_millis);
   let max_log_bytes = fields.whole("maxLogBytes", &rules::MAX_LOG_BYTES)?;
-  Ok((path, location, open, OpenLimits { statement_timeout, max_log_bytes }))
+  let inline_reads = fields.boolean("inlineReads")?.unwrap_or(false);
+  if inline_reads && location == Location::Memory {
+    return Err(Error::invalid("options.inlineReads needs a database file, not ':memory:'"));
+  }
+  Ok((path, location, open, OpenLimits { statement_timeout, max_log_bytes, inline_reads }))
 }
 
 impl Database {
@@ -232,6 +258,25 @@ impl Database {
     self.submit(env, args, |store, args, deferred| {
       store.read(move |conn| Ok(work(conn, args)), move |outcome| deferred.settle(flatten(outcome)))
     })
+  }
+
+  /// [`Database::read`] for a short read: with `inlineReads`, it first runs here, on the
+  /// JavaScript thread, within the inline budget, and its Promise settles in the event loop's
+  /// next turn, without the hop back from a database thread; one that runs past the budget or
+  /// finds the database busy runs on a reader as `read` runs it.
+  pub(crate) fn read_short<A, T, W>(&self, env: Env, args: Result<A>, work: W) -> napi::Result<JsReturn>
+  where
+    A: Clone + Send + 'static,
+    T: JsOutput,
+    W: Fn(&Connection, A) -> Result<T> + Send + 'static,
+  {
+    if let Ok(args) = &args {
+      let outcome = self.inline.lock().as_ref().and_then(|inline| inline.run(|conn| work(conn, args.clone())));
+      if let Some(outcome) = outcome {
+        return settled_later(env.raw(), &self.queue, outcome).map(JsReturn);
+      }
+    }
+    self.read(env, args, work)
   }
 
   /// [`Database::read`] under the limits `limits` reads (after the arguments, so that a

@@ -65,7 +65,9 @@ impl Database {
     ts_return_type = "Promise<SessionLog<TContent, TMetadata> | null>"
   )]
   pub fn get_log(&self, env: Env, id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.read(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { JsonText::of(&logs::get(conn, id)?) }))
+    self.guard(env, || {
+      self.read_short(env, log_id(id, &"id"), |conn, id| -> Result<JsonText> { JsonText::of(&logs::get(conn, id)?) })
+    })
   }
 
   /// A page of a session's log in the order it was appended in (`id` order; `order: 'desc'`
@@ -93,7 +95,7 @@ impl Database {
         }
         Ok((id, order(&f)?, page(&f)?, around))
       });
-      self.read(env, args, |conn, (id, order, page, around)| -> Result<JsonText> {
+      self.read_short(env, args, |conn, (id, order, page, around)| -> Result<JsonText> {
         match around {
           Some(log_id) => JsonText::of(&logs::around(conn, &id, log_id, page.limit)?),
           None => JsonText::of(&logs::list(conn, &id, order, &page)?),
@@ -119,7 +121,7 @@ impl Database {
   pub fn get_latest_logs(&self, env: Env, session_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = session_id.id("sessionId").and_then(|id| Ok((id, latest_page(options)?)));
-      self.read(env, args, |conn, (id, page)| -> Result<JsonText> { JsonText::of(&logs::latest(conn, &id, &page)?) })
+      self.read_short(env, args, |conn, (id, page)| -> Result<JsonText> { JsonText::of(&logs::latest(conn, &id, &page)?) })
     })
   }
 
@@ -205,7 +207,7 @@ impl Database {
   /// How many log entries a session has. Rejects with `INVALID_ARGUMENT` or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "Promise<number>")]
   pub fn count_logs(&self, env: Env, session_id: JsArg) -> napi::Result<JsReturn> {
-    self.guard(env, || self.read(env, session_id.id("sessionId"), |conn, id| logs::count(conn, &id)))
+    self.guard(env, || self.read_short(env, session_id.id("sessionId"), |conn, id| logs::count(conn, &id)))
   }
 
   /// A session's log nested by `parentId`: the root entries, each with `children`, siblings

@@ -48,7 +48,7 @@ impl Database {
   pub fn get_session(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = id.id("id").and_then(|id| Ok((id, lookup(options)?)));
-      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&sessions::find(conn, &id, trash)?) })
+      self.read_short(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&sessions::find(conn, &id, trash)?) })
     })
   }
 
@@ -63,7 +63,7 @@ impl Database {
   pub fn get_session_by_external_id(&self, env: Env, external_id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = external_id.id("externalSessionId").and_then(|id| Ok((id, lookup(options)?)));
-      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> {
+      self.read_short(env, args, |conn, (id, trash)| -> Result<JsonText> {
         JsonText::of(&sessions::get_by_external_id(conn, &id, trash)?)
       })
     })
@@ -116,7 +116,7 @@ impl Database {
         let trash = Trash::of_list(f.boolean("trashed")?);
         Ok((trash, f.parsed("status", session_status)?, f.parsed("agentId", |v, p| v.id(p))?, session_list(&f)?))
       });
-      self.read(env, args, |conn, (trash, status, agent_id, (order, include, page))| -> Result<JsonText> {
+      self.read_short(env, args, |conn, (trash, status, agent_id, (order, include, page))| -> Result<JsonText> {
         JsonText::of(&sessions::list(conn, trash, status, agent_id.as_deref(), order, include, &page)?)
       })
     })
@@ -128,7 +128,7 @@ impl Database {
   pub fn count_sessions(&self, env: Env, agent_id: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = if agent_id.is_nullish() { Ok(None) } else { agent_id.id("agentId").map(Some) };
-      self.read(env, args, |conn, agent_id| sessions::count(conn, agent_id.as_deref()))
+      self.read_short(env, args, |conn, agent_id| sessions::count(conn, agent_id.as_deref()))
     })
   }
 
@@ -239,7 +239,9 @@ impl Database {
   pub fn get_session_with_agent(&self, env: Env, id: JsArg, options: JsArg) -> napi::Result<JsReturn> {
     self.guard(env, || {
       let args = id.id("id").and_then(|id| Ok((id, lookup(options)?)));
-      self.read(env, args, |conn, (id, trash)| -> Result<JsonText> { JsonText::of(&sessions::get_with_agent(conn, &id, trash)?) })
+      self.read_short(env, args, |conn, (id, trash)| -> Result<JsonText> {
+        JsonText::of(&sessions::get_with_agent(conn, &id, trash)?)
+      })
     })
   }
 }

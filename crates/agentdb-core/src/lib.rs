@@ -19,6 +19,7 @@ pub mod durability;
 pub mod error;
 pub mod forks;
 pub mod guard;
+pub mod inline;
 pub mod input;
 pub mod interrupt;
 pub mod json;
