@@ -1,28 +1,35 @@
 'use strict'
 // This addon, through its typed API (every call a Promise, SQLite off the JavaScript thread),
 // opened with `durability: 'normal'` (`synchronous=NORMAL`, as the peers are).
-// `agentdb-full.js` is the same with `durability: 'full'`, for the durability trial.
+// `agentdb-full.js` is the same with `durability: 'full'`, for the durability trial, and
+// `agentdb-inline.js` with `inlineReads`. A batch asks for the new ids only
+// (`returning: 'ids'`), as the peers' drivers return no rows either.
 
 const { Database } = require('../..')
 
-/** The driver for databases opened with `durability`. */
-const withDurability = (durability) => ({
-  name: durability === 'normal' ? '@cherry/agentdb' : `@cherry/agentdb (${durability})`,
-  openMigrate: (file) => openMigrate(file, durability),
-  open: (file) => open(file, durability),
+/** The driver for databases opened with `durability` and the other options of `open` in
+ *  `options`, named `name`. */
+const withOptions = (name, durability, options = {}) => ({
+  name,
+  openMigrate: (file) => openMigrate(file, { ...options, durability }),
+  open: (file) => open(file, { ...options, durability }),
 })
 
-async function openMigrate(file, durability) {
-  const db = await Database.open(file, { durability })
+/** The driver for databases opened with `durability`. */
+const withDurability = (durability) =>
+  withOptions(durability === 'normal' ? '@cherry/agentdb' : `@cherry/agentdb (${durability})`, durability)
+
+async function openMigrate(file, options) {
+  const db = await Database.open(file, options)
   await db.migrate()
   await db.close()
 }
 
-async function open(file, durability) {
-  const db = await Database.open(file, { durability })
+async function open(file, options) {
+  const db = await Database.open(file, options)
   return {
     addLog: (log) => db.addLog(log),
-    addLogs: (logs) => db.addLogs(logs),
+    addLogs: (logs) => db.addLogs(logs, { returning: 'ids' }),
     appendLogText: (id, path, delta) => db.appendLogText(id, { path, delta }),
     forkSession: async (sessionId) => db.countLogs((await db.forkSession(sessionId)).session.id),
     deleteSession: (sessionId) => db.deleteSession(sessionId),
@@ -39,4 +46,4 @@ async function open(file, durability) {
   }
 }
 
-module.exports = { ...withDurability('normal'), withDurability }
+module.exports = { ...withDurability('normal'), withDurability, withOptions }

@@ -19,6 +19,7 @@ const SCHEMAS = Object.keys(SCHEMA_LABELS)
  *  it says) and a `note` the reports print. */
 const DRIVER_SPECS = {
   agentdb: { label: '@cherry/agentdb', schemas: ['agentdb'] },
+  'agentdb-inline': { label: '@cherry/agentdb (inlineReads)', schemas: ['agentdb'] },
   'better-sqlite3': { label: 'better-sqlite3 12' },
   'better-sqlite3-13@22': { label: 'better-sqlite3 13 (Node 22)', module: 'better-sqlite3-13', node: 22 },
   'better-sqlite3-13@24': { label: 'better-sqlite3 13 (Node 24)', module: 'better-sqlite3-13', node: 24 },
