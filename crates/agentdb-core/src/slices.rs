@@ -34,6 +34,34 @@ impl Cuts {
   }
 }
 
+/// Where a scan of JSON text is with respect to its strings.
+#[derive(Default)]
+struct Strings {
+  /// Inside a string.
+  within: bool,
+  /// Just after a backslash inside a string.
+  escaped: bool,
+}
+
+impl Strings {
+  /// Takes the next byte; whether it belongs to a string (its opening and closing quotes
+  /// included), so that the scan skips it.
+  fn inside(&mut self, byte: u8) -> bool {
+    if !self.within {
+      self.within = byte == b'"';
+      return self.within;
+    }
+    if self.escaped {
+      self.escaped = false;
+    } else if byte == b'\\' {
+      self.escaped = true;
+    } else if byte == b'"' {
+      self.within = false;
+    }
+    true
+  }
+}
+
 /// The cuts of `text` into pieces of about `piece_bytes`, or `None` when the text is neither
 /// an array nor an object with an `items` array among its top-level fields.
 pub fn cut(text: &str, piece_bytes: usize) -> Option<Cuts> {
@@ -41,22 +69,13 @@ pub fn cut(text: &str, piece_bytes: usize) -> Option<Cuts> {
   let open = array_start(bytes)?;
   let mut pieces = Vec::new();
   let mut depth = 0usize;
-  let mut in_string = false;
-  let mut escaped = false;
+  let mut strings = Strings::default();
   let mut start = open + 1;
   for (at, &byte) in bytes.iter().enumerate().skip(open + 1) {
-    if in_string {
-      if escaped {
-        escaped = false;
-      } else if byte == b'\\' {
-        escaped = true;
-      } else if byte == b'"' {
-        in_string = false;
-      }
+    if strings.inside(byte) {
       continue;
     }
     match byte {
-      b'"' => in_string = true,
       b'[' | b'{' => depth += 1,
       b']' | b'}' if depth == 0 => {
         if start < at {
@@ -83,27 +102,17 @@ fn array_start(bytes: &[u8]) -> Option<usize> {
     b'[' => Some(0),
     b'{' => {
       let mut depth = 0usize;
-      let mut in_string = false;
-      let mut escaped = false;
+      let mut strings = Strings::default();
       for (at, &byte) in bytes.iter().enumerate() {
-        if in_string {
-          if escaped {
-            escaped = false;
-          } else if byte == b'\\' {
-            escaped = true;
-          } else if byte == b'"' {
-            in_string = false;
-          }
+        // A key of the top-level object starts right after its `{` or a `,` at depth 1.
+        if byte == b'"' && !strings.within && depth == 1 && matches!(bytes[at - 1], b'{' | b',') && bytes[at..].starts_with(ITEMS)
+        {
+          return Some(at + ITEMS.len() - 1);
+        }
+        if strings.inside(byte) {
           continue;
         }
         match byte {
-          b'"' => {
-            // A key of the top-level object starts right after its `{` or a `,` at depth 1.
-            if depth == 1 && matches!(bytes[at - 1], b'{' | b',') && bytes[at..].starts_with(ITEMS) {
-              return Some(at + ITEMS.len() - 1);
-            }
-            in_string = true;
-          }
           b'[' | b'{' => depth += 1,
           b']' | b'}' => depth = depth.saturating_sub(1),
           _ => {}
