@@ -2,7 +2,7 @@
 // each in its own turn of the event loop, and still resolve with the same values, in order.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
-import { Database, rejection } from './support'
+import { Database, rejection, tempDir } from './support'
 
 const TEXT = 'Reviewed the authentication module: the session token is compared in constant time and refreshed on every request.'
 
@@ -171,12 +171,33 @@ describe('a long list input', () => {
     expect(other.id).toBeGreaterThan(log.id)
   })
 
-  it('is refused with DATABASE_CLOSED, with the writes behind it, when the database closes first', async () => {
-    const batch = rejection(db.addLogs(rows(2000)))
-    const behind = rejection(db.addLog(entry(0, sessionId)))
-    await db.close()
-    expect((await batch).code).toBe('DATABASE_CLOSED')
-    expect((await behind).code).toBe('DATABASE_CLOSED')
+  it('is written, with the writes behind it, before a close() called meanwhile closes the database', async () => {
+    const tmp = tempDir('close-while-encoding')
+    try {
+      const file = tmp.file('agents.db')
+      const own = await Database.open(file)
+      await own.migrate()
+      const agent = await own.createAgent({ type: 'claudeCode', name: 'a', model: 'm' })
+      const id = (await own.createSession({ name: 's', mainAgentId: agent.id, model: 'm' })).id
+      const list = Array.from({ length: 2000 }, (_, i) => entry(i, id))
+      const batch = own.addLogs(list, { returning: 'ids' })
+      const behind = own.addLog(entry(0, id))
+      const closing = own.close()
+      expect(own.closed).toBe(true)
+      expect((await rejection(own.countLogs(id))).code).toBe('DATABASE_CLOSED')
+      expect((await rejection(own.addLogs(list.slice(0, 100)))).code).toBe('DATABASE_CLOSED')
+      expect(await batch).toHaveLength(2000)
+      expect((await behind).sessionId).toBe(id)
+      await closing
+      const reopened = await Database.open(file)
+      try {
+        expect(await reopened.countLogs(id)).toBe(2001)
+      } finally {
+        await reopened.close()
+      }
+    } finally {
+      tmp.remove()
+    }
   })
 
   it('takes the one-step path when short, with the same refusals', async () => {

@@ -2,6 +2,7 @@
 //! work on the database threads and settle its Promise.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +48,9 @@ pub struct Database {
   pub(crate) write_order: Arc<WriteOrder>,
   /// The connection of `inlineReads`, until `close()`.
   inline: Mutex<Option<InlineReader>>,
+  /// Set by `close()`: calls made afterwards are refused, while the store itself closes only
+  /// once the calls made before, a list still encoding included, have started.
+  closing: AtomicBool,
   path: String,
 }
 
@@ -108,6 +112,7 @@ impl Database {
           watchers,
           write_order: Arc::default(),
           inline: Mutex::new(inline),
+          closing: AtomicBool::new(false),
           path,
         }
       });
@@ -128,7 +133,7 @@ impl Database {
   /// True once `close()` has been called.
   #[napi(getter)]
   pub fn closed(&self) -> bool {
-    self.store.is_closed()
+    self.is_closing()
   }
 
   /// Closes the database. Calls already made finish first (each resolves or rejects as it
@@ -150,10 +155,13 @@ impl Database {
         Ok(options) => options,
         Err(err) => return rejected(env.raw(), &self.queue, err).map(JsReturn),
       };
+      self.closing.store(true, Ordering::Release);
       self.watchers.clear(env.raw(), &self.queue, self.store.feed());
       drop(self.inline.lock().take());
       let (deferred, promise) = Deferred::new(env.raw(), &self.queue)?;
-      self.store.close(options, move |report| deferred.settle(JsonText::of(&report)));
+      // In its place among the writes: after a list still encoding, which is a call made first.
+      let store = Arc::clone(&self.store);
+      self.write_order.start(Box::new(move || store.close(options, move |report| deferred.settle(JsonText::of(&report)))));
       Ok(JsReturn(promise))
     })
   }
@@ -361,11 +369,17 @@ impl Database {
     }
   }
 
+  /// Whether `close()` has been called.
+  pub(crate) fn is_closing(&self) -> bool {
+    self.closing.load(Ordering::Acquire) || self.store.is_closed()
+  }
+
   /// Reads nothing more: rejects at once when `args` is an error, otherwise creates the
   /// Promise and lets `start` queue the work that settles it.
   pub(crate) fn submit<A>(&self, env: Env, args: Result<A>, start: impl FnOnce(&Store, A, Deferred)) -> napi::Result<JsReturn> {
     let env = env.raw();
     let args = match args {
+      Ok(_) if self.is_closing() => return rejected(env, &self.queue, Error::closed()).map(JsReturn),
       Ok(args) => args,
       Err(err) => return rejected(env, &self.queue, err).map(JsReturn),
     };

@@ -9,14 +9,14 @@
 //!
 //! Each element is read once, when its slice is encoded: the list's length is read during the
 //! call, an element changed before its slice is encoded is written as changed. A `close()`
-//! called before the last slice is encoded refuses the call with `DATABASE_CLOSED` (nothing
-//! is written), and so the writes called after it, which wait for it.
+//! called before the last slice is encoded waits for it, as for any call made before it: the
+//! list is written, then the database closes.
 
 use std::sync::Arc;
 
 use napi::{sys, Env};
 
-use crate::completion::{Deferred, JsQueue};
+use crate::completion::{rejected, Deferred, JsQueue};
 use crate::database::{start_write, Database};
 use crate::encode::{delete_reference, reference, reference_value};
 use crate::js::{JsArg, JsReturn};
@@ -70,6 +70,9 @@ impl Database {
   /// [`Database::command_returning`] for a long list argument (see [`long_list`]).
   pub(crate) fn command_in_slices(&self, env: Env, kind: Kind, list: JsArg, returning: Returning) -> napi::Result<JsReturn> {
     let env = env.raw();
+    if self.is_closing() {
+      return rejected(env, &self.queue, Error::closed()).map(JsReturn);
+    }
     let timeout = if kind == Kind::Batch { self.statement_timeout } else { None };
     let limits = CallLimits::of(Limits { timeout, abort: None });
     let (deferred, promise) = Deferred::new(env, &self.queue)?;

@@ -672,7 +672,7 @@ impl Database {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
       .unwrap_or_else(|panic| Err(Error::panicked(panic.as_ref())))
       .and_then(|added| {
-        if self.store.is_closed() {
+        if self.is_closing() {
           return Err(Error::closed());
         }
         let mut current = self.migrations.lock();

@@ -194,7 +194,7 @@ impl Database {
       return Err(Error::invalid(format!("listener must be a function, got {}", listener.kind().name())));
     }
     let filter = parse_filter(options)?;
-    if self.store.is_closed() {
+    if self.is_closing() {
       return Err(Error::closed());
     }
     let mut function = ptr::null_mut();

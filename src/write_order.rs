@@ -1,7 +1,7 @@
 //! The order writes start in. A call whose input is encoded in slices (see
 //! `crate::input_slices`) holds its place: the writes, exclusive jobs and `close` called after
-//! it start once its input is encoded, so the writer runs them in the order they were called.
-//! (`close` does not wait: a call still encoding when it is called is refused.)
+//! it start once its input is encoded, so the writer runs them in the order they were called,
+//! and `close` lets the call finish as it does every call made before it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
