@@ -524,9 +524,11 @@ pub(crate) fn rejected(env: sys::napi_env, queue: &JsQueue, error: Error) -> nap
   Ok(promise)
 }
 
-/// A Promise for work already done on the JavaScript thread: it settles with `outcome` in the
-/// event loop's next turn, without a trip through the queue (see [`JsHelpers::later`]); a long
-/// result goes through the queue to be built a piece per turn. A failure to build the value rejects it instead, as [`Deferred::settle`] does.
+/// A Promise for work already done on the JavaScript thread: it settles with `outcome` from a
+/// `setImmediate` callback (see [`crate::later`]), without a trip through the queue, so that a
+/// loop awaiting such calls still lets timers and I/O run between them; a long result goes
+/// through the queue to be built a piece per turn. A failure to build the value rejects it
+/// instead, as [`Deferred::settle`] does.
 pub(crate) fn settled_later<T: JsOutput, E: JsRejection>(
   env: sys::napi_env,
   queue: &JsQueue,
@@ -547,16 +549,20 @@ pub(crate) fn settled_later<T: JsOutput, E: JsRejection>(
     },
     Err(err) => Err(err),
   };
-  let helpers = &queue.0.shared.helpers;
   let mut raw = ptr::null_mut();
-  let mut settled = ptr::null_mut();
-  // SAFETY: the handle invariant (see `crate::js`) holds for `env`; `raw` and `settled` are
+  let mut promise = ptr::null_mut();
+  // SAFETY: the handle invariant (see `crate::js`) holds for `env`; `raw` and `promise` are
   // live locals the call writes.
-  let status = unsafe { sys::napi_create_promise(env, &mut raw, &mut settled) };
+  let status = unsafe { sys::napi_create_promise(env, &mut raw, &mut promise) };
   if status != sys::Status::napi_ok {
     return Err(napi::Error::from_reason(format!("cannot create a Promise (status {status})")));
   }
-  settle_now(env, helpers, RawDeferred(raw), outcome);
-  // Where there is no `setImmediate` to hand it on with, the Promise is returned settled.
-  Ok(helpers.later(env, settled).unwrap_or(settled))
+  let raw = RawDeferred(raw);
+  let shared = Arc::clone(&queue.0.shared);
+  let settle: crate::later::Later = Box::new(move |env| settle_now(env, &shared.helpers, raw, outcome));
+  // Where there is no `setImmediate` to hand it on with, the Promise is settled now.
+  if let Some(now) = crate::later::later(env, &queue.0.shared.helpers, settle) {
+    now(env);
+  }
+  Ok(promise)
 }

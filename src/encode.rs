@@ -166,17 +166,6 @@ const APPEND_PIECE: &str = r#"(function () {
   };
 })()"#;
 
-/// The source of the function that hands a settled Promise on in the event loop's next turn:
-/// the Promise it returns settles as `settled` did, from a `setImmediate` callback, so that a
-/// loop awaiting calls settled on the JavaScript thread still lets timers and I/O run
-/// between them.
-const LATER: &str = r#"(function () {
-  'use strict';
-  return function later(settled) {
-    return new Promise(function (resolve) { setImmediate(resolve, settled); });
-  };
-})()"#;
-
 /// Results smaller than this are built without asking the heap for room: the question costs
 /// more than the answer is worth.
 const ROOM_CHECKED_FROM: usize = 1 << 20;
@@ -191,7 +180,6 @@ pub(crate) struct JsHelpers {
   set_immediate: sys::napi_ref,
   append_piece: sys::napi_ref,
   encode_slice: sys::napi_ref,
-  later: sys::napi_ref,
 }
 
 // SAFETY: the references are created, dereferenced and deleted only on the JavaScript
@@ -248,8 +236,7 @@ impl JsHelpers {
     let heap_room = run_script(env, HEAP_ROOM, "the heap-room function").map_err(|e| failed("the heap-room function", e))?;
     let watch_signal = run_script(env, WATCH_SIGNAL, "the signal watcher").map_err(|e| failed("the signal watcher", e))?;
     let append_piece = run_script(env, APPEND_PIECE, "the piece builder").map_err(|e| failed("the piece builder", e))?;
-    let mut made = Vec::with_capacity(8);
-    let later = run_script(env, LATER, "the next-turn settler").map_err(|e| failed("the next-turn settler", e))?;
+    let mut made = Vec::with_capacity(7);
     let functions = [
       (parse.raw(), "JSON.parse"),
       (encode, "the input encoder"),
@@ -258,7 +245,6 @@ impl JsHelpers {
       (set_immediate.raw(), "setImmediate"),
       (append_piece, "the piece builder"),
       (encode_slice.raw(), "the slice encoder"),
-      (later, "the next-turn settler"),
     ];
     for (value, what) in functions {
       match reference(env, value, what) {
@@ -277,7 +263,6 @@ impl JsHelpers {
       set_immediate: made[4],
       append_piece: made[5],
       encode_slice: made[6],
-      later: made[7],
     })
   }
 
@@ -290,7 +275,6 @@ impl JsHelpers {
     delete_reference(env, self.set_immediate);
     delete_reference(env, self.append_piece);
     delete_reference(env, self.encode_slice);
-    delete_reference(env, self.later);
   }
 
   /// Encodes the elements of `list` (the list argument `name` of `call`) from `from` on, until
@@ -341,11 +325,6 @@ impl JsHelpers {
   /// timers and I/O that are due.
   pub(crate) fn set_immediate(&self, env: sys::napi_env, callback: sys::napi_value) -> Result<()> {
     self.call(env, self.set_immediate, &[callback], "setImmediate").map(|_| ())
-  }
-
-  /// A Promise that settles as `settled` does, in the event loop's next turn (see [`LATER`]).
-  pub(crate) fn later(&self, env: sys::napi_env, settled: sys::napi_value) -> Result<sys::napi_value> {
-    self.call(env, self.later, &[settled], "the next-turn settler")
   }
 
   /// `watchSignal(signal, onAbort)` (see [`WATCH_SIGNAL`]).
