@@ -297,12 +297,13 @@ fn after(conn: &Connection, seq: i64) -> Result<Vec<Change>> {
   Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Deletes at most [`PRUNE_STEP`] of the oldest rows beyond the newest `keep`.
+/// Deletes at most [`PRUNE_STEP`] of the oldest rows beyond the newest `keep`: those whose
+/// number is both `keep` below the newest and within `PRUNE_STEP` of the oldest. One range
+/// of the primary key, found by two seeks, so a commit with nothing to prune pays little.
 fn prune(conn: &Connection, keep: u64) -> Result<()> {
   conn
     .prepare_cached(
-      "DELETE FROM changes WHERE seq IN (SELECT seq FROM changes \
-       WHERE seq <= (SELECT max(seq) FROM changes) - ?1 ORDER BY seq LIMIT ?2)",
+      "DELETE FROM changes WHERE seq <= min((SELECT max(seq) FROM changes) - ?1, (SELECT min(seq) FROM changes) + ?2 - 1)",
     )?
     .execute(params![keep as i64, PRUNE_STEP as i64])?;
   Ok(())
@@ -395,6 +396,28 @@ mod tests {
     assert!(!since(&conn, 3, &Filter::default()).unwrap().reset);
     let pruned = since(&conn, 2, &Filter::default()).unwrap();
     assert_eq!(pruned, ChangesSince { seq: 5, reset: true, changes: vec![] });
+  }
+
+  #[test]
+  fn a_prune_deletes_at_most_one_step_of_the_oldest_rows_beyond_those_kept() {
+    let conn = migrated();
+    let rows = PRUNE_STEP + 500;
+    conn
+      .execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO changes (table_name, op, row_id) SELECT 'agents', 'insert', 'a' || i FROM n",
+        [rows as i64],
+      )
+      .unwrap();
+    let kept = |conn: &Connection| -> (i64, i64, i64) {
+      conn.query_row("SELECT count(*), min(seq), max(seq) FROM changes", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap()
+    };
+    prune(&conn, 10).unwrap();
+    assert_eq!(kept(&conn), (500, PRUNE_STEP as i64 + 1, rows as i64), "one step, from the oldest");
+    prune(&conn, 10).unwrap();
+    assert_eq!(kept(&conn), (10, rows as i64 - 9, rows as i64), "the newest 10 are kept");
+    prune(&conn, 10).unwrap();
+    assert_eq!(kept(&conn).0, 10, "nothing beyond those kept is left to delete");
   }
 
   /// Inserts agent `id` with raw SQL, as a grouped write.

@@ -8,6 +8,7 @@
 //! [`store`] inside its group transaction. Reads run on the store's reader threads.
 
 pub mod agents;
+pub mod autocheckpoint;
 pub mod backup;
 pub mod cascade;
 pub mod changes;

@@ -19,6 +19,7 @@ use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::autocheckpoint::Autocheckpoint;
 use crate::changes::{self, Feed, Tracker};
 use crate::connection::{self, Location, OpenOptions};
 use crate::copies::{self, FileClaim};
@@ -247,6 +248,7 @@ impl Store {
     }
     let mut writer = connection::open_writer(&location, &options)?;
     index_pending(&writer);
+    let autocheckpoint = Autocheckpoint::install(&mut writer)?;
     let closing = Arc::new(Closing::default());
     // Should a thread fail to start, the queues of those already started are closed, which
     // ends them and closes their connections.
@@ -273,9 +275,9 @@ impl Store {
     let watch = Watch::install(&mut writer, Arc::clone(&closing))?;
     let feed = Arc::new(Feed::default());
     let writer_feed = Arc::clone(&feed);
-    let tracker = Tracker::new(options.keep_changes);
+    let state = WriterState { tracker: Tracker::new(options.keep_changes), autocheckpoint };
     let writer_thread =
-      spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue, &writer_feed, tracker), claim))
+      spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue, &writer_feed, state), claim))
         .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
     Ok(Store {
       location,
@@ -538,7 +540,7 @@ fn final_checkpoint(conn: &mut Connection, memory: bool) -> CloseReport {
     Ok((log, copied)) => not_checkpointed(
       NotCheckpointed::Busy,
       format!(
-        "{} of the {log} pages in the -wal file could not be copied into the database file: another connection          reads an older snapshot; they stay in the -wal file, which SQLite reads with the database file",
+        "{} of the {log} pages in the -wal file could not be copied into the database file: another connection reads an older snapshot; they stay in the -wal file, which SQLite reads with the database file",
         log - copied
       ),
     ),
@@ -596,9 +598,16 @@ fn index_pending(conn: &Connection) {
 /// recorded for search.
 const IDLE: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// What the writer keeps across its jobs besides its connection.
+struct WriterState {
+  tracker: Tracker,
+  autocheckpoint: Autocheckpoint,
+}
+
 /// Runs the writer's jobs until its queue is closed and drained, indexes what is recorded
 /// for search, then hands the connection back to be closed after the readers'.
-fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>, feed: &Feed, mut tracker: Tracker) -> Connection {
+fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>, feed: &Feed, writer: WriterState) -> Connection {
+  let WriterState { mut tracker, autocheckpoint } = writer;
   let mut next = None;
   // Whether a job ran since the writer last indexed the recorded rows.
   let mut unindexed = false;
@@ -643,6 +652,7 @@ fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>, fe
         commit_group(&conn, watch, feed, &mut tracker, group);
       }
     }
+    autocheckpoint.run_if_due(&conn);
   }
   index_pending(&conn);
   conn
@@ -809,6 +819,31 @@ mod tests {
     std::fs::copy(&path, dir.join("copy.db")).unwrap();
     let copy = Connection::open(dir.join("copy.db")).unwrap();
     assert_eq!(copy.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+  }
+
+  #[test]
+  fn a_full_wal_is_checkpointed_after_its_commit_s_result_is_delivered_not_before() {
+    let dir = TempDir::new("store-autocheckpoint");
+    let path = dir.join("a.db");
+    let store = Store::open(Location::File(path.clone()), OpenOptions::default()).unwrap();
+    let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let blob = 6_000_000;
+    let (tx, rx) = mpsc::channel();
+    let file = path.clone();
+    store.exclusive(
+      move |conn| Ok(conn.execute_batch(&format!("CREATE TABLE t (x); INSERT INTO t VALUES (zeroblob({blob}));"))?),
+      move |outcome: Result<()>| tx.send((outcome, size(&file))).unwrap(),
+    );
+    let (outcome, at_delivery) = rx.recv().unwrap();
+    outcome.unwrap();
+    assert!(at_delivery < blob, "the database file held {at_delivery} bytes when the result was delivered");
+    assert!(size(&dir.join("a.db-wal")) > blob, "the commit is in the -wal file");
+    // The writer checkpoints before it takes its next job.
+    exclusive(&store, |_| Ok(())).unwrap();
+    assert!(size(&path) > blob, "the pages were copied into the database file: {} bytes", size(&path));
+    exclusive(&store, |conn| Ok(conn.execute_batch("INSERT INTO t VALUES (1)")?)).unwrap();
+    let frames: i64 = exclusive(&store, |conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?)).unwrap();
+    assert!(frames < 10, "the next write started the -wal file over: {frames} frames");
   }
 
   #[test]

@@ -19,8 +19,9 @@ use crate::search::text;
 /// How many recorded rows [`drain`] reads at a time.
 pub const CHUNK: usize = 1000;
 
-/// Whether the database has the search index (migration `search_index` is applied).
-const HAS_INDEX_SQL: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'log_search_pending')";
+/// The table whose presence says the database has the search index (migration
+/// `search_index` is applied).
+const PENDING_TABLE: &std::ffi::CStr = c"log_search_pending";
 /// Whether any row waits to be indexed.
 const HAS_PENDING_SQL: &str = "SELECT EXISTS (SELECT 1 FROM log_search_pending) OR EXISTS (SELECT 1 FROM session_search_pending)";
 const PENDING_COUNT_SQL: &str =
@@ -44,9 +45,11 @@ const SET_TEXT_SQL: &str = "INSERT OR REPLACE INTO log_search_text (log_id, text
 const CLEAR_TEXT_SQL: &str = "DELETE FROM log_search_text WHERE log_id = ?1";
 const RECORD_LOG_SQL: &str = "INSERT INTO log_search_pending (log_id) VALUES (?1) ON CONFLICT DO NOTHING";
 
-/// Whether `conn`'s database has the search index.
+/// Whether `conn`'s database has the search index. Looked up in the connection's parsed
+/// schema, which SQLite reloads when another connection changed it, rather than by a scan
+/// of `sqlite_schema`: every commit asks.
 pub fn exists(conn: &Connection) -> Result<bool> {
-  Ok(conn.prepare_cached(HAS_INDEX_SQL)?.query_row([], |r| r.get(0))?)
+  Ok(conn.table_exists(Some(rusqlite::MAIN_DB), PENDING_TABLE)?)
 }
 
 /// Whether rows wait to be indexed (false when there is no index).
@@ -62,16 +65,22 @@ pub fn has_pending(conn: &Connection) -> Result<bool> {
 /// segment write.
 pub const PENDING_LIMIT: i64 = 1000;
 
-/// Whether at least [`PENDING_LIMIT`] logs or sessions are recorded (false without an index).
-const PENDING_REACHED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM log_search_pending LIMIT 1 OFFSET ?1) \
-  OR EXISTS (SELECT 1 FROM session_search_pending LIMIT 1 OFFSET ?1)";
+/// Whether the recorded logs' ids span [`PENDING_LIMIT`] or more, or at least that many
+/// sessions are recorded. The span is read off the ends of the primary key, so every commit
+/// pays two seeks however many logs wait, rather than a walk over them; as no two recorded
+/// logs share an id, it is never smaller than their count.
+const PENDING_REACHED_SQL: &str =
+  "SELECT coalesce((SELECT max(log_id) FROM log_search_pending) - (SELECT min(log_id) FROM log_search_pending) + 1, 0) >= ?1 \
+  OR EXISTS (SELECT 1 FROM session_search_pending LIMIT 1 OFFSET ?1 - 1)";
 
 /// Whether [`PENDING_LIMIT`] rows or more wait to be indexed (false when there is no index).
+/// Logs count by the span of their ids: an early drain when old logs were changed among
+/// new ones, never a late one.
 pub fn pending_reached(conn: &Connection) -> Result<bool> {
   if !exists(conn)? {
     return Ok(false);
   }
-  Ok(conn.prepare_cached(PENDING_REACHED_SQL)?.query_row([PENDING_LIMIT - 1], |r| r.get(0))?)
+  Ok(conn.prepare_cached(PENDING_REACHED_SQL)?.query_row([PENDING_LIMIT], |r| r.get(0))?)
 }
 
 /// Indexes every recorded row, [`CHUNK`] at a time, calling `progress(done, total)` after

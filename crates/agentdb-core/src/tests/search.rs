@@ -409,3 +409,47 @@ fn relevance_pages_are_fts5_s_rank_order_with_or_without_filters() {
   all.sort_unstable();
   assert_eq!(all, ids);
 }
+
+#[test]
+fn a_commit_drains_once_the_recorded_logs_span_the_limit_or_enough_sessions_wait() {
+  let conn = db();
+  let reached = |conn: &Connection| index::pending_reached(conn).unwrap();
+  let record_logs = |conn: &Connection, ids: &str| {
+    conn.execute_batch(&format!("DELETE FROM log_search_pending; INSERT INTO log_search_pending (log_id) VALUES {ids};")).unwrap()
+  };
+  let limit = index::PENDING_LIMIT;
+  conn.execute_batch("DELETE FROM log_search_pending; DELETE FROM session_search_pending;").unwrap();
+  assert!(!reached(&conn), "nothing recorded");
+  record_logs(&conn, &format!("(5), ({})", 5 + limit - 2));
+  assert!(!reached(&conn), "ids spanning one less than the limit");
+  record_logs(&conn, &format!("(5), ({})", 5 + limit - 1));
+  assert!(reached(&conn), "two old and new logs spanning the limit drain early");
+  conn.execute_batch("DELETE FROM log_search_pending").unwrap();
+  conn
+    .execute(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) INSERT INTO log_search_pending (log_id) SELECT i FROM n",
+      [limit - 1],
+    )
+    .unwrap();
+  assert!(!reached(&conn), "one less than the limit, in a row");
+  conn.execute("INSERT INTO log_search_pending (log_id) VALUES (?1)", [limit]).unwrap();
+  assert!(reached(&conn), "the limit, in a row");
+
+  conn.execute_batch("DELETE FROM log_search_pending").unwrap();
+  let record_sessions = |conn: &Connection, count: i64| {
+    conn
+      .execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO session_search_pending (session_id) SELECT 's' || i FROM n WHERE true ON CONFLICT DO NOTHING",
+        [count],
+      )
+      .unwrap()
+  };
+  record_sessions(&conn, limit - 1);
+  assert!(!reached(&conn), "one session less than the limit");
+  record_sessions(&conn, limit);
+  assert!(reached(&conn), "as many sessions as the limit");
+
+  let bare = Connection::open_in_memory().unwrap();
+  assert!(!index::pending_reached(&bare).unwrap(), "a database without the index");
+}
