@@ -19,9 +19,8 @@ use crate::search::text;
 /// How many recorded rows [`drain`] reads at a time.
 pub const CHUNK: usize = 1000;
 
-/// The table whose presence says the database has the search index (migration
-/// `search_index` is applied).
-const PENDING_TABLE: &std::ffi::CStr = c"log_search_pending";
+/// Whether the database has the search index (migration `search_index` is applied).
+const HAS_INDEX_SQL: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'log_search_pending')";
 /// Whether any row waits to be indexed.
 const HAS_PENDING_SQL: &str = "SELECT EXISTS (SELECT 1 FROM log_search_pending) OR EXISTS (SELECT 1 FROM session_search_pending)";
 const PENDING_COUNT_SQL: &str =
@@ -45,11 +44,9 @@ const SET_TEXT_SQL: &str = "INSERT OR REPLACE INTO log_search_text (log_id, text
 const CLEAR_TEXT_SQL: &str = "DELETE FROM log_search_text WHERE log_id = ?1";
 const RECORD_LOG_SQL: &str = "INSERT INTO log_search_pending (log_id) VALUES (?1) ON CONFLICT DO NOTHING";
 
-/// Whether `conn`'s database has the search index. Looked up in the connection's parsed
-/// schema, which SQLite reloads when another connection changed it, rather than by a scan
-/// of `sqlite_schema`: every commit asks.
+/// Whether `conn`'s database has the search index.
 pub fn exists(conn: &Connection) -> Result<bool> {
-  Ok(conn.table_exists(Some(rusqlite::MAIN_DB), PENDING_TABLE)?)
+  Ok(conn.prepare_cached(HAS_INDEX_SQL)?.query_row([], |r| r.get(0))?)
 }
 
 /// Whether rows wait to be indexed (false when there is no index).
