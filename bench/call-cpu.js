@@ -1,5 +1,6 @@
-// JavaScript-thread CPU per awaited call, read from the main thread's schedstat (Linux).
-// Usage: node bench/call-cpu.js [calls] [optionsJSON]
+// CPU per awaited call of the JavaScript thread and of the addon's database threads (the
+// writer, the readers), read from each thread's schedstat (Linux), with the wall time.
+// Usage: node bench/call-cpu.js [calls] [optionsJSON] [case,…]
 'use strict'
 const fs = require('node:fs')
 const os = require('node:os')
@@ -8,8 +9,24 @@ const { Database } = require('..')
 
 const calls = Number(process.argv[2] || 20000)
 const openOptions = JSON.parse(process.argv[3] || '{}')
+const only = process.argv[4]?.split(',')
 const TEXT = 'Reviewed the authentication module: the session token is compared in constant time and refreshed on every request.'
 const cpu = () => Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
+
+/** CPU nanoseconds so far of the addon's threads: the writer's, and the readers' together. */
+function databaseThreads() {
+  const out = { writer: 0, readers: 0 }
+  for (const task of fs.readdirSync('/proc/self/task')) {
+    try {
+      const name = fs.readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim()
+      const key = name === 'agentdb-writer' ? 'writer' : name.startsWith('agentdb-reader') ? 'readers' : null
+      if (key) out[key] += Number(fs.readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return out
+}
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentdb-callcpu-'))
@@ -26,14 +43,19 @@ async function main() {
     ['getLatestLogs(50)', () => db.getLatestLogs(session.id, { limit: 50 })],
     ['addLog', () => db.addLog(log)],
   ]
-  for (const [name, call] of cases) {
+  const perCall = (ns) => (ns / calls / 1000).toFixed(2).padStart(6)
+  for (const [name, call] of cases.filter(([name]) => !only || only.includes(name))) {
     for (let i = 0; i < 2000; i++) await call()
     const c0 = cpu()
+    const d0 = databaseThreads()
     const t0 = performance.now()
     for (let i = 0; i < calls; i++) await call()
     const wall = performance.now() - t0
     const used = cpu() - c0
-    console.log(`${name.padEnd(22)} wall ${((wall * 1000) / calls).toFixed(1).padStart(6)} us/call  JS cpu ${(used / calls / 1000).toFixed(2).padStart(6)} us/call`)
+    const d1 = databaseThreads()
+    console.log(
+      `${name.padEnd(22)} wall ${((wall * 1000) / calls).toFixed(1).padStart(6)} us/call  JS cpu ${perCall(used)}  writer cpu ${perCall(d1.writer - d0.writer)}  readers cpu ${perCall(d1.readers - d0.readers)} us/call`,
+    )
   }
   await db.close()
   fs.rmSync(dir, { recursive: true, force: true })

@@ -16,6 +16,7 @@ const path = require('node:path')
 const { NODE_VERSIONS, SCHEMAS, DRIVER_SPECS, DRIVERS, variants, SIZES, plan } = require('./lib/config')
 const { SCHEMAS: SCHEMA_DIRS, writeDerivedSchemas } = require('./lib/migrations')
 const { nodePackage, nodeBinary } = require('./lib/node-binaries')
+const { idleLoop } = require('./lib/measure')
 
 const ROOT = path.join(__dirname, '..')
 const RESULTS = path.join(__dirname, 'results')
@@ -229,6 +230,7 @@ async function main() {
   const started = Date.now()
   writeDerivedSchemas()
   const files = seed(size, args.schemas)
+  const idle = await idleLoop(2)
   const items = plan(size, { sessionLogs: args.sessionLogs }).filter((item) => !args.trials || args.trials.some((t) => item.key.startsWith(t)))
   const raw = {}
   const load = [os.loadavg()[0]]
@@ -270,6 +272,7 @@ async function main() {
     seconds: trialSeconds,
     machine: machine(),
     loadAverage: load,
+    idleLoop: idle,
     versions: versions([...new Set(columns.map((v) => v.driver))]),
     rounds,
     sizes: size,

@@ -42,8 +42,8 @@ async function throughput(warmup, seconds, op) {
   })
 }
 
-/** Watches the event loop while `work(timeCall)` runs: how late a 1 ms timer fires (p50, p99,
- *  max, in ms), and the longest time one call kept the JavaScript thread (`timeCall` wraps
+/** Watches the event loop while `work(timeCall)` runs: the interval between the firings of a
+ *  1 ms timer (p50, p99, max, in ms; about 1 ms when nothing holds the loop), and the longest time one call kept the JavaScript thread (`timeCall` wraps
  *  each call; for a synchronous driver that is the whole call; null when no call was
  *  wrapped). Adds `jsCpuUsPerCall`: the JavaScript thread's CPU time during the work, in
  *  microseconds, divided by the record's `ops` (null when the thread's CPU time cannot be
@@ -88,4 +88,16 @@ function peakRss() {
   return match ? Number(match[1]) * 1024 : 0
 }
 
-module.exports = { record, throughput, watchEventLoop, rss, peakRss }
+/** The same histogram as `watchEventLoop`'s on a loop with nothing to do for `seconds`: the
+ *  machine's own floor (the histogram records the interval between the timer's firings, so a
+ *  loop that nothing holds reads about 1 ms, and the scheduler adds its own delays). */
+async function idleLoop(seconds) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+  histogram.disable()
+  const ms = (ns) => ns / 1e6
+  return { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count }
+}
+
+module.exports = { record, throughput, watchEventLoop, idleLoop, rss, peakRss }
