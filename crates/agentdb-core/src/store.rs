@@ -275,10 +275,11 @@ impl Store {
     let watch = Watch::install(&mut writer, Arc::clone(&closing))?;
     let feed = Arc::new(Feed::default());
     let writer_feed = Arc::clone(&feed);
-    let state = WriterState { tracker: Tracker::new(options.keep_changes), autocheckpoint };
-    let writer_thread =
-      spawn("agentdb-writer".to_string(), move || (writer_loop(writer, &watch, &writer_queue, &writer_feed, state), claim))
-        .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
+    let tracker = Tracker::new(options.keep_changes);
+    let writer_thread = spawn("agentdb-writer".to_string(), move || {
+      (writer_loop(writer, &watch, &writer_queue, &writer_feed, tracker, autocheckpoint), claim)
+    })
+    .inspect_err(|_| readers.iter().for_each(|readers| readers.close()))?;
     Ok(Store {
       location,
       writer: queue,
@@ -598,16 +599,16 @@ fn index_pending(conn: &Connection) {
 /// recorded for search.
 const IDLE: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// What the writer keeps across its jobs besides its connection.
-struct WriterState {
-  tracker: Tracker,
-  autocheckpoint: Autocheckpoint,
-}
-
 /// Runs the writer's jobs until its queue is closed and drained, indexes what is recorded
 /// for search, then hands the connection back to be closed after the readers'.
-fn writer_loop(mut conn: Connection, watch: &Watch, queue: &Queue<WriterJob>, feed: &Feed, writer: WriterState) -> Connection {
-  let WriterState { mut tracker, autocheckpoint } = writer;
+fn writer_loop(
+  mut conn: Connection,
+  watch: &Watch,
+  queue: &Queue<WriterJob>,
+  feed: &Feed,
+  mut tracker: Tracker,
+  autocheckpoint: Autocheckpoint,
+) -> Connection {
   let mut next = None;
   // Whether a job ran since the writer last indexed the recorded rows.
   let mut unindexed = false;
