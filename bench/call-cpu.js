@@ -11,7 +11,9 @@ const calls = Number(process.argv[2] || 20000)
 const openOptions = JSON.parse(process.argv[3] || '{}')
 const only = process.argv[4]?.split(',')
 const TEXT = 'Reviewed the authentication module: the session token is compared in constant time and refreshed on every request.'
-const cpu = () => Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
+/** CPU nanoseconds so far of this process's thread `task`. */
+const taskCpu = (task) => Number(fs.readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ')[0])
+const cpu = () => taskCpu(process.pid)
 
 /** CPU nanoseconds so far of the addon's threads: the writer's, and the readers' together. */
 function databaseThreads() {
@@ -20,7 +22,7 @@ function databaseThreads() {
     try {
       const name = fs.readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim()
       const key = name === 'agentdb-writer' ? 'writer' : name.startsWith('agentdb-reader') ? 'readers' : null
-      if (key) out[key] += Number(fs.readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ')[0])
+      if (key) out[key] += taskCpu(task)
     } catch {
       // A thread that ended meanwhile.
     }

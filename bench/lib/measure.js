@@ -42,10 +42,16 @@ async function throughput(warmup, seconds, op) {
   })
 }
 
+/** p50, p99 and max in ms, and the sample count, of an event-loop histogram. */
+function loopFigures(histogram) {
+  const ms = (ns) => ns / 1e6
+  return { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count }
+}
+
 /** Watches the event loop while `work(timeCall)` runs: the interval between the firings of a
- *  1 ms timer (p50, p99, max, in ms; about 1 ms when nothing holds the loop), and the longest time one call kept the JavaScript thread (`timeCall` wraps
- *  each call; for a synchronous driver that is the whole call; null when no call was
- *  wrapped). Adds `jsCpuUsPerCall`: the JavaScript thread's CPU time during the work, in
+ *  1 ms timer (p50, p99, max, in ms; about 1 ms when nothing holds the loop), and the longest
+ *  time one call kept the JavaScript thread (`timeCall` wraps each call; for a synchronous
+ *  driver that is the whole call; null when no call was wrapped). Adds `jsCpuUsPerCall`: the JavaScript thread's CPU time during the work, in
  *  microseconds, divided by the record's `ops` (null when the thread's CPU time cannot be
  *  read or the record counts no `ops`). */
 async function watchEventLoop(work) {
@@ -67,14 +73,7 @@ async function watchEventLoop(work) {
   // Let the loop turn once more, so that a stall lasting to the end of the work is recorded.
   await new Promise((resolve) => setTimeout(resolve, 2))
   histogram.disable()
-  const ms = (ns) => ns / 1e6
-  result.eventLoop = {
-    p50: ms(histogram.percentile(50)),
-    p99: ms(histogram.percentile(99)),
-    max: ms(histogram.max),
-    samples: histogram.count,
-    longestCallMs,
-  }
+  result.eventLoop = { ...loopFigures(histogram), longestCallMs }
   result.jsCpuUsPerCall = cpuBefore !== null && cpuAfter !== null && result.ops > 0 ? (cpuAfter - cpuBefore) / 1000 / result.ops : null
   return result
 }
@@ -96,8 +95,7 @@ async function idleLoop(seconds) {
   histogram.enable()
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
   histogram.disable()
-  const ms = (ns) => ns / 1e6
-  return { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count }
+  return loopFigures(histogram)
 }
 
 module.exports = { record, throughput, watchEventLoop, idleLoop, rss, peakRss }
