@@ -9,6 +9,11 @@
 //!
 //! An app that sets `PRAGMA wal_autocheckpoint` itself replaces the hook and gets SQLite's
 //! own behaviour back.
+//!
+//! A transaction larger than the checkpoint's mark (an import, a purge, a long batch) grows
+//! the `-wal` file past it, and SQLite reuses the file from its start afterwards without
+//! shrinking it: the connection's `journal_size_limit` ([`WAL_BYTES_KEPT`]) truncates it
+//! when it starts over.
 
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,14 +27,21 @@ use crate::error::Result;
 /// How many pages in the `-wal` file make a checkpoint due: SQLite's default for its own.
 pub const PAGES: c_int = 1000;
 
+/// The most bytes the `-wal` file keeps once it starts over: twice what it reaches between
+/// two automatic checkpoints with 4 KiB pages, so that a file of ordinary writes is never
+/// truncated only to grow again.
+pub const WAL_BYTES_KEPT: i64 = 2 * PAGES as i64 * (4096 + 24);
+
 /// The mark the writer's WAL hook sets, and the checkpoint it calls for.
 pub struct Autocheckpoint {
   due: Arc<AtomicBool>,
 }
 
 impl Autocheckpoint {
-  /// Installs the hook on `conn` in place of SQLite's automatic checkpoint.
+  /// Installs the hook on `conn` in place of SQLite's automatic checkpoint, and the limit on
+  /// what the `-wal` file keeps.
   pub fn install(conn: &mut Connection) -> Result<Autocheckpoint> {
+    conn.pragma_update(None, "journal_size_limit", WAL_BYTES_KEPT)?;
     let due = Arc::new(AtomicBool::new(false));
     let mark = Arc::clone(&due);
     conn.wal_hook(Some(move |_: &mut Wal, pages: c_int| {

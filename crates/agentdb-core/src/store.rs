@@ -848,6 +848,26 @@ mod tests {
   }
 
   #[test]
+  fn the_wal_file_shrinks_back_after_a_transaction_larger_than_its_limit() {
+    let dir = TempDir::new("store-wal-limit");
+    let path = dir.join("a.db");
+    let store = Store::open(Location::File(path.clone()), OpenOptions::default()).unwrap();
+    let wal = |dir: &TempDir| std::fs::metadata(dir.join("a.db-wal")).map(|m| m.len()).unwrap_or(0) as i64;
+    let blob = 3 * crate::autocheckpoint::WAL_BYTES_KEPT;
+    exclusive(&store, move |conn| {
+      Ok(conn.execute_batch(&format!("CREATE TABLE t (x); INSERT INTO t VALUES (zeroblob({blob}));"))?)
+    })
+    .unwrap();
+    assert!(wal(&dir) > blob, "the transaction is in the -wal file: {} bytes", wal(&dir));
+    // The checkpoint runs before this job; the write starts the -wal file over.
+    exclusive(&store, |conn| Ok(conn.execute_batch("INSERT INTO t VALUES (1)")?)).unwrap();
+    let kept = wal(&dir);
+    assert!(kept <= crate::autocheckpoint::WAL_BYTES_KEPT, "the -wal file kept {kept} bytes");
+    let rows: i64 = exclusive(&store, |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(rows, 2);
+  }
+
+  #[test]
   fn a_panic_in_exclusive_work_leaves_the_writer_as_opened() {
     let dir = TempDir::new("store-panic");
     let store = Store::open(Location::File(dir.join("a.db")), OpenOptions::default()).unwrap();
