@@ -239,6 +239,7 @@ export type ErrorCode =
   | 'IO'
   | 'SQL_ERROR'
   | 'SCHEMA_CHANGE_REFUSED'
+  | 'NOT_MIGRATED'
   | 'MIGRATION_FAILED'
   | 'MIGRATION_VALIDATION_FAILED'
   | 'MIGRATION_IRREVERSIBLE'
@@ -1427,7 +1428,8 @@ export declare class Database {
    * unless `syntax: 'fts5'` is given.
    *
    * Rejects with `QUERY_SYNTAX` (`syntax: 'fts5'` and a query FTS5 cannot parse),
-   * `INVALID_ARGUMENT` (bad options; the database is not migrated) or `DATABASE_CLOSED`.
+   * `INVALID_ARGUMENT` (bad options), `NOT_MIGRATED` (the database is not migrated to
+   * the search index) or `DATABASE_CLOSED`.
    */
   searchLogs<TContent = JsonValue, TMetadata = JsonValue>(query: string, options?: SearchLogsOptions): Promise<Page<LogSearchHit<TContent, TMetadata>>>
   /**
@@ -1666,7 +1668,7 @@ export declare class Database {
    * `seq` were pruned (`keepChanges` of `open`) or `seq` is newer than any this database
    * handed out: reload everything, then go on from `seq`. `options` filter as `watch`'s do.
    *
-   * Rejects with `INVALID_ARGUMENT`, `NOT_FOUND` (the database is not migrated to the change
+   * Rejects with `INVALID_ARGUMENT`, `NOT_MIGRATED` (the database is not migrated to the change
    * log yet) or `DATABASE_CLOSED`.
    */
   changesSince(seq: number, options?: WatchOptions): Promise<ChangesSince>

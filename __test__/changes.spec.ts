@@ -251,9 +251,11 @@ describe('changesSince', () => {
     await db.close()
   })
 
-  it('rejects with NOT_FOUND before the database is migrated', async () => {
+  it('rejects with NOT_MIGRATED before the database is migrated', async () => {
     const db = await Database.open(':memory:')
-    expect((await rejection(db.changesSince(0))).code).toBe('NOT_FOUND')
+    const err = await rejection(db.changesSince(0))
+    expect(err.code).toBe('NOT_MIGRATED')
+    expect(err.message).toMatch(/^the database was never migrated: .* \(no such table: changes\)$/)
     await db.migrate()
     expect(await db.changesSince(0)).toEqual({ seq: 0, reset: false, changes: [] })
     await db.close()

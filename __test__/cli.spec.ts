@@ -575,6 +575,24 @@ describe('files that are not usable databases', () => {
 })
 
 describe('sessions and logs', () => {
+  it('says a database lacks migrations (the change log is 010\'s), and how to apply them, instead of an SQL error', async () => {
+    const file = path.join(dir, 'agents.db')
+    await (await Database.open(file)).close()
+    const never = await agentdb(['sessions'])
+    expectError(never, EXIT.ERROR, 'NOT_MIGRATED')
+    expect(never.stderr).toContain('the database was never migrated')
+    expect(never.stderr).toContain('Run "agentdb migrate" on the database to apply them.')
+
+    const db = await Database.open(file)
+    await db.migrate({ to: '009', namespace: 'agentdb' })
+    const agent = await db.createAgent({ name: 'Reviewer', model: 'm' })
+    const session = await db.createSession({ mainAgentId: agent.id })
+    await db.close()
+    const follow = await agentdb(['logs', session.id, '--follow'])
+    expectError(follow, EXIT.ERROR, 'NOT_MIGRATED')
+    expect(follow.stderr).toContain('--follow needs the change log of the latest built-in migration: run agentdb migrate')
+  })
+
   it('lists sessions as a table and as JSON, filtered by status', async () => {
     const { agent, session } = await seeded(path.join(dir, 'agents.db'))
     const run = await agentdb(['sessions'])

@@ -82,6 +82,7 @@ function fail(err, out, commandName) {
     const known = COMMANDS.some((c) => c.name === commandName)
     out.stderr.write(`Run "agentdb ${known ? `${commandName} ` : ''}--help" for usage.\n`)
   }
+  if (code === 'NOT_MIGRATED') out.stderr.write('Run "agentdb migrate" on the database to apply them.\n')
   return exitCodeFor(code)
 }
 

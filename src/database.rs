@@ -25,6 +25,7 @@ use agentdb_core::error::{Error, Result};
 use agentdb_core::inline::InlineReader;
 use agentdb_core::input::fields::Fields;
 use agentdb_core::interrupt::Limits;
+use agentdb_core::migrations::required;
 use agentdb_core::migrations::source::MigrationSet;
 use agentdb_core::rules;
 use agentdb_core::store::{CloseOptions, Store};
@@ -255,16 +256,18 @@ impl Database {
   }
 
   /// Runs `work` on a reader connection and returns its Promise; `args` are the arguments
-  /// already read on the JavaScript thread (an error rejects without touching SQLite).
-  pub(crate) fn read<A, T, E, W>(&self, env: Env, args: Result<A>, work: W) -> napi::Result<JsReturn>
+  /// already read on the JavaScript thread (an error rejects without touching SQLite). On a
+  /// file that lacks the library's migrations, `work` fails with `NOT_MIGRATED` (see
+  /// [`required::explain`]).
+  pub(crate) fn read<A, T, W>(&self, env: Env, args: Result<A>, work: W) -> napi::Result<JsReturn>
   where
     A: Send + 'static,
     T: JsOutput,
-    E: JsRejection + From<Error>,
-    W: FnOnce(&Connection, A) -> Result<T, E> + Send + 'static,
+    W: FnOnce(&Connection, A) -> Result<T> + Send + 'static,
   {
     self.submit(env, args, |store, args, deferred| {
-      store.read(move |conn| Ok(work(conn, args)), move |outcome| deferred.settle(flatten(outcome)))
+      store
+        .read(move |conn| work(conn, args).map_err(|err| required::explain(conn, err)), move |outcome| deferred.settle(outcome))
     })
   }
 
@@ -279,7 +282,11 @@ impl Database {
     W: Fn(&Connection, A) -> Result<T> + Send + 'static,
   {
     if let Ok(args) = &args {
-      let outcome = self.inline.lock().as_ref().and_then(|inline| inline.run(|conn| work(conn, args.clone())));
+      let outcome = self
+        .inline
+        .lock()
+        .as_ref()
+        .and_then(|inline| inline.run(|conn| work(conn, args.clone()).map_err(|err| required::explain(conn, err))));
       if let Some(outcome) = outcome {
         return settled_later(env.raw(), &self.queue, outcome).map(JsReturn);
       }
@@ -318,7 +325,10 @@ impl Database {
   {
     let store = Arc::clone(&self.store);
     self.submit(env, args, move |_, args, deferred| {
-      store.read_indexed(move |conn| work(conn, args), move |outcome| deferred.settle(outcome))
+      store.read_indexed(
+        move |conn| work(conn, args).map_err(|err| required::explain(conn, err)),
+        move |outcome| deferred.settle(outcome),
+      )
     })
   }
 

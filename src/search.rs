@@ -9,6 +9,7 @@ use crate::database::Database;
 use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use agentdb_core::error::Result;
+use agentdb_core::migrations::required;
 use agentdb_core::search::{self, index};
 
 #[napi]
@@ -21,7 +22,8 @@ impl Database {
   /// unless `syntax: 'fts5'` is given.
   ///
   /// Rejects with `QUERY_SYNTAX` (`syntax: 'fts5'` and a query FTS5 cannot parse),
-  /// `INVALID_ARGUMENT` (bad options; the database is not migrated) or `DATABASE_CLOSED`.
+  /// `INVALID_ARGUMENT` (bad options), `NOT_MIGRATED` (the database is not migrated to
+  /// the search index) or `DATABASE_CLOSED`.
   #[napi(
     catch_unwind,
     ts_generic_types = "TContent = JsonValue, TMetadata = JsonValue",
@@ -66,7 +68,7 @@ impl Database {
     self.guard(env, || {
       self.exclusive(env, Ok(()), |conn, (), _| -> Result<i64> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let indexed = index::rebuild(&tx, &mut |_, _| {})?;
+        let indexed = index::rebuild(&tx, &mut |_, _| {}).map_err(|err| required::explain(&tx, err))?;
         tx.commit()?;
         Ok(indexed as i64)
       })

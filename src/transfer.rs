@@ -10,6 +10,7 @@ use crate::js::{JsArg, JsReturn};
 use crate::json::JsonText;
 use agentdb_core::error::Result;
 use agentdb_core::input::fields::{Fields, Source};
+use agentdb_core::migrations::required;
 use agentdb_core::transfer::export::{self, ExportRequest};
 use agentdb_core::transfer::import::{self, ImportRequest};
 use agentdb_core::transfer::Format;
@@ -67,7 +68,9 @@ impl Database {
         let f = Fields::of(options, "options", &["agentId"], true)?;
         Ok(ImportRequest { path, agent_id: f.parsed("agentId", |v, p| v.id(p))? })
       })();
-      self.exclusive(env, args, |conn, request, _| -> Result<JsonText> { JsonText::of(&import::import(conn, &request)?) })
+      self.exclusive(env, args, |conn, request, _| -> Result<JsonText> {
+        JsonText::of(&import::import(conn, &request).map_err(|err| required::explain(conn, err))?)
+      })
     })
   }
 }

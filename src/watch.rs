@@ -173,7 +173,7 @@ impl Database {
   /// `seq` were pruned (`keepChanges` of `open`) or `seq` is newer than any this database
   /// handed out: reload everything, then go on from `seq`. `options` filter as `watch`'s do.
   ///
-  /// Rejects with `INVALID_ARGUMENT`, `NOT_FOUND` (the database is not migrated to the change
+  /// Rejects with `INVALID_ARGUMENT`, `NOT_MIGRATED` (the database is not migrated to the change
   /// log yet) or `DATABASE_CLOSED`.
   #[napi(catch_unwind, ts_args_type = "seq: number, options?: WatchOptions", ts_return_type = "Promise<ChangesSince>")]
   pub fn changes_since(&self, env: Env, seq: JsArg, options: JsArg) -> napi::Result<JsReturn> {

@@ -224,8 +224,8 @@ async function watchLogs(db, sessionId, file) {
   try {
     await db.changesSince(0, { sessionId })
   } catch (err) {
-    if (err.code !== 'NOT_FOUND') throw err
-    throw new CliError('NOT_FOUND', `--follow needs the change log of the latest built-in migration: run agentdb migrate ${file}`)
+    if (err.code !== 'NOT_MIGRATED') throw err
+    throw new CliError('NOT_MIGRATED', `--follow needs the change log of the latest built-in migration: run agentdb migrate ${file}`)
   }
   let ids = new Set()
   let wake = null

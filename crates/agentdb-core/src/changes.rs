@@ -27,6 +27,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::migrations::required;
 
 /// The tables whose rows the change log records, each with the three triggers
 /// (`changes_<table>_insert`, `_update`, `_delete`) of the migration that added it. A table
@@ -313,10 +314,8 @@ fn prune(conn: &Connection, keep: u64) -> Result<()> {
 pub fn since(conn: &Connection, seq: i64, filter: &Filter) -> Result<ChangesSince> {
   let exists = conn.prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'changes'")?.exists([])?;
   if !exists {
-    return Err(Error::new(
-      ErrorCode::NotFound,
-      "this database has no change log yet: migrate() it to the library's latest built-in migration",
-    ));
+    let cause = "no such table: changes";
+    return Err(required::not_migrated(conn, cause).unwrap_or_else(|| Error::new(ErrorCode::SqlError, cause)));
   }
   let newest = latest(conn)?;
   let oldest: Option<i64> = conn.query_row("SELECT min(seq) FROM changes", [], |row| row.get(0))?;

@@ -19,6 +19,7 @@ use crate::input::fields::{Fields, Source};
 use crate::input::read::{self as inputs, LogPlace};
 use crate::input::tree::{decode, Input};
 use crate::logs::{self, Appended, LogPatch, NewLog, SessionLog};
+use crate::migrations::required;
 use crate::model::{LogChildren, SessionStatus};
 use crate::refs::{self, Ref};
 use crate::sessions::{self, NewSession, Session, SessionPatch};
@@ -396,8 +397,18 @@ impl Command {
   }
 
   /// Runs the command on the writer's connection, inside the transaction (or savepoint) the
-  /// writer opened for it.
+  /// writer opened for it. A typed command on a file that lacks the library's migrations
+  /// fails with `NOT_MIGRATED` (see [`required::explain`]); `execute`'s SQL is the app's, and
+  /// a batch's operations each report their own.
   pub fn run(&self, conn: &Connection) -> Result<Outcome> {
+    let outcome = self.run_unexplained(conn);
+    match self {
+      Command::Execute(..) | Command::Batch(..) => outcome,
+      _ => outcome.map_err(|err| required::explain(conn, err)),
+    }
+  }
+
+  fn run_unexplained(&self, conn: &Connection) -> Result<Outcome> {
     self.refuse_trashed(conn)?;
     Ok(match self {
       Command::CreateAgent(input) => Outcome::Agent(agents::create(conn, input)?),

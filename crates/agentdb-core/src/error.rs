@@ -83,6 +83,10 @@ error_codes! {
   /// Raw SQL tried to create, drop or alter a schema object; schema changes belong in
   /// migrations. Nothing was changed.
   SchemaChangeRefused = "SCHEMA_CHANGE_REFUSED",
+  /// The database's schema lacks migrations of this library that the call needs: it was
+  /// never migrated, or they were rolled back since (here, by another connection, by another
+  /// process). The message names them; call `migrate()`. Nothing was changed.
+  NotMigrated = "NOT_MIGRATED",
   /// A migration failed and was rolled back; the database is as it was before it.
   MigrationFailed = "MIGRATION_FAILED",
   /// Migration validation found errors, so nothing was applied.

@@ -270,7 +270,7 @@ fn is_applied(applied: &[AppliedMigration], migration: &Migration) -> bool {
 }
 
 /// The known migrations that are not applied, in run order.
-fn pending<'a>(set: &'a MigrationSet, applied: &[AppliedMigration]) -> Vec<&'a Migration> {
+pub(crate) fn pending<'a>(set: &'a MigrationSet, applied: &[AppliedMigration]) -> Vec<&'a Migration> {
   set.iter().filter(|m| !is_applied(applied, m)).collect()
 }
 

@@ -13,9 +13,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::input::fields::{Fields, Source};
 use crate::logs::{self, SessionLog};
+use crate::migrations::required;
 use crate::model::{LogRole, LogType};
 use crate::rules::{self, PAGE_LIMIT};
 use crate::sessions::{self, Session};
@@ -338,7 +339,8 @@ fn require_index(conn: &Connection) -> Result<()> {
   if index::exists(conn)? {
     Ok(())
   } else {
-    Err(Error::invalid("search needs the search index: migrate the database (migration search_index is not applied)"))
+    let cause = "no such table: log_search";
+    Err(required::not_migrated(conn, cause).unwrap_or_else(|| Error::new(ErrorCode::SqlError, cause)))
   }
 }
 

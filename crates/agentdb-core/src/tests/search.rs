@@ -317,7 +317,7 @@ fn the_migration_indexes_existing_rows_with_progress_and_rolls_back_exactly() {
   assert_eq!(schema(&conn), old_schema);
   assert_eq!(
     search_logs(&conn, &LogSearch { query: "old".into(), limit: 1, ..Default::default() }).unwrap_err().code,
-    ErrorCode::InvalidArgument
+    ErrorCode::NotMigrated
   );
 }
 

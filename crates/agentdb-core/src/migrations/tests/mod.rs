@@ -7,6 +7,7 @@ mod backup;
 mod concurrency;
 mod foreign_keys;
 mod guard;
+mod required;
 mod rollback;
 mod schema;
 mod support;
